@@ -1,0 +1,254 @@
+//! Snapshot diff: what changed between two versions of the register, record by record and
+//! field by field, and what kind of change each one is.
+//!
+//! Both snapshots are sorted by `voter_id` with unique ids (a [`Snapshot`] invariant), so the
+//! join is a linear merge ([`merge`]). Rows whose fingerprints agree are unchanged without
+//! looking at a field; two snapshots with equal digests are identical without a merge at all.
+//! Only the fields both sides have are compared, so a column added or dropped between exports
+//! is reported once as schema drift, not as a change on every record.
+//!
+//! # Change taxonomy
+//! Each change-log row carries one [`ChangeKind`]; a record's kinds are the set over its rows.
+//! The rules, in the order they are applied:
+//!
+//! | kind | rule |
+//! |---|---|
+//! | `id_reuse` | same `voter_id`, but the given name changed beyond a correction **and** the birth date (or birth year) changed: another person now holds the id. All of the record's rows get this kind. |
+//! | `rekey` | a record that left (dropped, or its status became `removed`) and a new record that agree exactly on given name, family name, birth date (or year) and address line, one to one: the same person under a new id. Rows of both records get this kind. |
+//! | `new_registration` | a `voter_id` only in NEW |
+//! | `removal` | a `voter_id` only in OLD (dropped from the export), or status became `removed`; the `status_reason` row carries the reason |
+//! | `inactivation` | status became `inactive` |
+//! | `reactivation` | status went from `removed` or `inactive` to `active` |
+//! | `status_change` | any other status transition (e.g. `pending` to `active`) |
+//! | `move_within_precinct` | an address field changed and the precinct did not |
+//! | `move_out_of_precinct` | an address field and the precinct changed |
+//! | `precinct_reassignment` | precinct, district or region changed with no address field changing (redistricting) |
+//! | `name_correction` | a name field changed by a small edit (see [`NameRule`]) |
+//! | `name_change` | a name field changed by more (marriage, legal change) |
+//! | `birth_date_change`, `sex_change`, `party_change` | that field changed |
+//! | `contact_change` | phone or email changed |
+//! | `audit_trail` | `changed_at` or `changed_by` changed (they accompany every edit; not counted as a change of their own) |
+//! | `other_change` | any other field (`national_id`, `registration_date`, `status_reason` alone, ...) |
+//!
+//! Address fields are `address_line, house_number, street, unit, locality, postcode`.
+
+mod classify;
+mod merge;
+
+use std::collections::BTreeMap;
+
+use crate::model::Field;
+use crate::snapshot::{Digest, Snapshot};
+
+pub use classify::NameRule;
+
+/// The kind of a change (see the module docs for each rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChangeKind {
+    NewRegistration,
+    Removal,
+    Inactivation,
+    Reactivation,
+    StatusChange,
+    MoveWithinPrecinct,
+    MoveOutOfPrecinct,
+    PrecinctReassignment,
+    NameCorrection,
+    NameChange,
+    BirthDateChange,
+    SexChange,
+    PartyChange,
+    ContactChange,
+    Rekey,
+    IdReuse,
+    OtherChange,
+    AuditTrail,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 18] = [
+        ChangeKind::NewRegistration,
+        ChangeKind::Removal,
+        ChangeKind::Inactivation,
+        ChangeKind::Reactivation,
+        ChangeKind::StatusChange,
+        ChangeKind::MoveWithinPrecinct,
+        ChangeKind::MoveOutOfPrecinct,
+        ChangeKind::PrecinctReassignment,
+        ChangeKind::NameCorrection,
+        ChangeKind::NameChange,
+        ChangeKind::BirthDateChange,
+        ChangeKind::SexChange,
+        ChangeKind::PartyChange,
+        ChangeKind::ContactChange,
+        ChangeKind::Rekey,
+        ChangeKind::IdReuse,
+        ChangeKind::OtherChange,
+        ChangeKind::AuditTrail,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChangeKind::NewRegistration => "new_registration",
+            ChangeKind::Removal => "removal",
+            ChangeKind::Inactivation => "inactivation",
+            ChangeKind::Reactivation => "reactivation",
+            ChangeKind::StatusChange => "status_change",
+            ChangeKind::MoveWithinPrecinct => "move_within_precinct",
+            ChangeKind::MoveOutOfPrecinct => "move_out_of_precinct",
+            ChangeKind::PrecinctReassignment => "precinct_reassignment",
+            ChangeKind::NameCorrection => "name_correction",
+            ChangeKind::NameChange => "name_change",
+            ChangeKind::BirthDateChange => "birth_date_change",
+            ChangeKind::SexChange => "sex_change",
+            ChangeKind::PartyChange => "party_change",
+            ChangeKind::ContactChange => "contact_change",
+            ChangeKind::Rekey => "rekey",
+            ChangeKind::IdReuse => "id_reuse",
+            ChangeKind::OtherChange => "other_change",
+            ChangeKind::AuditTrail => "audit_trail",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Thresholds of the diff.
+#[derive(Clone, Debug, Default)]
+pub struct DiffConfig {
+    pub names: NameRule,
+}
+
+/// One row of the long-format change log: `field` of the record changed from its value in OLD
+/// to its value in NEW. Values are read from the snapshots when the log is written, so the
+/// log costs 16 bytes a row in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Row in OLD, `None` for a new record.
+    pub old_row: Option<u32>,
+    /// Row in NEW, `None` for a dropped record.
+    pub new_row: Option<u32>,
+    pub field: Field,
+    pub kind: ChangeKind,
+}
+
+/// A changed record and its kinds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordChange {
+    pub old_row: Option<u32>,
+    pub new_row: Option<u32>,
+    /// Distinct kinds, sorted, `audit_trail` left out.
+    pub kinds: Vec<ChangeKind>,
+}
+
+/// Counts of records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiffCounts {
+    pub old_rows: u64,
+    pub new_rows: u64,
+    /// Ids only in NEW.
+    pub added: u64,
+    /// Ids only in OLD.
+    pub removed: u64,
+    /// Ids in both whose compared fields differ.
+    pub modified: u64,
+    pub unchanged: u64,
+}
+
+/// Fields present on one side only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SchemaDrift {
+    pub only_old: Vec<Field>,
+    pub only_new: Vec<Field>,
+}
+
+impl SchemaDrift {
+    pub fn is_empty(&self) -> bool {
+        self.only_old.is_empty() && self.only_new.is_empty()
+    }
+}
+
+/// Everything the diff found. Plain data; `report` writes it.
+#[derive(Clone, Debug)]
+pub struct DiffResult {
+    /// Equal digests: the snapshots hold the same rows; no merge was done.
+    pub identical: bool,
+    pub old_digest: Digest,
+    pub new_digest: Digest,
+    pub counts: DiffCounts,
+    pub drift: SchemaDrift,
+    /// The fields compared (present on both sides).
+    pub compared: Vec<Field>,
+    /// Long-format change log, ordered by record (merge order) then canonical field order.
+    pub log: Vec<Change>,
+    /// One entry per changed record (added, removed, modified), in merge order.
+    pub records: Vec<RecordChange>,
+}
+
+impl DiffResult {
+    /// Records per change kind.
+    pub fn kind_counts(&self) -> BTreeMap<ChangeKind, u64> {
+        let mut counts = BTreeMap::new();
+        for r in &self.records {
+            for k in &r.kinds {
+                *counts.entry(*k).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Diffs two snapshots.
+pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
+    let drift = SchemaDrift {
+        only_old: old
+            .fields
+            .iter()
+            .copied()
+            .filter(|f| !new.has(*f))
+            .collect(),
+        only_new: new
+            .fields
+            .iter()
+            .copied()
+            .filter(|f| !old.has(*f))
+            .collect(),
+    };
+    let compared: Vec<Field> = old.fields.iter().copied().filter(|f| new.has(*f)).collect();
+    let mut counts = DiffCounts {
+        old_rows: old.rows() as u64,
+        new_rows: new.rows() as u64,
+        ..DiffCounts::default()
+    };
+    if old.digest == new.digest && drift.is_empty() {
+        counts.unchanged = counts.old_rows;
+        return DiffResult {
+            identical: true,
+            old_digest: old.digest,
+            new_digest: new.digest,
+            counts,
+            drift,
+            compared,
+            log: Vec::new(),
+            records: Vec::new(),
+        };
+    }
+    let merged = merge::merge(old, new, drift.is_empty());
+    let classified = classify::classify(old, new, &merged, &compared, config);
+    counts.added = merged.added.len() as u64;
+    counts.removed = merged.dropped.len() as u64;
+    counts.modified = classified.modified;
+    counts.unchanged = counts.old_rows - counts.removed - counts.modified;
+    DiffResult {
+        identical: false,
+        old_digest: old.digest,
+        new_digest: new.digest,
+        counts,
+        drift,
+        compared,
+        log: classified.log,
+        records: classified.records,
+    }
+}

@@ -1,0 +1,1 @@
+//! The synthetic register generator (being written).

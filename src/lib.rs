@@ -1,0 +1,35 @@
+//! rollaudit: a voter-register integrity checker.
+//!
+//! Electoral bodies export their register again and again; attacks and errors on it show up as
+//! changes between those exports. rollaudit loads each export as Arrow columns (through
+//! polars), and later stages compare, deduplicate and check them.
+//!
+//! # Code map (the pipeline, in order)
+//! - [`model`]: the canonical register fields. Everything after loading speaks only this.
+//! - [`profile`]: how a source layout (delimiter, encoding, column names, codes) maps onto the
+//!   model; built-in `canonical` and `ncvoter`, or a TOML file.
+//! - [`load`]: the only module that opens input files. Rows are loaded or rejected with a
+//!   line number and reason, never lost.
+//! - [`snapshot`]: a loaded register: columns sorted by `voter_id`, a fingerprint per row, an
+//!   order-independent digest.
+//! - [`diff`]: what changed between two snapshots, record by record and field by field, with
+//!   each change classified (new registration, removal, move, re-keying, id reuse, ...).
+//! - [`generate`]: synthetic registers with ground truth, for tests, demos and benchmarks.
+//! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
+//! - [`dates`]: calendar arithmetic and date formats shared by all of the above.
+//!
+//! # Architecture invariants
+//! - The library never prints and never exits; it returns data and errors that say which
+//!   file, line and column they concern. The `rollaudit` binary alone decides output, progress
+//!   bars and exit codes.
+//! - Engine results are plain data; only `report` formats them for people.
+//! - No stage reads a source layout: profiles are applied once, in `load`.
+
+pub mod dates;
+pub mod diff;
+pub mod generate;
+pub mod load;
+pub mod model;
+pub mod profile;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,346 @@
+//! Row conversion: source fields -> typed canonical columns, one fingerprint per row.
+//!
+//! Both the delimited and the columnar readers end here, so a value means the same whatever
+//! file it came from. A row is converted whole or rejected whole: its values are staged and
+//! only appended to the column builders once every field has parsed.
+//!
+//! # Value normalisation (what the fingerprint sees)
+//! 1. Surrounding whitespace is trimmed.
+//! 2. A trimmed value equal to one of the profile's `null_markers` is missing.
+//! 3. The profile's value map for the field, if any, replaces the value (an empty target is
+//!    missing). `status` must then be one of `active, inactive, removed, pending` (ASCII case
+//!    ignored) or the row is rejected.
+//! 4. Dates and timestamps are parsed with the field's format; years must be 1 to 4 digits.
+//!    A value that does not parse rejects the row (so `03/07/2019` and `2019-03-07` in two
+//!    layouts fingerprint alike, and `31/02/2020` never reaches the engine).
+//! 5. Case, inner spacing and punctuation are kept: a case change is a change.
+//!
+//! The fingerprint is xxh3-64 over, for each present non-missing field in canonical order,
+//! the field's index (1 byte), the value's length (4 bytes LE) and its bytes (UTF-8 for text,
+//! little-endian `i32` days / year or `i64` milliseconds). Missing and absent fields contribute
+//! nothing, so a column that exists on one side only, empty, does not change any fingerprint.
+
+use polars::prelude::{
+    Column, Int32Chunked, Int64Chunked, IntoColumn, NewChunkedArray, StringChunkedBuilder, TimeUnit,
+};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::{Reject, RejectReason};
+use crate::dates::DateFormat;
+use crate::model::{Field, FieldKind, Status};
+use crate::profile::Profile;
+
+/// Which source column feeds each present canonical field.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    /// (field, source column index), in canonical field order.
+    pub sources: Vec<(Field, usize)>,
+    /// The number of fields every row must have.
+    pub width: usize,
+    /// `birth_year` is absent in the source but derived from `birth_date`.
+    pub derive_birth_year: bool,
+}
+
+impl Layout {
+    /// The canonical fields a loaded snapshot will have, in order.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut fields: Vec<Field> = self.sources.iter().map(|(f, _)| *f).collect();
+        if self.derive_birth_year {
+            fields.push(Field::BirthYear);
+            fields.sort();
+        }
+        fields
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Missing,
+    Text(&'a str),
+    Day(i32),
+    Year(i32),
+    Millis(i64),
+}
+
+/// Per-field conversion plan, resolved once from the profile.
+struct Plan<'p> {
+    field: Field,
+    source: usize,
+    map: Option<&'p std::collections::BTreeMap<String, String>>,
+    format: Option<&'p DateFormat>,
+}
+
+/// Converts rows into column builders. One per batch; batches run in parallel.
+pub(crate) struct BatchConverter<'p> {
+    profile: &'p Profile,
+    plans: Vec<Plan<'p>>,
+    width: usize,
+    derive_birth_year: bool,
+    builders: Vec<Builder>,
+    derived_years: Vec<Option<i32>>,
+    fingerprints: Vec<u64>,
+    lines: Vec<u64>,
+    rejects: Vec<Reject>,
+    ranges: Vec<(usize, usize)>,
+    hash_buf: Vec<u8>,
+}
+
+/// What a batch produced: accepted rows as canonical columns (canonical order, no
+/// `_fingerprint`), their fingerprints and source lines, and the rejected rows.
+pub(crate) struct ConvertedBatch {
+    pub columns: Vec<Column>,
+    pub fingerprints: Vec<u64>,
+    pub lines: Vec<u64>,
+    pub rejects: Vec<Reject>,
+    /// Source byte range of each accepted row.
+    pub ranges: Vec<(usize, usize)>,
+}
+
+enum Builder {
+    Text(StringChunkedBuilder),
+    Day(Vec<Option<i32>>),
+    Year(Vec<Option<i32>>),
+    Millis(Vec<Option<i64>>),
+}
+
+impl<'p> BatchConverter<'p> {
+    pub fn new(profile: &'p Profile, layout: &Layout, capacity: usize) -> Self {
+        assert!(
+            layout.sources.len() <= Field::ALL.len(),
+            "a layout maps each canonical field at most once"
+        );
+        let plans: Vec<Plan> = layout
+            .sources
+            .iter()
+            .map(|&(field, source)| Plan {
+                field,
+                source,
+                map: profile.values.get(&field),
+                format: profile.date_formats.get(&field),
+            })
+            .collect();
+        let builders = plans
+            .iter()
+            .map(|p| match p.field.kind() {
+                FieldKind::Text | FieldKind::Status => {
+                    Builder::Text(StringChunkedBuilder::new(p.field.name().into(), capacity))
+                }
+                FieldKind::Date => Builder::Day(Vec::with_capacity(capacity)),
+                FieldKind::Year => Builder::Year(Vec::with_capacity(capacity)),
+                FieldKind::Timestamp => Builder::Millis(Vec::with_capacity(capacity)),
+            })
+            .collect();
+        BatchConverter {
+            profile,
+            plans,
+            width: layout.width,
+            derive_birth_year: layout.derive_birth_year,
+            builders,
+            derived_years: Vec::new(),
+            fingerprints: Vec::with_capacity(capacity),
+            lines: Vec::with_capacity(capacity),
+            rejects: Vec::new(),
+            ranges: Vec::with_capacity(capacity),
+            hash_buf: Vec::with_capacity(512),
+        }
+    }
+
+    /// Converts one row given as its source fields (raw bytes, not yet trimmed or decoded).
+    /// `raw` renders the row as it appeared in the source, for the rejects file; it is only
+    /// called for a rejected row.
+    /// `range` is the row's byte range in the source text (kept for accepted rows).
+    pub fn push_row(
+        &mut self,
+        fields: &[&[u8]],
+        line: u64,
+        range: (usize, usize),
+        raw: impl FnOnce() -> String,
+    ) {
+        let mut staged = [Value::Missing; Field::ALL.len()];
+        let staged = &mut staged[..self.plans.len()];
+        match stage(self.profile, &self.plans, self.width, fields, staged) {
+            Ok(()) => {
+                self.commit(staged, line);
+                self.ranges.push(range);
+            }
+            Err(reason) => self.rejects.push(Reject {
+                line,
+                reason,
+                raw: raw(),
+            }),
+        }
+    }
+
+    fn commit(&mut self, staged: &[Value<'_>], line: u64) {
+        self.hash_buf.clear();
+        let derived_year = self.derive_birth_year.then(|| {
+            self.plans
+                .iter()
+                .zip(staged)
+                .find_map(|(p, v)| match (p.field, v) {
+                    (Field::BirthDate, Value::Day(d)) => Some(crate::dates::civil_from_days(*d).0),
+                    _ => None,
+                })
+        });
+        let mut year_pending = derived_year;
+        for ((plan, value), builder) in self.plans.iter().zip(staged).zip(&mut self.builders) {
+            // A derived birth_year sits between birth_date and sex in canonical order.
+            if plan.field > Field::BirthYear {
+                if let Some(year) = year_pending.take() {
+                    hash_value(&mut self.hash_buf, Field::BirthYear, year.map(Value::Year));
+                }
+            }
+            hash_value(&mut self.hash_buf, plan.field, Some(*value));
+            match (builder, *value) {
+                (Builder::Text(b), Value::Text(s)) => b.append_value(s),
+                (Builder::Text(b), _) => b.append_null(),
+                (Builder::Day(b), Value::Day(d)) => b.push(Some(d)),
+                (Builder::Day(b), _) => b.push(None),
+                (Builder::Year(b), Value::Year(y)) => b.push(Some(y)),
+                (Builder::Year(b), _) => b.push(None),
+                (Builder::Millis(b), Value::Millis(ms)) => b.push(Some(ms)),
+                (Builder::Millis(b), _) => b.push(None),
+            }
+        }
+        if let Some(year) = year_pending {
+            hash_value(&mut self.hash_buf, Field::BirthYear, year.map(Value::Year));
+        }
+        if let Some(year) = derived_year {
+            self.derived_years.push(year);
+        }
+        self.fingerprints.push(xxh3_64(&self.hash_buf));
+        self.lines.push(line);
+    }
+
+    pub fn finish(self) -> ConvertedBatch {
+        let mut columns: Vec<(Field, Column)> = self
+            .plans
+            .iter()
+            .zip(self.builders)
+            .map(|(plan, b)| (plan.field, finish_builder(plan.field, b)))
+            .collect();
+        if self.derive_birth_year {
+            columns.push((
+                Field::BirthYear,
+                finish_builder(Field::BirthYear, Builder::Year(self.derived_years)),
+            ));
+            columns.sort_by_key(|(f, _)| *f);
+        }
+        ConvertedBatch {
+            columns: columns.into_iter().map(|(_, c)| c).collect(),
+            fingerprints: self.fingerprints,
+            lines: self.lines,
+            rejects: self.rejects,
+            ranges: self.ranges,
+        }
+    }
+}
+
+fn stage<'a>(
+    profile: &'a Profile,
+    plans: &[Plan<'a>],
+    width: usize,
+    fields: &[&'a [u8]],
+    staged: &mut [Value<'a>],
+) -> Result<(), RejectReason> {
+    if fields.len() != width {
+        return Err(RejectReason::FieldCount {
+            expected: width,
+            found: fields.len(),
+        });
+    }
+    for (plan, slot) in plans.iter().zip(staged.iter_mut()) {
+        let text = std::str::from_utf8(fields[plan.source])
+            .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?;
+        if text.contains('\0') {
+            return Err(RejectReason::NulByte { field: plan.field });
+        }
+        *slot = convert_value(profile, plan, text.trim())?;
+        if plan.field == Field::VoterId && matches!(slot, Value::Missing) {
+            return Err(RejectReason::EmptyVoterId);
+        }
+    }
+    Ok(())
+}
+
+fn finish_builder(field: Field, builder: Builder) -> Column {
+    let name = field.name().into();
+    match builder {
+        Builder::Text(b) => b.finish().into_column(),
+        Builder::Day(v) => Int32Chunked::from_iter_options(name, v.into_iter())
+            .into_date()
+            .into_column(),
+        Builder::Year(v) => Int32Chunked::from_iter_options(name, v.into_iter()).into_column(),
+        Builder::Millis(v) => Int64Chunked::from_iter_options(name, v.into_iter())
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column(),
+    }
+}
+
+fn hash_value(buf: &mut Vec<u8>, field: Field, value: Option<Value<'_>>) {
+    let mut put = |bytes: &[u8]| {
+        buf.push(field.index() as u8);
+        buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        buf.extend_from_slice(bytes);
+    };
+    match value {
+        None | Some(Value::Missing) => {}
+        Some(Value::Text(s)) => put(s.as_bytes()),
+        Some(Value::Day(d)) | Some(Value::Year(d)) => put(&d.to_le_bytes()),
+        Some(Value::Millis(ms)) => put(&ms.to_le_bytes()),
+    }
+}
+
+fn convert_value<'a>(
+    profile: &'a Profile,
+    plan: &Plan<'a>,
+    text: &'a str,
+) -> Result<Value<'a>, RejectReason> {
+    if profile.null_markers.iter().any(|m| m == text) {
+        return Ok(Value::Missing);
+    }
+    let text = match plan.map.and_then(|m| m.get(text)) {
+        Some(mapped) if mapped.is_empty() => return Ok(Value::Missing),
+        Some(mapped) => mapped.as_str(),
+        None => text,
+    };
+    let field = plan.field;
+    match field.kind() {
+        FieldKind::Text => Ok(Value::Text(text)),
+        FieldKind::Status => Status::ALL
+            .iter()
+            .find(|s| s.name().eq_ignore_ascii_case(text))
+            .map(|s| Value::Text(s.name()))
+            .ok_or(RejectReason::UnknownStatus),
+        FieldKind::Date => plan
+            .format
+            .and_then(|f| f.parse_date(text))
+            .map(Value::Day)
+            .ok_or_else(|| RejectReason::BadDate {
+                field,
+                format: plan
+                    .format
+                    .map(|f| f.as_str().to_string())
+                    .unwrap_or_default(),
+            }),
+        FieldKind::Timestamp => plan
+            .format
+            .and_then(|f| f.parse_timestamp(text))
+            .map(Value::Millis)
+            .ok_or_else(|| RejectReason::BadDate {
+                field,
+                format: plan
+                    .format
+                    .map(|f| f.as_str().to_string())
+                    .unwrap_or_default(),
+            }),
+        FieldKind::Year => parse_year(text)
+            .map(Value::Year)
+            .ok_or(RejectReason::BadYear),
+    }
+}
+
+fn parse_year(text: &str) -> Option<i32> {
+    (!text.is_empty() && text.len() <= 4 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().expect("1 to 4 ASCII digits parse as i32"))
+}

@@ -1,0 +1,431 @@
+//! Profiles: how one source layout maps onto the canonical model.
+//!
+//! A profile is a small TOML file (format in the README, examples in `canonical.toml` and
+//! `ncvoter.toml` beside this file). It is parsed and validated here, once, into a
+//! [`Profile`]; the loader only ever sees the validated form. Unknown keys and wrong types are
+//! errors that name the file and the key: a typo in a profile must not silently drop a column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::dates::{DateFormat, DateFormatError};
+use crate::model::{Field, FieldKind, Status};
+
+/// Built-in profiles: (name, TOML text).
+const BUILTIN: [(&str, &str); 2] = [
+    ("canonical", include_str!("canonical.toml")),
+    ("ncvoter", include_str!("ncvoter.toml")),
+];
+
+/// Text encodings a profile can declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Encoding {
+    #[serde(rename = "utf-8", alias = "utf8")]
+    Utf8,
+    /// Decoded as windows-1252, the superset of ISO-8859-1 that real "Latin-1" exports use
+    /// (curly quotes in 0x80..0x9F instead of C1 control codes).
+    #[serde(rename = "latin-1", alias = "latin1", alias = "iso-8859-1")]
+    Latin1,
+    /// UTF-16 with a byte-order mark.
+    #[serde(rename = "utf-16", alias = "utf16")]
+    Utf16,
+    #[serde(rename = "utf-16le")]
+    Utf16Le,
+    #[serde(rename = "utf-16be")]
+    Utf16Be,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Latin1 => "latin-1",
+            Encoding::Utf16 => "utf-16",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+        }
+    }
+}
+
+/// Where a canonical field comes from in the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// Header names, first one present wins (layouts rename columns over the years).
+    Names(Vec<String>),
+    /// A 1-based column position, for headerless files.
+    Position(usize),
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnRef::Names(names) => write!(f, "{}", names.join(" or ")),
+            ColumnRef::Position(p) => write!(f, "column {p}"),
+        }
+    }
+}
+
+/// A validated profile.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub encoding: Encoding,
+    pub header: bool,
+    /// Trimmed values equal to one of these are missing.
+    pub null_markers: Vec<String>,
+    /// Canonical field -> source column. Empty means: match header names to canonical names.
+    pub columns: BTreeMap<Field, ColumnRef>,
+    /// Canonical field -> (source value -> canonical value). An empty target means missing.
+    pub values: BTreeMap<Field, BTreeMap<String, String>>,
+    /// Date format per date or timestamp field (all of them filled in, defaults applied).
+    pub date_formats: BTreeMap<Field, DateFormat>,
+    /// Where the profile came from: `builtin:NAME` or the file path.
+    pub origin: String,
+    /// The TOML text, kept so reports can cite its digest.
+    pub text: String,
+}
+
+/// Why a profile could not be used. Each variant says which profile and which key.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("unknown profile {0:?} (built-in profiles: canonical, ncvoter; or give a path to a .toml file)")]
+    Unknown(String),
+    #[error("cannot read profile {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a wrong type. The parser's message is kept without its
+    /// multi-line source excerpt, so the error stays one line.
+    #[error("profile {origin}: line {line}: {message}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    #[error("profile {origin}: {key}: {why}")]
+    Invalid {
+        origin: String,
+        key: String,
+        why: String,
+    },
+    #[error("profile {origin}: {key}")]
+    Date {
+        origin: String,
+        key: String,
+        #[source]
+        source: DateFormatError,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_delimiter")]
+    delimiter: String,
+    #[serde(default = "default_quote")]
+    quote: String,
+    #[serde(default = "default_encoding")]
+    encoding: Encoding,
+    #[serde(default = "default_true")]
+    header: bool,
+    #[serde(default = "default_null_markers")]
+    null_markers: Vec<String>,
+    #[serde(default = "default_date_format")]
+    date_format: String,
+    #[serde(default = "default_timestamp_format")]
+    timestamp_format: String,
+    /// Per-field overrides of `date_format` / `timestamp_format`.
+    #[serde(default)]
+    dates: BTreeMap<String, String>,
+    #[serde(default)]
+    columns: BTreeMap<String, RawColumnRef>,
+    #[serde(default)]
+    values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawColumnRef {
+    Name(String),
+    Names(Vec<String>),
+    Position(i64),
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+fn default_quote() -> String {
+    "\"".into()
+}
+fn default_encoding() -> Encoding {
+    Encoding::Utf8
+}
+fn default_true() -> bool {
+    true
+}
+fn default_null_markers() -> Vec<String> {
+    vec![String::new()]
+}
+fn default_date_format() -> String {
+    "%Y-%m-%d".into()
+}
+fn default_timestamp_format() -> String {
+    "%Y-%m-%dT%H:%M:%S".into()
+}
+
+impl Profile {
+    /// The built-in profile names.
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN.iter().map(|(name, _)| *name)
+    }
+
+    /// `NAME` of a built-in profile, or a path to a TOML file (anything ending in `.toml` or
+    /// containing a path separator).
+    pub fn resolve(spec: &str) -> Result<Profile, ProfileError> {
+        if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == spec) {
+            return Profile::parse(text, &format!("builtin:{spec}"));
+        }
+        if spec.ends_with(".toml") || spec.contains(std::path::MAIN_SEPARATOR) {
+            return Profile::from_path(Path::new(spec));
+        }
+        Err(ProfileError::Unknown(spec.to_string()))
+    }
+
+    pub fn canonical() -> Profile {
+        Profile::resolve("canonical").expect("the built-in canonical profile is valid")
+    }
+
+    pub fn from_path(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates profile TOML; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
+        let raw: ProfileFile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
+            origin: origin.to_string(),
+            line: e.span().map_or(1, |span| {
+                1 + text[..span.start.min(text.len())].matches('\n').count()
+            }),
+            message: e.message().trim().to_string(),
+        })?;
+        let invalid = |key: &str, why: String| ProfileError::Invalid {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            why,
+        };
+        let delimiter = single_byte(&raw.delimiter).ok_or_else(|| {
+            invalid(
+                "delimiter",
+                "must be one ASCII character (use \"\\t\" for tab)".into(),
+            )
+        })?;
+        let quote = single_byte(&raw.quote)
+            .ok_or_else(|| invalid("quote", "must be one ASCII character".into()))?;
+        if quote == delimiter {
+            return Err(invalid("quote", "must differ from the delimiter".into()));
+        }
+
+        let mut columns = BTreeMap::new();
+        for (key, column) in raw.columns {
+            let field =
+                canonical_field(&key).map_err(|why| invalid(&format!("columns.{key}"), why))?;
+            let column = match column {
+                RawColumnRef::Name(name) => ColumnRef::Names(vec![name]),
+                RawColumnRef::Names(names) if !names.is_empty() => ColumnRef::Names(names),
+                RawColumnRef::Names(_) => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "empty list of names".into(),
+                    ))
+                }
+                RawColumnRef::Position(p) if p >= 1 => ColumnRef::Position(p as usize),
+                RawColumnRef::Position(_) => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "positions start at 1".into(),
+                    ))
+                }
+            };
+            if !raw.header && matches!(column, ColumnRef::Names(_)) {
+                return Err(invalid(
+                    &format!("columns.{key}"),
+                    "a file without a header needs column positions, not names".into(),
+                ));
+            }
+            columns.insert(field, column);
+        }
+        if !raw.header && !columns.contains_key(&Field::VoterId) {
+            return Err(invalid(
+                "columns.voter_id",
+                "a file without a header must say which column holds voter_id".into(),
+            ));
+        }
+
+        let mut values = BTreeMap::new();
+        for (key, map) in raw.values {
+            let field =
+                canonical_field(&key).map_err(|why| invalid(&format!("values.{key}"), why))?;
+            if !matches!(field.kind(), FieldKind::Text | FieldKind::Status) {
+                return Err(invalid(
+                    &format!("values.{key}"),
+                    "value maps apply to text fields and status only".into(),
+                ));
+            }
+            if field == Field::Status {
+                for (code, target) in &map {
+                    if !target.is_empty() && Status::from_name(target).is_none() {
+                        return Err(invalid(
+                            &format!("values.status.{code}"),
+                            format!("{target:?} is not one of active, inactive, removed, pending"),
+                        ));
+                    }
+                }
+            }
+            values.insert(field, map);
+        }
+
+        let mut date_formats = BTreeMap::new();
+        for field in Field::ALL {
+            let default = match field.kind() {
+                FieldKind::Date => &raw.date_format,
+                FieldKind::Timestamp => &raw.timestamp_format,
+                _ => continue,
+            };
+            let text = raw.dates.get(field.name()).unwrap_or(default);
+            let format = DateFormat::compile(text).map_err(|source| ProfileError::Date {
+                origin: origin.to_string(),
+                key: format!("date format of {}", field.name()),
+                source,
+            })?;
+            date_formats.insert(field, format);
+        }
+        for key in raw.dates.keys() {
+            match canonical_field(key) {
+                Ok(f) if matches!(f.kind(), FieldKind::Date | FieldKind::Timestamp) => {}
+                _ => {
+                    return Err(invalid(
+                        &format!("dates.{key}"),
+                        "not a date or timestamp field".into(),
+                    ))
+                }
+            }
+        }
+
+        Ok(Profile {
+            name: raw.name,
+            description: raw.description,
+            delimiter,
+            quote,
+            encoding: raw.encoding,
+            header: raw.header,
+            null_markers: raw
+                .null_markers
+                .iter()
+                .map(|m| m.trim().to_string())
+                .collect(),
+            columns,
+            values,
+            date_formats,
+            origin: origin.to_string(),
+            text: text.to_string(),
+        })
+    }
+}
+
+fn single_byte(s: &str) -> Option<u8> {
+    let s = if s == "tab" { "\t" } else { s };
+    (s.len() == 1 && s.is_ascii()).then(|| s.as_bytes()[0])
+}
+
+fn canonical_field(name: &str) -> Result<Field, String> {
+    Field::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Field::ALL.iter().map(|f| f.name()).collect();
+        format!("not a canonical field (fields: {})", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse() {
+        for name in Profile::builtin_names() {
+            let p = Profile::resolve(name).unwrap();
+            assert_eq!(p.name, name);
+        }
+        let nc = Profile::resolve("ncvoter").unwrap();
+        assert_eq!(nc.delimiter, b'\t');
+        assert_eq!(nc.encoding, Encoding::Latin1);
+        assert_eq!(
+            nc.columns[&Field::VoterId],
+            ColumnRef::Names(vec!["ncid".into()])
+        );
+        assert_eq!(nc.values[&Field::Status]["D"], "removed");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let err = Profile::parse("name = \"x\"\ndelimeter = \";\"\n", "x.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("profile x.toml: line 2: unknown field `delimeter`"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        assert!(Profile::parse("name = \"x\"\nheader = \"yes\"\n", "x").is_err());
+        assert!(Profile::parse("name = 3\n", "x").is_err());
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let cases = [
+            ("name = \"x\"\ndelimiter = \";;\"\n", "delimiter"),
+            (
+                "name = \"x\"\n[columns]\nvoterid = \"a\"\n",
+                "columns.voterid",
+            ),
+            (
+                "name = \"x\"\n[columns]\nvoter_id = 0\n",
+                "columns.voter_id",
+            ),
+            (
+                "name = \"x\"\n[values.status]\nA = \"alive\"\n",
+                "values.status.A",
+            ),
+            ("name = \"x\"\nheader = false\n", "columns.voter_id"),
+            ("name = \"x\"\ndate_format = \"%d.%m\"\n", "birth_date"),
+        ];
+        for (text, key) in cases {
+            let err = Profile::parse(text, "p.toml").unwrap_err();
+            assert!(err.to_string().contains(key), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_profile_name() {
+        assert!(matches!(
+            Profile::resolve("ohio"),
+            Err(ProfileError::Unknown(_))
+        ));
+    }
+}

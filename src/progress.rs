@@ -1,0 +1,34 @@
+//! The load progress bar: drawn on stderr only when stderr is a terminal (indicatif hides
+//! itself otherwise), so pipes, CI logs and batch jobs stay clean.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rollaudit::load::Progress;
+
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new(label: &str) -> Bar {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total_bytes: u64) {
+        self.0.set_length(total_bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,255 @@
+//! The diff's artefacts: the change log (Parquet and CSV), the summary by area, and
+//! `diff.json`.
+//!
+//! # Format
+//! `changes.parquet` / `changes.csv`, one row per changed field of a record:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `voter_id` | the record (NEW's id; OLD's for a dropped record) |
+//! | `field` | canonical field name |
+//! | `old_value` | value in OLD, in canonical text form (ISO dates); empty/null if missing |
+//! | `new_value` | value in NEW; empty/null if missing |
+//! | `change_kind` | see the taxonomy in `rollaudit::diff` |
+//!
+//! A new record has one row per non-missing field (`old_value` null); a dropped record has one
+//! row, `field = voter_id`, `new_value` null. Applying the rows to OLD, in order, gives NEW
+//! exactly: set `field` to `new_value`, create the record on its first row, delete it on a
+//! `voter_id` row whose `new_value` is null. In the CSV (for people), values that a
+//! spreadsheet would run as a formula are prefixed with `'`; the Parquet file holds them as
+//! they are.
+//!
+//! `summary.csv`: `change_kind, district, precinct, records`: changed records per kind and
+//! area (NEW's area, OLD's for a dropped record); a record counts once per kind.
+//!
+//! `diff.json` (`schema_version` 1):
+//! ```json
+//! {"schema_version": 1, "identical": false,
+//!  "old": {"digest": "…", "rows": 20000}, "new": {"digest": "…", "rows": 20410},
+//!  "counts": {"added": 700, "removed": 290, "modified": 1500, "unchanged": 18210},
+//!  "schema_drift": {"only_old": [], "only_new": ["email"]},
+//!  "compared_fields": ["voter_id", "given_name", "…"],
+//!  "change_kinds": {"removal": 310, "…": 0},
+//!  "removal_reasons": {"deceased": 120, "(dropped from the export)": 5}}
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
+use serde_json::json;
+
+use super::{safe_cell, write_atomically, WriteError};
+use crate::diff::{ChangeKind, DiffResult};
+use crate::model::Field;
+use crate::snapshot::Snapshot;
+
+/// The change log rendered as text columns (in log order).
+pub struct RenderedLog {
+    pub voter_id: Vec<String>,
+    pub field: Vec<&'static str>,
+    pub old_value: Vec<Option<String>>,
+    pub new_value: Vec<Option<String>>,
+    pub change_kind: Vec<&'static str>,
+}
+
+/// Reads the values of the change log out of the two snapshots.
+pub fn render_log(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> RenderedLog {
+    let n = result.log.len();
+    let mut out = RenderedLog {
+        voter_id: Vec::with_capacity(n),
+        field: Vec::with_capacity(n),
+        old_value: Vec::with_capacity(n),
+        new_value: Vec::with_capacity(n),
+        change_kind: Vec::with_capacity(n),
+    };
+    let value = |snap: &Snapshot, field: Field, row: Option<u32>| -> Option<String> {
+        snap.column(field)?
+            .text(row? as usize)
+            .map(|v| v.into_owned())
+    };
+    for c in &result.log {
+        let id = match c.new_row {
+            Some(j) => new.voter_ids().get(j as usize),
+            None => c.old_row.and_then(|i| old.voter_ids().get(i as usize)),
+        };
+        out.voter_id.push(id.unwrap_or_default().to_string());
+        out.field.push(c.field.name());
+        out.old_value.push(value(old, c.field, c.old_row));
+        out.new_value
+            .push(if c.field == Field::VoterId && c.new_row.is_none() {
+                None
+            } else {
+                value(new, c.field, c.new_row)
+            });
+        out.change_kind.push(c.kind.name());
+    }
+    out
+}
+
+fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
+    WriteError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// Writes `changes.parquet`, `changes.csv`, `summary.csv` and `diff.json` into `dir`.
+pub fn write_diff(
+    dir: &Path,
+    result: &DiffResult,
+    old: &Snapshot,
+    new: &Snapshot,
+) -> Result<(), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let log = render_log(result, old, new);
+    write_log_parquet(&dir.join("changes.parquet"), &log)?;
+    write_log_csv(&dir.join("changes.csv"), &log)?;
+    write_summary_csv(&dir.join("summary.csv"), result, old, new)?;
+    let json = serde_json::to_vec_pretty(&diff_json(result, old, new))
+        .map_err(|e| io(&dir.join("diff.json"), e))?;
+    write_atomically(&dir.join("diff.json"), &json)
+}
+
+fn write_log_parquet(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
+    let n = log.voter_id.len();
+    let text_column = |name: &str, values: &mut dyn Iterator<Item = Option<&str>>| {
+        let mut b = StringChunkedBuilder::new(name.into(), n);
+        for v in values {
+            b.append_option(v);
+        }
+        b.finish().into_column()
+    };
+    let columns = vec![
+        text_column(
+            "voter_id",
+            &mut log.voter_id.iter().map(|s| Some(s.as_str())),
+        ),
+        text_column("field", &mut log.field.iter().map(|s| Some(*s))),
+        text_column("old_value", &mut log.old_value.iter().map(|s| s.as_deref())),
+        text_column("new_value", &mut log.new_value.iter().map(|s| s.as_deref())),
+        text_column("change_kind", &mut log.change_kind.iter().map(|s| Some(*s))),
+    ];
+    let mut df = DataFrame::new(n, columns).map_err(|e| io(path, e))?;
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut df)
+        .map_err(|e| io(path, e))?;
+    write_atomically(path, &bytes)
+}
+
+fn write_log_csv(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["voter_id", "field", "old_value", "new_value", "change_kind"])
+        .map_err(|e| io(path, e))?;
+    for k in 0..log.voter_id.len() {
+        w.write_record([
+            safe_cell(&log.voter_id[k]).as_ref(),
+            log.field[k],
+            &safe_cell(log.old_value[k].as_deref().unwrap_or("")),
+            &safe_cell(log.new_value[k].as_deref().unwrap_or("")),
+            log.change_kind[k],
+        ])
+        .map_err(|e| io(path, e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
+    write_atomically(path, &bytes)
+}
+
+/// Changed records per (kind, district, precinct).
+pub fn summary(
+    result: &DiffResult,
+    old: &Snapshot,
+    new: &Snapshot,
+) -> BTreeMap<(ChangeKind, String, String), u64> {
+    let area = |snap: &Snapshot, row: u32, f: Field| -> String {
+        snap.column(f)
+            .and_then(|c| c.text(row as usize))
+            .map(|v| v.into_owned())
+            .unwrap_or_default()
+    };
+    let mut counts = BTreeMap::new();
+    for r in &result.records {
+        let (snap, row) = match (r.new_row, r.old_row) {
+            (Some(j), _) => (new, j),
+            (None, Some(i)) => (old, i),
+            (None, None) => continue,
+        };
+        let district = area(snap, row, Field::District);
+        let precinct = area(snap, row, Field::Precinct);
+        for k in &r.kinds {
+            *counts
+                .entry((*k, district.clone(), precinct.clone()))
+                .or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn write_summary_csv(
+    path: &Path,
+    result: &DiffResult,
+    old: &Snapshot,
+    new: &Snapshot,
+) -> Result<(), WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["change_kind", "district", "precinct", "records"])
+        .map_err(|e| io(path, e))?;
+    for ((kind, district, precinct), n) in summary(result, old, new) {
+        w.write_record([
+            kind.name(),
+            &safe_cell(&district),
+            &safe_cell(&precinct),
+            &n.to_string(),
+        ])
+        .map_err(|e| io(path, e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
+    write_atomically(path, &bytes)
+}
+
+/// Removals by `status_reason` in NEW (dropped records have none).
+pub fn removal_reasons(result: &DiffResult, new: &Snapshot) -> BTreeMap<String, u64> {
+    let reasons = new.column(Field::StatusReason);
+    let mut out = BTreeMap::new();
+    for r in result
+        .records
+        .iter()
+        .filter(|r| r.kinds.contains(&ChangeKind::Removal))
+    {
+        let reason = match (r.new_row, reasons) {
+            (Some(j), Some(c)) => c
+                .text(j as usize)
+                .map_or_else(|| "(no reason given)".to_string(), |v| v.into_owned()),
+            (Some(_), None) => "(no status_reason field)".to_string(),
+            (None, _) => "(dropped from the export)".to_string(),
+        };
+        *out.entry(reason).or_insert(0) += 1;
+    }
+    out
+}
+
+fn diff_json(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> serde_json::Value {
+    let names = |fields: &[Field]| fields.iter().map(|f| f.name()).collect::<Vec<_>>();
+    let kinds: BTreeMap<&str, u64> = result
+        .kind_counts()
+        .into_iter()
+        .map(|(k, n)| (k.name(), n))
+        .collect();
+    let c = &result.counts;
+    json!({
+        "schema_version": 1,
+        "identical": result.identical,
+        "old": {"digest": result.old_digest.to_string(), "rows": c.old_rows},
+        "new": {"digest": result.new_digest.to_string(), "rows": c.new_rows},
+        "counts": {"added": c.added, "removed": c.removed, "modified": c.modified, "unchanged": c.unchanged},
+        "schema_drift": {"only_old": names(&result.drift.only_old), "only_new": names(&result.drift.only_new)},
+        "compared_fields": names(&result.compared),
+        "change_kinds": kinds,
+        "removal_reasons": removal_reasons(result, new),
+        "summary_rows": summary(result, old, new).len(),
+    })
+}

@@ -1,0 +1,215 @@
+//! A loaded register snapshot: canonical columns in Arrow memory, sorted by `voter_id`.
+//!
+//! # Architecture invariants
+//! - Rows are sorted by `voter_id` and ids are unique (the loader rejects repeats), so two
+//!   snapshots can be diffed by a linear merge.
+//! - Every row has a 64-bit xxh3 fingerprint of its normalised canonical fields (see
+//!   `load::convert` for the normalisation), in the `_fingerprint` column, and the source line
+//!   it came from in `_line`.
+//! - The snapshot [`Digest`] depends on the set of rows, not their order.
+
+use std::fmt;
+use std::fs::File;
+use std::path::Path;
+
+use std::borrow::Cow;
+
+use polars::prelude::{
+    DataFrame, Int32Chunked, Int64Chunked, IpcWriter, ParquetCompression, ParquetWriter, SerWriter,
+    StringChunked,
+};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::dates::{IsoDate, IsoTimestamp};
+use crate::load::LoadError;
+use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN};
+
+/// An order-independent digest of a snapshot's rows.
+///
+/// It is the row count and the wrapping sum of each row fingerprint re-hashed with a fixed
+/// seed. A sum (unlike a xor) keeps repeated rows from cancelling out, and re-hashing keeps
+/// structured fingerprints from summing to collisions. Two snapshots with equal digests hold
+/// the same rows with overwhelming probability (2^-64 per comparison), and the diff uses that
+/// to skip the join entirely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Digest {
+    pub rows: u64,
+    pub sum: u64,
+}
+
+/// Seed for the digest's re-hash: any fixed value; changing it changes every digest.
+const DIGEST_SEED: u64 = 0x726f_6c6c_6175_6469; // "rollaudi"
+
+impl Digest {
+    pub fn of(fingerprints: &[u64]) -> Digest {
+        let sum = fingerprints.iter().fold(0u64, |acc, fp| {
+            acc.wrapping_add(xxh3_64_with_seed(&fp.to_le_bytes(), DIGEST_SEED))
+        });
+        Digest {
+            rows: fingerprints.len() as u64,
+            sum,
+        }
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}-{}", self.sum, self.rows)
+    }
+}
+
+/// A register snapshot in canonical form.
+#[derive(Clone)]
+pub struct Snapshot {
+    /// Present canonical fields in canonical order, then `_fingerprint` and `_line`.
+    pub df: DataFrame,
+    /// The canonical fields this snapshot has.
+    pub fields: Vec<Field>,
+    pub digest: Digest,
+}
+
+impl Snapshot {
+    pub(crate) fn new(df: DataFrame, fields: Vec<Field>) -> Snapshot {
+        let digest = Digest::of(fingerprints(&df));
+        Snapshot { df, fields, digest }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.df.height()
+    }
+
+    pub fn has(&self, field: Field) -> bool {
+        self.fields.contains(&field)
+    }
+
+    /// One fingerprint per row, in row order.
+    pub fn fingerprints(&self) -> &[u64] {
+        fingerprints(&self.df)
+    }
+
+    /// Writes the snapshot as Parquet (`.parquet`) or Arrow IPC (any other extension, e.g.
+    /// `.arrow`), through a temporary file renamed into place, so a reader never sees half a
+    /// file.
+    pub fn write(&self, path: &Path) -> Result<(), LoadError> {
+        let tmp = path.with_extension(format!(
+            "{}.tmp{}",
+            path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+            std::process::id()
+        ));
+        let io_err = |source| LoadError::WriteIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::create(&tmp).map_err(io_err)?;
+        let mut df = self.df.clone();
+        let parquet = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let written = if parquet {
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
+                .finish(&mut df)
+                .map(|_| ())
+        } else {
+            IpcWriter::new(file).finish(&mut df)
+        };
+        if let Err(source) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(LoadError::Write {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        std::fs::rename(&tmp, path).map_err(io_err)
+    }
+}
+
+/// Read access to one canonical field's column, typed once (no per-row dynamic dispatch on
+/// polars types).
+#[derive(Clone, Copy)]
+pub enum FieldColumn<'a> {
+    Text(&'a StringChunked),
+    Day(&'a Int32Chunked),
+    Year(&'a Int32Chunked),
+    Millis(&'a Int64Chunked),
+}
+
+impl<'a> FieldColumn<'a> {
+    /// The value at `row` in its canonical text form (ISO dates), `None` if missing.
+    pub fn text(&self, row: usize) -> Option<Cow<'a, str>> {
+        match self {
+            FieldColumn::Text(ca) => ca.get(row).map(Cow::Borrowed),
+            FieldColumn::Day(ca) => ca.get(row).map(|d| IsoDate(d).to_string().into()),
+            FieldColumn::Year(ca) => ca.get(row).map(|y| y.to_string().into()),
+            FieldColumn::Millis(ca) => ca.get(row).map(|t| IsoTimestamp(t).to_string().into()),
+        }
+    }
+
+    /// Whether `self[row]` equals `other[other_row]` (missing equals missing).
+    pub fn same(&self, row: usize, other: &FieldColumn<'_>, other_row: usize) -> bool {
+        match (self, other) {
+            (FieldColumn::Text(a), FieldColumn::Text(b)) => a.get(row) == b.get(other_row),
+            (FieldColumn::Day(a), FieldColumn::Day(b))
+            | (FieldColumn::Year(a), FieldColumn::Year(b)) => a.get(row) == b.get(other_row),
+            (FieldColumn::Millis(a), FieldColumn::Millis(b)) => a.get(row) == b.get(other_row),
+            _ => false,
+        }
+    }
+
+    pub fn day(&self, row: usize) -> Option<i32> {
+        match self {
+            FieldColumn::Day(ca) | FieldColumn::Year(ca) => ca.get(row),
+            _ => None,
+        }
+    }
+
+    pub fn str(&self, row: usize) -> Option<&'a str> {
+        match self {
+            FieldColumn::Text(ca) => ca.get(row),
+            _ => None,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Typed access to a field's column; `None` when the snapshot lacks the field.
+    pub fn column(&self, field: Field) -> Option<FieldColumn<'_>> {
+        let c = self.df.column(field.name()).ok()?;
+        Some(match field.kind() {
+            FieldKind::Text | FieldKind::Status => FieldColumn::Text(c.str().ok()?),
+            FieldKind::Date => FieldColumn::Day(c.date().ok()?.physical()),
+            FieldKind::Year => FieldColumn::Year(c.i32().ok()?),
+            FieldKind::Timestamp => FieldColumn::Millis(c.datetime().ok()?.physical()),
+        })
+    }
+
+    /// The `voter_id` column.
+    pub fn voter_ids(&self) -> &StringChunked {
+        self.df
+            .column(Field::VoterId.name())
+            .and_then(|c| c.str())
+            .expect("a snapshot always has a text voter_id column")
+    }
+}
+
+fn fingerprints(df: &DataFrame) -> &[u64] {
+    df.column(FINGERPRINT_COLUMN)
+        .and_then(|c| c.u64())
+        .ok()
+        .and_then(|ca| ca.cont_slice().ok())
+        .expect("a snapshot has one contiguous, null-free _fingerprint column")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ignores_order_but_not_multiplicity() {
+        let a = Digest::of(&[1, 2, 3]);
+        assert_eq!(a, Digest::of(&[3, 1, 2]));
+        assert_ne!(a, Digest::of(&[1, 2, 3, 3]));
+        assert_ne!(Digest::of(&[5, 5]), Digest::of(&[]));
+        assert_ne!(a, Digest::of(&[1, 2, 4]));
+    }
+}

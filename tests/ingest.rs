@@ -1,0 +1,466 @@
+//! `ingest` and `inspect` on real-looking exports: every row loaded or rejected with its line,
+//! every unusable input a one-line error with exit status 2.
+
+use std::path::Path;
+
+use rollaudit::load::{load_path, NoProgress};
+use rollaudit::model::Field;
+use rollaudit::profile::Profile;
+
+use crate::util::Dir;
+
+/// A canonical export with the usual damage. Line numbers below are counted by hand.
+const MESSY_CANONICAL: &str =
+    "\u{feff}voter_id,given_name,family_name,birth_date,status,address_line\r\n\
+V1,Ann,Smith,1980-02-29,active,\"12 Oak St, Apt 3\"\r\n\
+V2,\"Bo\nb\",Jones,1975-07-01,inactive,1 Elm Rd\r\n\
+V3,Cy,Short,1990-01-01\r\n\
+V4,Di,Long,1990-01-01,active,x,extra\r\n\
+V5,Ed,Date,1990-02-30,active,\r\n\
+,Fay,NoId,1990-01-01,active,\r\n\
+V6,Gus,Code,1990-01-01,sleeping,\r\n\
+V1,Ann,Again,1980-02-29,active,\r\n\
+V7,Hal,Last,2001-12-31,removed,\"9 \"\"Quoted\"\" Way\"\r\n";
+
+/// (line, reason kind) of every row that must be rejected in [`MESSY_CANONICAL`]: the header is
+/// line 1 and V2's quoted newline makes it span lines 3-4.
+const MESSY_REJECTS: [(u64, &str); 6] = [
+    (5, "expected 6 fields, found 4"),
+    (6, "expected 6 fields, found 7"),
+    (7, "birth_date: not a valid date"),
+    (8, "voter_id is empty"),
+    (9, "status:"),
+    (10, "voter_id repeats the row at line 2"),
+];
+
+fn load(path: &Path, profile: &str) -> rollaudit::load::Loaded {
+    let profile = Profile::resolve(profile).expect("profile resolves");
+    load_path(path, &profile, &NoProgress).expect("input loads")
+}
+
+#[test]
+fn messy_canonical_csv_rejects_each_bad_row_with_its_line() {
+    let dir = Dir::new();
+    dir.write("export.csv", MESSY_CANONICAL);
+    let run = dir.run(&["ingest", "export.csv", "-o", "out.parquet"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("rows read 9 = loaded 3 + rejected 6"),
+        "{}",
+        run.stdout
+    );
+
+    let mut rdr = csv::Reader::from_path(dir.path("out.rejects.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), MESSY_REJECTS.len());
+    for (row, (line, reason)) in rows.iter().zip(MESSY_REJECTS) {
+        assert_eq!(row[0].parse::<u64>().unwrap(), line, "{row:?}");
+        assert!(row[1].starts_with(reason), "line {line}: {:?}", &row[1]);
+    }
+    // The raw text of the rejected row is kept for case work.
+    assert_eq!(&rows[0][2], "V3,Cy,Short,1990-01-01");
+
+    let loaded = load(&dir.path("out.parquet"), "canonical");
+    let df = &loaded.snapshot.df;
+    let ids: Vec<&str> = df
+        .column("voter_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(ids, ["V1", "V2", "V7"]);
+    // The first V1 (line 2) is kept; its repeat at line 10 is the reject.
+    let lines: Vec<u64> = df
+        .column("_line")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(lines, [2, 3, 11]);
+}
+
+#[test]
+fn canonical_values_survive_quotes_newlines_bom_and_crlf() {
+    let dir = Dir::new();
+    let path = dir.write("export.csv", MESSY_CANONICAL);
+    let loaded = load(&path, "canonical");
+    let df = &loaded.snapshot.df;
+    let col = |name: &str| -> Vec<Option<String>> {
+        df.column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        col("voter_id"),
+        [Some("V1"), Some("V2"), Some("V7")].map(|v| v.map(String::from))
+    );
+    assert_eq!(col("given_name")[1].as_deref(), Some("Bo\nb"));
+    assert_eq!(col("address_line")[0].as_deref(), Some("12 Oak St, Apt 3"));
+    assert_eq!(col("address_line")[2].as_deref(), Some("9 \"Quoted\" Way"));
+    assert_eq!(col("address_line")[1].as_deref(), Some("1 Elm Rd"));
+    assert!(
+        loaded.snapshot.has(Field::BirthYear),
+        "birth_year derives from birth_date"
+    );
+    let years: Vec<Option<i32>> = df
+        .column("birth_year")
+        .unwrap()
+        .i32()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(years, [Some(1980), Some(1975), Some(2001)]);
+    assert_eq!(loaded.report.rows_read, 9);
+    assert_eq!(loaded.report.rows_loaded + loaded.report.rows_rejected, 9);
+}
+
+#[test]
+fn ingested_parquet_and_arrow_reload_with_the_same_digest() {
+    let dir = Dir::new();
+    let csv = dir.write("export.csv", MESSY_CANONICAL);
+    let from_csv = load(&csv, "canonical").snapshot.digest;
+    for out in ["s.parquet", "s.arrow"] {
+        dir.run(&["ingest", "export.csv", "-o", out]).expect_code(0);
+        let reloaded = load(&dir.path(out), "canonical");
+        assert_eq!(reloaded.snapshot.digest, from_csv, "{out}");
+        let run = dir.run(&["inspect", out]);
+        run.expect_code(0);
+        assert!(run.stdout.contains(&from_csv.to_string()), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("rows read 3 = loaded 3 + rejected 0"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn gzip_input_loads_like_the_plain_file() {
+    use std::io::Write;
+    let dir = Dir::new();
+    let plain = dir.write("export.csv", MESSY_CANONICAL);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(MESSY_CANONICAL.as_bytes()).unwrap();
+    let gz_path = dir.write("export.csv.gz", gz.finish().unwrap());
+    let a = load(&plain, "canonical");
+    let b = load(&gz_path, "canonical");
+    assert_eq!(a.snapshot.digest, b.snapshot.digest);
+    assert_eq!(a.report.rejects, b.report.rejects);
+    assert!(b.report.gzipped);
+}
+
+/// The columns of North Carolina's statewide `ncvoter` file, in its published order
+/// (../shared/DOMAIN.md), up to `nc_house_abbrv`.
+const NCVOTER_HEADER: [&str; 34] = [
+    "county_id",
+    "county_desc",
+    "voter_reg_num",
+    "ncid",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "name_suffix_lbl",
+    "status_cd",
+    "voter_status_desc",
+    "reason_cd",
+    "voter_status_reason_desc",
+    "res_street_address",
+    "res_city_desc",
+    "state_cd",
+    "zip_code",
+    "mail_addr1",
+    "full_phone_number",
+    "race_code",
+    "ethnic_code",
+    "party_cd",
+    "gender_code",
+    "birth_year",
+    "age_at_year_end",
+    "birth_state",
+    "drivers_lic",
+    "registr_dt",
+    "precinct_abbrv",
+    "precinct_desc",
+    "municipality_abbrv",
+    "ward_abbrv",
+    "cong_dist_abbrv",
+    "nc_senate_abbrv",
+    "nc_house_abbrv",
+];
+
+fn ncvoter_row(
+    ncid: &str,
+    first: &[u8],
+    status: &str,
+    birth_year: &str,
+    registr_dt: &str,
+) -> Vec<u8> {
+    let mut fields: Vec<Vec<u8>> = NCVOTER_HEADER.iter().map(|_| Vec::new()).collect();
+    let set = |fields: &mut Vec<Vec<u8>>, name: &str, v: &[u8]| {
+        let i = NCVOTER_HEADER.iter().position(|h| *h == name).unwrap();
+        fields[i] = v.to_vec();
+    };
+    set(&mut fields, "county_id", b"92");
+    set(&mut fields, "county_desc", b"WAKE");
+    set(&mut fields, "ncid", ncid.as_bytes());
+    set(&mut fields, "last_name", b"GARC\xcdA");
+    set(&mut fields, "first_name", first);
+    set(&mut fields, "status_cd", status.as_bytes());
+    set(&mut fields, "party_cd", b"UNA");
+    set(&mut fields, "gender_code", b"U");
+    set(&mut fields, "birth_year", birth_year.as_bytes());
+    set(&mut fields, "registr_dt", registr_dt.as_bytes());
+    set(&mut fields, "precinct_abbrv", b"01-07");
+    set(&mut fields, "res_street_address", b"100  MAIN   ST  ");
+    fields.join(&b'\t')
+}
+
+#[test]
+fn ncvoter_latin1_tsv_maps_codes_dates_and_accents() {
+    let dir = Dir::new();
+    let mut file = NCVOTER_HEADER.join("\t").into_bytes();
+    for row in [
+        ncvoter_row("AA1", b"JOS\xc9", "A", "1961", "03/07/2019"),
+        ncvoter_row("AA2", b"ZO\xcb", "D", "2001", "11/30/2020"),
+        ncvoter_row("AA3", b"ANN", "Q", "1950", "01/01/2000"),
+        ncvoter_row("AA4", b"LEE", "I", "19x0", "01/01/2000"),
+        ncvoter_row("AA5", b"MAY", "R", "1944", "2000-01-01"),
+    ] {
+        file.push(b'\n');
+        file.extend(row);
+    }
+    dir.write("ncvoter_Statewide.txt", &file);
+    let run = dir.run(&[
+        "ingest",
+        "ncvoter_Statewide.txt",
+        "--profile",
+        "ncvoter",
+        "-o",
+        "nc.parquet",
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("rows read 5 = loaded 2 + rejected 3"),
+        "{}",
+        run.stdout
+    );
+
+    let loaded = load(&dir.path("nc.parquet"), "canonical");
+    let df = &loaded.snapshot.df;
+    let text = |name: &str| -> Vec<Option<String>> {
+        df.column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect()
+    };
+    assert_eq!(
+        text("given_name"),
+        [Some("JOSÉ".into()), Some("ZOË".into())]
+    );
+    assert_eq!(text("family_name")[0].as_deref(), Some("GARCÍA"));
+    assert_eq!(
+        text("status"),
+        [Some("active".into()), Some("removed".into())]
+    );
+    assert_eq!(text("sex"), [None, None], "U is undesignated: missing");
+    assert_eq!(text("district")[0].as_deref(), Some("WAKE"));
+    let reg: Vec<Option<i32>> = df
+        .column("registration_date")
+        .unwrap()
+        .date()
+        .unwrap()
+        .physical()
+        .iter()
+        .collect();
+    assert_eq!(
+        reg,
+        [
+            rollaudit::dates::parse_iso_date("2019-03-07"),
+            rollaudit::dates::parse_iso_date("2020-11-30")
+        ]
+    );
+    assert!(
+        !loaded.snapshot.has(Field::BirthDate),
+        "ncvoter publishes birth year only"
+    );
+
+    let inspect = dir.run(&["inspect", "ncvoter_Statewide.txt", "--profile", "ncvoter"]);
+    inspect.expect_code(0);
+    for needle in [
+        "encoding latin-1",
+        "unknown_status 1",
+        "bad_year 1",
+        "bad_date 1",
+        "birth_date",
+    ] {
+        assert!(
+            inspect.stdout.contains(needle),
+            "{needle}: {}",
+            inspect.stdout
+        );
+    }
+}
+
+#[test]
+fn utf16_with_bom_loads_and_without_bom_is_a_clear_error() {
+    let dir = Dir::new();
+    let text = "voter_id,given_name\nV1,Zoë\nV2,Li\n";
+    let units: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let mut with_bom = vec![0xFF, 0xFE];
+    with_bom.extend(&units);
+    dir.write("bom.csv", &with_bom);
+    let run = dir.run(&["inspect", "bom.csv"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("rows read 2 = loaded 2 + rejected 0"),
+        "{}",
+        run.stdout
+    );
+
+    dir.write("nobom.csv", &units);
+    let run = dir.run(&["inspect", "nobom.csv"]);
+    run.expect_one_line_error();
+    assert!(
+        run.stderr.contains("nobom.csv") && run.stderr.contains("utf-16le"),
+        "{}",
+        run.stderr
+    );
+
+    let profile = "name = \"u16\"\nencoding = \"utf-16le\"\n";
+    dir.write("u16.toml", profile);
+    dir.run(&["inspect", "nobom.csv", "--profile", "u16.toml"])
+        .expect_code(0);
+}
+
+#[test]
+fn invalid_utf8_and_nul_bytes_reject_only_their_rows() {
+    let dir = Dir::new();
+    dir.write(
+        "bad.csv",
+        b"voter_id,given_name\nV1,Ann\nV2,B\xffb\nV3,C\x00y\nV4,Dee\n",
+    );
+    let loaded = load(&dir.path("bad.csv"), "canonical");
+    let kinds: Vec<(u64, &str)> = loaded
+        .report
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason.kind()))
+        .collect();
+    assert_eq!(kinds, [(3, "invalid_utf8"), (4, "nul_byte")]);
+    assert_eq!(loaded.report.rows_loaded, 2);
+}
+
+#[test]
+fn headerless_file_with_a_custom_profile() {
+    let dir = Dir::new();
+    dir.write(
+        "p.toml",
+        r#"
+name = "semicolon-export"
+delimiter = ";"
+header = false
+date_format = "%d/%m/%Y"
+[columns]
+voter_id = 2
+family_name = 3
+birth_date = 4
+status = 5
+[values.status]
+"1" = "active"
+"9" = "removed"
+"#,
+    );
+    dir.write(
+        "h.txt",
+        "x;B2;Smith;31/01/1970;1\nx;B1;Jones;29/02/1971;1\nx;B3;Lee;01/02/1972;9\nx;B4;Short\n",
+    );
+    let run = dir.run(&["ingest", "h.txt", "--profile", "p.toml", "-o", "h.parquet"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("rows read 4 = loaded 2 + rejected 2"),
+        "{}",
+        run.stdout
+    );
+    let loaded = load(&dir.path("h.parquet"), "canonical");
+    let ids: Vec<&str> = loaded
+        .snapshot
+        .df
+        .column("voter_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        ids,
+        ["B2", "B3"],
+        "sorted by voter_id; 29/02/1971 does not exist"
+    );
+}
+
+#[test]
+fn header_only_loads_zero_rows() {
+    let dir = Dir::new();
+    dir.write("h.csv", "voter_id,given_name\n");
+    let run = dir.run(&["ingest", "h.csv", "-o", "h.parquet"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("rows read 0 = loaded 0 + rejected 0"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(load(&dir.path("h.parquet"), "canonical").snapshot.rows(), 0);
+}
+
+#[test]
+fn unusable_inputs_are_one_line_errors_with_exit_2() {
+    let dir = Dir::new();
+    dir.write("empty.csv", "");
+    dir.write("noid.csv", "given_name,family_name\nAnn,Smith\n");
+    dir.write("dupcol.csv", "voter_id,given_name,voter_id\nV1,Ann,V1\n");
+    dir.write("bad.toml", "name = \"x\"\ndelimeter = \";\"\n");
+    dir.write("ok.csv", MESSY_CANONICAL);
+    dir.run(&["ingest", "ok.csv", "-o", "good.parquet"])
+        .expect_code(0);
+    let good = std::fs::read(dir.path("good.parquet")).unwrap();
+    dir.write("truncated.parquet", &good[..good.len() / 2]);
+    dir.run(&["ingest", "ok.csv", "-o", "good.arrow"])
+        .expect_code(0);
+    let good = std::fs::read(dir.path("good.arrow")).unwrap();
+    dir.write("truncated.arrow", &good[..good.len() / 2]);
+
+    let cases: [(&[&str], &str); 9] = [
+        (&["inspect", "missing.csv"], "missing.csv"),
+        (&["inspect", "empty.csv"], "empty.csv"),
+        (&["inspect", "noid.csv"], "voter_id"),
+        (&["inspect", "dupcol.csv"], "voter_id"),
+        (&["inspect", "ok.csv", "--profile", "ohio"], "ohio"),
+        (&["inspect", "ok.csv", "--profile", "bad.toml"], "delimeter"),
+        (&["inspect", "truncated.parquet"], "truncated.parquet"),
+        (&["inspect", "truncated.arrow"], "truncated.arrow"),
+        (&["inspect", "ok.csv", "--strict"], "line 5"),
+    ];
+    for (args, needle) in cases {
+        let run = dir.run(args);
+        run.expect_one_line_error();
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn profiles_lists_the_builtins() {
+    let run = Dir::new().run(&["profiles"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("canonical") && run.stdout.contains("ncvoter"));
+}

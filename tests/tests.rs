@@ -1,0 +1,11 @@
+//! Integration tests: the real binary run as a user would (one temporary directory per test),
+//! and the library's invariants as property tests.
+
+// Snapshot diff: the change taxonomy, the CLI artefacts, the invariants.
+mod diff;
+// The synthetic register generator: distributions, ground truth, determinism, sample data.
+// mod generate;
+// Loading real-looking exports: rejects with line numbers, one-line errors, encodings.
+mod ingest;
+// Running the binary in a temporary directory.
+mod util;
