@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use polars::prelude::DataFrame;
+use rollaudit::generate::{self, GenerateConfig};
 use rollaudit::load::{self, LoadReport, Loaded};
 use rollaudit::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use rollaudit::profile::Profile;
@@ -74,6 +75,32 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Generate a synthetic register series with ground truth (truth.json) and an election
+    /// calendar (election.toml).
+    Generate {
+        /// Voters in the first snapshot.
+        #[arg(long, default_value_t = 20_000)]
+        voters: usize,
+        /// Number of successive snapshots.
+        #[arg(long, default_value_t = 4)]
+        snapshots: usize,
+        /// Time between snapshots, e.g. 90d or 12w.
+        #[arg(long, default_value = "90d", value_parser = generate::parse_interval)]
+        interval: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Date of the first snapshot (YYYY-MM-DD).
+        #[arg(long)]
+        start: Option<String>,
+        /// default | none | KIND[=MAGNITUDE],KIND...
+        #[arg(long, default_value = "default")]
+        anomalies: generate::AnomalySelection,
+        /// csv | csv.gz | parquet
+        #[arg(long, default_value = "csv")]
+        format: generate::OutputFormat,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -109,6 +136,46 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 strict,
             };
             diff(&old, &side(old_profile), &new, &side(new_profile), &output)
+        }
+        Command::Generate {
+            voters,
+            snapshots,
+            interval,
+            seed,
+            start,
+            anomalies,
+            format,
+            output,
+        } => {
+            let start = match start {
+                Some(s) => rollaudit::dates::parse_iso_date(&s)
+                    .with_context(|| format!("--start {s:?} is not a YYYY-MM-DD date"))?,
+                None => generate::default_start(),
+            };
+            if snapshots == 0 {
+                bail!("--snapshots must be at least 1");
+            }
+            let config = GenerateConfig {
+                voters,
+                snapshots,
+                interval_days: interval,
+                seed,
+                out_dir: output,
+                anomalies,
+                format,
+                start,
+            };
+            let summary = generate::generate(&config)?;
+            for (file, rows) in summary.files.iter().zip(&summary.rows_per_snapshot) {
+                println!("{}  {rows} rows", file.display());
+            }
+            println!(
+                "planted {} events and {} duplicates; ground truth in {}",
+                summary.planted,
+                summary.duplicates,
+                config.out_dir.join("truth.json").display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

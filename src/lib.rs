@@ -15,6 +15,10 @@
 //! - [`diff`]: what changed between two snapshots, record by record and field by field, with
 //!   each change classified (new registration, removal, move, re-keying, id reuse, ...).
 //! - [`generate`]: synthetic registers with ground truth, for tests, demos and benchmarks.
+//! - [`anomalies`]: change anomalies across snapshots (peer and history rates, skew, edit
+//!   events, the audit trail, the calendar), with routine mass events explained first.
+//! - [`findings`]: what rules and detectors report: rule id, severity, scope, evidence, voter
+//!   ids. Plain data. [`calendar`]: the election calendar the rules check against.
 //! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
 //! - [`dates`]: calendar arithmetic and date formats shared by all of the above.
 //!
@@ -25,11 +29,16 @@
 //! - Engine results are plain data; only `report` formats them for people.
 //! - No stage reads a source layout: profiles are applied once, in `load`.
 
+pub mod anomalies;
+pub mod calendar;
 pub mod dates;
+pub mod dedupe;
 pub mod diff;
+pub mod findings;
 pub mod generate;
 pub mod load;
 pub mod model;
 pub mod profile;
 pub mod report;
+pub mod rules;
 pub mod snapshot;

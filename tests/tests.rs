@@ -1,11 +1,17 @@
 //! Integration tests: the real binary run as a user would (one temporary directory per test),
 //! and the library's invariants as property tests.
 
+// Change anomalies against the generator's ground truth.
+mod anomalies;
+// Duplicate registrations: normalisation, phonetics, households, ground truth.
+mod dedupe;
 // Snapshot diff: the change taxonomy, the CLI artefacts, the invariants.
 mod diff;
 // The synthetic register generator: distributions, ground truth, determinism, sample data.
-// mod generate;
+mod generate;
 // Loading real-looking exports: rejects with line numbers, one-line errors, encodings.
 mod ingest;
+// Record rules on one snapshot: each rule, households and institutions, ground truth.
+mod scan;
 // Running the binary in a temporary directory.
 mod util;

@@ -4,7 +4,9 @@
 //! temporary name and renamed into place, so an interrupted run leaves the previous complete
 //! file or none. CSV cells that a spreadsheet would run as a formula are neutralised.
 
+pub mod dedupe;
 pub mod diff;
+pub mod findings;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

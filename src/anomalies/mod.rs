@@ -1,0 +1,196 @@
+//! Change anomalies across snapshots: which mass edits a human must look at, and which are
+//! routine.
+//!
+//! Input: consecutive snapshot pairs and their [`DiffResult`]s, and optionally the election
+//! calendar. Output: [`Finding`]s (plain data) and the list of detectors that ran or were
+//! skipped. The detectors, each in its own module with its thresholds explained there:
+//!
+//! | rule | module | what it flags |
+//! |---|---|---|
+//! | `A-PEER-RATE` | [`peer`] | an area (precinct, district, region) whose rate of one change kind stands out from peer areas in the same interval, under an overdispersed model, after Benjamini-Hochberg control over every test |
+//! | `A-HISTORY-RATE` | [`peer`] | an area whose rate jumped against its own earlier intervals (three or more snapshots), beyond any register-wide jump |
+//! | `A-SKEW` | [`skew`] | removals whose party, age band or sex composition differs from what the area's population predicts |
+//! | `A-EVENT-TRANSITION` | [`events`] | many records with the same field transition in one area (party A to B; status to removed with one reason; reactivations; birth-date edits) |
+//! | `A-EVENT-ADDRESS` | [`events`] | many unrelated voters moved to, or newly registered at, one address |
+//! | `A-OPERATOR-NIGHT`, `A-OPERATOR-BURST`, `A-OPERATOR-VOLUME` | [`operators`] | night or weekend work, bursts in one hour, one account far above its peers |
+//! | `A-CAL-FREEZE`, `A-CAL-QUIET` | [`calendar_rules`] | edits after the roll freeze; systematic removals inside the quiet period |
+//! | `A-ID-REUSE` | here | a voter id now holding another person (never legitimate) |
+//! | `A-ROUTINE-REDISTRICT`, `A-ROUTINE-UNIFORM`, `A-REKEY` | [`routine`] | explained mass events, at info level: renumbered precincts, removals uniform across all districts, re-keyed records |
+//!
+//! # Architecture invariant
+//! Explained routine events are identified first and suppress the alarms they would
+//! otherwise raise (a redistricting is a 100% precinct-reassignment rate in one district);
+//! any other finding whose voters are mostly explained by a routine event is downgraded to
+//! `info` and says which event explains it.
+
+mod calendar_rules;
+mod events;
+mod operators;
+mod peer;
+mod routine;
+mod skew;
+pub mod stats;
+
+use std::collections::HashSet;
+
+use crate::calendar::ElectionCalendar;
+use crate::diff::{ChangeKind, DiffResult, RecordChange};
+use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::model::Field;
+use crate::snapshot::Snapshot;
+
+/// One interval between consecutive snapshots, with its diff.
+pub struct Interval<'a> {
+    /// Snapshot dates, days since 1970-01-01.
+    pub from: i32,
+    pub to: i32,
+    pub old: &'a Snapshot,
+    pub new: &'a Snapshot,
+    pub diff: &'a DiffResult,
+}
+
+/// Thresholds of the change detectors; defaults documented where each is used.
+#[derive(Clone, Debug)]
+pub struct AnomalyConfig {
+    pub peer: peer::PeerConfig,
+    pub events: events::EventConfig,
+    pub operators: operators::OperatorConfig,
+    pub skew: skew::SkewConfig,
+    pub calendar: calendar_rules::CalendarConfig,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            peer: peer::PeerConfig::default(),
+            events: events::EventConfig::default(),
+            operators: operators::OperatorConfig::default(),
+            skew: skew::SkewConfig::default(),
+            calendar: calendar_rules::CalendarConfig::default(),
+        }
+    }
+}
+
+/// What the change detectors found.
+#[derive(Clone, Debug, Default)]
+pub struct AnomalyResult {
+    pub findings: Vec<Finding>,
+    pub runs: Vec<RuleRun>,
+}
+
+/// Runs every change detector over the intervals.
+pub fn detect(
+    intervals: &[Interval<'_>],
+    calendar: Option<&ElectionCalendar>,
+    config: &AnomalyConfig,
+) -> AnomalyResult {
+    let mut out = AnomalyResult::default();
+    if intervals.is_empty() {
+        return out;
+    }
+    let routine = routine::detect(intervals, &mut out);
+    peer::detect(intervals, &routine, &config.peer, &mut out);
+    skew::detect(intervals, &config.skew, &mut out);
+    events::detect(intervals, &config.events, &mut out);
+    operators::detect(intervals, &config.operators, &mut out);
+    calendar_rules::detect(intervals, calendar, &config.calendar, &mut out);
+    id_reuse(intervals, &mut out);
+    routine.explain(&mut out.findings);
+    out.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.snapshot_date.cmp(&b.snapshot_date))
+            .then(a.rule.cmp(b.rule))
+            .then(a.scope_value.cmp(&b.scope_value))
+    });
+    let mut seen = HashSet::new();
+    out.runs.retain(|r| seen.insert(r.rule));
+    out
+}
+
+/// Every id reuse is a finding of its own: the same id now describes another person.
+fn id_reuse(intervals: &[Interval<'_>], out: &mut AnomalyResult) {
+    out.runs.push(RuleRun::check(
+        "A-ID-REUSE",
+        |f| intervals[0].new.has(f),
+        &[Field::GivenName],
+    ));
+    for iv in intervals {
+        let ids: Vec<String> = records_of(iv, ChangeKind::IdReuse)
+            .map(|r| voter_id(iv, r))
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        out.findings.push(Finding {
+            rule: "A-ID-REUSE",
+            severity: Severity::High,
+            scope: Scope::Snapshot,
+            scope_value: crate::dates::IsoDate(iv.to).to_string(),
+            evidence: Evidence {
+                observed: ids.len() as f64,
+                expected: Some(0.0),
+                baseline: "a voter id is never legitimately reassigned to another person".into(),
+                ..Evidence::default()
+            },
+            voter_ids: sorted(ids),
+            snapshot_date: Some(iv.to),
+        });
+    }
+}
+
+/// Records of the diff with a given kind.
+pub(crate) fn records_of<'a>(
+    iv: &'a Interval<'_>,
+    kind: ChangeKind,
+) -> impl Iterator<Item = &'a RecordChange> + 'a {
+    iv.diff
+        .records
+        .iter()
+        .filter(move |r| r.kinds.contains(&kind))
+}
+
+/// The record's voter id (NEW's, or OLD's for a dropped record).
+pub(crate) fn voter_id(iv: &Interval<'_>, r: &RecordChange) -> String {
+    match (r.new_row, r.old_row) {
+        (Some(j), _) => iv.new.voter_ids().get(j as usize),
+        (None, Some(i)) => iv.old.voter_ids().get(i as usize),
+        _ => None,
+    }
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// A text field of the record where it was: OLD's row if it had one, else NEW's.
+pub(crate) fn where_it_was(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
+    let (snap, row) = match (r.old_row, r.new_row) {
+        (Some(i), _) => (iv.old, i),
+        (None, Some(j)) => (iv.new, j),
+        _ => return None,
+    };
+    snap.column(field)?
+        .text(row as usize)
+        .map(|v| v.into_owned())
+}
+
+/// A text field of the record in NEW (None for a dropped record).
+pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
+    let j = r.new_row?;
+    iv.new
+        .column(field)?
+        .text(j as usize)
+        .map(|v| v.into_owned())
+}
+
+pub(crate) fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The three area levels, finest first.
+pub(crate) const AREA_LEVELS: [(Field, Scope); 3] = [
+    (Field::Precinct, Scope::Precinct),
+    (Field::District, Scope::District),
+    (Field::Region, Scope::Region),
+];

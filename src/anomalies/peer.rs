@@ -1,0 +1,439 @@
+//! Area rates against peers (`A-PEER-RATE`) and against the area's own history
+//! (`A-HISTORY-RATE`).
+//!
+//! For every interval, area level (precinct, district, region) and change kind, the count of
+//! changed records in each area is compared with its exposure (the area's records in the
+//! earlier snapshot; in the later one for new registrations) under the overdispersed binomial
+//! model of [`RateModel`], fitted to the peer areas of the same level in the same interval.
+//! Every test from every detector run here goes through Benjamini-Hochberg together, and an
+//! area is flagged only when it is extreme in significance **and** in size:
+//!
+//! - `q <= Q_MAX` (0.001): with thousands of tests per audit, one false discovery in a
+//!   thousand flagged areas;
+//! - rate ratio `>= MIN_RATIO` (3) against the model: VoteShield and the Caltech work flag
+//!   departures that matter, not statistically detectable drift;
+//! - excess `>= MIN_EXCESS` (10 records): a court will not hear about four removals.
+//!
+//! A parent area (district, region) is reported only if it is still significant after its
+//! flagged children are taken out: otherwise the children already explain it.
+//!
+//! The history test (three or more snapshots) compares an area's rate in an interval with its
+//! own pooled rate in the earlier intervals, scaled by the register-wide change between those
+//! periods, so a uniform register-wide wave (list maintenance) is not an area anomaly. Areas
+//! of a redistricted district have no comparable history and are not tested.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::routine::Routine;
+use super::stats::{benjamini_hochberg, normal_upper_tail, RateModel};
+use super::{sorted, voter_id, where_it_was, AnomalyResult, Interval, AREA_LEVELS};
+use crate::diff::ChangeKind;
+use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::model::Field;
+
+/// The change kinds whose area rates are compared.
+const TESTED_KINDS: [ChangeKind; 12] = [
+    ChangeKind::Removal,
+    ChangeKind::NewRegistration,
+    ChangeKind::Inactivation,
+    ChangeKind::Reactivation,
+    ChangeKind::MoveOutOfPrecinct,
+    ChangeKind::MoveWithinPrecinct,
+    ChangeKind::NameChange,
+    ChangeKind::BirthDateChange,
+    ChangeKind::SexChange,
+    ChangeKind::PartyChange,
+    ChangeKind::PrecinctReassignment,
+    ChangeKind::IdReuse,
+];
+
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    pub q_max: f64,
+    pub min_ratio: f64,
+    pub min_excess: f64,
+    /// Areas with fewer records are not tested (their rates are noise): 20.
+    pub min_exposure: u64,
+    /// Ratio at or above which a flagged area is `high` rather than `medium` (with at least
+    /// `high_min_count` records): a tenfold rate is no longer explainable by local conditions.
+    pub high_ratio: f64,
+    pub high_min_count: u64,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            q_max: 0.001,
+            min_ratio: 3.0,
+            min_excess: 10.0,
+            min_exposure: 20,
+            high_ratio: 10.0,
+            high_min_count: 30,
+        }
+    }
+}
+
+/// Per interval and level: area -> (exposure, count per kind, ids per kind, parent area).
+struct AreaTable {
+    exposure_old: HashMap<String, u64>,
+    exposure_new: HashMap<String, u64>,
+    changed: HashMap<(ChangeKind, String), Vec<String>>,
+    parent: HashMap<String, String>,
+}
+
+fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTable {
+    let mut exposure_old = HashMap::new();
+    let mut exposure_new = HashMap::new();
+    let mut parents = HashMap::new();
+    for (snap, exposure) in [(iv.old, &mut exposure_old), (iv.new, &mut exposure_new)] {
+        let (Some(col), parent_col) = (snap.column(field), parent.and_then(|p| snap.column(p)))
+        else {
+            continue;
+        };
+        for row in 0..snap.rows() {
+            let area = col.text(row).map(|v| v.into_owned()).unwrap_or_default();
+            if let Some(pc) = parent_col {
+                if !parents.contains_key(&area) {
+                    parents.insert(
+                        area.clone(),
+                        pc.text(row).map(|v| v.into_owned()).unwrap_or_default(),
+                    );
+                }
+            }
+            *exposure.entry(area).or_insert(0u64) += 1;
+        }
+    }
+    let mut changed: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
+    for r in &iv.diff.records {
+        let area = if r.kinds.contains(&ChangeKind::NewRegistration) {
+            super::in_new(iv, r, field)
+        } else {
+            where_it_was(iv, r, field)
+        }
+        .unwrap_or_default();
+        for k in &r.kinds {
+            if TESTED_KINDS.contains(k) {
+                changed
+                    .entry((*k, area.clone()))
+                    .or_default()
+                    .push(voter_id(iv, r));
+            }
+        }
+    }
+    AreaTable {
+        exposure_old,
+        exposure_new,
+        changed,
+        parent: parents,
+    }
+}
+
+/// One area test.
+struct Test {
+    rule: &'static str,
+    interval: usize,
+    level: usize,
+    kind: ChangeKind,
+    area: String,
+    k: u64,
+    n: u64,
+    expected: f64,
+    z: f64,
+    p: f64,
+    baseline: String,
+    ids: Vec<String>,
+}
+
+pub(crate) fn detect(
+    intervals: &[Interval<'_>],
+    routine: &Routine,
+    config: &PeerConfig,
+    out: &mut AnomalyResult,
+) {
+    let levels: Vec<(usize, Field, Scope)> = AREA_LEVELS
+        .iter()
+        .enumerate()
+        .filter(|(_, (f, _))| intervals[0].old.has(*f))
+        .map(|(i, (f, s))| (i, *f, *s))
+        .collect();
+    let has = |f| intervals[0].old.has(f);
+    out.runs
+        .push(RuleRun::check("A-PEER-RATE", has, &[Field::Precinct]));
+    out.runs.push(if intervals.len() >= 2 {
+        RuleRun::check("A-HISTORY-RATE", has, &[Field::Precinct])
+    } else {
+        RuleRun {
+            rule: "A-HISTORY-RATE",
+            status: crate::findings::RuleStatus::NotApplicable {
+                why: "needs three or more snapshots",
+            },
+        }
+    });
+    if levels.is_empty() {
+        return;
+    }
+    // tables[t][level]
+    let tables: Vec<Vec<AreaTable>> = intervals
+        .iter()
+        .map(|iv| {
+            levels
+                .iter()
+                .map(|&(li, field, _)| area_table(iv, field, AREA_LEVELS.get(li + 1).map(|l| l.0)))
+                .collect()
+        })
+        .collect();
+
+    let mut tests = Vec::new();
+    let mut models: HashMap<(usize, usize, ChangeKind), RateModel> = HashMap::new();
+    for (t, per_level) in tables.iter().enumerate() {
+        for (l, table) in per_level.iter().enumerate() {
+            for kind in TESTED_KINDS {
+                let exposure = exposure_for(table, kind);
+                let mut areas: Vec<(&String, u64, u64)> = exposure
+                    .iter()
+                    .filter(|(_, n)| **n >= config.min_exposure)
+                    .map(|(a, n)| (a, count(table, kind, a), *n))
+                    .collect();
+                areas.sort();
+                let pairs: Vec<(u64, u64)> = areas.iter().map(|(_, k, n)| (*k, *n)).collect();
+                let Some(model) = RateModel::fit(&pairs) else {
+                    continue;
+                };
+                models.insert((t, l, kind), model);
+                for (area, k, n) in areas {
+                    if k == 0 {
+                        continue;
+                    }
+                    let z = model.z(k, n);
+                    tests.push(Test {
+                        rule: "A-PEER-RATE",
+                        interval: t,
+                        level: l,
+                        kind,
+                        area: area.clone(),
+                        k,
+                        n,
+                        expected: model.expected(n),
+                        z,
+                        p: normal_upper_tail(z),
+                        baseline: format!(
+                            "{} peer {}s, same interval: rate {:.4}, overdispersion rho {:.4}",
+                            pairs.len(),
+                            levels[l].2.name(),
+                            model.p,
+                            model.rho
+                        ),
+                        ids: table
+                            .changed
+                            .get(&(kind, area.clone()))
+                            .cloned()
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    history_tests(&tables, &levels, &models, routine, config, &mut tests);
+
+    let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>());
+    let flagged_idx: Vec<usize> = (0..tests.len())
+        .filter(|&i| {
+            let t = &tests[i];
+            q[i] <= config.q_max
+                && t.k as f64 >= config.min_ratio * t.expected
+                && t.k as f64 - t.expected >= config.min_excess
+                && !explained(t, intervals, &tables, &levels, routine)
+        })
+        .collect();
+    // Children flagged per (rule, interval, level of parent, kind, parent area).
+    let mut flagged_children: HashMap<
+        (&'static str, usize, usize, ChangeKind, String),
+        (u64, u64),
+    > = HashMap::new();
+    let flagged_set: HashSet<usize> = flagged_idx.iter().copied().collect();
+    for &i in &flagged_idx {
+        let t = &tests[i];
+        if let Some(parent) = tables[t.interval][t.level].parent.get(&t.area) {
+            let e = flagged_children
+                .entry((t.rule, t.interval, t.level + 1, t.kind, parent.clone()))
+                .or_default();
+            e.0 += t.k;
+            e.1 += t.n;
+        }
+    }
+    let _ = flagged_set;
+    let mut already: HashSet<(usize, usize, ChangeKind, String)> = HashSet::new();
+    for i in flagged_idx {
+        let t = &tests[i];
+        if let Some(&(ck, cn)) =
+            flagged_children.get(&(t.rule, t.interval, t.level, t.kind, t.area.clone()))
+        {
+            // Take the flagged children out and test what is left.
+            let Some(model) = models.get(&(t.interval, t.level, t.kind)) else {
+                continue;
+            };
+            let (k, n) = (t.k.saturating_sub(ck), t.n.saturating_sub(cn));
+            if n == 0 || normal_upper_tail(model.z(k, n)) > config.q_max {
+                continue;
+            }
+        }
+        if t.rule == "A-HISTORY-RATE"
+            && already.contains(&(t.interval, t.level, t.kind, t.area.clone()))
+        {
+            continue;
+        }
+        already.insert((t.interval, t.level, t.kind, t.area.clone()));
+        let ratio = t.k as f64 / t.expected.max(1e-9);
+        let severity = if ratio >= config.high_ratio && t.k >= config.high_min_count {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let iv = &intervals[t.interval];
+        out.findings.push(Finding {
+            rule: t.rule,
+            severity,
+            scope: levels[t.level].2,
+            scope_value: t.area.clone(),
+            evidence: Evidence {
+                observed: t.k as f64,
+                expected: Some(t.expected),
+                effect_size: Some(ratio),
+                p_value: Some(t.p),
+                q_value: Some(q[i]),
+                baseline: t.baseline.clone(),
+                facts: vec![
+                    ("change_kind", t.kind.name().to_string()),
+                    ("exposure", t.n.to_string()),
+                    ("z", format!("{:.1}", t.z)),
+                ],
+            },
+            voter_ids: sorted(t.ids.clone()),
+            snapshot_date: Some(iv.to),
+        });
+    }
+}
+
+fn exposure_for(table: &AreaTable, kind: ChangeKind) -> &HashMap<String, u64> {
+    if kind == ChangeKind::NewRegistration {
+        &table.exposure_new
+    } else {
+        &table.exposure_old
+    }
+}
+
+fn count(table: &AreaTable, kind: ChangeKind, area: &str) -> u64 {
+    table
+        .changed
+        .get(&(kind, area.to_string()))
+        .map_or(0, |v| v.len() as u64)
+}
+
+/// Precinct reassignments inside a redistricted district are explained.
+fn explained(
+    t: &Test,
+    _intervals: &[Interval<'_>],
+    tables: &[Vec<AreaTable>],
+    levels: &[(usize, Field, Scope)],
+    routine: &Routine,
+) -> bool {
+    if t.kind != ChangeKind::PrecinctReassignment {
+        return false;
+    }
+    let district = match levels[t.level].1 {
+        Field::District => Some(t.area.clone()),
+        Field::Precinct => tables[t.interval][t.level].parent.get(&t.area).cloned(),
+        _ => return !routine.redistricted.is_empty(),
+    };
+    district.is_some_and(|d| routine.redistricted.contains(&(t.interval, d)))
+}
+
+fn history_tests(
+    tables: &[Vec<AreaTable>],
+    levels: &[(usize, Field, Scope)],
+    models: &HashMap<(usize, usize, ChangeKind), RateModel>,
+    routine: &Routine,
+    config: &PeerConfig,
+    tests: &mut Vec<Test>,
+) {
+    // After a redistricting, a precinct code no longer names the same place: the district's
+    // areas have no comparable history.
+    let redrawn = |t: usize, l: usize, area: &str| -> bool {
+        let district = match levels[l].1 {
+            Field::District => Some(area.to_string()),
+            Field::Precinct => tables[t][l].parent.get(area).cloned(),
+            _ => None,
+        };
+        district.is_some_and(|d| (0..=t).any(|s| routine.redistricted.contains(&(s, d.clone()))))
+    };
+    for t in 1..tables.len() {
+        for (l, _) in levels.iter().enumerate() {
+            for kind in TESTED_KINDS {
+                let Some(model) = models.get(&(t, l, kind)) else {
+                    continue;
+                };
+                let total = |table: &AreaTable| -> (u64, u64) {
+                    let n: u64 = exposure_for(table, kind).values().sum();
+                    let k: u64 = exposure_for(table, kind)
+                        .keys()
+                        .map(|a| count(table, kind, a))
+                        .sum();
+                    (k, n)
+                };
+                let (k_now, n_now) = total(&tables[t][l]);
+                let (k_past, n_past) = (0..t)
+                    .map(|s| total(&tables[s][l]))
+                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                if n_now == 0 || n_past == 0 {
+                    continue;
+                }
+                let scale = (k_now as f64 / n_now as f64).max(1e-9)
+                    / (k_past as f64 / n_past as f64).max(1e-9);
+                let mut areas: BTreeMap<&String, u64> = BTreeMap::new();
+                for (a, n) in exposure_for(&tables[t][l], kind) {
+                    areas.insert(a, *n);
+                }
+                for (area, n) in areas {
+                    let k = count(&tables[t][l], kind, area);
+                    if n < config.min_exposure || k == 0 || redrawn(t, l, area) {
+                        continue;
+                    }
+                    let (pk, pn) = (0..t).fold((0u64, 0u64), |acc, s| {
+                        let table = &tables[s][l];
+                        (
+                            acc.0 + count(table, kind, area),
+                            acc.1 + exposure_for(table, kind).get(area).copied().unwrap_or(0),
+                        )
+                    });
+                    if pn < config.min_exposure {
+                        continue;
+                    }
+                    // Half an event floor keeps a first-ever change from an infinite ratio.
+                    let p = ((pk as f64).max(0.5) / pn as f64 * scale).min(0.999);
+                    let own = RateModel { p, rho: model.rho };
+                    let z = own.z(k, n);
+                    tests.push(Test {
+                        rule: "A-HISTORY-RATE",
+                        interval: t,
+                        level: l,
+                        kind,
+                        area: area.clone(),
+                        k,
+                        n,
+                        expected: own.expected(n),
+                        z,
+                        p: normal_upper_tail(z),
+                        baseline: format!(
+                            "the area's own {t} earlier interval(s): {pk} of {pn}, scaled by the register-wide change ({scale:.2}x)"
+                        ),
+                        ids: tables[t][l]
+                            .changed
+                            .get(&(kind, area.clone()))
+                            .cloned()
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+}

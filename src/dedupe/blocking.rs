@@ -1,0 +1,250 @@
+//! Multi-pass blocking: the candidate pairs worth comparing, without comparing all n^2/2.
+//!
+//! Each [`BlockingRule`] gives a record a key (or none, when a field it needs is missing);
+//! records sharing a key form a block and every pair inside a block is a candidate. A
+//! duplicate that escapes one rule (a typo in the family name breaks its sound key) is caught
+//! by another (the given name and birth date still agree), so recall comes from the union of
+//! passes and no pass needs to be loose. Pairs found by several rules are kept once and
+//! credited to the first rule that found them.
+//!
+//! A pass is a sort of `(key, row)` and a walk over runs of equal keys: O(n log n) plus the
+//! pairs it emits. A block larger than [`DedupeConfig::max_block_size`](super::DedupeConfig)
+//! is skipped and reported ([`BlockingStat::skipped_blocks`]), never made quadratic: a key
+//! shared by thousands of records (a placeholder phone, a dormitory's address, JOHN SMITH
+//! with no birth date) cannot tell its records apart, and the other passes still see them.
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::records::{Records, NO_DATE};
+
+/// A way to group records that may be the same person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlockingRule {
+    NationalId,
+    GivenPrefixBirthDate,
+    FamilySoundBirthDate,
+    NameSoundsSwappedBirthDate,
+    NameSoundsBirthYear,
+    AddressFamilySound,
+    BirthDatePostcode,
+    GivenPrefixFamilyName,
+    Phone,
+    Email,
+}
+
+impl BlockingRule {
+    /// The default passes, in the order candidate pairs are credited.
+    pub const ALL: [BlockingRule; 10] = [
+        BlockingRule::NationalId,
+        BlockingRule::GivenPrefixBirthDate,
+        BlockingRule::FamilySoundBirthDate,
+        BlockingRule::NameSoundsSwappedBirthDate,
+        BlockingRule::NameSoundsBirthYear,
+        BlockingRule::AddressFamilySound,
+        BlockingRule::BirthDatePostcode,
+        BlockingRule::GivenPrefixFamilyName,
+        BlockingRule::Phone,
+        BlockingRule::Email,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            BlockingRule::NationalId => "national_id",
+            BlockingRule::GivenPrefixBirthDate => "given_prefix+birth_date",
+            BlockingRule::FamilySoundBirthDate => "family_sound+birth_date",
+            BlockingRule::NameSoundsSwappedBirthDate => "name_sounds_any_order+birth_date",
+            BlockingRule::NameSoundsBirthYear => "given_sound+family_sound+birth_year",
+            BlockingRule::AddressFamilySound => "address+family_sound",
+            BlockingRule::BirthDatePostcode => "birth_date+postcode",
+            BlockingRule::GivenPrefixFamilyName => "given_prefix+family_name",
+            BlockingRule::Phone => "phone",
+            BlockingRule::Email => "email",
+        }
+    }
+
+    /// What the rule catches that the others miss.
+    pub const fn description(self) -> &'static str {
+        match self {
+            BlockingRule::NationalId => "same national id: duplicates that kept it",
+            BlockingRule::GivenPrefixBirthDate => {
+                "first 3 letters of the formal given name (nicknames resolved) and full birth \
+                 date: typos and phonetic spellings of the family name"
+            }
+            BlockingRule::FamilySoundBirthDate => {
+                "sound key of the family name and full birth date: given-name typos and \
+                 nicknames outside the table"
+            }
+            BlockingRule::NameSoundsSwappedBirthDate => {
+                "the two name sound keys in either order and full birth date: given and \
+                 family name swapped"
+            }
+            BlockingRule::NameSoundsBirthYear => {
+                "sound keys of both names and birth year: transposed or mistyped birth dates"
+            }
+            BlockingRule::AddressFamilySound => {
+                "normalised address and family-name sound key: re-registrations at one \
+                 address (and households, which scoring must tell apart)"
+            }
+            BlockingRule::BirthDatePostcode => {
+                "full birth date and postcode: both names mistyped, same area"
+            }
+            BlockingRule::GivenPrefixFamilyName => {
+                "formal given-name prefix and exact family name: missing birth dates"
+            }
+            BlockingRule::Phone => "same phone number",
+            BlockingRule::Email => "same email address",
+        }
+    }
+
+    /// The record's key under this rule, `None` if a field it needs is missing.
+    fn key(self, r: &Records, row: usize) -> Option<u64> {
+        let names = &r.names;
+        let given = r.given[row] as usize;
+        let family = r.family[row] as usize;
+        let birth = r.birth[row];
+        let present = |v: u64| (v != 0).then_some(v);
+        let date = (birth != NO_DATE).then_some(birth as u64);
+        let name = |id: usize| (id != 0).then_some(id);
+        let parts: [u64; 3] = match self {
+            BlockingRule::NationalId => [present(r.national_id[row])?, 0, 0],
+            BlockingRule::GivenPrefixBirthDate => [names.canon_prefix[name(given)?], date?, 0],
+            BlockingRule::FamilySoundBirthDate => [u64::from(names.sound[name(family)?]), date?, 0],
+            BlockingRule::NameSoundsSwappedBirthDate => {
+                let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
+                [u64::from(g.min(f)), u64::from(g.max(f)), date?]
+            }
+            BlockingRule::NameSoundsBirthYear => {
+                let year = r.year[row];
+                [
+                    u64::from(names.sound[name(given)?]),
+                    u64::from(names.sound[name(family)?]),
+                    (year != NO_DATE).then_some(year as u64)?,
+                ]
+            }
+            BlockingRule::AddressFamilySound => [
+                present(r.address[row])?,
+                u64::from(names.sound[name(family)?]),
+                0,
+            ],
+            BlockingRule::BirthDatePostcode => [date?, present(r.area[row])?, 0],
+            BlockingRule::GivenPrefixFamilyName => {
+                [names.canon_prefix[name(given)?], name(family)? as u64, 0]
+            }
+            BlockingRule::Phone => [present(r.phone[row])?, 0, 0],
+            BlockingRule::Email => [present(r.email[row])?, 0, 0],
+        };
+        let mut bytes = [0u8; 25];
+        bytes[0] = self as u8;
+        for (i, p) in parts.iter().enumerate() {
+            bytes[1 + 8 * i..9 + 8 * i].copy_from_slice(&p.to_le_bytes());
+        }
+        Some(xxh3_64(&bytes))
+    }
+}
+
+/// What one blocking pass did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockingStat {
+    pub rule: BlockingRule,
+    /// Records that had a key under the rule.
+    pub keyed_records: u64,
+    /// Blocks of two or more records that were expanded into pairs.
+    pub blocks: u64,
+    /// Pairs the rule emitted.
+    pub pairs: u64,
+    /// Of those, pairs no earlier rule had found.
+    pub new_pairs: u64,
+    /// Blocks above the size cap, skipped.
+    pub skipped_blocks: u64,
+    /// Records in skipped blocks.
+    pub skipped_records: u64,
+    /// Size of the largest skipped block (0 if none).
+    pub largest_skipped_block: u64,
+}
+
+/// The most rows blocking can address: a candidate pair packs both rows in 28 bits each and
+/// the rule in the remaining 8 of one `u64`, which keeps the cross-rule sort on plain
+/// integers. 268 million rows is larger than any register but India's, which is kept by
+/// state.
+pub const MAX_ROWS: usize = 1 << 28;
+
+const ROW_BITS: u32 = 28;
+const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
+
+/// Candidate pairs `(a, b)` with `a < b`, sorted, each once, and the statistics per rule.
+pub(crate) fn candidate_pairs(
+    r: &Records,
+    rules: &[BlockingRule],
+    max_block_size: usize,
+) -> (Vec<(u32, u32)>, Vec<BlockingStat>) {
+    assert!(r.len() <= MAX_ROWS, "checked by dedupe() before blocking");
+    assert!(rules.len() < 256, "a rule index fits in 8 bits");
+    let mut stats = Vec::with_capacity(rules.len());
+    let mut all: Vec<u64> = Vec::new();
+    for (index, &rule) in rules.iter().enumerate() {
+        let (codes, stat) = one_pass(r, rule, index as u64, max_block_size);
+        all.extend(codes);
+        stats.push(stat);
+    }
+    all.par_sort_unstable();
+    let mut pairs = Vec::with_capacity(all.len());
+    let mut last = u64::MAX;
+    for code in all {
+        let pair = code >> 8;
+        if pair != last {
+            last = pair;
+            stats[(code & 0xFF) as usize].new_pairs += 1;
+            pairs.push(((pair >> ROW_BITS) as u32, (pair & ROW_MASK) as u32));
+        }
+    }
+    (pairs, stats)
+}
+
+fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64>, BlockingStat) {
+    let mut keyed: Vec<(u64, u32)> = (0..r.len())
+        .into_par_iter()
+        .filter_map(|row| rule.key(r, row).map(|k| (k, row as u32)))
+        .collect();
+    keyed.par_sort_unstable();
+    let mut stat = BlockingStat {
+        rule,
+        keyed_records: keyed.len() as u64,
+        blocks: 0,
+        pairs: 0,
+        new_pairs: 0,
+        skipped_blocks: 0,
+        skipped_records: 0,
+        largest_skipped_block: 0,
+    };
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    while start < keyed.len() {
+        let key = keyed[start].0;
+        let end = start + keyed[start..].partition_point(|&(k, _)| k == key);
+        let size = end - start;
+        if size > cap {
+            stat.skipped_blocks += 1;
+            stat.skipped_records += size as u64;
+            stat.largest_skipped_block = stat.largest_skipped_block.max(size as u64);
+        } else if size >= 2 {
+            stat.blocks += 1;
+            stat.pairs += (size * (size - 1) / 2) as u64;
+            blocks.push((start, end));
+        }
+        start = end;
+    }
+    let codes = blocks
+        .par_iter()
+        .flat_map_iter(|&(s, e)| {
+            let rows = &keyed[s..e];
+            (0..rows.len()).flat_map(move |i| {
+                rows[i + 1..].iter().map(move |&(_, b)| {
+                    let a = rows[i].1;
+                    (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | index
+                })
+            })
+        })
+        .collect();
+    (codes, stat)
+}

@@ -1,0 +1,521 @@
+//! Duplicate registrations: records of one register that are one person, found by
+//! probabilistic record linkage, with the evidence for each match and an estimate of how many
+//! "matches" on name and birth date alone chance would produce.
+//!
+//! A register must hold each eligible person once, but name plus birth date is not an
+//! identity: Interstate Crosscheck flagged 7.2M "duplicates" among 98M records, most of them
+//! different people born on the same day (see `../shared/DOMAIN.md`). This module finds real
+//! duplicates despite typos, nicknames, swapped names and moves, keeps households (twins,
+//! Jr/Sr) apart, and reports the coincidence rate beside its findings.
+//!
+//! # Pipeline
+//! 1. [`records`]: identity fields normalised once per snapshot ([`normalize`],
+//!    [`phonetic`]) into integer columns.
+//! 2. [`blocking`]: candidate pairs from several cheap passes, each capped
+//!    ([`DedupeConfig::max_block_size`]), counted per rule.
+//! 3. [`compare`]: each candidate pair reduced to agreement levels per field (a
+//!    [`Pattern`]).
+//! 4. [`fellegi_sunter`]: `m`/`u` per level by EM on the patterns (no labels), weights in
+//!    bits, term-frequency adjustment on exact name matches, a match probability per pair.
+//! 5. Household guards (below), then [`cluster`]: connected components of the pairs at or
+//!    above [`DedupeConfig::threshold`], with ids derived from their members.
+//! 6. [`chance`]: exact duplicates on the normalised identity, and the birthday-problem
+//!    estimate for the exact name + birth-date rule.
+//!
+//! # Households are not duplicates
+//! Relatives share surnames, addresses, phones and emails. The model learns that a given
+//! name or birth date that disagrees outright is strong evidence against identity, and two
+//! documented guards make the household patterns impossible to match whatever the weights:
+//! - [`Guard::GenerationSuffix`]: both records carry a name suffix and they differ (JR/SR,
+//!   II/III): the register itself says they are two generations.
+//! - [`Guard::TwinPattern`]: same family name and full birth date but given names
+//!   `different` (not exact, close, nickname or sound-alike): twins, not a typo.
+//!
+//! # Architecture invariants
+//! - Works on one [`Snapshot`]; never reads files, never prints. Results are plain data
+//!   ([`DedupeResult`]); `report::dedupe` writes them.
+//! - Same snapshot and config, same result, on any number of threads: every parallel step
+//!   collects in a fixed order and the random pairs come from [`DedupeConfig::seed`].
+
+pub mod blocking;
+pub mod chance;
+pub mod cluster;
+pub mod compare;
+pub mod evaluate;
+pub mod fellegi_sunter;
+pub mod normalize;
+pub mod phonetic;
+mod records;
+
+use rayon::prelude::*;
+
+use crate::model::Field;
+use crate::snapshot::Snapshot;
+
+pub use blocking::{BlockingRule, BlockingStat};
+pub use chance::ChanceEstimate;
+pub use cluster::Cluster;
+pub use compare::{Comparison, Pattern};
+pub use evaluate::{evaluate, PairScores};
+pub use fellegi_sunter::Model;
+
+use compare::{CLOSE, DIFFERENT_NAME};
+use records::{Records, NO_DATE};
+
+/// Default match-probability threshold. 0.99 is a posterior odds of 99:1 (a match weight of
+/// about +6.6 bits). On the generator's planted duplicates it gives precision >= 0.97 at
+/// recall >= 0.95 (`tests/dedupe.rs`); a lower threshold buys recall with households and
+/// same-name strangers.
+pub const DEFAULT_THRESHOLD: f64 = 0.99;
+
+/// Pairs at or above this probability but below the threshold are kept for review (listed,
+/// not clustered): odds of at least 1:1.
+pub const DEFAULT_REVIEW_THRESHOLD: f64 = 0.5;
+
+/// Largest block a blocking pass expands: at most ~500,000 pairs, about a tenth of a second of
+/// scoring. A larger block is a key too common to tell its records apart; it is skipped and
+/// reported (see [`blocking`]).
+pub const DEFAULT_MAX_BLOCK_SIZE: usize = 1_000;
+
+/// Random record pairs that start `u`: 100,000 pairs estimate a level frequency of 1% to
+/// within about +/-0.06% (one standard error), far below what EM then moves.
+pub const DEFAULT_RANDOM_PAIRS: usize = 100_000;
+
+/// EM iterations at most; EM on distinct patterns converges in a few dozen.
+pub const DEFAULT_MAX_EM_ITERATIONS: usize = 200;
+
+/// Thresholds and passes of the deduplication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DedupeConfig {
+    /// Match probability at or above which a pair is a duplicate ([`DEFAULT_THRESHOLD`]).
+    pub threshold: f64,
+    /// Probability at or above which a pair is listed for review.
+    pub review_threshold: f64,
+    /// Blocks larger than this are skipped and reported.
+    pub max_block_size: usize,
+    /// Blocking passes, in crediting order.
+    pub rules: Vec<BlockingRule>,
+    pub random_pairs: usize,
+    pub max_em_iterations: usize,
+    /// Seed of the random pairs (any fixed value gives reproducible results).
+    pub seed: u64,
+    /// Term-frequency adjustment of exact name matches.
+    pub term_frequency: bool,
+}
+
+impl Default for DedupeConfig {
+    fn default() -> Self {
+        DedupeConfig {
+            threshold: DEFAULT_THRESHOLD,
+            review_threshold: DEFAULT_REVIEW_THRESHOLD,
+            max_block_size: DEFAULT_MAX_BLOCK_SIZE,
+            rules: BlockingRule::ALL.to_vec(),
+            random_pairs: DEFAULT_RANDOM_PAIRS,
+            max_em_iterations: DEFAULT_MAX_EM_ITERATIONS,
+            seed: 0x6465_6475_7065, // "dedupe"
+            term_frequency: true,
+        }
+    }
+}
+
+/// Why deduplication could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DedupeError {
+    #[error("the snapshot has {rows} rows; deduplication handles at most {max} per run")]
+    TooManyRows { rows: usize, max: usize },
+    #[error("the snapshot has neither given_name nor family_name: nothing to match people on")]
+    NoNames,
+    #[error("invalid dedupe configuration: {0}")]
+    InvalidConfig(&'static str),
+}
+
+/// A rule that vetoes a match whatever its probability (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Guard {
+    GenerationSuffix,
+    TwinPattern,
+}
+
+impl Guard {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Guard::GenerationSuffix => "generation_suffix",
+            Guard::TwinPattern => "twin_pattern",
+        }
+    }
+
+    fn of(p: Pattern) -> Option<Guard> {
+        let given = p.level(Comparison::GivenName);
+        let family = p.level(Comparison::FamilyName);
+        if p.level(Comparison::NameSuffix) == 1 {
+            Some(Guard::GenerationSuffix)
+        } else if !p.swapped()
+            && given == DIFFERENT_NAME
+            && family <= CLOSE
+            && p.level(Comparison::BirthDate) == 0
+        {
+            Some(Guard::TwinPattern)
+        } else {
+            None
+        }
+    }
+}
+
+/// A scored candidate pair (listed when at or above the review threshold).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoredPair {
+    /// Snapshot rows, `a < b`.
+    pub a: u32,
+    pub b: u32,
+    pub pattern: Pattern,
+    /// Term-frequency adjustments (bits) applied to exact given / family names, else 0.
+    pub given_tf: f32,
+    pub family_tf: f32,
+    /// Match weight in bits (prior + levels + term frequencies).
+    pub match_weight: f64,
+    pub probability: f64,
+    pub guard: Option<Guard>,
+    /// At or above the threshold and not guarded.
+    pub matched: bool,
+    /// Index into [`DedupeResult::clusters`] when matched.
+    pub cluster: Option<u32>,
+}
+
+/// One field's part in a pair's score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldScore {
+    pub comparison: Comparison,
+    /// Level name (`exact`, `close`, ..., `missing`).
+    pub level: &'static str,
+    /// Bits, term-frequency adjustment included.
+    pub weight: f64,
+}
+
+/// Everything deduplication found. Plain data; `report::dedupe` writes it.
+#[derive(Clone, Debug)]
+pub struct DedupeResult {
+    pub config: DedupeConfig,
+    pub rows: usize,
+    /// Canonical fields the comparisons could not use because the snapshot lacks them.
+    pub absent_fields: Vec<Field>,
+    pub blocking: Vec<BlockingStat>,
+    /// Distinct candidate pairs scored.
+    pub candidates: u64,
+    pub model: Model,
+    /// Pairs at or above the review threshold, ordered by (a, b).
+    pub pairs: Vec<ScoredPair>,
+    pub clusters: Vec<Cluster>,
+    /// Groups of rows identical on normalised given name, family name, birth date and
+    /// address.
+    pub exact_groups: Vec<Vec<u32>>,
+    pub chance: ChanceEstimate,
+}
+
+impl DedupeResult {
+    /// Matched pairs.
+    pub fn matched(&self) -> impl Iterator<Item = &ScoredPair> {
+        self.pairs.iter().filter(|p| p.matched)
+    }
+
+    /// Each field's level and weight for `pair`.
+    pub fn explain(&self, pair: &ScoredPair) -> Vec<FieldScore> {
+        Comparison::ALL
+            .iter()
+            .map(|&c| {
+                let level = pair.pattern.level(c);
+                let tf = match c {
+                    Comparison::GivenName => pair.given_tf,
+                    Comparison::FamilyName => pair.family_tf,
+                    _ => 0.0,
+                };
+                FieldScore {
+                    comparison: c,
+                    level: c.level_name(level),
+                    weight: self.model.weight(c, level) + f64::from(tf),
+                }
+            })
+            .collect()
+    }
+}
+
+const IDENTITY_FIELDS: [Field; 13] = [
+    Field::GivenName,
+    Field::FamilyName,
+    Field::MiddleName,
+    Field::NameSuffix,
+    Field::BirthDate,
+    Field::BirthYear,
+    Field::Sex,
+    Field::AddressLine,
+    Field::Postcode,
+    Field::Locality,
+    Field::Phone,
+    Field::Email,
+    Field::NationalId,
+];
+
+fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeError> {
+    if snapshot.rows() > blocking::MAX_ROWS {
+        return Err(DedupeError::TooManyRows {
+            rows: snapshot.rows(),
+            max: blocking::MAX_ROWS,
+        });
+    }
+    if !snapshot.has(Field::GivenName) && !snapshot.has(Field::FamilyName) {
+        return Err(DedupeError::NoNames);
+    }
+    let unit = |x: f64| (0.0..=1.0).contains(&x);
+    if !unit(config.threshold) || !unit(config.review_threshold) {
+        return Err(DedupeError::InvalidConfig(
+            "thresholds are probabilities in [0, 1]",
+        ));
+    }
+    if config.max_block_size < 2 || config.rules.is_empty() || config.rules.len() > 255 {
+        return Err(DedupeError::InvalidConfig(
+            "max_block_size must be at least 2, with 1 to 255 blocking rules",
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the duplicate registrations of `snapshot`.
+pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult, DedupeError> {
+    validate(snapshot, config)?;
+    let records = Records::from_snapshot(snapshot);
+    let (candidates, blocking) =
+        blocking::candidate_pairs(&records, &config.rules, config.max_block_size);
+    let patterns: Vec<Pattern> = candidates
+        .par_iter()
+        .map(|&(a, b)| compare::compare(&records, a as usize, b as usize))
+        .collect();
+    let u_random = random_pair_u(&records, config);
+    let training: Vec<Pattern> = patterns
+        .iter()
+        .copied()
+        .filter(|&p| fellegi_sunter::trainable(p))
+        .collect();
+    let model = fellegi_sunter::fit(
+        &fellegi_sunter::pattern_counts(&training),
+        u_random,
+        config.max_em_iterations,
+    );
+    let mut pairs = score(&records, &candidates, &patterns, &model, config);
+    let ids = snapshot.voter_ids();
+    let voter_id = |row: u32| {
+        ids.get(row as usize)
+            .expect("a cluster row is a snapshot row, and voter_id is never null")
+    };
+    let clusters = cluster::connected_components(
+        records.len(),
+        pairs.iter().filter(|p| p.matched).map(|p| (p.a, p.b)),
+        voter_id,
+    );
+    let mut cluster_of = std::collections::HashMap::new();
+    for (i, c) in clusters.iter().enumerate() {
+        cluster_of.extend(c.rows.iter().map(|&r| (r, i as u32)));
+    }
+    for p in pairs.iter_mut().filter(|p| p.matched) {
+        p.cluster = cluster_of.get(&p.a).copied();
+    }
+    let mut chance = chance::chance_estimate(&records);
+    chance.matched_pairs = pairs
+        .iter()
+        .filter(|p| p.matched && same_name_and_birth(&records, p.a, p.b))
+        .count() as u64;
+    Ok(DedupeResult {
+        config: config.clone(),
+        rows: records.len(),
+        absent_fields: IDENTITY_FIELDS
+            .into_iter()
+            .filter(|&f| !snapshot.has(f))
+            .collect(),
+        blocking,
+        candidates: candidates.len() as u64,
+        model,
+        pairs,
+        clusters,
+        exact_groups: chance::exact_groups(&records),
+        chance,
+    })
+}
+
+fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {
+    let (a, b) = (a as usize, b as usize);
+    r.given[a] == r.given[b]
+        && r.family[a] == r.family[b]
+        && r.birth[a] == r.birth[b]
+        && r.birth[a] != NO_DATE
+}
+
+fn score(
+    r: &Records,
+    candidates: &[(u32, u32)],
+    patterns: &[Pattern],
+    model: &Model,
+    config: &DedupeConfig,
+) -> Vec<ScoredPair> {
+    let zeros = |n: usize| vec![0.0f32; n];
+    let (given_tf, family_tf) = if config.term_frequency {
+        (
+            fellegi_sunter::tf_adjustments(&r.given_count),
+            fellegi_sunter::tf_adjustments(&r.family_count),
+        )
+    } else {
+        (zeros(r.given_count.len()), zeros(r.family_count.len()))
+    };
+    candidates
+        .par_iter()
+        .zip(patterns)
+        .filter_map(|(&(a, b), &pattern)| {
+            let exact = |c| pattern.level(c) == 0 && !pattern.swapped();
+            let g_tf = if exact(Comparison::GivenName) {
+                given_tf[r.given[a as usize] as usize]
+            } else {
+                0.0
+            };
+            let f_tf = if exact(Comparison::FamilyName) {
+                family_tf[r.family[a as usize] as usize]
+            } else {
+                0.0
+            };
+            let match_weight = model.pattern_weight(pattern) + f64::from(g_tf + f_tf);
+            let probability = fellegi_sunter::probability(match_weight);
+            if probability < config.review_threshold {
+                return None;
+            }
+            let guard = Guard::of(pattern);
+            Some(ScoredPair {
+                a,
+                b,
+                pattern,
+                given_tf: g_tf,
+                family_tf: f_tf,
+                match_weight,
+                probability,
+                guard,
+                matched: probability >= config.threshold && guard.is_none(),
+                cluster: None,
+            })
+        })
+        .collect()
+}
+
+/// `u` on random pairs: the level frequencies of `config.random_pairs` pairs drawn with a
+/// SplitMix64 sequence from `config.seed`.
+fn random_pair_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
+    let n = r.len() as u64;
+    let mut state = config.seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut pairs = Vec::with_capacity(config.random_pairs);
+    if n >= 2 {
+        while pairs.len() < config.random_pairs {
+            let (a, b) = (next() % n, next() % n);
+            if a != b {
+                pairs.push((a.min(b) as usize, a.max(b) as usize));
+            }
+        }
+    }
+    let patterns: Vec<Pattern> = pairs
+        .par_iter()
+        .map(|&(a, b)| compare::compare(r, a, b))
+        .collect();
+    // A level no random pair reached is not impossible for two people: the frequencies are
+    // floored at `fellegi_sunter::PROBABILITY_FLOOR`.
+    fellegi_sunter::level_frequencies(&fellegi_sunter::pattern_counts(&patterns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Diagnostics on a generated register: `ROLLAUDIT_DEDUPE_EXPLORE=VOTERS cargo test --lib
+    /// dedupe::tests::explore -- --nocapture`.
+    #[test]
+    fn explore() {
+        let Some(voters) = std::env::var("ROLLAUDIT_DEDUPE_EXPLORE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("dedupe-explore-{voters}"));
+        let config = crate::generate::GenerateConfig::new(voters, 1, 90, 42, &dir);
+        let summary = crate::generate::generate(&config).expect("generate");
+        let snapshot = crate::load::load_path(
+            &summary.files[0],
+            &crate::profile::Profile::canonical(),
+            &crate::load::NoProgress,
+        )
+        .expect("load")
+        .snapshot;
+        let t = std::time::Instant::now();
+        let result = dedupe(&snapshot, &DedupeConfig::default()).expect("dedupe");
+        eprintln!("dedupe {:?}", t.elapsed());
+        let json = crate::report::dedupe::dedupe_json(&result, &snapshot);
+        eprintln!("{}", serde_json::to_string_pretty(&json).expect("json"));
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth"))
+                .expect("truth json");
+        let ids = snapshot.voter_ids();
+        let id = |r: u32| ids.get(r as usize).expect("row").to_string();
+        let mut truth_pairs = std::collections::BTreeMap::new();
+        for d in truth["duplicates"].as_array().expect("duplicates") {
+            let (a, b) = (
+                d["original_voter_id"].as_str().expect("id").to_string(),
+                d["duplicate_voter_id"].as_str().expect("id").to_string(),
+            );
+            truth_pairs.insert(
+                (a.clone().min(b.clone()), a.max(b)),
+                d["corruptions"].clone(),
+            );
+        }
+        let predicted: std::collections::BTreeSet<(String, String)> =
+            result.matched().map(|p| (id(p.a), id(p.b))).collect();
+        let listed: std::collections::BTreeMap<(String, String), &ScoredPair> = result
+            .pairs
+            .iter()
+            .map(|p| ((id(p.a), id(p.b)), p))
+            .collect();
+        let tp = predicted
+            .iter()
+            .filter(|p| truth_pairs.contains_key(*p))
+            .count();
+        eprintln!(
+            "predicted {} true {} tp {} precision {:.4} recall {:.4}",
+            predicted.len(),
+            truth_pairs.len(),
+            tp,
+            tp as f64 / predicted.len() as f64,
+            tp as f64 / truth_pairs.len() as f64
+        );
+        for (pair, corruptions) in &truth_pairs {
+            if !predicted.contains(pair) {
+                let how = listed.get(pair).map(|p| {
+                    format!(
+                        "{:.3} {:?} {}",
+                        p.probability,
+                        p.guard,
+                        crate::report::dedupe::explanation(&result, p)
+                    )
+                });
+                eprintln!("MISSED {pair:?} {corruptions} {how:?}");
+            }
+        }
+        for p in result.matched() {
+            let pair = (id(p.a), id(p.b));
+            if !truth_pairs.contains_key(&pair) {
+                eprintln!(
+                    "FALSE {pair:?} {:.3} {}",
+                    p.probability,
+                    crate::report::dedupe::explanation(&result, p)
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Normalisation: the spellings of one value that a register holds, reduced to one key.
+//!
+//! Every comparison and blocking key in [`crate::dedupe`] is computed on these keys, never on
+//! raw text. Each function documents what it folds and, as important, what it keeps apart.
+//! None of them allocates more than its output; none looks at other records.
+
+use crate::dates::{civil_from_days, days_from_civil};
+
+/// Base letters of Latin Extended-A, U+0100..=U+017F, one per code point in order
+/// (`1` stands for IJ, `2` for OE). Upper and lower case alternate in that block, so both map
+/// to the same base; U+0138 (kra) and U+0149 (n preceded by apostrophe) fold to K and N.
+const LATIN_EXTENDED_A: &[u8; 128] = b"AAAAAACCCCCCCCDDDDEEEEEEEEEEGGGGGGGGHHHHIIIIIIIIII11JJKKKLLLLLLLLLLNNNNNNNNNOOOOOO22RRRRRRSSSSSSSSTTTTTTUUUUUUUUUUUUWWYYYZZZZZZS";
+
+/// The ASCII letters a character folds to: uppercase ASCII for ASCII letters, the base letters
+/// of Latin-1 Supplement and Latin Extended-A letters (`é` -> `E`, `Ł` -> `L`, `ß` -> `SS`,
+/// `Æ` -> `AE`, `Þ` -> `TH`), `None` for anything else (digits and punctuation included).
+///
+/// Letters outside these two blocks (Greek, Cyrillic, Latin Extended Additional such as `ẗ`)
+/// are dropped: a register in those scripts needs a transliteration profile, not a fold.
+pub fn fold_letter(c: char) -> Option<&'static str> {
+    const UPPER: [&str; 26] = [
+        "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R",
+        "S", "T", "U", "V", "W", "X", "Y", "Z",
+    ];
+    let code = c as u32;
+    match c {
+        'A'..='Z' => Some(UPPER[(code - 'A' as u32) as usize]),
+        'a'..='z' => Some(UPPER[(code - 'a' as u32) as usize]),
+        '\u{C0}'..='\u{FF}' => fold_latin1(c),
+        '\u{100}'..='\u{17F}' => Some(match LATIN_EXTENDED_A[(code - 0x100) as usize] {
+            b'1' => "IJ",
+            b'2' => "OE",
+            b => UPPER[(b - b'A') as usize],
+        }),
+        _ => None,
+    }
+}
+
+fn fold_latin1(c: char) -> Option<&'static str> {
+    Some(match c.to_ascii_uppercase() {
+        'À'..='Å' | 'à'..='å' => "A",
+        'Æ' | 'æ' => "AE",
+        'Ç' | 'ç' => "C",
+        'È'..='Ë' | 'è'..='ë' => "E",
+        'Ì'..='Ï' | 'ì'..='ï' => "I",
+        'Ð' | 'ð' => "D",
+        'Ñ' | 'ñ' => "N",
+        'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' => "O",
+        'Ù'..='Ü' | 'ù'..='ü' => "U",
+        'Ý' | 'ý' | 'ÿ' => "Y",
+        'Þ' | 'þ' => "TH",
+        'ß' => "SS",
+        _ => return None,
+    })
+}
+
+/// Uppercase ASCII letters only: case and diacritics folded, everything else (spaces,
+/// apostrophes, hyphens, periods, digits) removed. `"Mc Donald"`, `"McDonald"` and
+/// `"MCDONALD"` give one key; so do `"O'Brien"` / `"OBRIEN"`, `"Smith-Jones"` /
+/// `"SMITH JONES"`, `"van der Berg"` / `"VANDERBERG"`, `"de la Cruz"` / `"DELACRUZ"`.
+pub fn letters(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if let Some(f) = fold_letter(c) {
+            out.push_str(f);
+        }
+    }
+    out
+}
+
+/// The comparison key of a name part: [`letters`], then a leading `MAC` written `MC`
+/// (`MACDONALD` = `MCDONALD`, the Scots and Irish spellings of one name). The rewrite applies
+/// only when at least three letters follow, so `MACK` and `MACY` stay as they are; it is
+/// applied to both sides of every comparison, so at worst it merges `MACHADO` with a
+/// hypothetical `MCHADO`. Empty when nothing is left (a missing value).
+pub fn name_key(s: &str) -> String {
+    let mut key = letters(s);
+    if key.len() >= 6 && key.starts_with("MAC") {
+        key.replace_range(0..3, "MC");
+    }
+    key
+}
+
+/// Surname particles that registers keep or drop inconsistently (`VAN DER BERG` / `BERG`).
+const PARTICLES: &[&str] = &[
+    "VAN DER ", "VAN DEN ", "VAN DE ", "VAN ", "VON DER ", "VON ", "DE LA ", "DE LOS ", "DE ",
+    "DEL ", "DELLA ", "DI ", "DA ", "DOS ", "DU ", "LE ", "LA ", "ST ", "SAINT ",
+];
+
+/// The family-name key without leading particles: `"van der Berg"` -> `BERG`,
+/// `"De La Cruz"` -> `CRUZ`. Compared only as a second chance ("close"), never for exact
+/// agreement: `DE LA CRUZ` and `CRUZ` may be different families.
+pub fn family_core_key(s: &str) -> String {
+    let mut spaced = String::with_capacity(s.len() + 1);
+    for c in s.chars() {
+        match fold_letter(c) {
+            Some(f) => spaced.push_str(f),
+            None if c == '\'' => {}
+            None => spaced.push(' '),
+        }
+    }
+    let mut rest = spaced.trim_start();
+    'strip: loop {
+        for p in PARTICLES {
+            if rest.len() > p.len() && rest.starts_with(p) {
+                rest = rest[p.len()..].trim_start();
+                continue 'strip;
+            }
+        }
+        break;
+    }
+    name_key(rest)
+}
+
+/// Given-name equivalence classes: a formal name and its common diminutives, from the usual
+/// English-language nickname lists (e.g. the US Census Bureau's and genealogists' tables).
+/// A name may sit in several classes (`PAT`: Patrick and Patricia), so equivalence is
+/// "share a class". At most 128 classes: a class is one bit of a `u128`.
+#[rustfmt::skip]
+pub const NICKNAMES: &[(&str, &[&str])] = &[
+    ("ROBERT", &["BOB", "BOBBY", "ROB", "ROBBIE", "BERT"]),
+    ("WILLIAM", &["BILL", "BILLY", "WILL", "WILLIE", "LIAM"]),
+    ("JAMES", &["JIM", "JIMMY", "JAMIE"]),
+    ("JOHN", &["JACK", "JOHNNY", "JON"]),
+    ("RICHARD", &["RICK", "RICKY", "DICK", "RICH"]),
+    ("MICHAEL", &["MIKE", "MICKEY"]),
+    ("THOMAS", &["TOM", "TOMMY"]),
+    ("JOSEPH", &["JOE", "JOEY"]),
+    ("CHARLES", &["CHUCK", "CHARLIE", "CHAS"]),
+    ("DANIEL", &["DAN", "DANNY"]),
+    ("MATTHEW", &["MATT"]),
+    ("ANTHONY", &["TONY"]),
+    ("CHRISTOPHER", &["CHRIS", "KIT"]),
+    ("DAVID", &["DAVE", "DAVEY"]),
+    ("STEVEN", &["STEVE", "STEPHEN"]),
+    ("STEPHEN", &["STEVE", "STEVEN"]),
+    ("EDWARD", &["ED", "EDDIE", "TED", "NED"]),
+    ("DONALD", &["DON", "DONNIE"]),
+    ("KENNETH", &["KEN", "KENNY"]),
+    ("TIMOTHY", &["TIM", "TIMMY"]),
+    ("RONALD", &["RON", "RONNIE"]),
+    ("JEFFREY", &["JEFF", "GEOFFREY"]),
+    ("GREGORY", &["GREG"]),
+    ("ALEXANDER", &["ALEX", "SANDY"]),
+    ("NICHOLAS", &["NICK", "NICKY"]),
+    ("BENJAMIN", &["BEN", "BENNY"]),
+    ("SAMUEL", &["SAM", "SAMMY"]),
+    ("PATRICK", &["PAT", "PADDY"]),
+    ("ANDREW", &["ANDY", "DREW"]),
+    ("JOSHUA", &["JOSH"]),
+    ("ZACHARY", &["ZACH", "ZACK"]),
+    ("NATHANIEL", &["NATE", "NAT", "NATHAN"]),
+    ("FREDERICK", &["FRED", "FREDDIE"]),
+    ("LAWRENCE", &["LARRY"]),
+    ("LEONARD", &["LEN", "LENNY", "LEO"]),
+    ("RAYMOND", &["RAY"]),
+    ("GERALD", &["GERRY", "JERRY"]),
+    ("PHILIP", &["PHIL", "PHILLIP"]),
+    ("HENRY", &["HANK", "HARRY"]),
+    ("ALBERT", &["AL", "BERT"]),
+    ("ALFRED", &["AL", "ALF", "FRED"]),
+    ("DOUGLAS", &["DOUG"]),
+    ("EUGENE", &["GENE"]),
+    ("FRANCIS", &["FRANK"]),
+    ("FRANKLIN", &["FRANK"]),
+    ("HAROLD", &["HAL", "HARRY"]),
+    ("WALTER", &["WALT", "WALLY"]),
+    ("JONATHAN", &["JON", "JONNY"]),
+    ("VINCENT", &["VINCE", "VINNY"]),
+    ("ELIZABETH", &["LIZ", "LIZZIE", "BETH", "BETTY", "BETSY", "ELIZA", "LISA", "ELISE"]),
+    ("MARGARET", &["PEGGY", "MAGGIE", "MEG", "MARGE", "MARGIE", "GRETA"]),
+    ("KATHERINE", &["KATE", "KATHY", "KATIE", "KAT", "CATHERINE", "KATHRYN", "KATHLEEN"]),
+    ("CATHERINE", &["CATHY", "CATE", "KATE", "KATHERINE", "KATHRYN"]),
+    ("JENNIFER", &["JEN", "JENNY", "JENN"]),
+    ("PATRICIA", &["PAT", "PATTY", "PATSY", "TRISH", "TRICIA"]),
+    ("SUSAN", &["SUE", "SUSIE", "SUZY"]),
+    ("DEBORAH", &["DEB", "DEBBIE", "DEBRA"]),
+    ("REBECCA", &["BECKY", "BECCA"]),
+    ("BARBARA", &["BARB", "BARBIE"]),
+    ("KIMBERLY", &["KIM"]),
+    ("JESSICA", &["JESS", "JESSIE"]),
+    ("SAMANTHA", &["SAM", "SAMMY"]),
+    ("VICTORIA", &["VICKY", "VICKI", "TORI"]),
+    ("CHRISTINA", &["TINA", "CHRIS", "CHRISTY"]),
+    ("CHRISTINE", &["CHRIS", "CHRISTY", "TINA"]),
+    ("DOROTHY", &["DOT", "DOTTIE", "DOROTHEA"]),
+    ("ABIGAIL", &["ABBY", "GAIL"]),
+    ("MARY", &["MOLLY", "POLLY", "MAE", "MAMIE"]),
+    ("ANN", &["ANNE", "ANNIE", "NAN", "NANCY", "ANNA"]),
+    ("SARAH", &["SARA", "SALLY", "SADIE"]),
+    ("ALEXANDRA", &["ALEX", "SANDRA", "SANDY", "LEXI"]),
+    ("CYNTHIA", &["CINDY"]),
+    ("PAMELA", &["PAM"]),
+    ("JUDITH", &["JUDY"]),
+    ("TERESA", &["TERRI", "TERRY", "TESS", "THERESA"]),
+    ("VIRGINIA", &["GINNY", "GINGER"]),
+    ("EVELYN", &["EVIE", "EVE"]),
+    ("FRANCES", &["FRAN", "FRANNIE"]),
+    ("GWENDOLYN", &["GWEN"]),
+    ("HELEN", &["NELL", "ELLEN"]),
+    ("JACQUELINE", &["JACKIE"]),
+    ("LORRAINE", &["LORI"]),
+    ("MADELINE", &["MADDIE", "MADDY"]),
+    ("OLIVIA", &["LIV", "LIVVY"]),
+    ("RACHEL", &["RACH"]),
+    ("STEPHANIE", &["STEPH"]),
+    ("SUZANNE", &["SUE", "SUZY"]),
+    ("ALAN", &["ALLEN", "ALLAN", "AL"]),
+    ("BRIAN", &["BRYAN"]),
+];
+
+/// The nickname classes a given-name key belongs to, one bit per row of [`NICKNAMES`].
+pub fn nickname_classes(key: &str) -> u128 {
+    NICKNAMES
+        .iter()
+        .enumerate()
+        .filter(|(_, (formal, nicks))| *formal == key || nicks.contains(&key))
+        .fold(0u128, |mask, (i, _)| mask | 1u128 << i)
+}
+
+/// Whether two given-name keys name the same person by the nickname table (`BOB`/`ROBERT`,
+/// `PEGGY`/`MARGARET`; also `BOB`/`ROB`, two diminutives of one name).
+pub fn nickname_equivalent(a: &str, b: &str) -> bool {
+    a == b || nickname_classes(a) & nickname_classes(b) != 0
+}
+
+/// The formal name of a given-name key when it is a diminutive in the table, else the key.
+/// An ambiguous diminutive (`PAT`) takes the first class listed; this is used for blocking
+/// keys only, where the other passes catch what one ambiguous choice misses.
+pub fn canonical_given(key: &str) -> &str {
+    if NICKNAMES.iter().any(|(formal, _)| *formal == key) {
+        return key;
+    }
+    NICKNAMES
+        .iter()
+        .find(|(_, nicks)| nicks.contains(&key))
+        .map_or(key, |(formal, _)| formal)
+}
+
+/// Address words and their USPS Publication 28 standard abbreviations (street suffixes,
+/// directionals, secondary unit designators). Unit designators all become `#`: `APT 4`,
+/// `UNIT 4`, `#4` and `SUITE 4` are one address.
+#[rustfmt::skip]
+const ADDRESS_WORDS: &[(&str, &str)] = &[
+    ("STREET", "ST"), ("STR", "ST"), ("AVENUE", "AVE"), ("AV", "AVE"), ("AVEN", "AVE"),
+    ("ROAD", "RD"), ("DRIVE", "DR"), ("DRV", "DR"), ("LANE", "LN"), ("COURT", "CT"),
+    ("BOULEVARD", "BLVD"), ("BOUL", "BLVD"), ("PLACE", "PL"), ("CIRCLE", "CIR"),
+    ("TERRACE", "TER"), ("HIGHWAY", "HWY"), ("PARKWAY", "PKWY"), ("SQUARE", "SQ"),
+    ("TRAIL", "TRL"), ("PLAZA", "PLZ"), ("EXPRESSWAY", "EXPY"), ("MOUNT", "MT"),
+    ("NORTH", "N"), ("SOUTH", "S"), ("EAST", "E"), ("WEST", "W"), ("NORTHEAST", "NE"),
+    ("NORTHWEST", "NW"), ("SOUTHEAST", "SE"), ("SOUTHWEST", "SW"),
+    ("APARTMENT", "#"), ("APT", "#"), ("UNIT", "#"), ("SUITE", "#"), ("STE", "#"),
+    ("NO", "#"), ("NUMBER", "#"), ("ROOM", "#"), ("RM", "#"), ("FLAT", "#"),
+];
+
+/// The comparison key of an address line: folded to uppercase ASCII, punctuation as spaces,
+/// each word replaced by its standard abbreviation, `#` split from its number, words joined
+/// by one space. `"12 North Oak Street, Apt. 4"` and `"12 N OAK ST #4"` both give
+/// `12 N OAK ST # 4`. Empty when nothing is left.
+pub fn address_key(s: &str) -> String {
+    let mut spaced = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            spaced.push(c);
+        } else if c == '#' {
+            spaced.push_str(" # ");
+        } else if let Some(f) = fold_letter(c) {
+            spaced.push_str(f);
+        } else if c != '\'' {
+            spaced.push(' ');
+        }
+    }
+    let mut out = String::with_capacity(spaced.len());
+    for word in spaced.split_whitespace() {
+        let word = ADDRESS_WORDS
+            .iter()
+            .find(|(long, _)| *long == word)
+            .map_or(word, |(_, short)| short);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// The digits of a phone number, without a leading North American `1` country code on an
+/// 11-digit number; `None` for fewer than 7 digits or one digit repeated (`0000000000`,
+/// `9999999999`: placeholders, not numbers).
+pub fn phone_key(s: &str) -> Option<u64> {
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).collect();
+    let digits = match digits.as_slice() {
+        [b'1', rest @ ..] if rest.len() == 10 => rest,
+        d => d,
+    };
+    if digits.len() < 7 || digits.len() > 15 || digits.iter().all(|&d| d == digits[0]) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
+}
+
+/// An email address trimmed and lowercased; `None` without an `@` or with a placeholder
+/// local part (`none@`, `noemail@`, `na@`, ...).
+pub fn email_key(s: &str) -> Option<String> {
+    let e = s.trim().to_ascii_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    let placeholder = matches!(
+        local,
+        "" | "none" | "noemail" | "no" | "na" | "n/a" | "null" | "unknown" | "test"
+    );
+    (!placeholder && domain.contains('.')).then_some(e)
+}
+
+/// Birth dates registers use as placeholders for "unknown": 1800-01-01 (6,498 of Ohio's
+/// 9,108 same-name-and-birth-date pairs, see DOMAIN.md), 1900-01-01, 1901-01-01, and
+/// January 1 of any year before 1900. Such a date is treated as missing: agreeing on it is
+/// not evidence of anything.
+pub fn is_placeholder_birth_date(days: i32) -> bool {
+    let (y, m, d) = civil_from_days(days);
+    (m == 1 && d == 1 && y < 1900) || days == days_from_civil(1900, 1, 1) || {
+        days == days_from_civil(1901, 1, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_diacritics() {
+        assert_eq!(letters("José Müller-Łukasz"), "JOSEMULLERLUKASZ");
+        assert_eq!(letters("Ægir Þórsson"), "AEGIRTHORSSON");
+        assert_eq!(letters("Straße"), "STRASSE");
+        assert_eq!(letters("ĳssel Œuvre"), "IJSSELOEUVRE");
+        assert_eq!(letters("  "), "");
+        let all_ext_a: String = ('\u{100}'..='\u{17F}').collect();
+        assert_eq!(
+            letters(&all_ext_a).len(),
+            132,
+            "every Extended-A letter folds"
+        );
+    }
+
+    #[test]
+    fn name_particles_and_punctuation() {
+        assert_eq!(name_key("Mc Donald"), name_key("MCDONALD"));
+        assert_eq!(name_key("MacDonald"), name_key("McDonald"));
+        assert_eq!(name_key("Mack"), "MACK");
+        assert_eq!(name_key("O'Brien"), "OBRIEN");
+        assert_eq!(name_key("Smith-Jones"), name_key("smith jones"));
+        assert_eq!(name_key("van der Berg"), "VANDERBERG");
+        assert_eq!(family_core_key("van der Berg"), "BERG");
+        assert_eq!(family_core_key("De La Cruz"), "CRUZ");
+        assert_eq!(family_core_key("DELACRUZ"), "DELACRUZ");
+        assert_eq!(family_core_key("Vance"), "VANCE");
+    }
+
+    #[test]
+    fn nicknames() {
+        assert!(nickname_equivalent("BOB", "ROBERT"));
+        assert!(nickname_equivalent("BOB", "ROB"));
+        assert!(nickname_equivalent("PEGGY", "MARGARET"));
+        assert!(nickname_equivalent("PAT", "PATRICIA"));
+        assert!(nickname_equivalent("PAT", "PATRICK"));
+        assert!(!nickname_equivalent("PATRICK", "PATRICIA"));
+        assert!(!nickname_equivalent("JOHN", "JAMES"));
+        assert_eq!(canonical_given("BILL"), "WILLIAM");
+        assert_eq!(canonical_given("ZBIGNIEW"), "ZBIGNIEW");
+        assert!(NICKNAMES.len() <= 128);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            address_key("12 North Oak Street, Apt. 4"),
+            address_key("12 N OAK ST #4")
+        );
+        assert_eq!(address_key("12 N OAK ST #4"), "12 N OAK ST # 4");
+        assert_eq!(address_key("7 Elm Avenue Unit 2"), "7 ELM AVE # 2");
+        assert_ne!(address_key("12 OAK ST"), address_key("14 OAK ST"));
+    }
+
+    #[test]
+    fn contacts_and_placeholders() {
+        assert_eq!(phone_key("+1 (555) 123-4567"), phone_key("5551234567"));
+        assert_eq!(phone_key("0000000000"), None);
+        assert_eq!(phone_key("12345"), None);
+        assert_eq!(
+            email_key(" Ann@Example.org "),
+            Some("ann@example.org".into())
+        );
+        assert_eq!(email_key("none@none.com"), None);
+        assert_eq!(email_key("ann"), None);
+        assert!(is_placeholder_birth_date(days_from_civil(1800, 1, 1)));
+        assert!(is_placeholder_birth_date(days_from_civil(1900, 1, 1)));
+        assert!(is_placeholder_birth_date(days_from_civil(1901, 1, 1)));
+        assert!(is_placeholder_birth_date(days_from_civil(1875, 1, 1)));
+        assert!(!is_placeholder_birth_date(days_from_civil(1902, 1, 1)));
+        assert!(!is_placeholder_birth_date(days_from_civil(1900, 1, 2)));
+    }
+}

@@ -1,0 +1,299 @@
+//! The snapshot's identity fields, normalised once into flat columns of small integers.
+//!
+//! Blocking and scoring touch every candidate pair; they must never parse, fold or allocate.
+//! So every field is normalised here, once per snapshot ([`super::normalize`]): names become
+//! ids into one interner (the same id space for given, middle and family names, so a swapped
+//! pair compares by id), other fields become 64-bit xxh3 hashes of their keys (0 = missing),
+//! dates stay day numbers. Per distinct name, the sound key and nickname classes are computed
+//! once, not per pair.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::normalize::{
+    address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date, name_key,
+    nickname_classes, phone_key,
+};
+use super::phonetic::sound_key;
+use crate::dates::civil_from_days;
+use crate::model::Field;
+use crate::snapshot::{FieldColumn, Snapshot};
+
+/// Marks a missing birth date or year.
+pub(crate) const NO_DATE: i32 = i32::MIN;
+
+/// Distinct normalised names, id 0 being the missing name.
+#[derive(Debug, Default)]
+pub(crate) struct NameTable {
+    pub values: Vec<Box<str>>,
+    /// Sound key per name ([`sound_key`]).
+    pub sound: Vec<u32>,
+    /// Nickname classes per name (`normalize::nickname_classes`).
+    pub nick: Vec<u128>,
+    /// Hash of the first three letters of the formal name (`canonical_given`), for blocking.
+    pub canon_prefix: Vec<u64>,
+    /// Family-name key without particles, as a name id (0 if it equals the name itself).
+    pub core: Vec<u32>,
+    index: HashMap<Box<str>, u32>,
+}
+
+impl NameTable {
+    fn new() -> NameTable {
+        let mut t = NameTable::default();
+        t.intern(String::new());
+        t
+    }
+
+    fn intern(&mut self, key: String) -> u32 {
+        if let Some(&id) = self.index.get(key.as_str()) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        let canon = canonical_given(&key);
+        let prefix: String = canon.chars().take(3).collect();
+        self.sound.push(sound_key(&key));
+        self.nick.push(nickname_classes(&key));
+        self.canon_prefix.push(if key.is_empty() {
+            0
+        } else {
+            xxh3_64(prefix.as_bytes())
+        });
+        self.core.push(0);
+        let key: Box<str> = key.into();
+        self.values.push(key.clone());
+        self.index.insert(key, id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        &self.values[id as usize]
+    }
+}
+
+/// Normalised identity columns, one entry per snapshot row.
+#[derive(Debug)]
+pub(crate) struct Records {
+    pub names: NameTable,
+    pub given: Vec<u32>,
+    pub middle: Vec<u32>,
+    pub family: Vec<u32>,
+    /// Suffix code: 0 missing, else a hash of the normalised suffix (`JR`, `SR`, `II`...).
+    pub suffix: Vec<u64>,
+    /// Birth date in days since 1970-01-01, or [`NO_DATE`] (placeholders included).
+    pub birth: Vec<i32>,
+    /// Birth year (from the date, else the `birth_year` column), or [`NO_DATE`].
+    pub year: Vec<i32>,
+    /// First folded letter of the sex code, 0 missing.
+    pub sex: Vec<u8>,
+    /// Hash of the full address key, 0 missing.
+    pub address: Vec<u64>,
+    /// Hash of the address key before its unit designator (`12 OAK ST` of `12 OAK ST # 4`).
+    pub building: Vec<u64>,
+    /// Hash of the postcode (else the locality), 0 missing.
+    pub area: Vec<u64>,
+    pub phone: Vec<u64>,
+    pub email: Vec<u64>,
+    pub national_id: Vec<u64>,
+    /// Occurrences of each name id as a given name / as a family name (term frequencies).
+    pub given_count: Vec<u32>,
+    pub family_count: Vec<u32>,
+}
+
+fn hash_key(key: &str) -> u64 {
+    if key.is_empty() {
+        0
+    } else {
+        xxh3_64(key.as_bytes()).max(1)
+    }
+}
+
+/// The row's text, trimmed; empty for missing.
+fn text<'a>(col: &Option<FieldColumn<'a>>, row: usize) -> &'a str {
+    col.as_ref().and_then(|c| c.str(row)).unwrap_or("").trim()
+}
+
+fn suffix_key(s: &str) -> u64 {
+    let k = super::normalize::letters(s);
+    let k = match k.as_str() {
+        "JUNIOR" => "JR",
+        "SENIOR" => "SR",
+        "ND" | "SECOND" => "II",
+        "RD" | "THIRD" => "III",
+        "TH" | "FOURTH" => "IV",
+        other => other,
+    };
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    match digits.as_str() {
+        "2" => hash_key("II"),
+        "3" => hash_key("III"),
+        "4" => hash_key("IV"),
+        _ => hash_key(k),
+    }
+}
+
+/// Per-row normalised strings, computed in parallel before the sequential interning.
+struct RowKeys {
+    given: String,
+    middle: String,
+    family: String,
+    family_core: String,
+}
+
+impl Records {
+    pub fn from_snapshot(snapshot: &Snapshot) -> Records {
+        let n = snapshot.rows();
+        let col = |f: Field| snapshot.column(f);
+        let (given_c, middle_c, family_c) = (
+            col(Field::GivenName),
+            col(Field::MiddleName),
+            col(Field::FamilyName),
+        );
+        let keys: Vec<RowKeys> = (0..n)
+            .into_par_iter()
+            .map(|r| {
+                let family = text(&family_c, r);
+                RowKeys {
+                    given: name_key(text(&given_c, r)),
+                    middle: name_key(text(&middle_c, r)),
+                    family: name_key(family),
+                    family_core: family_core_key(family),
+                }
+            })
+            .collect();
+        let mut names = NameTable::new();
+        let (mut given, mut middle, mut family) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for k in keys {
+            given.push(names.intern(k.given));
+            middle.push(names.intern(k.middle));
+            let f = names.intern(k.family);
+            if !k.family_core.is_empty() && names.get(f) != k.family_core {
+                let core = names.intern(k.family_core);
+                names.core[f as usize] = core;
+            }
+            family.push(f);
+        }
+        let mut given_count = vec![0u32; names.values.len()];
+        let mut family_count = vec![0u32; names.values.len()];
+        given.iter().for_each(|&g| given_count[g as usize] += 1);
+        family.iter().for_each(|&f| family_count[f as usize] += 1);
+        given_count[0] = 0;
+        family_count[0] = 0;
+
+        let (birth, year) = birth_columns(snapshot);
+        let hashed = |f: Field, key: fn(&str) -> u64| -> Vec<u64> {
+            let c = col(f);
+            (0..n).into_par_iter().map(|r| key(text(&c, r))).collect()
+        };
+        let (address, building) = address_columns(snapshot);
+        let area = {
+            let (pc, loc) = (col(Field::Postcode), col(Field::Locality));
+            (0..n)
+                .into_par_iter()
+                .map(|r| {
+                    let p = text(&pc, r);
+                    let v = if p.is_empty() { text(&loc, r) } else { p };
+                    hash_key(&super::normalize::address_key(v))
+                })
+                .collect()
+        };
+        let sex_c = col(Field::Sex);
+        Records {
+            given,
+            middle,
+            family,
+            suffix: hashed(Field::NameSuffix, suffix_key),
+            birth,
+            year,
+            sex: (0..n)
+                .map(|r| {
+                    text(&sex_c, r)
+                        .chars()
+                        .find_map(super::normalize::fold_letter)
+                        .map_or(0, |f| f.as_bytes()[0])
+                })
+                .collect(),
+            address,
+            building,
+            area,
+            phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
+            email: hashed(Field::Email, |s| email_key(s).map_or(0, |e| hash_key(&e))),
+            national_id: hashed(Field::NationalId, |s| {
+                hash_key(
+                    &s.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>(),
+                )
+            }),
+            names,
+            given_count,
+            family_count,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.given.len()
+    }
+}
+
+fn birth_columns(snapshot: &Snapshot) -> (Vec<i32>, Vec<i32>) {
+    let n = snapshot.rows();
+    let date_c = snapshot.column(Field::BirthDate);
+    let year_c = snapshot.column(Field::BirthYear);
+    let birth: Vec<i32> = (0..n)
+        .map(|r| {
+            date_c
+                .as_ref()
+                .and_then(|c| c.day(r))
+                .filter(|&d| !is_placeholder_birth_date(d))
+                .unwrap_or(NO_DATE)
+        })
+        .collect();
+    let year = (0..n)
+        .map(|r| match birth[r] {
+            NO_DATE => year_c
+                .as_ref()
+                .and_then(|c| c.day(r))
+                .filter(|&y| y >= 1900)
+                .unwrap_or(NO_DATE),
+            d => civil_from_days(d).0,
+        })
+        .collect();
+    (birth, year)
+}
+
+/// The full address and building hashes: `address_line` when present, else house number,
+/// street and unit joined.
+fn address_columns(snapshot: &Snapshot) -> (Vec<u64>, Vec<u64>) {
+    let n = snapshot.rows();
+    let line = snapshot.column(Field::AddressLine);
+    let house = snapshot.column(Field::HouseNumber);
+    let street = snapshot.column(Field::Street);
+    let unit = snapshot.column(Field::Unit);
+    (0..n)
+        .into_par_iter()
+        .map(|r| {
+            let l = text(&line, r);
+            let raw = if l.is_empty() {
+                format!("{} {} {}", text(&house, r), text(&street, r), {
+                    let u = text(&unit, r);
+                    if u.starts_with(|c: char| c.is_ascii_digit()) {
+                        format!("# {u}")
+                    } else {
+                        u.to_string()
+                    }
+                })
+            } else {
+                l.to_string()
+            };
+            let key = address_key(&raw);
+            let building = key.split(" #").next().unwrap_or("");
+            (hash_key(&key), hash_key(building))
+        })
+        .unzip()
+}

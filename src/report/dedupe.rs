@@ -1,0 +1,273 @@
+//! The deduplication's artefacts: `duplicates.csv`, `clusters.csv` and `dedupe.json`.
+//!
+//! They hold voter ids, never names or birth dates, so they can travel to people who must not
+//! see personal data; the evidence is in the levels and weights. Every voter id passes
+//! through [`safe_cell`].
+//!
+//! # Format
+//! `duplicates.csv`, one row per scored pair at or above the review threshold, ordered by
+//! the pair's rows (voter-id order):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `voter_id_a`, `voter_id_b` | the pair, `a` < `b` |
+//! | `probability` | match probability, 6 decimals |
+//! | `match_weight` | bits, 3 decimals |
+//! | `status` | `matched` (in a cluster), `review` (below the threshold) or `guarded` (a household guard vetoed it) |
+//! | `guard` | `generation_suffix`, `twin_pattern` or empty |
+//! | `cluster_id` | the cluster of a matched pair, else empty |
+//! | `explanation` | `field=level(+weight)` for every field, `;`-separated; `[swapped]` after the names when compared crosswise |
+//!
+//! e.g. `V000000017,V000019901,0.999870,12.902,matched,,C3f0e...,given_name=close(+2.41);
+//! family_name=exact(+6.10);middle_name=missing(+0.00);birth_date=exact(+9.87);...`
+//!
+//! `clusters.csv`: `cluster_id, voter_id, cluster_size`, one row per member, clusters in
+//! order of their smallest voter id.
+//!
+//! `dedupe.json` (`schema_version` 1):
+//! ```json
+//! {"schema_version": 1, "rows": 20000, "snapshot_digest": "…",
+//!  "config": {"threshold": 0.99, "review_threshold": 0.5, "max_block_size": 1000,
+//!             "random_pairs": 100000, "seed": 111546413966437, "term_frequency": true},
+//!  "absent_fields": [],
+//!  "blocking": [{"rule": "national_id", "description": "…", "keyed_records": 18000,
+//!                "blocks": 180, "pairs": 180, "new_pairs": 180, "skipped_blocks": 0,
+//!                "skipped_records": 0, "largest_skipped_block": 0}],
+//!  "candidate_pairs": 41234,
+//!  "model": {"lambda": 0.012, "prior_weight": -6.4, "em_iterations": 37, "converged": true,
+//!            "comparisons": [{"field": "given_name", "levels": [
+//!               {"level": "exact", "m": 0.61, "u": 0.02, "u_random": 0.004, "weight": 4.9}]}]},
+//!  "counts": {"listed_pairs": 260, "matched_pairs": 200, "review_pairs": 50,
+//!             "guarded_pairs": {"twin_pattern": 3, "generation_suffix": 7},
+//!             "clusters": 198, "records_in_clusters": 398,
+//!             "exact_groups": 12, "records_in_exact_groups": 24},
+//!  "chance": {"records": 19800, "p_same_birth_date": 0.00004, "same_name_pairs": 900,
+//!             "expected_pairs": 0.036, "found_pairs": 25, "matched_pairs": 24}}
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{safe_cell, write_atomically, WriteError};
+use crate::dedupe::{Comparison, DedupeResult, ScoredPair};
+use crate::snapshot::Snapshot;
+
+fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
+    WriteError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// Writes `duplicates.csv`, `clusters.csv` and `dedupe.json` into `dir` (created if needed).
+pub fn write_dedupe(
+    dir: &Path,
+    result: &DedupeResult,
+    snapshot: &Snapshot,
+) -> Result<(), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    write_duplicates_csv(&dir.join("duplicates.csv"), result, snapshot)?;
+    write_clusters_csv(&dir.join("clusters.csv"), result, snapshot)?;
+    let path = dir.join("dedupe.json");
+    let mut json =
+        serde_json::to_vec_pretty(&dedupe_json(result, snapshot)).map_err(|e| io(&path, e))?;
+    json.push(b'\n');
+    write_atomically(&path, &json)
+}
+
+fn voter_id(snapshot: &Snapshot, row: u32) -> &str {
+    snapshot
+        .voter_ids()
+        .get(row as usize)
+        .expect("result rows are rows of the snapshot it was computed on")
+}
+
+/// The pair's `field=level(+weight)` list.
+pub fn explanation(result: &DedupeResult, pair: &ScoredPair) -> String {
+    let mut out = String::new();
+    for (i, s) in result.explain(pair).iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        let swapped = pair.pattern.swapped()
+            && matches!(s.comparison, Comparison::GivenName | Comparison::FamilyName);
+        let _ = write!(
+            out,
+            "{}={}{}({:+.2})",
+            s.comparison.name(),
+            s.level,
+            if swapped { "[swapped]" } else { "" },
+            s.weight
+        );
+    }
+    out
+}
+
+fn status(pair: &ScoredPair) -> &'static str {
+    if pair.matched {
+        "matched"
+    } else if pair.guard.is_some() {
+        "guarded"
+    } else {
+        "review"
+    }
+}
+
+fn write_duplicates_csv(
+    path: &Path,
+    result: &DedupeResult,
+    snapshot: &Snapshot,
+) -> Result<(), WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| io(path, e);
+    w.write_record([
+        "voter_id_a",
+        "voter_id_b",
+        "probability",
+        "match_weight",
+        "status",
+        "guard",
+        "cluster_id",
+        "explanation",
+    ])
+    .map_err(err)?;
+    for p in &result.pairs {
+        let cluster = p
+            .cluster
+            .map(|c| result.clusters[c as usize].id.as_str())
+            .unwrap_or("");
+        w.write_record([
+            safe_cell(voter_id(snapshot, p.a)).as_ref(),
+            &safe_cell(voter_id(snapshot, p.b)),
+            &format!("{:.6}", p.probability),
+            &format!("{:.3}", p.match_weight),
+            status(p),
+            p.guard.map_or("", |g| g.name()),
+            cluster,
+            &explanation(result, p),
+        ])
+        .map_err(err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
+    write_atomically(path, &bytes)
+}
+
+fn write_clusters_csv(
+    path: &Path,
+    result: &DedupeResult,
+    snapshot: &Snapshot,
+) -> Result<(), WriteError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| io(path, e);
+    w.write_record(["cluster_id", "voter_id", "cluster_size"])
+        .map_err(err)?;
+    for c in &result.clusters {
+        let size = c.rows.len().to_string();
+        for &row in &c.rows {
+            w.write_record([c.id.as_str(), &safe_cell(voter_id(snapshot, row)), &size])
+                .map_err(err)?;
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
+    write_atomically(path, &bytes)
+}
+
+/// The `dedupe.json` document (format in the module docs).
+pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Value {
+    let c = &result.config;
+    let model = &result.model;
+    let comparisons: Vec<serde_json::Value> = Comparison::ALL
+        .iter()
+        .map(|&cmp| {
+            let i = cmp.index();
+            let levels: Vec<serde_json::Value> = cmp
+                .levels()
+                .iter()
+                .enumerate()
+                .map(|(l, name)| {
+                    json!({
+                        "level": name,
+                        "m": model.m[i][l],
+                        "u": model.u[i][l],
+                        "u_random": model.u_random[i][l],
+                        "weight": model.weights[i][l],
+                    })
+                })
+                .collect();
+            json!({"field": cmp.name(), "levels": levels})
+        })
+        .collect();
+    let blocking: Vec<serde_json::Value> = result
+        .blocking
+        .iter()
+        .map(|s| {
+            json!({
+                "rule": s.rule.name(),
+                "description": s.rule.description(),
+                "keyed_records": s.keyed_records,
+                "blocks": s.blocks,
+                "pairs": s.pairs,
+                "new_pairs": s.new_pairs,
+                "skipped_blocks": s.skipped_blocks,
+                "skipped_records": s.skipped_records,
+                "largest_skipped_block": s.largest_skipped_block,
+            })
+        })
+        .collect();
+    let mut guarded: BTreeMap<&str, u64> = BTreeMap::new();
+    for p in result.pairs.iter().filter(|p| !p.matched) {
+        if let Some(g) = p.guard {
+            *guarded.entry(g.name()).or_insert(0) += 1;
+        }
+    }
+    let matched = result.matched().count();
+    let ch = &result.chance;
+    json!({
+        "schema_version": 1,
+        "rows": result.rows,
+        "snapshot_digest": snapshot.digest.to_string(),
+        "config": {
+            "threshold": c.threshold,
+            "review_threshold": c.review_threshold,
+            "max_block_size": c.max_block_size,
+            "random_pairs": c.random_pairs,
+            "max_em_iterations": c.max_em_iterations,
+            "seed": c.seed,
+            "term_frequency": c.term_frequency,
+        },
+        "absent_fields": result.absent_fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "blocking": blocking,
+        "candidate_pairs": result.candidates,
+        "model": {
+            "lambda": model.lambda,
+            "prior_weight": model.prior_weight(),
+            "em_iterations": model.iterations,
+            "converged": model.converged,
+            "comparisons": comparisons,
+        },
+        "counts": {
+            "listed_pairs": result.pairs.len(),
+            "matched_pairs": matched,
+            "review_pairs": result.pairs.iter().filter(|p| !p.matched && p.guard.is_none()).count(),
+            "guarded_pairs": guarded,
+            "clusters": result.clusters.len(),
+            "records_in_clusters": result.clusters.iter().map(|c| c.rows.len()).sum::<usize>(),
+            "exact_groups": result.exact_groups.len(),
+            "records_in_exact_groups": result.exact_groups.iter().map(Vec::len).sum::<usize>(),
+        },
+        "chance": {
+            "records": ch.records,
+            "p_same_birth_date": ch.p_same_birth_date,
+            "same_name_pairs": ch.same_name_pairs,
+            "expected_pairs": ch.expected_pairs,
+            "found_pairs": ch.found_pairs,
+            "matched_pairs": ch.matched_pairs,
+        },
+    })
+}

@@ -1,0 +1,102 @@
+//! `R-AGE-UNDER` and `R-AGE-OVER`: ages that the roll cannot hold on the reference date.
+//!
+//! # `R-AGE-UNDER`
+//! A record that is not pending (active, inactive: inactive voters may still vote after
+//! confirming their address, or without status) whose holder is below the voting age on
+//! the reference date (election day when a calendar is given): they would receive a ballot
+//! they are not entitled to. The voting age is the calendar's `voting_age`, else
+//! [`ScanConfig::voting_age`](super::ScanConfig) (18, the voting age of nearly every
+//! democracy). Pending records are excluded: a pre-registration below voting age is lawful,
+//! and the age at registration is checked by `R-REG-UNDER-AGE`. With only a birth year the
+//! rule fires when even the oldest possible age (born on 1 January) is below the voting age.
+//! Severity `medium` (one record that cannot be right).
+//!
+//! # `R-AGE-OVER`
+//! A current or inactive record older than [`ScanConfig::max_age`](super::ScanConfig) (115:
+//! the oldest verified human reached 122, and the oldest living people are typically 114 to
+//! 116, Gerontology Research Group tables). Such a record is a death not processed or a
+//! wrong birth date, and either way a ballot nobody should cast. With only a birth year it
+//! fires when even the youngest possible age exceeds the limit. Placeholder birth dates
+//! (1900-01-01 ...) are reported once, by `R-BIRTH-PLACEHOLDER`, not here. Severity `medium`.
+//!
+//! Removed records are checked too, at `low` (see the severity policy in [`super`]).
+
+use crate::dates::IsoDate;
+use crate::findings::{Evidence, RuleRun, Severity};
+use crate::model::Field;
+
+use super::columns::{age_range, births, Birth, Standing};
+use super::{Context, Output};
+
+pub(crate) const UNDER: &str = "R-AGE-UNDER";
+pub(crate) const OVER: &str = "R-AGE-OVER";
+
+pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
+    let Some(births) = births(ctx.snap) else {
+        let missing = vec![Field::BirthDate, Field::BirthYear];
+        for rule in [UNDER, OVER] {
+            out.run(RuleRun {
+                rule,
+                status: crate::findings::RuleStatus::Skipped {
+                    missing: missing.clone(),
+                },
+            });
+        }
+        return;
+    };
+    out.run(RuleRun::check(UNDER, |_| true, &[]));
+    out.run(RuleRun::check(OVER, |_| true, &[]));
+    let placeholders = &ctx.config.placeholder_birth_dates;
+    let baseline =
+        |limit: &str| format!("{limit} on {} ({})", IsoDate(ctx.as_of), ctx.as_of_source);
+    for (row, &birth) in births.iter().enumerate() {
+        let Some((youngest, oldest)) = age_range(birth, ctx.as_of) else {
+            continue;
+        };
+        let standing = ctx.standing[row];
+        let facts = || {
+            vec![
+                ("birth", birth_text(birth)),
+                ("as_of", IsoDate(ctx.as_of).to_string()),
+            ]
+        };
+        if standing != Standing::Pending && oldest < ctx.voting_age as i32 {
+            out.push(ctx.record(
+                UNDER,
+                Severity::Medium,
+                row,
+                Evidence {
+                    observed: oldest as f64,
+                    expected: Some(ctx.voting_age as f64),
+                    baseline: baseline(&format!("voting age {}", ctx.voting_age)),
+                    facts: facts(),
+                    ..Evidence::default()
+                },
+            ));
+        }
+        let placeholder = matches!(birth, Birth::Date(d) if placeholders.contains(&d));
+        if !placeholder && youngest > ctx.config.max_age as i32 {
+            out.push(ctx.record(
+                OVER,
+                Severity::Medium,
+                row,
+                Evidence {
+                    observed: youngest as f64,
+                    expected: Some(ctx.config.max_age as f64),
+                    baseline: baseline(&format!("oldest plausible age {}", ctx.config.max_age)),
+                    facts: facts(),
+                    ..Evidence::default()
+                },
+            ));
+        }
+    }
+}
+
+/// A birth as evidence text: the date, or `year YYYY`.
+pub(crate) fn birth_text(birth: Birth) -> String {
+    match birth {
+        Birth::Date(d) => IsoDate(d).to_string(),
+        Birth::Year(y) => format!("year {y}"),
+        Birth::Unknown => "unknown".to_string(),
+    }
+}

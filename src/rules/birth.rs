@@ -1,0 +1,177 @@
+//! `R-BIRTH-FUTURE`, `R-BIRTH-PLACEHOLDER` and `R-BIRTH-OVERREP`: birth dates that are not a
+//! person's birth date.
+//!
+//! # `R-BIRTH-FUTURE`
+//! A birth date (or year) after the snapshot date: impossible, a typing error or a forged
+//! record. Severity `medium`.
+//!
+//! # `R-BIRTH-PLACEHOLDER`
+//! Systems that require a birth date fill unknown ones with a default. DOMAIN.md: in Ohio
+//! 6,498 of 9,108 same-name-and-birth-date pairs were on the placeholder 1800-01-01. The
+//! default list ([`default_placeholders`]): 1800-01-01, 1899-12-30 (the spreadsheet
+//! serial-date epoch), 1899-12-31 and 1900-01-01 (the first day of common date pickers and
+//! database defaults). 1970-01-01 (the Unix epoch) is left out: real voters are born on it
+//! (about 1 in 30,000 voters), and a mass placeholder there is caught by `R-BIRTH-OVERREP`.
+//! A placeholder makes the age unknowable and defeats every name-and-birth-date match (the
+//! Ohio case), so the record must be verified: severity `medium`.
+//!
+//! # `R-BIRTH-OVERREP`
+//! A birth date held by far more records than its neighbouring days: an unlisted default
+//! (first of January for people without documents, a clerk's habitual value). Expected count
+//! of a date = the mean count of the other dates within ±30 days (the window absorbs the
+//! seasonality of births and ageing), at least half a record per window. The count is tested
+//! against a Poisson distribution with that mean; the p-values of all distinct dates in the
+//! register are adjusted by Benjamini-Hochberg, and a date is reported when it has at least 5
+//! records, at least 3 times its expected count and q <= 0.001 (birthday coincidences, even
+//! twins, never reach that: at 20,000 voters a date expects ~0.7 records, and 9 are needed).
+//! Severity `low` (a data-entry convention until shown otherwise), `medium` from 10 times the
+//! expected count: a date that common is a default value, not a birthday. All thresholds are
+//! in [`OverrepConfig`](super::OverrepConfig). Configured placeholders are excluded (they
+//! have their own rule). Removed records are not counted.
+
+use std::collections::BTreeMap;
+
+use crate::dates::{days_from_civil, IsoDate};
+use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
+use crate::model::Field;
+
+use super::ages::birth_text;
+use super::columns::{births, Birth, Standing};
+use super::stats::{benjamini_hochberg, poisson_upper_tail};
+use super::{Context, Output};
+
+pub(crate) const FUTURE: &str = "R-BIRTH-FUTURE";
+pub(crate) const PLACEHOLDER: &str = "R-BIRTH-PLACEHOLDER";
+pub(crate) const OVERREP: &str = "R-BIRTH-OVERREP";
+
+pub(crate) fn default_placeholders() -> Vec<i32> {
+    vec![
+        days_from_civil(1800, 1, 1),
+        days_from_civil(1899, 12, 30),
+        days_from_civil(1899, 12, 31),
+        days_from_civil(1900, 1, 1),
+    ]
+}
+
+pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
+    let Some(births) = births(ctx.snap) else {
+        for rule in [FUTURE, PLACEHOLDER] {
+            out.run(RuleRun {
+                rule,
+                status: RuleStatus::Skipped {
+                    missing: vec![Field::BirthDate, Field::BirthYear],
+                },
+            });
+        }
+        out.run(ctx.check(OVERREP, &[Field::BirthDate]));
+        return;
+    };
+    out.run(RuleRun::check(FUTURE, |_| true, &[]));
+    out.run(ctx.check(PLACEHOLDER, &[Field::BirthDate]));
+    let snapshot_year = crate::dates::civil_from_days(ctx.snapshot_date).0;
+    for (row, &birth) in births.iter().enumerate() {
+        let future = match birth {
+            Birth::Date(d) => d > ctx.snapshot_date,
+            Birth::Year(y) => y > snapshot_year,
+            Birth::Unknown => false,
+        };
+        if future {
+            out.push(ctx.record(
+                FUTURE,
+                Severity::Medium,
+                row,
+                Evidence {
+                    observed: 0.0,
+                    baseline: format!("snapshot date {}", IsoDate(ctx.snapshot_date)),
+                    facts: vec![("birth", birth_text(birth))],
+                    ..Evidence::default()
+                },
+            ));
+        }
+        if let Birth::Date(d) = birth {
+            if ctx.config.placeholder_birth_dates.contains(&d) {
+                out.push(ctx.record(
+                    PLACEHOLDER,
+                    Severity::Medium,
+                    row,
+                    Evidence {
+                        observed: 0.0,
+                        baseline: "configured placeholder birth dates".into(),
+                        facts: vec![("birth", birth_text(birth))],
+                        ..Evidence::default()
+                    },
+                ));
+            }
+        }
+    }
+    if ctx.has(Field::BirthDate) {
+        overrep(ctx, &births, out);
+    }
+    out.run(ctx.check(OVERREP, &[Field::BirthDate]));
+}
+
+fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
+    let cfg = &ctx.config.overrep;
+    let mut by_date: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+    for (row, &birth) in births.iter().enumerate() {
+        if let Birth::Date(d) = birth {
+            if ctx.standing[row] != Standing::Removed
+                && !ctx.config.placeholder_birth_dates.contains(&d)
+            {
+                by_date.entry(d).or_default().push(row as u32);
+            }
+        }
+    }
+    let dates: Vec<i32> = by_date.keys().copied().collect();
+    let mut prefix = vec![0usize; dates.len() + 1];
+    for (i, rows) in by_date.values().enumerate() {
+        prefix[i + 1] = prefix[i] + rows.len();
+    }
+    let window = cfg.window_days.max(1);
+    let mut tested = Vec::new();
+    for (&d, rows) in &by_date {
+        if rows.len() < cfg.min_count {
+            continue;
+        }
+        let lo = dates.partition_point(|&x| x < d - window);
+        let hi = dates.partition_point(|&x| x <= d + window);
+        let neighbours = prefix[hi] - prefix[lo] - rows.len();
+        let expected = (neighbours as f64).max(0.5) / (2 * window) as f64;
+        let p = poisson_upper_tail(rows.len() as u64, expected);
+        tested.push((d, expected, p));
+    }
+    let p: Vec<f64> = tested.iter().map(|t| t.2).collect();
+    let q = benjamini_hochberg(&p, dates.len());
+    for ((d, expected, p), q) in tested.into_iter().zip(q) {
+        let rows = &by_date[&d];
+        let ratio = rows.len() as f64 / expected;
+        if q > cfg.max_q || ratio < cfg.min_ratio {
+            continue;
+        }
+        let severity = if ratio >= cfg.medium_ratio {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        out.push(ctx.group(
+            OVERREP,
+            severity,
+            Scope::Snapshot,
+            format!("birth_date {}", IsoDate(d)),
+            rows,
+            Evidence {
+                observed: rows.len() as f64,
+                expected: Some(expected),
+                effect_size: Some(ratio),
+                p_value: Some(p),
+                q_value: Some(q),
+                baseline: format!(
+                    "mean records per birth date within ±{window} days; Poisson test, \
+                     Benjamini-Hochberg over {} distinct birth dates",
+                    dates.len()
+                ),
+                facts: vec![("birth_date", IsoDate(d).to_string())],
+            },
+        ));
+    }
+}

@@ -1,0 +1,373 @@
+//! `R-ADDRESS-CROWDED` and `R-CONTACT-SHARED`: more registrations in one place than any
+//! household explains.
+//!
+//! Bulk registrations at one residential address and many registrations sharing one phone or
+//! email are classic signs of fabricated records (DOMAIN.md). The trap is that families share
+//! addresses and phones, and institutions legitimately hold hundreds of voters (EagleAI
+//! wrongly flagged 159 students at one campus address). So both rules judge a cluster against
+//! the register's *own* distribution of cluster sizes, not a fixed number.
+//!
+//! # `R-ADDRESS-CROWDED`
+//! Counts current registrations (active, pending, or without status; inactive voters have
+//! mostly moved) per address: normalised address line (or house number and street), unit,
+//! locality and postcode. Threshold `T = max(min_count, ceil(factor × q))` where `q` is the
+//! 99.9th percentile of those counts over all non-allowlisted addresses (lower nearest rank,
+//! so a few outliers cannot become their own baseline), `factor` = 2 and `min_count` = 10
+//! ([`CrowdingConfig`](super::CrowdingConfig)). Why: about 1% of US households have seven or
+//! more members, children included (US Census Bureau, Current Population Survey, America's
+//! Families and Living Arrangements, table HH-4), so ten voters at one address is beyond
+//! nearly every household; the quantile raises the threshold where households are large
+//! (joint families on Indian rolls), and twice the 99.9th percentile is beyond all but
+//! one in a thousand of this register's own addresses by a wide margin. Households of 2 to 6
+//! never reach it.
+//!
+//! Severity:
+//! - `info` when the address is on the [allowlist](super::allowlist) (institutions);
+//! - `high` when, in addition, at least `T` of its registrations, and at least half of them
+//!   (`burst_share`), are dated within 30 days of each other (`burst_days`): the address went
+//!   from household to crowd within a month, the signature of bulk registration.
+//!   Institutions fill over years and across intakes: a 240-bed dormitory whose residents
+//!   registered over four years receives about 5 registrations a month and, by chance, a
+//!   dozen in its busiest month, so the count alone would not separate them;
+//! - `medium` otherwise: a crowded address that is not known to be an institution must be
+//!   checked (and, if it is one, added to the allowlist).
+//!
+//! # `R-CONTACT-SHARED`
+//! Counts current registrations per phone (digits only) and per email (lower case). The
+//! threshold is computed as above, per channel, with `min_count` = 8 ([`ContactConfig`]
+//! (super::ContactConfig)): a household landline or a couple's shared email covers a
+//! household, rarely more. Severity:
+//! - `high` when the registrations sharing it live at `T` or more distinct addresses: no
+//!   household spans that many homes;
+//! - `info` when they all live at allowlisted addresses (a care home's switchboard);
+//! - `low` for a placeholder value (fewer than 7 digits or one repeated digit; an email
+//!   without `@` or with a local part such as `none`, `noemail`, `na`, `unknown`, `test`):
+//!   a data-entry convention, reported so that the placeholder is known;
+//! - `medium` otherwise (many registrations at one or a few addresses sharing a contact).
+
+use std::collections::HashMap;
+
+use crate::dates::IsoDate;
+use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
+use crate::model::Field;
+
+use super::columns::{addresses, days, normalise_phone, texts};
+use super::stats::quantile;
+use super::{Context, Output};
+
+pub(crate) const ADDRESS: &str = "R-ADDRESS-CROWDED";
+pub(crate) const CONTACT: &str = "R-CONTACT-SHARED";
+
+/// Email local parts that mean "no email".
+const PLACEHOLDER_EMAILS: [&str; 9] = [
+    "none", "noemail", "no", "na", "null", "unknown", "test", "noreply", "nomail",
+];
+
+pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
+    let keys = addresses(ctx.snap);
+    match &keys {
+        Some(keys) => {
+            out.run(RuleRun::check(ADDRESS, |_| true, &[]));
+            crowded(ctx, keys, out);
+        }
+        None => out.run(RuleRun {
+            rule: ADDRESS,
+            status: RuleStatus::Skipped {
+                missing: vec![Field::AddressLine, Field::Street],
+            },
+        }),
+    }
+    if ctx.has(Field::Phone) || ctx.has(Field::Email) {
+        out.run(RuleRun::check(CONTACT, |_| true, &[]));
+    } else {
+        out.run(RuleRun {
+            rule: CONTACT,
+            status: RuleStatus::Skipped {
+                missing: vec![Field::Phone, Field::Email],
+            },
+        });
+    }
+    for (field, scope) in [(Field::Phone, Scope::Phone), (Field::Email, Scope::Email)] {
+        if let Some(values) = texts(ctx.snap, field) {
+            shared(ctx, &values, field, scope, keys.as_deref(), out);
+        }
+    }
+}
+
+/// The parts of an address key: line, unit, locality, postcode.
+fn parts(key: &str) -> [&str; 4] {
+    let mut it = key.split('|');
+    let mut next = || it.next().unwrap_or("");
+    [next(), next(), next(), next()]
+}
+
+fn allowlisted<'c>(ctx: &'c Context<'_>, key: &str) -> Option<&'c super::AllowlistEntry> {
+    let [line, unit, locality, postcode] = parts(key);
+    let list = &ctx.config.allowlist;
+    list.find(line, locality, postcode).or_else(|| {
+        (!unit.is_empty())
+            .then(|| list.find(&format!("{line} {unit}"), locality, postcode))
+            .flatten()
+    })
+}
+
+/// An address key as people read it: `12 MAIN ST APT 4, SPRINGFIELD 10435`.
+fn display(key: &str) -> String {
+    let [line, unit, locality, postcode] = parts(key);
+    let mut s = line.to_string();
+    if !unit.is_empty() && !line.ends_with(unit) {
+        s = format!("{s} {unit}");
+    }
+    let place = format!("{locality} {postcode}");
+    if !place.trim().is_empty() {
+        s = format!("{s}, {}", place.trim());
+    }
+    s
+}
+
+/// Groups the current rows by key, keys sorted.
+fn groups<'k>(
+    ctx: &Context<'_>,
+    keys: impl Iterator<Item = Option<&'k str>>,
+) -> Vec<(&'k str, Vec<u32>)> {
+    let mut map: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (row, key) in keys.enumerate() {
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
+            if ctx.standing[row].current() {
+                map.entry(key).or_default().push(row as u32);
+            }
+        }
+    }
+    let mut out: Vec<_> = map.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// `max(min_count, ceil(factor × q))` and `q`.
+fn threshold(sizes: &mut [usize], q: f64, factor: f64, min_count: usize) -> (usize, usize) {
+    let quantile = quantile(sizes, q).unwrap_or(1);
+    let t = ((factor * quantile as f64).ceil() as usize).max(min_count);
+    (t, quantile)
+}
+
+fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
+    let cfg = &ctx.config.crowding;
+    let groups = groups(ctx, keys.iter().map(|k| k.as_deref()));
+    let mut sizes: Vec<usize> = groups
+        .iter()
+        .filter(|(k, _)| allowlisted(ctx, k).is_none())
+        .map(|(_, rows)| rows.len())
+        .collect();
+    let n_addresses = sizes.len();
+    let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
+    out.parameter("address_quantile", format!("{} -> {q}", cfg.quantile));
+    out.parameter("address_threshold", t);
+    let registered = days(ctx.snap, Field::RegistrationDate);
+    let precincts = texts(ctx.snap, Field::Precinct);
+    for (key, rows) in groups.iter().filter(|(_, rows)| rows.len() >= t) {
+        let [line, _, locality, postcode] = parts(key);
+        let mut facts = vec![
+            ("address_line", line.to_string()),
+            ("locality", locality.to_string()),
+            ("postcode", postcode.to_string()),
+            ("threshold", t.to_string()),
+        ];
+        if let Some(p) = precincts.as_ref().and_then(|p| most_common(rows, p)) {
+            facts.push(("precinct", p.to_string()));
+        }
+        let burst = registered.as_ref().map(|r| burst(rows, r, cfg.burst_days));
+        if let Some((n, first)) = burst {
+            facts.push((
+                "burst",
+                format!("{n} registered within {} days", cfg.burst_days),
+            ));
+            facts.push(("burst_start", IsoDate(first).to_string()));
+        }
+        let entry = allowlisted(ctx, key);
+        let severity = match (entry, burst) {
+            (Some(e), _) => {
+                facts.push(("allowlisted", allowlist_fact(ctx, e)));
+                Severity::Info
+            }
+            (None, Some((n, _))) if n >= t && n as f64 >= cfg.burst_share * rows.len() as f64 => {
+                Severity::High
+            }
+            _ => Severity::Medium,
+        };
+        out.push(ctx.group(
+            ADDRESS,
+            severity,
+            Scope::Address,
+            display(key),
+            rows,
+            Evidence {
+                observed: rows.len() as f64,
+                expected: Some(q as f64),
+                effect_size: Some(rows.len() as f64 / q.max(1) as f64),
+                baseline: format!(
+                    "current registrations per address: {}th percentile {q} over {n_addresses} \
+                     addresses (allowlist excluded); threshold max({}, {} x {q}) = {t}",
+                    cfg.quantile * 100.0,
+                    cfg.min_count,
+                    cfg.factor
+                ),
+                facts,
+                ..Evidence::default()
+            },
+        ));
+    }
+}
+
+fn allowlist_fact(ctx: &Context<'_>, e: &super::AllowlistEntry) -> String {
+    format!(
+        "{} line {}{}",
+        ctx.config.allowlist.origin,
+        e.line,
+        e.kind
+            .as_ref()
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default()
+    )
+}
+
+/// The largest number of `rows` registered within `window` days, and the first day of that
+/// window.
+fn burst(rows: &[u32], registered: &[Option<i32>], window: i32) -> (usize, i32) {
+    let mut d: Vec<i32> = rows
+        .iter()
+        .filter_map(|&r| registered[r as usize])
+        .collect();
+    d.sort_unstable();
+    let mut best = (0, d.first().copied().unwrap_or(0));
+    let mut lo = 0;
+    for hi in 0..d.len() {
+        while d[hi] - d[lo] >= window {
+            lo += 1;
+        }
+        if hi + 1 - lo > best.0 {
+            best = (hi + 1 - lo, d[lo]);
+        }
+    }
+    best
+}
+
+fn most_common<'a>(rows: &[u32], values: &[Option<&'a str>]) -> Option<&'a str> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for &r in rows {
+        if let Some(v) = values[r as usize] {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(v, _)| v)
+}
+
+fn normalise(field: Field, value: &str) -> String {
+    match field {
+        Field::Phone => normalise_phone(value),
+        _ => value.trim().to_lowercase(),
+    }
+}
+
+fn placeholder(field: Field, value: &str) -> bool {
+    match field {
+        Field::Phone => value.len() < 7 || value.chars().all(|c| value.starts_with(c)),
+        _ => match value.split_once('@') {
+            None => true,
+            Some((local, _)) => PLACEHOLDER_EMAILS.contains(&local),
+        },
+    }
+}
+
+fn shared(
+    ctx: &Context<'_>,
+    values: &[Option<&str>],
+    field: Field,
+    scope: Scope,
+    addresses: Option<&[Option<String>]>,
+    out: &mut Output,
+) {
+    let cfg = &ctx.config.contact;
+    let normalised: Vec<Option<String>> = values
+        .iter()
+        .map(|v| v.map(|v| normalise(field, v)))
+        .collect();
+    let groups = groups(ctx, normalised.iter().map(|v| v.as_deref()));
+    let mut sizes: Vec<usize> = groups
+        .iter()
+        .filter(|(v, _)| !placeholder(field, v))
+        .map(|(_, rows)| rows.len())
+        .collect();
+    let n_values = sizes.len();
+    let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
+    let name = field.name();
+    out.parameter(
+        if field == Field::Phone {
+            "phone_threshold"
+        } else {
+            "email_threshold"
+        },
+        t,
+    );
+    for (value, rows) in groups.iter().filter(|(_, rows)| rows.len() >= t) {
+        let mut homes: Vec<&str> = addresses
+            .map(|a| {
+                rows.iter()
+                    .filter_map(|&r| a[r as usize].as_deref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        homes.sort_unstable();
+        homes.dedup();
+        let all_allowlisted = addresses.is_some_and(|a| {
+            rows.iter().all(|&r| {
+                a[r as usize]
+                    .as_deref()
+                    .is_some_and(|k| allowlisted(ctx, k).is_some())
+            })
+        });
+        let is_placeholder = placeholder(field, value);
+        let severity = if is_placeholder {
+            Severity::Low
+        } else if all_allowlisted {
+            Severity::Info
+        } else if homes.len() >= t {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let mut facts = vec![
+            ("distinct_addresses", homes.len().to_string()),
+            ("threshold", t.to_string()),
+        ];
+        if is_placeholder {
+            facts.push(("placeholder", "true".to_string()));
+        }
+        if all_allowlisted {
+            facts.push(("allowlisted", "every address is allowlisted".to_string()));
+        }
+        out.push(ctx.group(
+            CONTACT,
+            severity,
+            scope,
+            value.to_string(),
+            rows,
+            Evidence {
+                observed: rows.len() as f64,
+                expected: Some(q as f64),
+                effect_size: Some(rows.len() as f64 / q.max(1) as f64),
+                baseline: format!(
+                    "current registrations per {name}: {}th percentile {q} over {n_values} \
+                     values; threshold max({}, {} x {q}) = {t}; high from {t} distinct addresses",
+                    cfg.quantile * 100.0,
+                    cfg.min_count,
+                    cfg.factor
+                ),
+                facts,
+                ..Evidence::default()
+            },
+        ));
+    }
+}

@@ -1,0 +1,99 @@
+//! `R-ID-REPEATED`: one `national_id` on several records.
+//!
+//! A national id belongs to one person, so two records carrying it are one person registered
+//! twice (a duplicate that may vote twice) or an id typed onto the wrong record. Either way a
+//! human must decide which record stands. Ids are compared after removing spaces, dashes,
+//! dots and slashes and upper-casing. An id made of one repeated character (`000000000`,
+//! `999999999`) is a placeholder, not an identity: reported `low`, once per value.
+//!
+//! Severity by what the records could still do: `high` when two or more of them can vote
+//! (active or without status: a double vote is possible); `medium` when two or more are not
+//! removed (inactive or pending ones can be reactivated); `info` when at most one is (the
+//! others were already removed, typically as duplicates: the register was cleaned).
+//!
+//! The scope is the record with the smallest voter id of the group and the finding lists
+//! every record; the national id itself is not repeated in the finding (it is confidential
+//! in many jurisdictions, DOMAIN.md "Privacy and trust").
+//!
+//! `voter_id` repeats never reach this rule: the loader rejects every repeated `voter_id` row
+//! with the line of the first one (`RejectReason::DuplicateVoterId`).
+
+use std::collections::HashMap;
+
+use crate::findings::{Evidence, Scope, Severity};
+use crate::model::Field;
+
+use super::columns::{texts, Standing};
+use super::{Context, Output};
+
+pub(crate) const RULE: &str = "R-ID-REPEATED";
+
+pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
+    out.run(ctx.check(RULE, &[Field::NationalId]));
+    let Some(ids) = texts(ctx.snap, Field::NationalId) else {
+        return;
+    };
+    let mut groups: HashMap<String, Vec<u32>> = HashMap::new();
+    for (row, id) in ids.iter().enumerate() {
+        let Some(id) = id else { continue };
+        let key: String = id
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
+            .flat_map(char::to_uppercase)
+            .collect();
+        if !key.is_empty() {
+            groups.entry(key).or_default().push(row as u32);
+        }
+    }
+    let mut repeated: Vec<(String, Vec<u32>)> = groups
+        .into_iter()
+        .filter(|(_, rows)| rows.len() > 1)
+        .collect();
+    repeated.sort_unstable();
+    for (key, rows) in repeated {
+        let count = |pred: fn(Standing) -> bool| {
+            rows.iter()
+                .filter(|&&r| pred(ctx.standing[r as usize]))
+                .count()
+        };
+        let voting = count(Standing::votes);
+        let standing = count(|s| s != Standing::Removed);
+        let placeholder = key.chars().all(|c| key.starts_with(c));
+        let severity = if placeholder {
+            Severity::Low
+        } else if voting >= 2 {
+            Severity::High
+        } else if standing >= 2 {
+            Severity::Medium
+        } else {
+            Severity::Info
+        };
+        let first = rows
+            .iter()
+            .map(|&r| ctx.ids[r as usize])
+            .min()
+            .unwrap_or_default()
+            .to_string();
+        let mut facts = vec![
+            ("records_voting", voting.to_string()),
+            ("records_not_removed", standing.to_string()),
+        ];
+        if placeholder {
+            facts.push(("placeholder", "one repeated character".to_string()));
+        }
+        out.push(ctx.group(
+            RULE,
+            severity,
+            Scope::Record,
+            first,
+            &rows,
+            Evidence {
+                observed: rows.len() as f64,
+                expected: Some(1.0),
+                baseline: "one record per national id".into(),
+                facts,
+                ..Evidence::default()
+            },
+        ));
+    }
+}
