@@ -1,40 +1,37 @@
 //! The Fellegi-Sunter model: how much each agreement level says about "same person", learned
 //! from the register itself by EM, without labels.
 //!
-//! For a comparison `f` at level `l`, `m` = P(level l | the pair is one person) and
-//! `u` = P(level l | two people); the level's weight is `log2(m / u)` bits. A pair's match
-//! weight is the prior `log2(lambda / (1 - lambda))` plus the weights of its non-missing
-//! levels (a missing level is no evidence either way), and its match probability is
-//! `2^w / (1 + 2^w)`.
+//! For a comparison `f` at level `l`, `m` = P(level l | the pair is one person). Blocked
+//! candidate pairs hold two other kinds of pair that behave very differently: members of one
+//! household (shared address, surname, phone; different given name and birth date) and
+//! unrelated people. The model therefore has three classes, one person (`m`), one household
+//! (`h`) and unrelated (`u`), with shares `lambda`, `household_share` and the rest, and
+//! levels independent given the class. A pair's match weight is the log2 posterior odds of
+//! "one person" against the other two; its match probability is `2^w / (1 + 2^w)`. A
+//! missing level is no evidence either way.
+//!
+//! For explanations, each level also has a weight `log2(m / n)`, `n` being its probability
+//! among pairs that are not one person; a pair's weight is the prior plus its level weights
+//! plus a household adjustment ([`Model::household_adjustment`]), the part of the evidence
+//! that lies in fields agreeing together the way a household's do.
 //!
 //! # Estimation
-//! `u` starts from random record pairs (almost all two people), `m` from the priors below,
-//! `lambda` from [`LAMBDA_START`]. EM then re-estimates `lambda`, `m` and `u` on the candidate
-//! pairs, assuming levels independent given the class (the fastLink model, Enamorado, Fifield
-//! and Imai 2019). EM runs on distinct patterns with their counts, so its cost does not grow
-//! with the number of pairs. `u` is re-estimated on candidates rather than kept from random
-//! pairs (as Splink does) because blocking on address fills the candidates with household
-//! members: with random-pair `u`, sharing an address looks like near-proof of identity and
-//! households would match.
+//! `u` starts from random record pairs (almost all unrelated people), `m` and `h` from the
+//! priors below. EM then re-estimates all three and the shares on the candidate pairs (the
+//! fastLink approach, Enamorado, Fifield and Imai 2019, with a household class added). EM runs
+//! on distinct patterns with their counts, so its cost does not grow with the number of
+//! pairs.
+//!
+//! Why three classes: blocking on address, phone and email fills the candidates with household
+//! members, tens for every duplicate. Trained with two classes, EM's "match" class becomes
+//! "same household" (observed on generated registers: `lambda` 0.73 and a *positive* weight
+//! for different given names), and with `u` kept from random pairs (Splink's choice) a shared
+//! address and phone outweigh a different given name and birth date.
 //!
 //! ## Constraints
 //! After each M-step, `m` is pooled so that every field's likelihood ratio `m/u` falls from
 //! its strongest agreement level to disagreement ([`monotone_ratios`]): agreeing is never
-//! evidence *against* being one person. Unconstrained EM on blocked pairs happily finds
-//! other two-group splits (pairs that share a birth date versus pairs that share a name);
-//! the constraint rules those out.
-//!
-//! ## Training pairs
-//! EM learns whatever two groups best explain its pairs. Blocking on shared address, phone
-//! and email fills the candidates with household members, which outnumber duplicates by
-//! tens to one; trained on all candidates, EM's "match" class becomes "same household"
-//! (observed on generated registers: `lambda` 0.73 and a *positive* weight for different
-//! given names). So EM trains only on [`trainable`] pairs: those that agree at least in
-//! part on a personal identifier (given name similar or better, birth date same year or
-//! better, or the national id). The excluded pairs disagree outright on both given name and
-//! birth date; they are still scored, with the weights learned here, and those two levels'
-//! weights make them clear non-matches. This is the same idea as Splink's advice to train on
-//! blocking rules that fix personal identifiers.
+//! evidence *against* being one person.
 //!
 //! # Term frequencies
 //! An exact given- or family-name match on value `v` gets `log2(u_avg / tf(v))` bits on top
@@ -46,16 +43,17 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::compare::{Comparison, Pattern, MISSING, SIMILAR};
-
-/// The birth-date level `year` (same year only).
-const YEAR: u8 = 3;
+use super::compare::{Comparison, Pattern, MISSING};
 
 /// Start of `lambda`, the share of candidate pairs that are one person: blocking keeps pairs
 /// that share a strong key, so this is far above the register-wide rate; EM moves it.
 pub const LAMBDA_START: f64 = 0.05;
 
-/// Floor on every `m` and `u` probability. A level EM never sees in a class would get an
+/// Start of the share of candidate pairs that are two members of one household: blocking on
+/// address, phone and email makes them the largest group of candidates.
+pub const HOUSEHOLD_START: f64 = 0.3;
+
+/// Floor on every probability of every class. A level EM never sees in a class would get an
 /// infinite weight; the floor caps any one level at about +/-13 bits (1 : 10,000), so that no
 /// single field can outvote all others.
 pub const PROBABILITY_FLOOR: f64 = 1e-4;
@@ -77,18 +75,43 @@ fn m_start(c: Comparison) -> &'static [f64] {
     }
 }
 
+/// Starting `h` per level: two people of one household share address, usually surname and
+/// often phone, and differ in given name, birth date, and half the time sex.
+fn h_start(c: Comparison) -> &'static [f64] {
+    match c {
+        Comparison::GivenName => &[0.02, 0.03, 0.05, 0.90],
+        Comparison::FamilyName => &[0.75, 0.05, 0.02, 0.18],
+        Comparison::MiddleName => &[0.05, 0.05, 0.90],
+        Comparison::BirthDate => &[0.02, 0.001, 0.01, 0.05, 0.919],
+        Comparison::Address => &[0.90, 0.02, 0.03, 0.05],
+        Comparison::Sex => &[0.40, 0.60],
+        Comparison::NameSuffix => &[0.01, 0.99],
+        Comparison::NationalId => &[0.001, 0.999],
+        Comparison::Phone => &[0.50, 0.50],
+        Comparison::Email => &[0.30, 0.70],
+    }
+}
+
 /// A fitted model. Vectors are indexed by [`Comparison::index`], then by level.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
-    /// Prior probability that a candidate pair is one person.
+    /// Share of candidate pairs that are one person.
     pub lambda: f64,
+    /// Share of candidate pairs that are two members of one household.
+    pub household_share: f64,
+    /// P(level | one person).
     pub m: Vec<Vec<f64>>,
+    /// P(level | two members of one household).
+    pub h: Vec<Vec<f64>>,
+    /// P(level | two unrelated people).
     pub u: Vec<Vec<f64>>,
-    /// `u` measured on random pairs, before EM (reported beside the fitted `u`).
+    /// `u` measured on random pairs, before EM (its starting point).
     pub u_random: Vec<Vec<f64>>,
     pub iterations: usize,
     pub converged: bool,
-    /// `log2(m / u)` per comparison and level.
+    /// Per level, `log2(m / n)` with `n` the level's probability among candidate pairs that
+    /// are not one person (households and unrelated people together): the level's evidence
+    /// on its own.
     pub weights: Vec<Vec<f64>>,
 }
 
@@ -107,28 +130,33 @@ impl Model {
         }
     }
 
-    /// The match weight of a pattern before term-frequency adjustments.
+    /// The match weight of a pattern in bits, before term-frequency adjustments: the log2
+    /// posterior odds of "one person" against "household members or unrelated people".
     pub fn pattern_weight(&self, p: Pattern) -> f64 {
-        self.prior_weight()
+        let lm = self.lambda.ln() + log_likelihood(&self.m, p);
+        let lh = self.household_share.ln() + log_likelihood(&self.h, p);
+        let lu = (1.0 - self.lambda - self.household_share).ln() + log_likelihood(&self.u, p);
+        let other = lh.max(lu) + (-(lh - lu).abs()).exp().ln_1p();
+        (lm - other) / std::f64::consts::LN_2
+    }
+
+    /// What the per-field weights miss: the pattern weight minus the prior and the field
+    /// weights. Household members agree on several fields at once (address, surname, phone);
+    /// the household class accounts for that correlation, independent per-field weights
+    /// cannot. Negative when the agreement looks like a household's.
+    pub fn household_adjustment(&self, p: Pattern) -> f64 {
+        let additive: f64 = self.prior_weight()
             + Comparison::ALL
                 .iter()
                 .map(|&c| self.weight(c, p.level(c)))
-                .sum::<f64>()
+                .sum::<f64>();
+        self.pattern_weight(p) - additive
     }
 }
 
 /// Probability from a match weight in bits.
 pub fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
-}
-
-/// Whether EM trains on a pair with this pattern (see "Training pairs" above).
-pub fn trainable(p: Pattern) -> bool {
-    let given = p.level(Comparison::GivenName);
-    let birth = p.level(Comparison::BirthDate);
-    (given != MISSING && given <= SIMILAR)
-        || (birth != MISSING && birth <= YEAR)
-        || p.level(Comparison::NationalId) == 0
 }
 
 /// Distinct patterns (swapped bit cleared) and how many pairs have each.
@@ -155,10 +183,7 @@ pub(crate) fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
 
 /// Level frequencies of a set of patterns, per comparison (missing levels left out).
 pub(crate) fn level_frequencies(counts: &[(Pattern, f64)]) -> Vec<Vec<f64>> {
-    let mut freq: Vec<Vec<f64>> = Comparison::ALL
-        .iter()
-        .map(|c| vec![0.0; c.levels().len()])
-        .collect();
+    let mut freq = zeros();
     for &(p, n) in counts {
         for c in Comparison::ALL {
             let l = p.level(c);
@@ -171,6 +196,13 @@ pub(crate) fn level_frequencies(counts: &[(Pattern, f64)]) -> Vec<Vec<f64>> {
     freq
 }
 
+fn zeros() -> Vec<Vec<f64>> {
+    Comparison::ALL
+        .iter()
+        .map(|c| vec![0.0; c.levels().len()])
+        .collect()
+}
+
 fn normalise(probs: &mut [f64]) {
     let total: f64 = probs.iter().sum();
     if total <= 0.0 {
@@ -178,9 +210,7 @@ fn normalise(probs: &mut [f64]) {
         probs.iter_mut().for_each(|p| *p = even);
         return;
     }
-    probs
-        .iter_mut()
-        .for_each(|p| *p = (*p / total).max(PROBABILITY_FLOOR));
+    probs.iter_mut().for_each(|p| *p = (*p / total).max(PROBABILITY_FLOOR));
     let total: f64 = probs.iter().sum();
     probs.iter_mut().for_each(|p| *p /= total);
 }
@@ -195,68 +225,112 @@ fn log_likelihood(probs: &[Vec<f64>], p: Pattern) -> f64 {
         .sum()
 }
 
+/// The classes EM separates: one person, one household, unrelated.
+const CLASSES: usize = 3;
+
 /// Fits the model by EM on the candidates' pattern counts, `u` starting from `u_random`.
 pub(crate) fn fit(
     counts: &[(Pattern, f64)],
     u_random: Vec<Vec<f64>>,
     max_iterations: usize,
 ) -> Model {
-    let mut m: Vec<Vec<f64>> = Comparison::ALL
-        .iter()
-        .map(|&c| m_start(c).to_vec())
-        .collect();
-    let mut u = u_random.clone();
-    let mut lambda = LAMBDA_START;
+    let start = |f: fn(Comparison) -> &'static [f64]| -> Vec<Vec<f64>> {
+        Comparison::ALL.iter().map(|&c| f(c).to_vec()).collect()
+    };
+    let mut probs: [Vec<Vec<f64>>; CLASSES] = [start(m_start), start(h_start), u_random.clone()];
+    let mut shares = [
+        LAMBDA_START,
+        HOUSEHOLD_START,
+        1.0 - LAMBDA_START - HOUSEHOLD_START,
+    ];
     let mut iterations = 0;
     let mut converged = false;
     let total: f64 = counts.iter().map(|&(_, n)| n).sum();
     while iterations < max_iterations && total > 0.0 {
         iterations += 1;
-        let mut m_next: Vec<Vec<f64>> = m.iter().map(|v| vec![0.0; v.len()]).collect();
-        let mut u_next = m_next.clone();
-        let mut matches = 0.0;
-        for &(p, n) in counts {
-            let lm = lambda.ln() + log_likelihood(&m, p);
-            let lu = (1.0 - lambda).ln() + log_likelihood(&u, p);
-            let g = 1.0 / (1.0 + (lu - lm).exp());
-            matches += n * g;
-            for c in Comparison::ALL {
-                let l = p.level(c);
-                if l != MISSING {
-                    m_next[c.index()][l as usize] += n * g;
-                    u_next[c.index()][l as usize] += n * (1.0 - g);
-                }
-            }
-        }
-        m_next.iter_mut().for_each(|v| normalise(v));
-        u_next.iter_mut().for_each(|v| normalise(v));
-        for (mv, uv) in m_next.iter_mut().zip(&u_next) {
-            monotone_ratios(mv, uv);
-        }
-        let lambda_next = (matches / total).clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR);
-        let change = max_change(&m, &m_next)
-            .max(max_change(&u, &u_next))
-            .max((lambda - lambda_next).abs());
-        (m, u, lambda) = (m_next, u_next, lambda_next);
+        let (next, shares_next) = em_step(counts, &probs, &shares, total);
+        let change = (0..CLASSES)
+            .map(|k| max_change(&probs[k], &next[k]).max((shares[k] - shares_next[k]).abs()))
+            .fold(0.0, f64::max);
+        (probs, shares) = (next, shares_next);
         if change < EM_TOLERANCE {
             converged = true;
             break;
         }
     }
-    let weights = m
-        .iter()
-        .zip(&u)
-        .map(|(mv, uv)| mv.iter().zip(uv).map(|(a, b)| (a / b).log2()).collect())
-        .collect();
+    let [m, h, u] = probs;
+    let weights = level_weights(&m, &h, &u, shares[0], shares[1]);
     Model {
-        lambda,
+        lambda: shares[0],
+        household_share: shares[1],
         m,
+        h,
         u,
         u_random,
         iterations,
         converged,
         weights,
     }
+}
+
+type Classes = [Vec<Vec<f64>>; CLASSES];
+
+/// One EM iteration: class responsibilities per pattern, then the re-estimated level
+/// probabilities (floored, `m` made monotone against `u`) and class shares.
+fn em_step(
+    counts: &[(Pattern, f64)],
+    probs: &Classes,
+    shares: &[f64; CLASSES],
+    total: f64,
+) -> (Classes, [f64; CLASSES]) {
+    let mut next: Classes = [zeros(), zeros(), zeros()];
+    let mut mass = [0.0; CLASSES];
+    for &(p, n) in counts {
+        let ll: [f64; CLASSES] =
+            std::array::from_fn(|k| shares[k].ln() + log_likelihood(&probs[k], p));
+        let top = ll.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: [f64; CLASSES] = std::array::from_fn(|k| (ll[k] - top).exp());
+        let sum: f64 = w.iter().sum();
+        for k in 0..CLASSES {
+            let g = n * w[k] / sum;
+            mass[k] += g;
+            for c in Comparison::ALL {
+                let l = p.level(c);
+                if l != MISSING {
+                    next[k][c.index()][l as usize] += g;
+                }
+            }
+        }
+    }
+    for class in next.iter_mut() {
+        class.iter_mut().for_each(|v| normalise(v));
+    }
+    let [m, _, u] = &mut next;
+    for (mv, uv) in m.iter_mut().zip(u.iter()) {
+        monotone_ratios(mv, uv);
+    }
+    let shares_next = std::array::from_fn(|k| (mass[k] / total).max(PROBABILITY_FLOOR));
+    (next, shares_next)
+}
+
+fn level_weights(
+    m: &[Vec<f64>],
+    h: &[Vec<f64>],
+    u: &[Vec<f64>],
+    lambda: f64,
+    household: f64,
+) -> Vec<Vec<f64>> {
+    let unrelated = 1.0 - lambda - household;
+    (0..m.len())
+        .map(|f| {
+            (0..m[f].len())
+                .map(|l| {
+                    let other = (household * h[f][l] + unrelated * u[f][l]) / (1.0 - lambda);
+                    (m[f][l] / other).log2()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Makes `m[l] / u[l]` non-increasing in `l` (levels run from strongest agreement to

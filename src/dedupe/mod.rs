@@ -289,13 +289,8 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         .map(|&(a, b)| compare::compare(&records, a as usize, b as usize))
         .collect();
     let u_random = random_pair_u(&records, config);
-    let training: Vec<Pattern> = patterns
-        .iter()
-        .copied()
-        .filter(|&p| fellegi_sunter::trainable(p))
-        .collect();
     let model = fellegi_sunter::fit(
-        &fellegi_sunter::pattern_counts(&training),
+        &fellegi_sunter::pattern_counts(&patterns),
         u_random,
         config.max_em_iterations,
     );

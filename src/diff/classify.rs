@@ -12,7 +12,9 @@ use crate::snapshot::{FieldColumn, Snapshot};
 /// When a name edit is a correction rather than a change of name.
 ///
 /// A typo fix (`JONH` -> `JOHN`, `SMITH` -> `SMYTH`) is one or two keystrokes; a marriage or a
-/// legal change replaces the name. Both tests run on upper-cased names.
+/// legal change replaces the name. One edit is always a correction (Jaro-Winkler punishes one
+/// keystroke in a two-letter name: `LI` -> `LU` scores 0.70); two edits need the similarity
+/// too. Both tests run on upper-cased names.
 #[derive(Clone, Debug)]
 pub struct NameRule {
     /// At most this many Damerau-Levenshtein edits (transpositions count once). Two covers a
@@ -35,8 +37,8 @@ impl Default for NameRule {
 impl NameRule {
     pub fn is_correction(&self, a: &str, b: &str) -> bool {
         let (a, b) = (a.to_uppercase(), b.to_uppercase());
-        strsim::damerau_levenshtein(&a, &b) <= self.max_edits
-            && strsim::jaro_winkler(&a, &b) >= self.min_jaro_winkler
+        let edits = strsim::damerau_levenshtein(&a, &b);
+        edits <= 1 || (edits <= self.max_edits && strsim::jaro_winkler(&a, &b) >= self.min_jaro_winkler)
     }
 }
 
@@ -145,9 +147,19 @@ fn classify_pair(
         kind,
     };
     match pair {
-        (Some(_), None) => {
-            log.push(change(Field::VoterId, ChangeKind::Removal));
-            Some(record(pair, vec![ChangeKind::Removal]))
+        (Some(i), None) => {
+            let was_removed = cols
+                .old
+                .column(Field::Status)
+                .and_then(|c| c.str(i as usize))
+                == Some("removed");
+            let kind = if was_removed {
+                ChangeKind::Dropped
+            } else {
+                ChangeKind::Removal
+            };
+            log.push(change(Field::VoterId, kind));
+            Some(record(pair, vec![kind]))
         }
         (None, Some(j)) => {
             for field in &cols.new.fields {
@@ -309,11 +321,9 @@ fn rekey(cols: &Columns<'_>, log: &mut [Change], records: &mut Vec<RecordChange>
     }
     let mut exits: HashMap<String, Option<usize>> = HashMap::new();
     for (k, r) in records.iter().enumerate() {
-        let left = match (r.old_row, r.new_row) {
-            (Some(_), None) => true,
-            (Some(_), Some(_)) => r.kinds.contains(&ChangeKind::Removal),
-            _ => false,
-        };
+        // Records that left in this interval; an already-removed record that is merely no
+        // longer exported (`dropped`) did not.
+        let left = r.old_row.is_some() && r.kinds.contains(&ChangeKind::Removal);
         if let (true, Some(i)) = (left, r.old_row) {
             if let Some(id) = identity(cols.old, i as usize) {
                 exits

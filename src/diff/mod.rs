@@ -16,7 +16,8 @@
 //! | `id_reuse` | same `voter_id`, but the given name changed beyond a correction **and** the birth date (or birth year) changed: another person now holds the id. All of the record's rows get this kind. |
 //! | `rekey` | a record that left (dropped, or its status became `removed`) and a new record that agree exactly on given name, family name, birth date (or year) and address line, one to one: the same person under a new id. Rows of both records get this kind. |
 //! | `new_registration` | a `voter_id` only in NEW |
-//! | `removal` | a `voter_id` only in OLD (dropped from the export), or status became `removed`; the `status_reason` row carries the reason |
+//! | `removal` | status became `removed`, or a `voter_id` not removed in OLD is missing from NEW (dropped without a removal); the `status_reason` row carries the reason |
+//! | `dropped` | a record already `removed` in OLD is missing from NEW: the export stopped carrying it, which is not a new removal |
 //! | `inactivation` | status became `inactive` |
 //! | `reactivation` | status went from `removed` or `inactive` to `active` |
 //! | `status_change` | any other status transition (e.g. `pending` to `active`) |
@@ -47,6 +48,7 @@ pub use classify::NameRule;
 pub enum ChangeKind {
     NewRegistration,
     Removal,
+    Dropped,
     Inactivation,
     Reactivation,
     StatusChange,
@@ -66,9 +68,10 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 18] = [
+    pub const ALL: [ChangeKind; 19] = [
         ChangeKind::NewRegistration,
         ChangeKind::Removal,
+        ChangeKind::Dropped,
         ChangeKind::Inactivation,
         ChangeKind::Reactivation,
         ChangeKind::StatusChange,
@@ -91,6 +94,7 @@ impl ChangeKind {
         match self {
             ChangeKind::NewRegistration => "new_registration",
             ChangeKind::Removal => "removal",
+            ChangeKind::Dropped => "dropped",
             ChangeKind::Inactivation => "inactivation",
             ChangeKind::Reactivation => "reactivation",
             ChangeKind::StatusChange => "status_change",

@@ -27,6 +27,7 @@ mod geography;
 mod kinds;
 mod mass_events;
 mod names;
+mod new_records;
 mod parquet;
 mod population;
 mod rng;
