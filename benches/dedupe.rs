@@ -26,9 +26,14 @@ fn bench_dedupe(c: &mut Criterion) {
     config.format = OutputFormat::Csv;
     let summary = generate(&config).expect("generate the benchmark register");
     let csv = std::fs::read(&summary.files[0]).expect("read the snapshot");
-    let snapshot = load_bytes(csv, Path::new("bench.csv"), &Profile::canonical(), &NoProgress)
-        .expect("the generated register loads")
-        .snapshot;
+    let snapshot = load_bytes(
+        csv,
+        Path::new("bench.csv"),
+        &Profile::canonical(),
+        &NoProgress,
+    )
+    .expect("the generated register loads")
+    .snapshot;
     let dedupe_config = DedupeConfig::default();
     let probe = dedupe(&snapshot, &dedupe_config).expect("dedupe runs");
     eprintln!(

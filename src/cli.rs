@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use polars::prelude::DataFrame;
+use rollaudit::findings::Severity;
 use rollaudit::generate::{self, GenerateConfig};
 use rollaudit::load::{self, LoadReport, Loaded};
 use rollaudit::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
@@ -57,6 +58,10 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// The audit before an election phase: load every snapshot, scan the latest, diff each
+    /// consecutive pair, deduplicate the latest, detect change anomalies, write the reports
+    /// (report.json, flagged.csv/.parquet, changes.parquet, duplicates.csv, index.html).
+    Audit(AuditArgs),
     /// Diff two snapshots: change log (Parquet and CSV), summary by kind and area, diff.json.
     Diff {
         old: PathBuf,
@@ -104,6 +109,47 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+struct AuditArgs {
+    /// Snapshots, each FILE (with a YYYY-MM-DD in its name) or FILE@YYYY-MM-DD.
+    #[arg(required = true, num_args = 1..)]
+    snapshots: Vec<String>,
+    #[arg(long, default_value = "canonical")]
+    profile: String,
+    /// Election calendar (format in the README).
+    #[arg(long)]
+    calendar: Option<PathBuf>,
+    /// Death registry in the canonical layout, matched on name and birth date.
+    #[arg(long)]
+    deceased: Option<PathBuf>,
+    /// Institution addresses (dormitories, care homes, barracks) for the crowded-address rule.
+    #[arg(long)]
+    allowlist: Option<PathBuf>,
+    /// Replace names, addresses, phones and emails by keyed hashes in every output. The key is
+    /// read from --redact-key-file or the ROLLAUDIT_REDACT_KEY environment variable.
+    #[arg(long)]
+    redact: bool,
+    #[arg(long)]
+    redact_key_file: Option<PathBuf>,
+    /// Exit with status 1 when a finding reaches this severity (info, low, medium, high,
+    /// critical).
+    #[arg(long, value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    /// The run's reference time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) recorded in report.json;
+    /// default SOURCE_DATE_EPOCH, else now.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Treat any rejected row as an error (exit 2).
+    #[arg(long)]
+    strict: bool,
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::from_name(s).ok_or_else(|| "one of info, low, medium, high, critical".to_string())
+}
+
+#[derive(clap::Args)]
 struct LoadArgs {
     /// A built-in profile name (see `rollaudit profiles`) or a path to a profile .toml.
     #[arg(long, default_value = "canonical")]
@@ -122,6 +168,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             output,
         } => ingest(&input, &load, &output),
         Command::Inspect { file, load } => inspect(&file, &load),
+        Command::Audit(args) => audit(&args),
         Command::Diff {
             old,
             new,
@@ -178,6 +225,203 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `--as-of`, else `SOURCE_DATE_EPOCH`, else now, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn as_of(arg: Option<&str>) -> Result<String> {
+    let ms = match arg {
+        Some(s) => {
+            let full = if s.len() == 10 {
+                format!("{s}T00:00:00Z")
+            } else {
+                s.to_string()
+            };
+            rollaudit::dates::DateFormat::compile("%Y-%m-%dT%H:%M:%SZ")
+                .expect("a valid format")
+                .parse_timestamp(&full)
+                .with_context(|| {
+                    format!("--as-of {s:?} is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
+                })?
+        }
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) => {
+                let secs: i64 = v.trim().parse().with_context(|| {
+                    format!("SOURCE_DATE_EPOCH {v:?} is not a number of seconds")
+                })?;
+                secs * 1000
+            }
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        },
+    };
+    Ok(format!("{}Z", rollaudit::dates::IsoTimestamp(ms)))
+}
+
+fn audit(args: &AuditArgs) -> Result<ExitCode> {
+    use rollaudit::audit::{AuditConfig, AuditInput};
+    let inputs = args
+        .snapshots
+        .iter()
+        .map(|s| AuditInput::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let profile = Profile::resolve(&args.profile)?;
+    let calendar = args
+        .calendar
+        .as_deref()
+        .map(rollaudit::calendar::ElectionCalendar::from_path)
+        .transpose()?;
+    let mut config = AuditConfig::default();
+    if let Some(path) = &args.allowlist {
+        config.scan.allowlist = rollaudit::rules::Allowlist::from_path(path)?;
+    }
+    let deceased = match &args.deceased {
+        Some(path) => {
+            let loaded = load::load_path(path, &Profile::canonical(), &load::NoProgress)?;
+            Some((
+                path.clone(),
+                rollaudit::audit::sha256_file(path)?,
+                loaded.snapshot,
+            ))
+        }
+        None => None,
+    };
+    let redactor = if args.redact {
+        let key = match (&args.redact_key_file, std::env::var("ROLLAUDIT_REDACT_KEY")) {
+            (Some(path), _) => std::fs::read(path)
+                .with_context(|| format!("{}: cannot read the redaction key", path.display()))?,
+            (None, Ok(k)) if !k.is_empty() => k.into_bytes(),
+            _ => bail!("--redact needs a key: --redact-key-file FILE or ROLLAUDIT_REDACT_KEY"),
+        };
+        Some(rollaudit::report::redact::Redactor::new(&key))
+    } else {
+        None
+    };
+    let as_of = as_of(args.as_of.as_deref())?;
+    let bar = Bar::new("loading");
+    let result = rollaudit::audit::run(
+        inputs,
+        &profile,
+        calendar.as_ref(),
+        deceased.as_ref().map(|d| &d.2),
+        &config,
+        &bar,
+        &|_| {},
+    )?;
+    if args.strict {
+        if let Some(i) = result.inputs.iter().find(|i| i.report.rows_rejected > 0) {
+            bail!(
+                "{}: --strict: {} rows rejected; first at line {}: {}",
+                i.input.path.display(),
+                i.report.rows_rejected,
+                i.report.rejects[0].line,
+                i.report.rejects[0].reason
+            );
+        }
+    }
+    let command_line: Vec<String> = std::env::args().skip(1).collect();
+    let calendar_text = calendar.as_ref().map(|c| c.text.as_str());
+    let run = report::audit::RunInfo {
+        command_line: &command_line,
+        as_of: &as_of,
+        profile_name: &profile.name,
+        profile_text: &profile.text,
+        calendar: args.calendar.as_deref().zip(calendar_text),
+        deceased: deceased.as_ref().map(|d| (d.0.as_path(), d.1.clone())),
+        configuration: format!("{config:?}"),
+        redactor: redactor.as_ref(),
+    };
+    report::audit::write_audit(&args.output, &result, &run)?;
+    print!("{}", render_audit_summary(&result, redactor.as_ref()));
+    println!("wrote {}", args.output.join("index.html").display());
+    let worst = result.findings.iter().map(|f| f.severity).max();
+    Ok(match (args.fail_on, worst) {
+        (Some(bar), Some(w)) if w >= bar => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Findings listed on the terminal after the counts.
+const TOP_FINDINGS: usize = 15;
+
+fn render_audit_summary(
+    result: &rollaudit::audit::AuditResult,
+    redactor: Option<&rollaudit::report::redact::Redactor>,
+) -> String {
+    let mut out = String::new();
+    for i in &result.inputs {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            rollaudit::dates::IsoDate(i.input.date),
+            i.input.path.display(),
+            conservation_line(&i.report)
+        );
+    }
+    for (t, d) in result.diffs.iter().enumerate() {
+        let c = &d.counts;
+        let _ = writeln!(
+            out,
+            "changes {} -> {}: added {}, removed {}, modified {}",
+            rollaudit::dates::IsoDate(result.inputs[t].input.date),
+            rollaudit::dates::IsoDate(result.inputs[t + 1].input.date),
+            c.added,
+            c.removed,
+            c.modified
+        );
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s.name(),
+                result.findings.iter().filter(|f| f.severity == *s).count()
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "findings: {}; duplicate clusters {}",
+        counts.join(", "),
+        result.dedupe.clusters.len()
+    );
+    // Every rule that fired at medium or above, with its count and worst severity: the
+    // one-line answer to "what was found".
+    let mut by_rule: std::collections::BTreeMap<&str, (usize, Severity)> = Default::default();
+    for f in result.findings.iter().filter(|f| f.severity >= Severity::Medium) {
+        let e = by_rule.entry(f.rule).or_insert((0, f.severity));
+        e.0 += 1;
+        e.1 = e.1.max(f.severity);
+    }
+    if !by_rule.is_empty() {
+        let parts: Vec<String> = by_rule
+            .iter()
+            .map(|(rule, (n, worst))| format!("{rule} {n} (worst {})", worst.name()))
+            .collect();
+        let _ = writeln!(out, "rules at medium or above: {}", parts.join(", "));
+    }
+    let shown = report::audit::shown_findings(result, redactor);
+    for f in shown
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .take(TOP_FINDINGS)
+    {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<20} {:<9} {:<28} {:>6} voters  {}",
+            f.severity.name(),
+            f.rule,
+            f.scope.name(),
+            f.scope_value,
+            f.voter_ids.len(),
+            f.snapshot_date
+                .map(|d| rollaudit::dates::IsoDate(d).to_string())
+                .unwrap_or_default()
+        );
+    }
+    out
 }
 
 fn profiles() -> Result<ExitCode> {

@@ -17,6 +17,7 @@
 //! - [`generate`]: synthetic registers with ground truth, for tests, demos and benchmarks.
 //! - [`anomalies`]: change anomalies across snapshots (peer and history rates, skew, edit
 //!   events, the audit trail, the calendar), with routine mass events explained first.
+//! - [`audit`]: the whole job over a series of snapshots, as one call returning plain data.
 //! - [`findings`]: what rules and detectors report: rule id, severity, scope, evidence, voter
 //!   ids. Plain data. [`calendar`]: the election calendar the rules check against.
 //! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
@@ -30,6 +31,7 @@
 //! - No stage reads a source layout: profiles are applied once, in `load`.
 
 pub mod anomalies;
+pub mod audit;
 pub mod calendar;
 pub mod dates;
 pub mod dedupe;

@@ -9,7 +9,6 @@
 //! - The snapshot [`Digest`] depends on the set of rows, not their order.
 
 use std::fmt;
-use std::fs::File;
 use std::path::Path;
 
 use std::borrow::Cow;
@@ -100,7 +99,7 @@ impl Snapshot {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::create(&tmp).map_err(io_err)?;
+        let file = crate::report::create_private(&tmp).map_err(io_err)?;
         let mut df = self.df.clone();
         let parquet = path
             .extension()

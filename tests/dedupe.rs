@@ -806,28 +806,69 @@ fn evaluation_is_pairwise() {
     );
 }
 
+// ----- ground truth from the generator ---------------------------------------------------------
+
+/// The seed of the ground-truth test (any seed should do; this one is reported).
+const TRUTH_SEED: u64 = 42;
+
 #[test]
-fn zz_debug() {
-    let snapshot = load(&csv_of(&register_rows()));
+fn planted_duplicates_are_found_and_households_are_not_merged() {
+    let dir = Dir::new();
+    let out = dir.path("gen");
+    let config = rollaudit::generate::GenerateConfig::new(20_000, 1, 90, TRUTH_SEED, &out);
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    let snapshot =
+        rollaudit::load::load_path(&summary.files[0], &Profile::canonical(), &NoProgress)
+            .expect("the generated register loads")
+            .snapshot;
     let result = dedupe(&snapshot, &DedupeConfig::default()).expect("dedupe runs");
-    let json = rollaudit::report::dedupe::dedupe_json(&result, &snapshot);
-    eprintln!("{}", serde_json::to_string(&json["model"]).unwrap());
-    eprintln!("{}", serde_json::to_string(&json["blocking"]).unwrap());
-    eprintln!("{}", serde_json::to_string(&json["counts"]).unwrap());
-    let ids = snapshot.voter_ids();
-    for p in &result.pairs {
-        let (a, b) = (
-            ids.get(p.a as usize).unwrap(),
-            ids.get(p.b as usize).unwrap(),
-        );
-        if a.starts_with('X') || a.starts_with('H') || b.starts_with('X') {
-            eprintln!(
-                "{a} {b} {:.4} {:.2} {:?} {}",
-                p.probability,
-                p.match_weight,
-                p.guard,
-                rollaudit::report::dedupe::explanation(&result, p)
-            );
-        }
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("truth.json")).expect("truth.json"))
+            .expect("valid truth.json");
+    let text = |v: &serde_json::Value| v.as_str().expect("a voter id").to_string();
+    let mut truth_labels = Vec::new();
+    for d in truth["duplicates"].as_array().expect("duplicates") {
+        let original = text(&d["original_voter_id"]);
+        truth_labels.push((original.clone(), original.clone()));
+        truth_labels.push((text(&d["duplicate_voter_id"]), original));
     }
+    let ids = snapshot.voter_ids();
+    let predicted: Vec<(String, String)> = result
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            c.rows
+                .iter()
+                .map(|&r| (ids.get(r as usize).expect("row").to_string(), c.id.clone()))
+        })
+        .collect();
+    let scores = evaluate(&predicted, &truth_labels);
+    eprintln!(
+        "seed {TRUTH_SEED}: precision {:.4} recall {:.4} F1 {:.4} ({} predicted pairs, {} true)",
+        scores.precision, scores.recall, scores.f1, scores.predicted_pairs, scores.true_pairs
+    );
+    assert!(scores.precision >= 0.97, "{scores:?}");
+    assert!(scores.recall >= 0.95, "{scores:?}");
+
+    let cluster_of: BTreeMap<&str, &str> = predicted
+        .iter()
+        .map(|(r, c)| (r.as_str(), c.as_str()))
+        .collect();
+    let together =
+        |a: &str, b: &str| cluster_of.get(a).is_some() && cluster_of.get(a) == cluster_of.get(b);
+    let look = &truth["look_alikes"];
+    let twins = look["twins"].as_array().expect("twins");
+    for t in twins {
+        let (a, b) = (text(&t[0]), text(&t[1]));
+        assert!(!together(&a, &b), "twins {a} and {b} merged");
+    }
+    let juniors = look["junior_senior"].as_array().expect("junior_senior");
+    for j in juniors {
+        let (a, b) = (text(&j["junior"]), text(&j["senior"]));
+        assert!(!together(&a, &b), "Jr/Sr {a} and {b} merged");
+    }
+    assert!(
+        !twins.is_empty() && !juniors.is_empty(),
+        "the register has households"
+    );
 }

@@ -277,19 +277,33 @@ proptest! {
 }
 
 /// Loads every register file of a generated series, in date order.
-fn generated_series(dir: &Path, voters: usize, seed: u64, anomalies: rollaudit::generate::AnomalySelection) -> (Vec<Snapshot>, serde_json::Value) {
+fn generated_series(
+    dir: &Path,
+    voters: usize,
+    seed: u64,
+    anomalies: rollaudit::generate::AnomalySelection,
+) -> (Vec<Snapshot>, serde_json::Value) {
     let mut config = rollaudit::generate::GenerateConfig::new(voters, 3, 90, seed, dir);
     config.anomalies = anomalies;
     rollaudit::generate::generate(&config).expect("generate");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("register-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("register-")
+        })
         .collect();
     files.sort();
     let snaps = files
         .iter()
-        .map(|f| rollaudit::load::load_path(f, &Profile::canonical(), &NoProgress).unwrap().snapshot)
+        .map(|f| {
+            rollaudit::load::load_path(f, &Profile::canonical(), &NoProgress)
+                .unwrap()
+                .snapshot
+        })
         .collect();
     let truth = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
     (snaps, truth)
@@ -300,7 +314,12 @@ fn generated_series(dir: &Path, voters: usize, seed: u64, anomalies: rollaudit::
 #[test]
 fn change_counts_match_the_generators_churn() {
     let dir = tempfile::tempdir().unwrap();
-    let (snaps, truth) = generated_series(dir.path(), 20_000, 5, rollaudit::generate::AnomalySelection::none());
+    let (snaps, truth) = generated_series(
+        dir.path(),
+        20_000,
+        5,
+        rollaudit::generate::AnomalySelection::none(),
+    );
     for (t, pair) in snaps.windows(2).enumerate() {
         let interval = &truth["intervals"][t];
         let churn = |k: &str| interval["churn"][k].as_u64().unwrap();
@@ -319,7 +338,14 @@ fn change_counts_match_the_generators_churn() {
         let redistricted = event("redistricting") > 0;
         let mut expected = vec![
             (NewRegistration, churn("new_registrations")),
-            (Removal, churn("deaths") + churn("moves_out") + churn("voter_requests") + churn("felony_removals") + event("list-maintenance")),
+            (
+                Removal,
+                churn("deaths")
+                    + churn("moves_out")
+                    + churn("voter_requests")
+                    + churn("felony_removals")
+                    + event("list-maintenance"),
+            ),
             (Dropped, churn("dropped_removed_records")),
             (Inactivation, churn("inactivations")),
             (Reactivation, churn("reactivations")),
@@ -341,8 +367,12 @@ fn change_counts_match_the_generators_churn() {
             // A renumbered precinct turns a move inside it into a move between precinct codes,
             // so only the total of moves and reassignments is fixed.
             let moves = n(MoveWithinPrecinct) + n(MoveOutOfPrecinct) + n(PrecinctReassignment);
-            let want = churn("moves_within_precinct") + churn("moves_between_precincts") + event("redistricting");
-            println!("interval {t}: moves and reassignments {moves}, churn and redistricting {want}");
+            let want = churn("moves_within_precinct")
+                + churn("moves_between_precincts")
+                + event("redistricting");
+            println!(
+                "interval {t}: moves and reassignments {moves}, churn and redistricting {want}"
+            );
             assert!(n(PrecinctReassignment) >= event("redistricting") * 9 / 10);
         }
     }
@@ -352,18 +382,35 @@ fn change_counts_match_the_generators_churn() {
 #[test]
 fn planted_id_reuse_and_rekeying_are_classified() {
     let dir = tempfile::tempdir().unwrap();
-    let (snaps, truth) = generated_series(dir.path(), 20_000, 6, rollaudit::generate::AnomalySelection::all_defaults());
-    let dates: Vec<String> = truth["snapshots"].as_array().unwrap().iter().map(|s| s["date"].as_str().unwrap().to_string()).collect();
+    let (snaps, truth) = generated_series(
+        dir.path(),
+        20_000,
+        6,
+        rollaudit::generate::AnomalySelection::all_defaults(),
+    );
+    let dates: Vec<String> = truth["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["date"].as_str().unwrap().to_string())
+        .collect();
     let mut checked = 0;
     for event in truth["events"].as_array().unwrap() {
         let kind = event["kind"].as_str().unwrap();
         if kind != "id-reuse" && kind != "rekey" {
             continue;
         }
-        let to = dates.iter().position(|d| event["snapshot_to"] == d.as_str()).unwrap();
+        let to = dates
+            .iter()
+            .position(|d| event["snapshot_to"] == d.as_str())
+            .unwrap();
         let (old, new) = (&snaps[to - 1], &snaps[to]);
         let result = diff(old, new, &DiffConfig::default());
-        let want = if kind == "id-reuse" { ChangeKind::IdReuse } else { ChangeKind::Rekey };
+        let want = if kind == "id-reuse" {
+            ChangeKind::IdReuse
+        } else {
+            ChangeKind::Rekey
+        };
         let classified: std::collections::HashSet<&str> = result
             .records
             .iter()
@@ -371,7 +418,10 @@ fn planted_id_reuse_and_rekeying_are_classified() {
             .filter_map(|r| r.new_row.and_then(|j| new.voter_ids().get(j as usize)))
             .collect();
         for id in event["voter_ids"].as_array().unwrap() {
-            assert!(classified.contains(id.as_str().unwrap()), "{kind}: {id} not classified");
+            assert!(
+                classified.contains(id.as_str().unwrap()),
+                "{kind}: {id} not classified"
+            );
             checked += 1;
         }
         if kind == "rekey" {
@@ -379,12 +429,17 @@ fn planted_id_reuse_and_rekeying_are_classified() {
             for (old_id, new_id) in event["details"]["new_voter_id_of"].as_object().unwrap() {
                 let paired = result.records.iter().any(|r| {
                     r.kinds == [ChangeKind::Rekey]
-                        && r.old_row.and_then(|i| old.voter_ids().get(i as usize)) == Some(old_id.as_str())
-                        && r.new_row.and_then(|j| new.voter_ids().get(j as usize)) == new_id.as_str()
+                        && r.old_row.and_then(|i| old.voter_ids().get(i as usize))
+                            == Some(old_id.as_str())
+                        && r.new_row.and_then(|j| new.voter_ids().get(j as usize))
+                            == new_id.as_str()
                 });
                 assert!(paired, "rekey {old_id} -> {new_id}");
             }
         }
     }
-    assert!(checked >= 12, "the default series plants id reuse and re-keying ({checked} ids)");
+    assert!(
+        checked >= 12,
+        "the default series plants id reuse and re-keying ({checked} ids)"
+    );
 }

@@ -566,7 +566,7 @@ fn by_rule(result: &ScanResult) -> String {
 }
 
 /// Scans the last snapshot of a generated series with its calendar.
-fn scan_series(dir: &Path) -> (Snapshot, ScanResult, serde_json::Value) {
+fn scan_series(dir: &Path, config: &ScanConfig) -> (Snapshot, ScanResult, serde_json::Value) {
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json"))
             .expect("JSON");
@@ -580,7 +580,7 @@ fn scan_series(dir: &Path) -> (Snapshot, ScanResult, serde_json::Value) {
         .snapshot;
     let calendar = ElectionCalendar::from_path(&dir.join("election.toml")).expect("calendar");
     let date = date_in_file_name(file).expect("a dated file name");
-    let result = scan(&snap, date, Some(&calendar), &ScanConfig::default(), None);
+    let result = scan(&snap, date, Some(&calendar), config, None);
     (snap, result, truth)
 }
 
@@ -588,7 +588,7 @@ fn scan_series(dir: &Path) -> (Snapshot, ScanResult, serde_json::Value) {
 fn every_planted_record_anomaly_is_found_at_medium_or_above() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     generate(&GenerateConfig::new(20_000, 4, 90, 11, dir.path())).expect("generates");
-    let (snap, result, truth) = scan_series(dir.path());
+    let (snap, result, truth) = scan_series(dir.path(), &ScanConfig::default());
     let mut worst: HashMap<&str, Severity> = HashMap::new();
     for f in &result.findings {
         for id in &f.voter_ids {
@@ -693,7 +693,7 @@ fn an_anomaly_free_series_raises_almost_nothing_high() {
         ..GenerateConfig::new(20_000, 4, 90, 11, dir.path())
     };
     generate(&config).expect("generates");
-    let (snap, result, _) = scan_series(dir.path());
+    let (snap, result, _) = scan_series(dir.path(), &ScanConfig::default());
     let high: Vec<&Finding> = result
         .findings
         .iter()
@@ -722,7 +722,7 @@ fn million_voter_anomaly_free_series_has_at_most_one_high_finding() {
         ..GenerateConfig::new(1_000_000, 4, 90, seed, dir.path())
     };
     generate(&config).expect("generates");
-    let (snap, result, _) = scan_series(dir.path());
+    let (snap, result, _) = scan_series(dir.path(), &ScanConfig::default());
     let high = result
         .findings
         .iter()
@@ -735,4 +735,44 @@ fn million_voter_anomaly_free_series_has_at_most_one_high_finding() {
         by_rule(&result)
     );
     assert!(high as f64 <= snap.rows() as f64 / 1e6, "{}", show(&result));
+}
+
+#[test]
+fn allowlisted_institutions_of_a_generated_series_stay_at_info() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = GenerateConfig {
+        anomalies: AnomalySelection::none(),
+        ..GenerateConfig::new(20_000, 2, 90, 5, dir.path())
+    };
+    generate(&config).expect("generates");
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).expect("truth"))
+            .expect("JSON");
+    // The EMB's list of institutions, written the way a data team would keep it.
+    let mut list = String::from("address_line,locality,postcode,kind\n");
+    let residences = truth["look_alikes"]["large_residences"]
+        .as_array()
+        .expect("large_residences");
+    assert!(!residences.is_empty(), "the series holds institutions");
+    for r in residences {
+        list.push_str(&format!(
+            "{},,,{}\n",
+            r["address_line"].as_str().expect("address"),
+            r["kind"].as_str().expect("kind")
+        ));
+    }
+    let path = dir.path().join("institutions.csv");
+    std::fs::write(&path, list).expect("write the allowlist");
+    let config = ScanConfig {
+        allowlist: Allowlist::from_path(&path).expect("allowlist"),
+        ..ScanConfig::default()
+    };
+    let (_, result, _) = scan_series(dir.path(), &config);
+    let crowded = of_rule(&result, "R-ADDRESS-CROWDED");
+    assert_eq!(crowded.len(), residences.len(), "{}", show(&result));
+    assert!(
+        result.findings.iter().all(|f| f.severity == Severity::Info),
+        "{}",
+        show(&result)
+    );
 }

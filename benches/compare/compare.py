@@ -47,7 +47,7 @@ FIELDS = [
 DUCKDB_LOAD = """
 import duckdb
 c = duckdb.connect()
-c.execute("CREATE TABLE t AS SELECT * FROM read_csv('{a}', header=true)")
+c.execute("CREATE TABLE t AS SELECT * FROM read_csv('{a}', header=true, quote='\"', escape='\"')")
 print(c.execute("SELECT count(*) FROM t").fetchone()[0])
 """
 
@@ -57,8 +57,8 @@ fields = {fields!r}
 c = duckdb.connect()
 src = {src!r}
 if src == "csv":
-    c.execute("CREATE TABLE o AS SELECT * FROM read_csv('{a}', header=true, all_varchar=true)")
-    c.execute("CREATE TABLE n AS SELECT * FROM read_csv('{b}', header=true, all_varchar=true)")
+    c.execute("CREATE TABLE o AS SELECT * FROM read_csv('{a}', header=true, quote='\"', escape='\"', all_varchar=true)")
+    c.execute("CREATE TABLE n AS SELECT * FROM read_csv('{b}', header=true, quote='\"', escape='\"', all_varchar=true)")
 else:
     c.execute("CREATE TABLE o AS SELECT * FROM read_parquet('{a}')")
     c.execute("CREATE TABLE n AS SELECT * FROM read_parquet('{b}')")

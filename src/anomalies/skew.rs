@@ -14,7 +14,7 @@
 //! neighbourhood clustering make small departures significant yet meaningless). `high` from a
 //! gap of `high_share_gap` (30 points).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::stats::{benjamini_hochberg, chi_square_upper_tail};
 use super::{records_of, sorted, voter_id, AnomalyResult, Interval, AREA_LEVELS};
@@ -119,13 +119,13 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
             .collect();
         for dim in &dims {
             // Register-wide propensity per category.
-            let mut pop: HashMap<String, f64> = HashMap::new();
+            let mut pop: BTreeMap<String, f64> = BTreeMap::new();
             for row in 0..iv.old.rows() {
                 if let Some(c) = category(iv.old, row, *dim, iv.to) {
                     *pop.entry(c).or_default() += 1.0;
                 }
             }
-            let mut rem: HashMap<String, f64> = HashMap::new();
+            let mut rem: BTreeMap<String, f64> = BTreeMap::new();
             for (row, _) in &removed {
                 if let Some(c) = category(iv.old, *row, *dim, iv.to) {
                     *rem.entry(c).or_default() += 1.0;
@@ -137,7 +137,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
                 let Some(area_col) = iv.old.column(*field) else {
                     continue;
                 };
-                let mut area_pop: BTreeMap<String, HashMap<String, f64>> = BTreeMap::new();
+                let mut area_pop: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
                 for row in 0..iv.old.rows() {
                     if let (Some(a), Some(c)) =
                         (area_col.text(row), category(iv.old, row, *dim, iv.to))
@@ -172,7 +172,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
                         continue;
                     }
                     let total = items.len() as f64;
-                    let mut observed: HashMap<&str, f64> = HashMap::new();
+                    let mut observed: BTreeMap<&str, f64> = BTreeMap::new();
                     for (c, _) in &items {
                         *observed.entry(c.as_str()).or_default() += 1.0;
                     }

@@ -7,6 +7,46 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A labels file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("line {line}: expected two columns (record id, cluster id), found {found}")]
+    Columns { line: u64, found: usize },
+    #[error("line {line}: unreadable CSV")]
+    Csv {
+        line: u64,
+        #[source]
+        source: csv::Error,
+    },
+}
+
+/// Parses a labels CSV: a header row (any names), then `record id, cluster id` per row
+/// (further columns ignored; ids trimmed). The binary reads the file; this only parses.
+pub fn parse_labels(bytes: &[u8]) -> Result<Vec<(String, String)>, LabelError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut labels = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|source| LabelError::Csv {
+            line: source.position().map_or(0, |p| p.line()),
+            source,
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        match (record.get(0), record.get(1)) {
+            (Some(r), Some(c)) => labels.push((r.trim().to_string(), c.trim().to_string())),
+            _ => {
+                return Err(LabelError::Columns {
+                    line,
+                    found: record.len(),
+                })
+            }
+        }
+    }
+    Ok(labels)
+}
+
 /// Pairwise scores.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PairScores {
@@ -77,6 +117,18 @@ mod tests {
         rows.iter()
             .map(|(r, c)| (r.to_string(), c.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn labels_parse_with_line_numbers() {
+        let labels = parse_labels(b"record_id,cluster_id\nV1, C1\nV2,C1,extra\n").expect("ok");
+        assert_eq!(labels[0], ("V1".to_string(), "C1".to_string()));
+        assert_eq!(labels.len(), 2);
+        let err = parse_labels(b"id,cluster\nV1,C1\nV2\n").expect_err("one column");
+        assert_eq!(
+            err.to_string(),
+            "line 3: expected two columns (record id, cluster id), found 1"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Default for DedupeConfig {
             threshold: DEFAULT_THRESHOLD,
             review_threshold: DEFAULT_REVIEW_THRESHOLD,
             max_block_size: DEFAULT_MAX_BLOCK_SIZE,
-            rules: BlockingRule::ALL.to_vec(),
+            rules: BlockingRule::DEFAULT.to_vec(),
             random_pairs: DEFAULT_RANDOM_PAIRS,
             max_em_iterations: DEFAULT_MAX_EM_ITERATIONS,
             seed: 0x6465_6475_7065, // "dedupe"
@@ -489,6 +489,38 @@ mod tests {
             tp as f64 / predicted.len() as f64,
             tp as f64 / truth_pairs.len() as f64
         );
+        for t in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995] {
+            let hits: Vec<bool> = result
+                .pairs
+                .iter()
+                .filter(|p| p.guard.is_none() && p.probability >= t)
+                .map(|p| truth_pairs.contains_key(&(id(p.a), id(p.b))))
+                .collect();
+            let tp = hits.iter().filter(|&&h| h).count();
+            eprintln!(
+                "threshold {t}: predicted {} tp {tp} precision {:.4} recall {:.4}",
+                hits.len(),
+                tp as f64 / hits.len() as f64,
+                tp as f64 / truth_pairs.len() as f64
+            );
+        }
+        let records = Records::from_snapshot(&snapshot);
+        let row_of: std::collections::HashMap<String, usize> =
+            (0..snapshot.rows()).map(|r| (id(r as u32), r)).collect();
+        for (pair, corruptions) in &truth_pairs {
+            if !listed.contains_key(pair) {
+                let (a, b) = (row_of[&pair.0], row_of[&pair.1]);
+                let p = compare::compare(&records, a, b);
+                let levels: Vec<&str> = Comparison::ALL
+                    .iter()
+                    .map(|&c| c.level_name(p.level(c)))
+                    .collect();
+                eprintln!(
+                    "UNLISTED {pair:?} {corruptions} w={:.2} {levels:?}",
+                    result.model.pattern_weight(p)
+                );
+            }
+        }
         for (pair, corruptions) in &truth_pairs {
             if !predicted.contains(pair) {
                 let how = listed.get(pair).map(|p| {
@@ -502,7 +534,11 @@ mod tests {
                 eprintln!("MISSED {pair:?} {corruptions} {how:?}");
             }
         }
-        for p in result.matched() {
+        for p in result
+            .pairs
+            .iter()
+            .filter(|p| p.guard.is_none() && p.probability >= 0.8)
+        {
             let pair = (id(p.a), id(p.b));
             if !truth_pairs.contains_key(&pair) {
                 eprintln!(

@@ -34,6 +34,8 @@ pub(crate) struct NameTable {
     pub nick: Vec<u128>,
     /// Hash of the first three letters of the formal name (`canonical_given`), for blocking.
     pub canon_prefix: Vec<u64>,
+    /// First letter of the formal name, 0 for the missing name.
+    pub canon_initial: Vec<u8>,
     /// Family-name key without particles, as a name id (0 if it equals the name itself).
     pub core: Vec<u32>,
     index: HashMap<Box<str>, u32>,
@@ -60,6 +62,7 @@ impl NameTable {
         } else {
             xxh3_64(prefix.as_bytes())
         });
+        self.canon_initial.push(canon.bytes().next().unwrap_or(0));
         self.core.push(0);
         let key: Box<str> = key.into();
         self.values.push(key.clone());

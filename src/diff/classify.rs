@@ -38,7 +38,8 @@ impl NameRule {
     pub fn is_correction(&self, a: &str, b: &str) -> bool {
         let (a, b) = (a.to_uppercase(), b.to_uppercase());
         let edits = strsim::damerau_levenshtein(&a, &b);
-        edits <= 1 || (edits <= self.max_edits && strsim::jaro_winkler(&a, &b) >= self.min_jaro_winkler)
+        edits <= 1
+            || (edits <= self.max_edits && strsim::jaro_winkler(&a, &b) >= self.min_jaro_winkler)
     }
 }
 

@@ -12,15 +12,15 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::dates::{days_from_civil, IsoDate};
+use crate::dates::IsoDate;
 
 use super::calendar::Calendar;
 use super::churn::Interval;
 use super::geography::Geography;
 use super::kinds::AnomalyKind;
 use super::population::{
-    add_years, draw_address, push_new, Address, PersonFactory, Register, Voter, ACTIVE, INACTIVE,
-    NO_OVERRIDE, REMOVED, R_DECEASED, R_INACTIVITY, R_MOVED, R_NONE,
+    add_years, draw_address, Address, PersonFactory, Register, Voter, ACTIVE, INACTIVE, REMOVED,
+    R_DECEASED, R_INACTIVITY, R_MOVED, R_NONE,
 };
 use super::rng::{Rng, Stream};
 use super::time::{night_time, office_time, to_seconds, working_day_in, Stamp};
@@ -564,5 +564,4 @@ impl Planter<'_> {
             )]),
         })
     }
-
 }

@@ -24,6 +24,7 @@ mod churn;
 mod corrupt;
 mod duplicates;
 mod geography;
+mod households;
 mod kinds;
 mod mass_events;
 mod names;
@@ -371,7 +372,7 @@ impl<'c> Run<'c> {
         let config = self.config;
         let pre_existing = self.duplicates_in(0);
         let factory = PersonFactory::new(&self.geo, config.seed, config.start);
-        self.reg = population::initial_population(&factory, config.voters - pre_existing);
+        self.reg = households::initial_population(&factory, config.voters - pre_existing);
         self.truth.look_alikes = look_alikes(&self.reg, &self.geo);
         let mut events = Vec::new();
         let mut planter = Planter {

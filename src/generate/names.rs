@@ -202,6 +202,9 @@ pub(crate) struct NameTables {
     pub male_table: AliasTable,
     pub surnames: Vec<String>,
     pub surname_table: AliasTable,
+    /// The names as email local parts: lowercase letters and digits only.
+    pub given_email: Vec<String>,
+    pub surnames_email: Vec<String>,
     pub streets: Vec<String>,
     pub towns: Vec<String>,
 }
@@ -318,7 +321,22 @@ impl NameTables {
             .map(|(n, _)| n)
             .collect();
         let surname_weights: Vec<f64> = surnames.iter().map(|s| s.1).collect();
+        let email = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .map(|n| {
+                    n.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .map(|c| c.to_ascii_lowercase())
+                        .collect()
+                })
+                .collect()
+        };
+        let given_email = email(&given);
+        let surnames_email = email(&surnames.iter().map(|s| s.0.clone()).collect::<Vec<_>>());
         NameTables {
+            given_email,
+            surnames_email,
             female_table: AliasTable::new(&female_w),
             male_table: AliasTable::new(&male_w),
             given,

@@ -15,9 +15,7 @@ use crate::dates::{days_from_civil, IsoDate};
 use super::anomalies::{living, Planted, Planter};
 use super::geography::Geography;
 use super::kinds::AnomalyKind;
-use super::population::{
-    add_years, draw_address, push_new, Address, ACTIVE, F_INSTITUTION, NO_OVERRIDE, REMOVED,
-};
+use super::population::{add_years, draw_address, push_new, Address, ACTIVE, NO_OVERRIDE, REMOVED};
 use super::rng::Rng;
 use super::time::{to_seconds, working_day_in};
 use super::truth::voter_id;

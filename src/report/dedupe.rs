@@ -16,7 +16,7 @@
 //! | `status` | `matched` (in a cluster), `review` (below the threshold) or `guarded` (a household guard vetoed it) |
 //! | `guard` | `generation_suffix`, `twin_pattern` or empty |
 //! | `cluster_id` | the cluster of a matched pair, else empty |
-//! | `explanation` | `field=level(+weight)` for every field, `;`-separated; `[swapped]` after the names when compared crosswise |
+//! | `explanation` | `field=level(+weight)` for every field, `;`-separated (`[swapped]` after the names when compared crosswise), then `household_pattern(+w)` (the model's correction for fields agreeing together as a household's do) and `prior(+w)`; they sum to `match_weight` |
 //!
 //! e.g. `V000000017,V000019901,0.999870,12.902,matched,,C3f0e...,given_name=close(+2.41);
 //! family_name=exact(+6.10);middle_name=missing(+0.00);birth_date=exact(+9.87);...`
@@ -106,6 +106,12 @@ pub fn explanation(result: &DedupeResult, pair: &ScoredPair) -> String {
             s.weight
         );
     }
+    let _ = write!(
+        out,
+        ";household_pattern({:+.2});prior({:+.2})",
+        result.model.household_adjustment(pair.pattern),
+        result.model.prior_weight()
+    );
     out
 }
 

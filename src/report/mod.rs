@@ -4,9 +4,12 @@
 //! temporary name and renamed into place, so an interrupted run leaves the previous complete
 //! file or none. CSV cells that a spreadsheet would run as a formula are neutralised.
 
+pub mod audit;
 pub mod dedupe;
 pub mod diff;
 pub mod findings;
+pub mod html;
+pub mod redact;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,11 +42,24 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         source,
     };
     let tmp = temp_name(path);
-    let mut file = std::fs::File::create(&tmp).map_err(err)?;
+    let mut file = create_private(&tmp).map_err(err)?;
     file.write_all(bytes).map_err(err)?;
     file.sync_all().map_err(err)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Creates (truncating) a file readable and writable by its owner only: reports hold voter ids
+/// and, unredacted, personal data.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn temp_name(path: &Path) -> PathBuf {

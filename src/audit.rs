@@ -1,0 +1,297 @@
+//! The audit job: every stage of rollaudit over a series of snapshots, in one call.
+//!
+//! Load every snapshot (its date from `FILE@YYYY-MM-DD` or from a `YYYY-MM-DD` in the file
+//! name), scan the latest with the record rules, diff each consecutive pair, deduplicate the
+//! latest, and run the change detectors. The result is plain data; `report::audit` writes the
+//! artefacts and the binary prints the summary and picks the exit status.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::anomalies::{self, AnomalyConfig, AnomalyResult, Interval};
+use crate::calendar::ElectionCalendar;
+use crate::dedupe::{self, DedupeConfig, DedupeResult};
+use crate::diff::{self, DiffConfig, DiffResult};
+use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::load::{self, LoadError, LoadReport, Progress};
+use crate::profile::Profile;
+use crate::rules::{self, ScanConfig, ScanResult};
+use crate::snapshot::Snapshot;
+
+/// One snapshot named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditInput {
+    pub path: PathBuf,
+    /// Snapshot date, days since 1970-01-01.
+    pub date: i32,
+}
+
+/// Why the audit could not run. One line each, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("{0}: no snapshot date: put a YYYY-MM-DD in the file name or write FILE@YYYY-MM-DD")]
+    NoDate(String),
+    #[error("{0}: the date after @ is not a YYYY-MM-DD date")]
+    BadDate(String),
+    #[error("two snapshots have the same date {0}")]
+    SameDate(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{}: cannot read", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("deduplication failed")]
+    Dedupe(#[from] dedupe::DedupeError),
+}
+
+impl AuditInput {
+    /// `FILE@YYYY-MM-DD`, or `FILE` whose name holds a `YYYY-MM-DD`.
+    pub fn parse(spec: &str) -> Result<AuditInput, AuditError> {
+        if let Some((file, date)) = spec.rsplit_once('@') {
+            let date = crate::dates::parse_iso_date(date)
+                .ok_or_else(|| AuditError::BadDate(spec.to_string()))?;
+            return Ok(AuditInput {
+                path: PathBuf::from(file),
+                date,
+            });
+        }
+        let name = Path::new(spec)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let date =
+            rules::date_in_file_name(&name).ok_or_else(|| AuditError::NoDate(spec.to_string()))?;
+        Ok(AuditInput {
+            path: PathBuf::from(spec),
+            date,
+        })
+    }
+}
+
+/// Thresholds of every stage.
+#[derive(Clone, Debug, Default)]
+pub struct AuditConfig {
+    pub scan: ScanConfig,
+    pub diff: DiffConfig,
+    pub dedupe: DedupeConfig,
+    pub anomalies: AnomalyConfig,
+}
+
+/// A loaded snapshot with its provenance.
+pub struct LoadedInput {
+    pub input: AuditInput,
+    /// SHA-256 of the input file's bytes, hex.
+    pub sha256: String,
+    pub report: LoadReport,
+    pub snapshot: Snapshot,
+}
+
+/// Everything the audit found.
+pub struct AuditResult {
+    /// In date order.
+    pub inputs: Vec<LoadedInput>,
+    /// `diffs[t]` is between `inputs[t]` and `inputs[t + 1]`.
+    pub diffs: Vec<DiffResult>,
+    pub scan: ScanResult,
+    pub dedupe: DedupeResult,
+    pub anomalies: AnomalyResult,
+    /// All findings (record rules, duplicates, change anomalies), most severe first.
+    pub findings: Vec<Finding>,
+    /// Every rule and detector, ran or skipped.
+    pub runs: Vec<RuleRun>,
+}
+
+/// The stages, for progress reporting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Load,
+    Scan,
+    Diff,
+    Dedupe,
+    Anomalies,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Load => "load",
+            Stage::Scan => "scan",
+            Stage::Diff => "diff",
+            Stage::Dedupe => "dedupe",
+            Stage::Anomalies => "anomalies",
+        }
+    }
+}
+
+/// Hex SHA-256 of a file's bytes.
+pub fn sha256_file(path: &Path) -> Result<String, AuditError> {
+    let bytes = std::fs::read(path).map_err(|source| AuditError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(sha256_hex(&bytes))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    mut inputs: Vec<AuditInput>,
+    profile: &Profile,
+    calendar: Option<&ElectionCalendar>,
+    deceased: Option<&Snapshot>,
+    config: &AuditConfig,
+    progress: &dyn Progress,
+    stage: &dyn Fn(Stage),
+) -> Result<AuditResult, AuditError> {
+    inputs.sort_by_key(|i| i.date);
+    if let Some(w) = inputs.windows(2).find(|w| w[0].date == w[1].date) {
+        return Err(AuditError::SameDate(
+            crate::dates::IsoDate(w[0].date).to_string(),
+        ));
+    }
+    stage(Stage::Load);
+    let mut loaded = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let sha256 = sha256_file(&input.path)?;
+        let l = load::load_path(&input.path, profile, progress)?;
+        loaded.push(LoadedInput {
+            input,
+            sha256,
+            report: l.report,
+            snapshot: l.snapshot,
+        });
+    }
+    let latest = loaded.last().expect("at least one snapshot");
+    stage(Stage::Scan);
+    let scan = rules::scan(
+        &latest.snapshot,
+        latest.input.date,
+        calendar,
+        &config.scan,
+        deceased,
+    );
+    stage(Stage::Diff);
+    let diffs: Vec<DiffResult> = loaded
+        .windows(2)
+        .map(|w| diff::diff(&w[0].snapshot, &w[1].snapshot, &config.diff))
+        .collect();
+    stage(Stage::Dedupe);
+    let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
+    stage(Stage::Anomalies);
+    let intervals: Vec<Interval> = diffs
+        .iter()
+        .enumerate()
+        .map(|(t, d)| Interval {
+            from: loaded[t].input.date,
+            to: loaded[t + 1].input.date,
+            old: &loaded[t].snapshot,
+            new: &loaded[t + 1].snapshot,
+            diff: d,
+        })
+        .collect();
+    let anomalies = anomalies::detect(&intervals, calendar, &config.anomalies);
+
+    let mut findings = scan.findings.clone();
+    findings.extend(duplicate_findings(&dedupe, latest));
+    findings.extend(anomalies.findings.iter().cloned());
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.snapshot_date.cmp(&b.snapshot_date))
+            .then(a.rule.cmp(b.rule))
+            .then(a.scope_value.cmp(&b.scope_value))
+            .then(a.voter_ids.cmp(&b.voter_ids))
+    });
+    let mut runs = scan.runs.clone();
+    runs.push(RuleRun {
+        rule: DUPLICATE_RULE,
+        status: crate::findings::RuleStatus::Ran,
+    });
+    runs.extend(anomalies.runs.iter().cloned());
+    Ok(AuditResult {
+        inputs: loaded,
+        diffs,
+        scan,
+        dedupe,
+        anomalies,
+        findings,
+        runs,
+    })
+}
+
+/// Rule id of a duplicate cluster found by the deduplicator.
+pub const DUPLICATE_RULE: &str = "D-DUPLICATE-CLUSTER";
+
+/// One finding per duplicate cluster, `medium`: a probable double registration for case work,
+/// never a removal by itself (DOMAIN.md: Crosscheck's purge rule hit ~300 legitimate voters
+/// per double vote prevented).
+fn duplicate_findings(result: &DedupeResult, latest: &LoadedInput) -> Vec<Finding> {
+    let ids = latest.snapshot.voter_ids();
+    result
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let weakest = result
+                .pairs
+                .iter()
+                .filter(|p| p.cluster == Some(k as u32))
+                .map(|p| p.probability)
+                .fold(1.0f64, f64::min);
+            let members: Vec<String> = c
+                .rows
+                .iter()
+                .filter_map(|&row| ids.get(row as usize).map(str::to_string))
+                .collect();
+            Finding {
+                rule: DUPLICATE_RULE,
+                severity: Severity::Medium,
+                scope: Scope::Record,
+                scope_value: c.id.clone(),
+                evidence: Evidence {
+                    observed: members.len() as f64,
+                    effect_size: Some(weakest),
+                    baseline:
+                        "weakest link: Fellegi-Sunter match probability, m and u estimated by EM"
+                            .into(),
+                    facts: vec![("cluster_size", members.len().to_string())],
+                    ..Evidence::default()
+                },
+                voter_ids: members,
+                snapshot_date: Some(latest.input.date),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_dates_come_from_the_name_or_after_at() {
+        let a = AuditInput::parse("data/register-2026-10-02.csv.gz").unwrap();
+        assert_eq!(a.date, crate::dates::parse_iso_date("2026-10-02").unwrap());
+        let b = AuditInput::parse("export.csv@2025-01-31").unwrap();
+        assert_eq!(b.path, PathBuf::from("export.csv"));
+        assert!(matches!(
+            AuditInput::parse("export.csv"),
+            Err(AuditError::NoDate(_))
+        ));
+        assert!(matches!(
+            AuditInput::parse("e.csv@2025-02-30"),
+            Err(AuditError::BadDate(_))
+        ));
+    }
+}

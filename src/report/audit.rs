@@ -1,0 +1,303 @@
+//! The audit's artefacts: `report.json`, `flagged.csv` and `flagged.parquet`,
+//! `changes.parquet`, the deduplicator's files, and `index.html`.
+//!
+//! # `report.json`
+//! The machine-readable report (`schema_version` 1, JSON Schema in
+//! `src/report/report.schema.json`, checked against real output by the tests). Keys:
+//!
+//! - `schema_version`, `tool` (`name`, `version`), `command_line` (the arguments as given),
+//!   `as_of` (the run's reference time: `--as-of`, else `SOURCE_DATE_EPOCH`, else now),
+//!   `redacted`.
+//! - `provenance`: `inputs` (per snapshot: `path`, `date`, `sha256` of the file, `digest` of
+//!   the loaded rows, `rows_read`, `rows_loaded`, `rows_rejected`, `reject_reasons`),
+//!   `profile` (`name`, `sha256` of its TOML), `calendar` and `deceased` (`path`, `sha256`, or
+//!   null), `configuration_sha256` (SHA-256 of the thresholds as printed by `{:?}`).
+//! - `summary`: `snapshots`, `latest_rows`, `findings_by_severity`, `duplicate_clusters`,
+//!   `max_severity`.
+//! - `findings`: every finding, most severe first: `id, rule, severity, scope, scope_value,
+//!   snapshot_date, voter_ids, affected_voters, evidence {observed, expected, effect_size,
+//!   p_value, q_value, baseline, facts}`.
+//! - `rule_runs`: every rule and detector with `ran`, `skipped` (and the missing fields) or
+//!   `not_applicable` (and why).
+//! - `duplicate_clusters`: `cluster_id, voter_ids`.
+//! - `changes`: per interval `from, to, identical, counts {added, removed, modified,
+//!   unchanged}, change_kinds {kind: records}, schema_drift {only_old, only_new}`.
+//!
+//! The same inputs, options and `as_of` give a byte-identical file: maps are sorted, lists
+//! are in a defined order, and nothing else varies.
+//!
+//! # `changes.parquet`
+//! The change logs of every interval, one after the other, in the columns of
+//! `report::diff` (`voter_id, field, old_value, new_value, change_kind`) plus `snapshot_from`
+//! and `snapshot_to`. Under `--redact`, values of personal fields are keyed hashes.
+
+use std::path::Path;
+
+use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
+use serde_json::{json, Map, Value};
+
+use super::findings::{finding_json, run_json, severity_counts_json, write_flagged_csv};
+use super::redact::{Redactor, REDACTED_FIELDS};
+use super::{write_atomically, WriteError};
+use crate::audit::AuditResult;
+use crate::dates::IsoDate;
+use crate::findings::Finding;
+use crate::model::Field;
+
+/// Current `report.json` schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema of `report.json`.
+pub const REPORT_SCHEMA: &str = include_str!("report.schema.json");
+
+/// What the report needs beyond the audit result: how the run was asked for.
+pub struct RunInfo<'a> {
+    pub command_line: &'a [String],
+    /// ISO 8601 UTC, e.g. `2026-11-22T03:00:00Z`.
+    pub as_of: &'a str,
+    pub profile_name: &'a str,
+    pub profile_text: &'a str,
+    pub calendar: Option<(&'a Path, &'a str)>,
+    pub deceased: Option<(&'a Path, String)>,
+    pub configuration: String,
+    pub redactor: Option<&'a Redactor>,
+}
+
+fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
+    WriteError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// The findings as they will be shown: redacted when asked.
+pub fn shown_findings(result: &AuditResult, redactor: Option<&Redactor>) -> Vec<Finding> {
+    match redactor {
+        Some(r) => result.findings.iter().map(|f| r.finding(f)).collect(),
+        None => result.findings.clone(),
+    }
+}
+
+/// `report.json` as a value.
+pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>) -> Value {
+    let sha = crate::audit::sha256_hex;
+    let inputs: Vec<Value> = result
+        .inputs
+        .iter()
+        .map(|i| {
+            let reasons: Map<String, Value> = i
+                .report
+                .reject_summary()
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), json!(n)))
+                .collect();
+            json!({
+                "path": i.input.path.display().to_string(),
+                "date": IsoDate(i.input.date).to_string(),
+                "sha256": i.sha256,
+                "digest": i.snapshot.digest.to_string(),
+                "rows_read": i.report.rows_read,
+                "rows_loaded": i.report.rows_loaded,
+                "rows_rejected": i.report.rows_rejected,
+                "reject_reasons": reasons,
+            })
+        })
+        .collect();
+    let changes: Vec<Value> = result
+        .diffs
+        .iter()
+        .enumerate()
+        .map(|(t, d)| {
+            let kinds: Map<String, Value> = d
+                .kind_counts()
+                .into_iter()
+                .map(|(k, n)| (k.name().to_string(), json!(n)))
+                .collect();
+            let names = |f: &[Field]| f.iter().map(|f| f.name()).collect::<Vec<_>>();
+            json!({
+                "from": IsoDate(result.inputs[t].input.date).to_string(),
+                "to": IsoDate(result.inputs[t + 1].input.date).to_string(),
+                "identical": d.identical,
+                "counts": {"added": d.counts.added, "removed": d.counts.removed,
+                           "modified": d.counts.modified, "unchanged": d.counts.unchanged},
+                "change_kinds": kinds,
+                "schema_drift": {"only_old": names(&d.drift.only_old), "only_new": names(&d.drift.only_new)},
+            })
+        })
+        .collect();
+    let latest = result.inputs.last().expect("an audit has a snapshot");
+    let ids = latest.snapshot.voter_ids();
+    let clusters: Vec<Value> = result
+        .dedupe
+        .clusters
+        .iter()
+        .map(|c| {
+            let members: Vec<&str> = c.rows.iter().filter_map(|&r| ids.get(r as usize)).collect();
+            json!({"cluster_id": c.id, "voter_ids": members})
+        })
+        .collect();
+    let findings_json: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut v = finding_json(f);
+            v["affected_voters"] = json!(f.voter_ids.len());
+            v
+        })
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "rollaudit", "version": env!("CARGO_PKG_VERSION")},
+        "command_line": run.command_line,
+        "as_of": run.as_of,
+        "redacted": run.redactor.is_some(),
+        "provenance": {
+            "inputs": inputs,
+            "profile": {"name": run.profile_name, "sha256": sha(run.profile_text.as_bytes())},
+            "calendar": run.calendar.map(|(p, text)| json!({"path": p.display().to_string(), "sha256": sha(text.as_bytes())})),
+            "deceased": run.deceased.as_ref().map(|(p, digest)| json!({"path": p.display().to_string(), "sha256": digest})),
+            "configuration_sha256": sha(run.configuration.as_bytes()),
+        },
+        "summary": {
+            "snapshots": result.inputs.len(),
+            "latest_rows": latest.snapshot.rows(),
+            "findings_by_severity": severity_counts_json(findings),
+            "duplicate_clusters": result.dedupe.clusters.len(),
+            "max_severity": findings.iter().map(|f| f.severity).max().map(|s| s.name()),
+        },
+        "findings": findings_json,
+        "rule_runs": result.runs.iter().map(run_json).collect::<Vec<_>>(),
+        "duplicate_clusters": clusters,
+        "changes": changes,
+    })
+}
+
+/// Writes every artefact of the audit into `dir`.
+pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Result<(), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let findings = shown_findings(result, run.redactor);
+    let report = report_json(result, &findings, run);
+    let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
+    bytes.push(b'\n');
+    write_atomically(&dir.join("report.json"), &bytes)?;
+    write_flagged_csv(&dir.join("flagged.csv"), &findings)?;
+    write_flagged_parquet(&dir.join("flagged.parquet"), &findings)?;
+    write_changes_parquet(&dir.join("changes.parquet"), result, run.redactor)?;
+    let latest = result.inputs.last().expect("an audit has a snapshot");
+    super::dedupe::write_dedupe(dir, &result.dedupe, &latest.snapshot)?;
+    let html = super::html::render(result, &findings, run);
+    write_atomically(&dir.join("index.html"), html.as_bytes())
+}
+
+fn parquet_bytes(
+    path: &Path,
+    columns: Vec<(&str, Vec<Option<String>>)>,
+) -> Result<Vec<u8>, WriteError> {
+    let height = columns.first().map_or(0, |c| c.1.len());
+    let cols = columns
+        .into_iter()
+        .map(|(name, values)| {
+            let mut b = StringChunkedBuilder::new(name.into(), values.len());
+            for v in values {
+                b.append_option(v);
+            }
+            b.finish().into_column()
+        })
+        .collect();
+    let mut df = DataFrame::new(height, cols).map_err(|e| io(path, e))?;
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut df)
+        .map_err(|e| io(path, e))?;
+    Ok(bytes)
+}
+
+fn write_flagged_parquet(path: &Path, findings: &[Finding]) -> Result<(), WriteError> {
+    let names = [
+        "finding_id",
+        "rule",
+        "severity",
+        "scope",
+        "scope_value",
+        "voter_id",
+        "snapshot_date",
+        "detail",
+    ];
+    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    for f in findings {
+        let id = super::findings::finding_id(f);
+        let detail = super::findings::detail(&f.evidence);
+        let date = f.snapshot_date.map(|d| IsoDate(d).to_string());
+        let voters: Vec<Option<String>> = if f.voter_ids.is_empty() {
+            vec![None]
+        } else {
+            f.voter_ids.iter().cloned().map(Some).collect()
+        };
+        for voter in voters {
+            let row = [
+                Some(id.clone()),
+                Some(f.rule.to_string()),
+                Some(f.severity.name().to_string()),
+                Some(f.scope.name().to_string()),
+                Some(f.scope_value.clone()),
+                voter,
+                date.clone(),
+                Some(detail.clone()),
+            ];
+            for (c, v) in cols.iter_mut().zip(row) {
+                c.push(v);
+            }
+        }
+    }
+    let bytes = parquet_bytes(path, names.into_iter().zip(cols).collect())?;
+    write_atomically(path, &bytes)
+}
+
+fn write_changes_parquet(
+    path: &Path,
+    result: &AuditResult,
+    redactor: Option<&Redactor>,
+) -> Result<(), WriteError> {
+    let names = [
+        "snapshot_from",
+        "snapshot_to",
+        "voter_id",
+        "field",
+        "old_value",
+        "new_value",
+        "change_kind",
+    ];
+    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    for (t, d) in result.diffs.iter().enumerate() {
+        let (old, new) = (&result.inputs[t], &result.inputs[t + 1]);
+        let log = super::diff::render_log(d, &old.snapshot, &new.snapshot);
+        let (from, to) = (
+            IsoDate(old.input.date).to_string(),
+            IsoDate(new.input.date).to_string(),
+        );
+        for k in 0..log.voter_id.len() {
+            let personal =
+                Field::from_name(log.field[k]).is_some_and(|f| REDACTED_FIELDS.contains(&f));
+            let shown = |v: &Option<String>| match (redactor, personal) {
+                (Some(r), true) => v.as_deref().map(|v| r.token(v)),
+                _ => v.clone(),
+            };
+            let row = [
+                Some(from.clone()),
+                Some(to.clone()),
+                Some(log.voter_id[k].clone()),
+                Some(log.field[k].to_string()),
+                shown(&log.old_value[k]),
+                shown(&log.new_value[k]),
+                Some(log.change_kind[k].to_string()),
+            ];
+            for (c, v) in cols.iter_mut().zip(row) {
+                c.push(v);
+            }
+        }
+    }
+    let bytes = parquet_bytes(path, names.into_iter().zip(cols).collect())?;
+    write_atomically(path, &bytes)
+}

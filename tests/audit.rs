@@ -1,0 +1,224 @@
+//! `audit`: the main job on the committed sample series, its artefacts, exit codes,
+//! determinism, hostile names and redaction.
+
+use std::path::Path;
+
+use crate::util::{repo, Dir};
+
+/// The committed sample series and its calendar, as arguments.
+fn sample_args() -> Vec<String> {
+    let dir = repo().join("sample-data");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("register-")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files.push("--calendar".into());
+    files.push(dir.join("election.toml").display().to_string());
+    files
+}
+
+fn run_audit(dir: &Dir, extra: &[&str]) -> crate::util::Run {
+    let mut args: Vec<String> = vec!["audit".into()];
+    args.extend(sample_args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    dir.run(&refs)
+}
+
+const ARTEFACTS: [&str; 8] = [
+    "report.json",
+    "flagged.csv",
+    "flagged.parquet",
+    "changes.parquet",
+    "duplicates.csv",
+    "clusters.csv",
+    "dedupe.json",
+    "index.html",
+];
+
+#[test]
+fn audit_of_the_sample_writes_every_artefact_and_names_the_planted_anomalies() {
+    let dir = Dir::new();
+    let run = run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]);
+    run.expect_code(0);
+    for name in ARTEFACTS {
+        let path = dir.path("out").join(name);
+        assert!(path.exists(), "{name} missing");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} must be readable by the owner only");
+        }
+    }
+    // The terminal summary names the planted change anomalies by their rules.
+    for rule in [
+        "A-PEER-RATE",
+        "A-OPERATOR-NIGHT",
+        "A-EVENT-ADDRESS",
+        "A-CAL-FREEZE",
+    ] {
+        assert!(
+            run.stdout.contains(rule),
+            "{rule} not in the summary:\n{}",
+            run.stdout
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["as_of"], "2026-10-20T00:00:00Z");
+    assert_eq!(report["provenance"]["inputs"].as_array().unwrap().len(), 4);
+    let html = std::fs::read_to_string(dir.path("out/index.html")).unwrap();
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+}
+
+#[test]
+fn report_json_matches_the_shipped_schema() {
+    let dir = Dir::new();
+    run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]).expect_code(0);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("out/report.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(rollaudit::report::audit::REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(10)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn reruns_are_byte_identical() {
+    let dir = Dir::new();
+    run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]).expect_code(0);
+    let first: Vec<Vec<u8>> = ARTEFACTS
+        .iter()
+        .map(|n| std::fs::read(dir.path("out").join(n)).unwrap())
+        .collect();
+    run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]).expect_code(0);
+    for (name, bytes) in ARTEFACTS.iter().zip(first) {
+        assert!(
+            std::fs::read(dir.path("out").join(name)).unwrap() == bytes,
+            "{name} differs"
+        );
+    }
+}
+
+#[test]
+fn fail_on_sets_exit_status_1_and_errors_exit_2() {
+    let dir = Dir::new();
+    run_audit(&dir, &["--fail-on", "high", "-o", "out"]).expect_code(1);
+    dir.run(&["audit", "nodate.csv", "-o", "out"])
+        .expect_one_line_error();
+    let run = run_audit(&dir, &["--redact", "-o", "out"]);
+    if std::env::var_os("ROLLAUDIT_REDACT_KEY").is_none() {
+        run.expect_one_line_error();
+    }
+}
+
+/// Writes a two-snapshot series whose voters carry hostile names.
+fn hostile_series(dir: &Dir) -> [String; 2] {
+    let header = "voter_id,given_name,family_name,birth_date,address_line,precinct,district,status";
+    let names = [
+        ("<img src=x onerror=alert(1)>", "Smith"),
+        ("=HYPERLINK(\"http://x\")", "Jones"),
+        ("+SUM(A1)", "@Lee"),
+        ("Robert'); DROP TABLE voters;--", "Tables"),
+        ("\u{202e}evil", "Bidi"),
+    ];
+    let mut old = format!("{header}\n");
+    let mut new = format!("{header}\n");
+    for (i, (g, f)) in names.iter().enumerate() {
+        let quoted = g.replace('"', "\"\"");
+        old.push_str(&format!(
+            "V{i},\"{quoted}\",{f},1980-01-0{},1 OAK ST,P1,D1,active\n",
+            i + 1
+        ));
+        new.push_str(&format!(
+            "V{i},\"{quoted}\",{f}X,1980-01-0{},1 OAK ST,P1,D1,active\n",
+            i + 1
+        ));
+    }
+    dir.write("r-2026-01-01.csv", old);
+    dir.write("r-2026-04-01.csv", new);
+    ["r-2026-01-01.csv".into(), "r-2026-04-01.csv".into()]
+}
+
+#[test]
+fn hostile_names_are_escaped_in_html_and_neutralised_in_csv() {
+    let dir = Dir::new();
+    let [a, b] = hostile_series(&dir);
+    dir.run(&["audit", &a, &b, "--as-of", "2026-05-01", "-o", "out"])
+        .expect_code(0);
+    let html = std::fs::read_to_string(dir.path("out/index.html")).unwrap();
+    assert!(!html.contains("<img"), "raw markup in the HTML");
+    let changes = dir.path("out/changes.parquet");
+    assert!(changes.exists());
+    for name in ["flagged.csv", "duplicates.csv", "clusters.csv"] {
+        let text = std::fs::read_to_string(dir.path("out").join(name)).unwrap();
+        for line in text.lines() {
+            for cell in line.split(',') {
+                let cell = cell.trim_matches('"');
+                assert!(
+                    !cell.starts_with(['=', '+', '@']),
+                    "{name}: formula cell {cell:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn redacted_outputs_hold_no_name_from_the_input() {
+    let dir = Dir::new();
+    let [a, b] = hostile_series(&dir);
+    dir.write("key", "test-key");
+    dir.run(&[
+        "audit",
+        &a,
+        &b,
+        "--redact",
+        "--redact-key-file",
+        "key",
+        "--as-of",
+        "2026-05-01",
+        "-o",
+        "out",
+    ])
+    .expect_code(0);
+    let inputs = [
+        std::fs::read_to_string(dir.path(&a)).unwrap(),
+        std::fs::read_to_string(dir.path(&b)).unwrap(),
+    ];
+    let mut names: Vec<String> = Vec::new();
+    for text in &inputs {
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            names.extend([rec[1].to_string(), rec[2].to_string(), rec[4].to_string()]);
+        }
+    }
+    for entry in std::fs::read_dir(dir.path("out")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for name in &names {
+            assert!(
+                !text.contains(name.as_str()),
+                "{} leaks {name:?}",
+                path.display()
+            );
+        }
+    }
+    let _ = Path::new("");
+}
