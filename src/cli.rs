@@ -62,6 +62,8 @@ enum Command {
     /// consecutive pair, deduplicate the latest, detect change anomalies, write the reports
     /// (report.json, flagged.csv/.parquet, changes.parquet, duplicates.csv, index.html).
     Audit(AuditArgs),
+    /// Check one snapshot against the record rules: OUTPUT/flagged.csv and OUTPUT/scan.json.
+    Scan(ScanArgs),
     /// Diff two snapshots: change log (Parquet and CSV), summary by kind and area, diff.json.
     Diff {
         old: PathBuf,
@@ -145,6 +147,31 @@ struct AuditArgs {
     output: PathBuf,
 }
 
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// The snapshot: FILE (with a YYYY-MM-DD in its name) or FILE@YYYY-MM-DD.
+    snapshot: String,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Election calendar: election day, registration cut-off, voting ages.
+    #[arg(long)]
+    calendar: Option<PathBuf>,
+    /// Death registry in the canonical layout, matched on name and birth date.
+    #[arg(long)]
+    deceased: Option<PathBuf>,
+    /// Institution addresses, CSV: address_line[,locality[,postcode[,kind]]].
+    #[arg(long)]
+    allowlist: Option<PathBuf>,
+    /// Reference date for ages (YYYY-MM-DD); default election day, else the snapshot date.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Exit with status 1 when a finding reaches this severity.
+    #[arg(long, value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     Severity::from_name(s).ok_or_else(|| "one of info, low, medium, high, critical".to_string())
 }
@@ -169,6 +196,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         } => ingest(&input, &load, &output),
         Command::Inspect { file, load } => inspect(&file, &load),
         Command::Audit(args) => audit(&args),
+        Command::Scan(args) => scan(&args),
         Command::Diff {
             old,
             new,
@@ -390,7 +418,11 @@ fn render_audit_summary(
     // Every rule that fired at medium or above, with its count and worst severity: the
     // one-line answer to "what was found".
     let mut by_rule: std::collections::BTreeMap<&str, (usize, Severity)> = Default::default();
-    for f in result.findings.iter().filter(|f| f.severity >= Severity::Medium) {
+    for f in result
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+    {
         let e = by_rule.entry(f.rule).or_insert((0, f.severity));
         e.0 += 1;
         e.1 = e.1.max(f.severity);
@@ -422,6 +454,56 @@ fn render_audit_summary(
         );
     }
     out
+}
+
+fn scan(args: &ScanArgs) -> Result<ExitCode> {
+    let input = rollaudit::audit::AuditInput::parse(&args.snapshot)?;
+    let (loaded, _) = load(&input.path, &args.load)?;
+    let calendar = args
+        .calendar
+        .as_deref()
+        .map(rollaudit::calendar::ElectionCalendar::from_path)
+        .transpose()?;
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|s| {
+            rollaudit::dates::parse_iso_date(s)
+                .with_context(|| format!("--as-of {s:?} is not a YYYY-MM-DD date"))
+        })
+        .transpose()?;
+    let mut config = rollaudit::rules::ScanConfig {
+        as_of,
+        ..Default::default()
+    };
+    if let Some(path) = &args.allowlist {
+        config.allowlist = rollaudit::rules::Allowlist::from_path(path)?;
+    }
+    let deceased = args
+        .deceased
+        .as_deref()
+        .map(|p| load(p, &args.load))
+        .transpose()?;
+    let result = rollaudit::rules::scan(
+        &loaded.snapshot,
+        input.date,
+        calendar.as_ref(),
+        &config,
+        deceased.as_ref().map(|(d, _)| &d.snapshot),
+    );
+    report::findings::write_scan(
+        &args.output,
+        &result,
+        &loaded.snapshot,
+        &input.path.display().to_string(),
+    )?;
+    println!("{}", conservation_line(&loaded.report));
+    print!("{}", report::findings::scan_summary(&result));
+    println!("wrote {}", args.output.display());
+    Ok(match (args.fail_on, result.max_severity()) {
+        (Some(bar), Some(w)) if w >= bar => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn profiles() -> Result<ExitCode> {

@@ -12,6 +12,8 @@
 //!   line number and reason, never lost.
 //! - [`snapshot`]: a loaded register: columns sorted by `voter_id`, a fingerprint per row, an
 //!   order-independent digest.
+//! - [`rules`]: record rules on one snapshot (`scan`): impossible ages and dates, hostile
+//!   names, crowded addresses, shared contacts, death-registry matches.
 //! - [`diff`]: what changed between two snapshots, record by record and field by field, with
 //!   each change classified (new registration, removal, move, re-keying, id reuse, ...).
 //! - [`generate`]: synthetic registers with ground truth, for tests, demos and benchmarks.

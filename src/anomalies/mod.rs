@@ -50,25 +50,13 @@ pub struct Interval<'a> {
 }
 
 /// Thresholds of the change detectors; defaults documented where each is used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct AnomalyConfig {
     pub peer: peer::PeerConfig,
     pub events: events::EventConfig,
     pub operators: operators::OperatorConfig,
     pub skew: skew::SkewConfig,
     pub calendar: calendar_rules::CalendarConfig,
-}
-
-impl Default for AnomalyConfig {
-    fn default() -> Self {
-        AnomalyConfig {
-            peer: peer::PeerConfig::default(),
-            events: events::EventConfig::default(),
-            operators: operators::OperatorConfig::default(),
-            skew: skew::SkewConfig::default(),
-            calendar: calendar_rules::CalendarConfig::default(),
-        }
-    }
 }
 
 /// What the change detectors found.

@@ -128,6 +128,9 @@ fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTab
     }
 }
 
+/// (rule, interval, parent level, change kind, parent area).
+type ParentKey = (&'static str, usize, usize, ChangeKind, String);
+
 /// One area test.
 struct Test {
     rule: &'static str,
@@ -246,10 +249,7 @@ pub(crate) fn detect(
         })
         .collect();
     // Children flagged per (rule, interval, level of parent, kind, parent area).
-    let mut flagged_children: HashMap<
-        (&'static str, usize, usize, ChangeKind, String),
-        (u64, u64),
-    > = HashMap::new();
+    let mut flagged_children: HashMap<ParentKey, (u64, u64)> = HashMap::new();
     let flagged_set: HashSet<usize> = flagged_idx.iter().copied().collect();
     for &i in &flagged_idx {
         let t = &tests[i];

@@ -129,7 +129,9 @@ fn district_sizes(iv: &Interval<'_>) -> BTreeMap<String, u64> {
 
 fn redistricting(t: usize, iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyResult) {
     let sizes = district_sizes(iv);
-    let mut moved: BTreeMap<String, (Vec<String>, HashSet<(String, String)>)> = BTreeMap::new();
+    // district -> (reassigned voter ids, (old precinct, new precinct) renamings)
+    type Reassigned = (Vec<String>, HashSet<(String, String)>);
+    let mut moved: BTreeMap<String, Reassigned> = BTreeMap::new();
     for r in records_of(iv, ChangeKind::PrecinctReassignment) {
         let district = where_it_was(iv, r, Field::District).unwrap_or_default();
         let entry = moved.entry(district).or_default();

@@ -187,7 +187,8 @@ pub struct GenerateSummary {
     /// Snapshot files in date order, then `truth.json` and `election.toml`.
     pub files: Vec<PathBuf>,
     pub rows_per_snapshot: Vec<usize>,
-    /// Planted anomaly events (benign mass events and re-keyings not counted).
+    /// Planted anomaly events in `truth.json`, not counting the benign ones (list maintenance,
+    /// redistricting, re-keying) nor the fuzzy-duplicate events (see `duplicates`).
     pub planted: usize,
     /// Planted duplicate pairs.
     pub duplicates: usize,
@@ -644,22 +645,6 @@ fn look_alikes(reg: &Register, geo: &Geography) -> truth::LookAlikes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn explore() {
-        if let Ok(dir) = std::env::var("GEN_EXPLORE") {
-            let mut c = sample_config(dir);
-            if let Ok(f) = std::env::var("GEN_FORMAT") {
-                c.format = f.parse().unwrap();
-            }
-            if let Ok(v) = std::env::var("GEN_VOTERS") {
-                c.voters = v.parse().unwrap();
-            }
-            let t = std::time::Instant::now();
-            let s = generate(&c).unwrap();
-            eprintln!("{:?} {:?}", s, t.elapsed());
-        }
-    }
 
     #[test]
     fn intervals_parse() {
