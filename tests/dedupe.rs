@@ -857,7 +857,7 @@ fn planted_duplicates_are_found_and_households_are_not_merged() {
         .map(|(r, c)| (r.as_str(), c.as_str()))
         .collect();
     let together =
-        |a: &str, b: &str| cluster_of.get(a).is_some() && cluster_of.get(a) == cluster_of.get(b);
+        |a: &str, b: &str| cluster_of.contains_key(a) && cluster_of.get(a) == cluster_of.get(b);
     let look = &truth["look_alikes"];
     let twins = look["twins"].as_array().expect("twins");
     for t in twins {

@@ -15,8 +15,10 @@
 //!    ([`DedupeConfig::max_block_size`]), counted per rule.
 //! 3. [`compare`]: each candidate pair reduced to agreement levels per field (a
 //!    [`Pattern`]).
-//! 4. [`fellegi_sunter`]: `m`/`u` per level by EM on the patterns (no labels), weights in
-//!    bits, term-frequency adjustment on exact name matches, a match probability per pair.
+//! 4. [`fellegi_sunter`]: three latent classes (one person, one household, unrelated) fitted
+//!    by EM on the patterns (no labels; `m` fixed at documented error rates for names, birth
+//!    date and national id), weights in bits, term-frequency adjustment on exact name
+//!    matches, a match probability per pair.
 //! 5. Household guards (below), then [`cluster`]: connected components of the pairs at or
 //!    above [`DedupeConfig::threshold`], with ids derived from their members.
 //! 6. [`chance`]: exact duplicates on the normalised identity, and the birthday-problem
@@ -32,6 +34,14 @@
 //!   `different` (not exact, close, nickname or sound-alike) or not exact with the sexes
 //!   differing (MARIO and MARIA, DANIEL and DANIELLE): twins, not a typo. A duplicate would
 //!   need a given-name error and a sex error at once.
+//!
+//! # Known limits
+//! The match probability is conditional on the pair being a blocking candidate; blocking on
+//! birth date makes a shared birth date common among candidates, so that evidence counts for
+//! less than on random pairs. On generated registers recall at the default threshold falls
+//! with size (0.96 at 20,000 voters, 0.88 at 100,000, precision 0.99 at both): the latent
+//! classes drift as blocking brings in more same-name and same-birth-date strangers.
+//! Conditioning `u` on the blocking rule that produced each pair is the next step.
 //!
 //! # Architecture invariants
 //! - Works on one [`Snapshot`]; never reads files, never prints. Results are plain data

@@ -27,7 +27,7 @@
 //! `dedupe.json` (`schema_version` 1):
 //! ```json
 //! {"schema_version": 1, "rows": 20000, "snapshot_digest": "…",
-//!  "config": {"threshold": 0.99, "review_threshold": 0.5, "max_block_size": 1000,
+//!  "config": {"threshold": 0.8, "review_threshold": 0.5, "max_block_size": 1000,
 //!             "random_pairs": 100000, "seed": 111546413966437, "term_frequency": true},
 //!  "absent_fields": [],
 //!  "blocking": [{"rule": "national_id", "description": "…", "keyed_records": 18000,

@@ -55,6 +55,15 @@ summary{cursor:pointer}
 svg{background:#fff;border:1px solid #e4e7ec;border-radius:4px;max-width:100%;height:auto}
 .verdict{font-size:1.05rem;padding:10px;border-radius:6px;background:#fff;border-left:6px solid #c62828}
 .verdict.ok{border-left-color:#2e7d32}
+td.fid{white-space:nowrap;font-family:ui-monospace,monospace;font-size:.8rem}
+@media (max-width:700px){
+ table.findings,table.findings tbody,table.findings tr,table.findings td{display:block;width:auto}
+ table.findings tr:first-child{display:none}
+ table.findings tr{border-bottom:2px solid #d7dbe2;padding:4px 0}
+ table.findings td{border:none;padding:2px 4px}
+ table.findings td.num::before{content:'voters: '}
+ table.findings td.num{text-align:left}
+}
 ";
 
 /// Renders the whole page.
@@ -162,7 +171,7 @@ fn findings_section(h: &mut String, findings: &[Finding]) {
         if of.is_empty() {
             continue;
         }
-        let _ = write!(h, "<h3>{} ({})</h3><div class=\"scroll\"><table><tr><th>id</th><th>rule</th><th>scope</th><th>date</th><th>voters</th><th>evidence and records</th></tr>", severity_tag(*s), of.len());
+        let _ = write!(h, "<h3>{} ({})</h3><div class=\"scroll\"><table class=\"findings\"><tr><th>id</th><th>rule</th><th>scope</th><th>date</th><th>voters</th><th>evidence and records</th></tr>", severity_tag(*s), of.len());
         for f in of {
             let ids: Vec<String> = f
                 .voter_ids
@@ -173,7 +182,7 @@ fn findings_section(h: &mut String, findings: &[Finding]) {
             let more = f.voter_ids.len().saturating_sub(DRILL_IDS);
             let _ = write!(
                 h,
-                "<tr><td class=\"ids\">{}</td><td>{}</td><td>{} {}</td><td>{}</td><td class=\"num\">{}</td><td>{}<details><summary>records</summary><div class=\"ids\">{}{}</div></details></td></tr>",
+                "<tr><td class=\"fid\">{}</td><td>{}</td><td>{} {}</td><td>{}</td><td class=\"num\">{}</td><td>{}<details><summary>records</summary><div class=\"ids\">{}{}</div></details></td></tr>",
                 finding_id(f),
                 escape(f.rule),
                 f.scope.name(),
