@@ -327,6 +327,7 @@ fn audit(args: &AuditArgs) -> Result<ExitCode> {
     };
     let as_of = as_of(args.as_of.as_deref())?;
     let bar = Bar::new("loading");
+    let spinner = crate::progress::StageSpinner::new();
     let result = rollaudit::audit::run(
         inputs,
         &profile,
@@ -334,8 +335,9 @@ fn audit(args: &AuditArgs) -> Result<ExitCode> {
         deceased.as_ref().map(|d| &d.2),
         &config,
         &bar,
-        &|_| {},
+        &|stage| spinner.stage(stage.name()),
     )?;
+    spinner.finish();
     if args.strict {
         if let Some(i) = result.inputs.iter().find(|i| i.report.rows_rejected > 0) {
             bail!(

@@ -32,3 +32,26 @@ impl Progress for Bar {
         self.0.finish_and_clear();
     }
 }
+
+/// A spinner naming the audit stage that is running; hidden when stderr is not a terminal.
+pub struct StageSpinner(ProgressBar);
+
+impl StageSpinner {
+    pub fn new() -> StageSpinner {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .expect("the template is valid"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        StageSpinner(bar)
+    }
+
+    pub fn stage(&self, name: &str) {
+        self.0.set_message(name.to_string());
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -222,3 +222,44 @@ fn redacted_outputs_hold_no_name_from_the_input() {
     }
     let _ = Path::new("");
 }
+
+/// A run killed (SIGKILL) while it writes leaves, under the artefacts' names, either the
+/// previous complete files or none; a re-run then completes normally.
+#[cfg(unix)]
+#[test]
+fn a_killed_run_leaves_no_partial_report() {
+    let dir = Dir::new();
+    let mut args: Vec<String> = vec!["audit".into()];
+    args.extend(sample_args());
+    args.extend(["--as-of", "2026-10-20", "-o", "out"].map(String::from));
+    for delay_ms in [150u64, 400, 800, 1200] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollaudit"))
+            .args(&args)
+            .current_dir(dir.path(""))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        for name in ARTEFACTS {
+            let path = dir.path("out").join(name);
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            match name {
+                "report.json" | "dedupe.json" => {
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .unwrap_or_else(|e| panic!("partial {name} after {delay_ms} ms: {e}"));
+                }
+                "index.html" => assert!(bytes.ends_with(b"</html>\n"), "partial {name}"),
+                n if n.ends_with(".csv") => assert!(bytes.ends_with(b"\n"), "partial {name}"),
+                _ => assert!(bytes.ends_with(b"PAR1"), "partial {name}"),
+            }
+        }
+    }
+    let run = run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]);
+    run.expect_code(0);
+    for name in ARTEFACTS {
+        assert!(dir.path("out").join(name).exists(), "{name} after the re-run");
+    }
+}

@@ -177,6 +177,7 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
         path: dir.to_path_buf(),
         source,
     })?;
+    remove_stale_temporaries(dir);
     let findings = shown_findings(result, run.redactor);
     let report = report_json(result, &findings, run);
     let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
@@ -189,6 +190,19 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
     super::dedupe::write_dedupe(dir, &result.dedupe, &latest.snapshot)?;
     let html = super::html::render(result, &findings, run);
     write_atomically(&dir.join("index.html"), html.as_bytes())
+}
+
+/// Removes temporary files a killed earlier run left behind (`NAME.tmpPID`).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((_, pid)) = name.rsplit_once(".tmp") {
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 fn parquet_bytes(
