@@ -46,19 +46,21 @@ FIELDS = [
 
 DUCKDB_LOAD = """
 import duckdb
+Q = chr(34)  # the quote character, spelled out so that it survives two layers of quoting
 c = duckdb.connect()
-c.execute("CREATE TABLE t AS SELECT * FROM read_csv('{a}', header=true, quote='\"', escape='\"')")
+c.execute("CREATE TABLE t AS SELECT * FROM read_csv('{a}', header=true, quote='" + Q + "', escape='" + Q + "')")
 print(c.execute("SELECT count(*) FROM t").fetchone()[0])
 """
 
 DUCKDB_DIFF = """
 import duckdb
+Q = chr(34)  # the quote character, spelled out so that it survives two layers of quoting
 fields = {fields!r}
 c = duckdb.connect()
 src = {src!r}
 if src == "csv":
-    c.execute("CREATE TABLE o AS SELECT * FROM read_csv('{a}', header=true, quote='\"', escape='\"', all_varchar=true)")
-    c.execute("CREATE TABLE n AS SELECT * FROM read_csv('{b}', header=true, quote='\"', escape='\"', all_varchar=true)")
+    c.execute("CREATE TABLE o AS SELECT * FROM read_csv('{a}', header=true, quote='" + Q + "', escape='" + Q + "', all_varchar=true)")
+    c.execute("CREATE TABLE n AS SELECT * FROM read_csv('{b}', header=true, quote='" + Q + "', escape='" + Q + "', all_varchar=true)")
 else:
     c.execute("CREATE TABLE o AS SELECT * FROM read_parquet('{a}')")
     c.execute("CREATE TABLE n AS SELECT * FROM read_parquet('{b}')")
