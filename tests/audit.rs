@@ -245,7 +245,9 @@ fn a_killed_run_leaves_no_partial_report() {
         let _ = child.wait();
         for name in ARTEFACTS {
             let path = dir.path("out").join(name);
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
             match name {
                 "report.json" | "dedupe.json" => {
                     serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -260,6 +262,9 @@ fn a_killed_run_leaves_no_partial_report() {
     let run = run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]);
     run.expect_code(0);
     for name in ARTEFACTS {
-        assert!(dir.path("out").join(name).exists(), "{name} after the re-run");
+        assert!(
+            dir.path("out").join(name).exists(),
+            "{name} after the re-run"
+        );
     }
 }

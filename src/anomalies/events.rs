@@ -65,7 +65,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &EventConfig, out: &mut
             (Field::District, Scope::District),
         ] {
             if iv.old.has(field) {
-                let exposure = area_exposure(iv, field);
+                let exposure = super::area_sizes(iv.old, field);
                 transitions(
                     iv,
                     scope,
@@ -78,7 +78,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &EventConfig, out: &mut
         }
         if iv.new.has(Field::ChangedBy) {
             // Per account: the exposure is the account's number of edits.
-            let mut exposure: HashMap<String, u64> = HashMap::new();
+            let mut exposure: BTreeMap<String, u64> = BTreeMap::new();
             for r in &iv.diff.records {
                 if let Some(op) = in_new(iv, r, Field::ChangedBy) {
                     *exposure.entry(op).or_default() += 1;
@@ -119,26 +119,13 @@ fn signatures(iv: &Interval<'_>, r: &crate::diff::RecordChange) -> Vec<String> {
     sigs
 }
 
-/// Records per area in the earlier snapshot.
-fn area_exposure(iv: &Interval<'_>, field: Field) -> HashMap<String, u64> {
-    let mut exposure: HashMap<String, u64> = HashMap::new();
-    if let Some(col) = iv.old.column(field) {
-        for row in 0..iv.old.rows() {
-            *exposure
-                .entry(col.text(row).map(|v| v.into_owned()).unwrap_or_default())
-                .or_default() += 1;
-        }
-    }
-    exposure
-}
-
 /// Groups changed records by (transition, `group_of` the record) and flags large groups
 /// against the same transition's rate in all other groups.
 fn transitions(
     iv: &Interval<'_>,
     scope: Scope,
     group_of: impl Fn(&crate::diff::RecordChange) -> Option<String>,
-    exposure: &HashMap<String, u64>,
+    exposure: &BTreeMap<String, u64>,
     config: &EventConfig,
     out: &mut AnomalyResult,
 ) {

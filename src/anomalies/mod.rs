@@ -170,6 +170,19 @@ pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Optio
         .map(|v| v.into_owned())
 }
 
+/// Records per value of an area field (missing values under ""), in one snapshot.
+pub(crate) fn area_sizes(snap: &Snapshot, field: Field) -> std::collections::BTreeMap<String, u64> {
+    let mut sizes = std::collections::BTreeMap::new();
+    if let Some(col) = snap.column(field) {
+        for row in 0..snap.rows() {
+            *sizes
+                .entry(col.text(row).map(|v| v.into_owned()).unwrap_or_default())
+                .or_insert(0) += 1;
+        }
+    }
+    sizes
+}
+
 pub(crate) fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids.dedup();

@@ -115,20 +115,8 @@ pub(crate) fn detect(intervals: &[Interval<'_>], out: &mut AnomalyResult) -> Rou
     routine
 }
 
-fn district_sizes(iv: &Interval<'_>) -> BTreeMap<String, u64> {
-    let mut sizes = BTreeMap::new();
-    if let Some(col) = iv.old.column(Field::District) {
-        for row in 0..iv.old.rows() {
-            *sizes
-                .entry(col.text(row).map(|v| v.into_owned()).unwrap_or_default())
-                .or_insert(0) += 1;
-        }
-    }
-    sizes
-}
-
 fn redistricting(t: usize, iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyResult) {
-    let sizes = district_sizes(iv);
+    let sizes = super::area_sizes(iv.old, Field::District);
     // district -> (reassigned voter ids, (old precinct, new precinct) renamings)
     type Reassigned = (Vec<String>, HashSet<(String, String)>);
     let mut moved: BTreeMap<String, Reassigned> = BTreeMap::new();
@@ -172,7 +160,7 @@ fn redistricting(t: usize, iv: &Interval<'_>, routine: &mut Routine, out: &mut A
 }
 
 fn uniform_removals(iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyResult) {
-    let sizes = district_sizes(iv);
+    let sizes = super::area_sizes(iv.old, Field::District);
     let mut by_reason: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for r in records_of(iv, ChangeKind::Removal) {
         let Some(reason) = in_new(iv, r, Field::StatusReason) else {

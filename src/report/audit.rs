@@ -194,7 +194,9 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
 
 /// Removes temporary files a killed earlier run left behind (`NAME.tmpPID`).
 fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some((_, pid)) = name.rsplit_once(".tmp") {
