@@ -62,6 +62,18 @@ enum Command {
     /// consecutive pair, deduplicate the latest, detect change anomalies, write the reports
     /// (report.json, flagged.csv/.parquet, changes.parquet, duplicates.csv, index.html).
     Audit(AuditArgs),
+    /// Duplicate registrations in one snapshot: duplicates.csv (pairs with per-field
+    /// explanations), clusters.csv, dedupe.json (blocking, model, chance estimate).
+    Dedupe {
+        snapshot: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Pairwise precision, recall and F1 of a clustering against labels; both CSV files with
+    /// a header and the columns record id, cluster id (e.g. clusters.csv of `dedupe`).
+    EvalDedupe { labels: PathBuf, predicted: PathBuf },
     /// Check one snapshot against the record rules: OUTPUT/flagged.csv and OUTPUT/scan.json.
     Scan(ScanArgs),
     /// Diff two snapshots: change log (Parquet and CSV), summary by kind and area, diff.json.
@@ -197,6 +209,44 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Inspect { file, load } => inspect(&file, &load),
         Command::Audit(args) => audit(&args),
         Command::Scan(args) => scan(&args),
+        Command::Dedupe {
+            snapshot,
+            load: load_args,
+            output,
+        } => {
+            let (loaded, _) = load(&snapshot, &load_args)?;
+            println!("{}", conservation_line(&loaded.report));
+            let config = rollaudit::dedupe::DedupeConfig::default();
+            let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
+            report::dedupe::write_dedupe(&output, &result, &loaded.snapshot)?;
+            let c = &result.chance;
+            println!(
+                "{} candidate pairs, {} matched pairs in {} clusters",
+                result.candidates,
+                result.matched().count(),
+                result.clusters.len()
+            );
+            println!(
+                "same name and birth date: {} pairs found, {:.1} expected by coincidence",
+                c.found_pairs, c.expected_pairs
+            );
+            println!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalDedupe { labels, predicted } => {
+            let read = |p: &Path| -> Result<Vec<(String, String)>> {
+                let bytes =
+                    std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+                rollaudit::dedupe::evaluate::parse_labels(&bytes)
+                    .with_context(|| format!("{}: not a labels file", p.display()))
+            };
+            let s = rollaudit::dedupe::evaluate::evaluate(&read(&predicted)?, &read(&labels)?);
+            println!(
+                "precision {:.4}  recall {:.4}  F1 {:.4}  ({} of {} predicted pairs true; {} true pairs)",
+                s.precision, s.recall, s.f1, s.true_positives, s.predicted_pairs, s.true_pairs
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff {
             old,
             new,

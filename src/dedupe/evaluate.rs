@@ -20,13 +20,25 @@ pub enum LabelError {
     },
 }
 
-/// Parses a labels CSV: a header row (any names), then `record id, cluster id` per row
-/// (further columns ignored; ids trimmed). The binary reads the file; this only parses.
+/// Parses a labels CSV: a header row, then one row per record. When the header names a
+/// `cluster_id` column and a `voter_id` or `record_id` column (as `clusters.csv` of
+/// `rollaudit dedupe` does), those are used; otherwise the first column is the record id and
+/// the second the cluster id. Further columns are ignored; ids are trimmed. The binary reads
+/// the file; this only parses.
 pub fn parse_labels(bytes: &[u8]) -> Result<Vec<(String, String)>, LabelError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|source| LabelError::Csv { line: 1, source })?;
+    let named = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
+    let (record_col, cluster_col) =
+        match (named(&["voter_id", "record_id"]), named(&["cluster_id"])) {
+            (Some(r), Some(c)) => (r, c),
+            _ => (0, 1),
+        };
     let mut labels = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|source| LabelError::Csv {
@@ -34,7 +46,7 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<(String, String)>, LabelError> {
             source,
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        match (record.get(0), record.get(1)) {
+        match (record.get(record_col), record.get(cluster_col)) {
             (Some(r), Some(c)) => labels.push((r.trim().to_string(), c.trim().to_string())),
             _ => {
                 return Err(LabelError::Columns {
@@ -112,6 +124,15 @@ pub fn evaluate(predicted: &[(String, String)], truth: &[(String, String)]) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_columns_win_over_positions() {
+        let clusters = b"cluster_id,voter_id,cluster_size\nC1,V1,2\nC1,V2,2\n";
+        let plain = b"id,cluster\nV1,C1\nV2,C1\n";
+        let a = parse_labels(clusters).unwrap();
+        assert_eq!(a, parse_labels(plain).unwrap());
+        assert_eq!(a[0], ("V1".to_string(), "C1".to_string()));
+    }
 
     fn labels(rows: &[(&str, &str)]) -> Vec<(String, String)> {
         rows.iter()
