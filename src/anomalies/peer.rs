@@ -14,6 +14,9 @@
 //!   departures that matter, not statistically detectable drift;
 //! - excess `>= MIN_EXCESS` (10 records): a court will not hear about four removals.
 //!
+//! `A-HISTORY-RATE` findings are at most `medium`: one earlier interval of one area is weaker
+//! evidence than a whole set of peers.
+//!
 //! A parent area (district, region) is reported only if it is still significant after its
 //! flagged children are taken out: otherwise the children already explain it.
 //!
@@ -284,7 +287,12 @@ pub(crate) fn detect(
         }
         already.insert((t.interval, t.level, t.kind, t.area.clone()));
         let ratio = t.k as f64 / t.expected.max(1e-9);
-        let severity = if ratio >= config.high_ratio && t.k >= config.high_min_count {
+        // A history test compares with as little as one earlier interval of the same area:
+        // weaker evidence than a whole set of peers, so it asks for review, never more.
+        let severity = if t.rule == "A-PEER-RATE"
+            && ratio >= config.high_ratio
+            && t.k >= config.high_min_count
+        {
             Severity::High
         } else {
             Severity::Medium
