@@ -248,12 +248,11 @@ pub(crate) fn detect(
             q[i] <= config.q_max
                 && t.k as f64 >= config.min_ratio * t.expected
                 && t.k as f64 - t.expected >= config.min_excess
-                && !explained(t, intervals, &tables, &levels, routine)
+                && !explained(t, &tables, &levels, routine)
         })
         .collect();
     // Children flagged per (rule, interval, level of parent, kind, parent area).
     let mut flagged_children: HashMap<ParentKey, (u64, u64)> = HashMap::new();
-    let flagged_set: HashSet<usize> = flagged_idx.iter().copied().collect();
     for &i in &flagged_idx {
         let t = &tests[i];
         if let Some(parent) = tables[t.interval][t.level].parent.get(&t.area) {
@@ -264,7 +263,6 @@ pub(crate) fn detect(
             e.1 += t.n;
         }
     }
-    let _ = flagged_set;
     let mut already: HashSet<(usize, usize, ChangeKind, String)> = HashSet::new();
     for i in flagged_idx {
         let t = &tests[i];
@@ -340,7 +338,6 @@ fn count(table: &AreaTable, kind: ChangeKind, area: &str) -> u64 {
 /// Precinct reassignments inside a redistricted district are explained.
 fn explained(
     t: &Test,
-    _intervals: &[Interval<'_>],
     tables: &[Vec<AreaTable>],
     levels: &[(usize, Field, Scope)],
     routine: &Routine,

@@ -252,5 +252,4 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
             snapshot_date: Some(iv.to),
         });
     }
-    let _ = voter_id;
 }
