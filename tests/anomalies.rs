@@ -9,10 +9,9 @@ use rollaudit::anomalies::{detect, AnomalyConfig, Interval};
 use rollaudit::calendar::ElectionCalendar;
 use rollaudit::diff::{diff, DiffConfig, DiffResult};
 use rollaudit::findings::{Finding, Severity};
-use rollaudit::generate::{generate, AnomalySelection, GenerateConfig};
-use rollaudit::load::{load_path, NoProgress};
-use rollaudit::profile::Profile;
-use rollaudit::snapshot::Snapshot;
+use rollaudit::generate::AnomalySelection;
+
+use crate::util::generated_series;
 
 /// The planted kinds that show up as changes between snapshots (the record rules and the
 /// deduplicator have their own tests for the others).
@@ -39,32 +38,8 @@ struct Series {
 }
 
 fn run_series(dir: &Path, voters: usize, anomalies: AnomalySelection, seed: u64) -> Series {
-    let mut config = GenerateConfig::new(voters, 4, 90, seed, dir);
-    config.anomalies = anomalies;
-    let summary = generate(&config).expect("generate");
-    let profile = Profile::canonical();
-    let registers: Vec<&std::path::PathBuf> = summary
-        .files
-        .iter()
-        .filter(|f| {
-            f.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("register-")
-        })
-        .collect();
-    let snaps: Vec<Snapshot> = registers
-        .iter()
-        .map(|f| load_path(f, &profile, &NoProgress).expect("load").snapshot)
-        .collect();
-    let dates: Vec<i32> = registers
-        .iter()
-        .map(|f| {
-            let name = f.file_name().unwrap().to_str().unwrap();
-            rollaudit::dates::parse_iso_date(&name["register-".len().."register-".len() + 10])
-                .unwrap()
-        })
-        .collect();
+    let series = generated_series(dir, voters, 4, seed, anomalies);
+    let (snaps, dates) = (&series.snapshots, &series.dates);
     let diffs: Vec<DiffResult> = snaps
         .windows(2)
         .map(|w| diff(&w[0], &w[1], &DiffConfig::default()))
@@ -80,9 +55,8 @@ fn run_series(dir: &Path, voters: usize, anomalies: AnomalySelection, seed: u64)
         .collect();
     let calendar = ElectionCalendar::from_path(&dir.join("election.toml")).expect("calendar");
     let result = detect(&intervals, Some(&calendar), &AnomalyConfig::default());
-    let truth = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
     Series {
-        truth,
+        truth: series.truth,
         findings: result.findings,
         voters,
     }

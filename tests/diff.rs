@@ -12,7 +12,8 @@ use rollaudit::profile::Profile;
 use rollaudit::report::diff::render_log;
 use rollaudit::snapshot::Snapshot;
 
-use crate::util::Dir;
+use crate::util::{generated_series, Dir};
+use rollaudit::generate::AnomalySelection;
 
 const HEADER: &str =
     "voter_id,given_name,family_name,birth_date,sex,address_line,precinct,district,status,status_reason,party";
@@ -276,50 +277,13 @@ proptest! {
     }
 }
 
-/// Loads every register file of a generated series, in date order.
-fn generated_series(
-    dir: &Path,
-    voters: usize,
-    seed: u64,
-    anomalies: rollaudit::generate::AnomalySelection,
-) -> (Vec<Snapshot>, serde_json::Value) {
-    let mut config = rollaudit::generate::GenerateConfig::new(voters, 3, 90, seed, dir);
-    config.anomalies = anomalies;
-    rollaudit::generate::generate(&config).expect("generate");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("register-")
-        })
-        .collect();
-    files.sort();
-    let snaps = files
-        .iter()
-        .map(|f| {
-            rollaudit::load::load_path(f, &Profile::canonical(), &NoProgress)
-                .unwrap()
-                .snapshot
-        })
-        .collect();
-    let truth = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
-    (snaps, truth)
-}
-
 /// On a series without planted anomalies, the diff's counts per kind are the churn the
 /// generator applied (truth.json `intervals[].churn`) plus its benign mass events.
 #[test]
 fn change_counts_match_the_generators_churn() {
     let dir = tempfile::tempdir().unwrap();
-    let (snaps, truth) = generated_series(
-        dir.path(),
-        20_000,
-        5,
-        rollaudit::generate::AnomalySelection::none(),
-    );
+    let series = generated_series(dir.path(), 20_000, 3, 5, AnomalySelection::none());
+    let (snaps, truth) = (series.snapshots, series.truth);
     for (t, pair) in snaps.windows(2).enumerate() {
         let interval = &truth["intervals"][t];
         let churn = |k: &str| interval["churn"][k].as_u64().unwrap();
@@ -382,12 +346,8 @@ fn change_counts_match_the_generators_churn() {
 #[test]
 fn planted_id_reuse_and_rekeying_are_classified() {
     let dir = tempfile::tempdir().unwrap();
-    let (snaps, truth) = generated_series(
-        dir.path(),
-        20_000,
-        6,
-        rollaudit::generate::AnomalySelection::all_defaults(),
-    );
+    let series = generated_series(dir.path(), 20_000, 3, 6, AnomalySelection::all_defaults());
+    let (snaps, truth) = (series.snapshots, series.truth);
     let dates: Vec<String> = truth["snapshots"]
         .as_array()
         .unwrap()

@@ -83,3 +83,42 @@ impl Run {
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A generated series, loaded: snapshot dates (days since 1970) and snapshots in date order,
+/// and the parsed `truth.json`.
+pub struct Series {
+    pub dates: Vec<i32>,
+    pub snapshots: Vec<rollaudit::snapshot::Snapshot>,
+    pub truth: serde_json::Value,
+}
+
+/// Generates `snapshots` snapshots 90 days apart into `dir` and loads them.
+pub fn generated_series(
+    dir: &Path,
+    voters: usize,
+    snapshots: usize,
+    seed: u64,
+    anomalies: rollaudit::generate::AnomalySelection,
+) -> Series {
+    let mut config = rollaudit::generate::GenerateConfig::new(voters, snapshots, 90, seed, dir);
+    config.anomalies = anomalies;
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    let profile = rollaudit::profile::Profile::canonical();
+    let mut series = Series {
+        dates: Vec::new(),
+        snapshots: Vec::new(),
+        truth: serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap(),
+    };
+    for file in &summary.files {
+        let name = file.file_name().unwrap().to_string_lossy();
+        let Some(date) = name.strip_prefix("register-") else {
+            continue;
+        };
+        series
+            .dates
+            .push(rollaudit::dates::parse_iso_date(&date[..10]).unwrap());
+        let loaded = rollaudit::load::load_path(file, &profile, &rollaudit::load::NoProgress);
+        series.snapshots.push(loaded.expect("load").snapshot);
+    }
+    series
+}
