@@ -16,8 +16,9 @@ use rayon::prelude::*;
 use super::geography::Geography;
 use super::names::tables;
 use super::population::{
-    add_years, draw_address, PersonFactory, Register, Voter, ACTIVE, INACTIVE, NO_OVERRIDE,
-    PENDING, REMOVED, R_DECEASED, R_FELONY, R_MOVED, R_NONE, R_RETURNED_MAIL, R_VOTER_REQUEST,
+    add_years, draw_address, PersonFactory, Register, Voter, ACTIVE, F_INSTITUTION, INACTIVE,
+    NO_OVERRIDE, PENDING, REMOVED, R_DECEASED, R_FELONY, R_MOVED, R_NONE, R_RETURNED_MAIL,
+    R_VOTER_REQUEST,
 };
 use super::rng::{AliasTable, Rng, Stream};
 use super::time::{day_of, nearest_working_day, office_time, to_seconds, working_day_in};
@@ -220,14 +221,18 @@ impl Ctx<'_> {
             .draw_operator(rng, self.geo.district_of_street(v.street));
     }
 
-    /// The household's move this interval, identical for every member.
+    /// The household's move this interval, identical for every member. Residents of an
+    /// institution (care home, dormitory) are not a family: each moves on their own, keyed
+    /// by voter id. Moving a whole care home as one household would plant a mass
+    /// relocation, a real anomaly, in a series meant to be clean.
     fn household_move(&self, v: &Voter) -> Option<(bool, super::population::Address, u32, u16)> {
-        let mut h = Rng::keyed(
-            self.seed,
-            Stream::Move,
-            self.iv.index as u64,
-            u64::from(v.household),
-        );
+        let mover = if v.flags & F_INSTITUTION != 0 {
+            // Household ids and voter ids are both u32: the top bit keeps their keys apart.
+            (1u64 << 32) | u64::from(v.id)
+        } else {
+            u64::from(v.household)
+        };
+        let mut h = Rng::keyed(self.seed, Stream::Move, self.iv.index as u64, mover);
         let precinct = self.geo.precinct_of_street(v.street);
         let u = h.unit();
         let p_out = self.m.move_out[precinct as usize];
@@ -298,6 +303,10 @@ impl Ctx<'_> {
             }
             (v.street, v.house_number, v.unit) =
                 (address.street, address.house_number, address.unit);
+            if v.flags & F_INSTITUTION != 0 {
+                // The institution's switchboard number stays behind with the institution.
+                v.phone = 0;
+            }
             let within = self.geo.precinct_of_street(v.street) == before;
             return Some(if within {
                 Churn::MoveWithin
