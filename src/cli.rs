@@ -17,7 +17,7 @@ use rollaudit::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use rollaudit::profile::Profile;
 use rollaudit::report;
 
-use crate::progress::Bar;
+use crate::progress::{Bar, Timings};
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
@@ -90,6 +90,9 @@ enum Command {
         /// Treat any rejected row as an error (exit 2).
         #[arg(long)]
         strict: bool,
+        /// Print each stage's wall time, rows per second and peak memory on stderr.
+        #[arg(long)]
+        timings: bool,
         /// Output directory.
         #[arg(short, long)]
         output: PathBuf,
@@ -254,13 +257,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
             old_profile,
             new_profile,
             strict,
+            timings,
             output,
         } => {
             let side = |p: Option<String>| LoadArgs {
                 profile: p.unwrap_or_else(|| profile.clone()),
                 strict,
             };
-            diff(&old, &side(old_profile), &new, &side(new_profile), &output)
+            let timings = Timings::new(timings);
+            let status = diff(
+                &old,
+                &side(old_profile),
+                &new,
+                &side(new_profile),
+                &output,
+                &timings,
+            )?;
+            timings.report();
+            Ok(status)
         }
         Command::Generate {
             voters,
@@ -568,9 +582,12 @@ fn profiles() -> Result<ExitCode> {
 }
 
 fn load(path: &Path, args: &LoadArgs) -> Result<(Loaded, Profile)> {
+    load_with(path, args, &Bar::new("loading"))
+}
+
+fn load_with(path: &Path, args: &LoadArgs, bar: &Bar) -> Result<(Loaded, Profile)> {
     let profile = Profile::resolve(&args.profile)?;
-    let bar = Bar::new("loading");
-    let loaded = load::load_path(path, &profile, &bar)?;
+    let loaded = load::load_path(path, &profile, bar)?;
     if args.strict && loaded.report.rows_rejected > 0 {
         let first = &loaded.report.rejects[0];
         bail!(
@@ -623,25 +640,49 @@ fn diff(
     new: &Path,
     new_args: &LoadArgs,
     dir: &Path,
+    timings: &Timings,
 ) -> Result<ExitCode> {
-    let (old_loaded, _) = load(old, old_args)?;
+    timings.begin("load");
+    // The two loads run side by side: the CSV split of each is sequential, so two of them
+    // keep two cores busy where one would not. They run on their own threads, not in
+    // `rayon::join`: a load blocks its thread while rayon workers convert its batches, and
+    // two loads blocking both workers of a 2-thread pool would wait for each other forever.
+    let (old_bar, new_bar) = Bar::pair("loading old", "loading new");
+    let (old_loaded, new_loaded) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| load_with(new, new_args, &new_bar));
+        let first = load_with(old, old_args, &old_bar);
+        let second = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    });
+    let ((old_loaded, _), (new_loaded, _)) = (old_loaded?, new_loaded?);
     println!(
         "{}: {}",
         old.display(),
         conservation_line(&old_loaded.report)
     );
-    let (new_loaded, _) = load(new, new_args)?;
     println!(
         "{}: {}",
         new.display(),
         conservation_line(&new_loaded.report)
     );
+    timings.begin("diff");
     let result = rollaudit::diff::diff(
         &old_loaded.snapshot,
         &new_loaded.snapshot,
         &rollaudit::diff::DiffConfig::default(),
     );
+    timings.begin("write");
     report::diff::write_diff(dir, &result, &old_loaded.snapshot, &new_loaded.snapshot)?;
+    timings.end();
+    let (old_rows, new_rows) = (old_loaded.snapshot.rows(), new_loaded.snapshot.rows());
+    timings.rows(
+        "load",
+        old_loaded.report.rows_read + new_loaded.report.rows_read,
+    );
+    timings.rows("diff", (old_rows + new_rows) as u64);
+    timings.rows("write", result.log.len() as u64);
     let c = &result.counts;
     if result.identical {
         println!("identical: equal digests ({})", result.old_digest);

@@ -182,6 +182,12 @@ impl Snapshot {
         })
     }
 
+    /// Every field's column, indexed by [`Field::index`]: one lookup per field instead of one
+    /// per value, for loops that read many values.
+    pub fn columns(&self) -> Vec<Option<FieldColumn<'_>>> {
+        Field::ALL.iter().map(|&f| self.column(f)).collect()
+    }
+
     /// The `voter_id` column.
     pub fn voter_ids(&self) -> &StringChunked {
         self.df

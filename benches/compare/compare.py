@@ -150,6 +150,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "results.csv"))
     ap.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
+    ap.add_argument("--tools", default="", help="comma-separated subset of the tools (rollaudit always runs)")
     args = ap.parse_args()
 
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
@@ -178,9 +179,12 @@ def main():
         ("diff_ingested", "polars", peer(POLARS_DIFF, a=old_pq, b=new_pq, src="parquet")),
     ]
     only = set(args.tasks.split(",")) if args.tasks else None
+    tools = set(args.tools.split(",")) if args.tools else None
     rows = []
     for task, tool, cmd in tasks:
         if only and task not in only:
+            continue
+        if tools and tool != "rollaudit" and tool not in tools:
             continue
         secs, mem = measure(cmd, args.repeat)
         rows.append((task, tool, secs, mem))

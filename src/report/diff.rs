@@ -40,9 +40,11 @@ use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder
 use serde_json::json;
 
 use super::{safe_cell, write_atomically, WriteError};
-use crate::diff::{ChangeKind, DiffResult};
+use rayon::prelude::*;
+
+use crate::diff::{Change, ChangeKind, DiffResult};
 use crate::model::Field;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FieldColumn, Snapshot};
 
 /// The change log rendered as text columns (in log order).
 pub struct RenderedLog {
@@ -53,38 +55,62 @@ pub struct RenderedLog {
     pub change_kind: Vec<&'static str>,
 }
 
-/// Reads the values of the change log out of the two snapshots.
+/// Reads the values of the change log out of the two snapshots, in parallel chunks (the
+/// output keeps log order).
 pub fn render_log(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> RenderedLog {
-    let n = result.log.len();
-    let mut out = RenderedLog {
-        voter_id: Vec::with_capacity(n),
-        field: Vec::with_capacity(n),
-        old_value: Vec::with_capacity(n),
-        new_value: Vec::with_capacity(n),
-        change_kind: Vec::with_capacity(n),
-    };
-    let value = |snap: &Snapshot, field: Field, row: Option<u32>| -> Option<String> {
-        snap.column(field)?
+    let (old_columns, new_columns) = (old.columns(), new.columns());
+    let (old_ids, new_ids) = (old.voter_ids(), new.voter_ids());
+    let value = |columns: &[Option<FieldColumn<'_>>], field: Field, row: Option<u32>| {
+        columns[field.index()]
+            .as_ref()?
             .text(row? as usize)
             .map(|v| v.into_owned())
     };
-    for c in &result.log {
-        let id = match c.new_row {
-            Some(j) => new.voter_ids().get(j as usize),
-            None => c.old_row.and_then(|i| old.voter_ids().get(i as usize)),
-        };
-        out.voter_id.push(id.unwrap_or_default().to_string());
-        out.field.push(c.field.name());
-        out.old_value.push(value(old, c.field, c.old_row));
-        out.new_value
-            .push(if c.field == Field::VoterId && c.new_row.is_none() {
-                None
-            } else {
-                value(new, c.field, c.new_row)
-            });
-        out.change_kind.push(c.kind.name());
+    let render = |chunk: &[Change]| {
+        let mut out = RenderedLog::with_capacity(chunk.len());
+        for c in chunk {
+            let id = match c.new_row {
+                Some(j) => new_ids.get(j as usize),
+                None => c.old_row.and_then(|i| old_ids.get(i as usize)),
+            };
+            out.voter_id.push(id.unwrap_or_default().to_string());
+            out.field.push(c.field.name());
+            out.old_value.push(value(&old_columns, c.field, c.old_row));
+            out.new_value
+                .push(if c.field == Field::VoterId && c.new_row.is_none() {
+                    None
+                } else {
+                    value(&new_columns, c.field, c.new_row)
+                });
+            out.change_kind.push(c.kind.name());
+        }
+        out
+    };
+    let parts: Vec<RenderedLog> = result.log.par_chunks(RENDER_CHUNK).map(render).collect();
+    let mut out = RenderedLog::with_capacity(result.log.len());
+    for mut p in parts {
+        out.voter_id.append(&mut p.voter_id);
+        out.field.append(&mut p.field);
+        out.old_value.append(&mut p.old_value);
+        out.new_value.append(&mut p.new_value);
+        out.change_kind.append(&mut p.change_kind);
     }
     out
+}
+
+/// Change-log rows rendered per parallel task.
+const RENDER_CHUNK: usize = 64 * 1024;
+
+impl RenderedLog {
+    fn with_capacity(n: usize) -> RenderedLog {
+        RenderedLog {
+            voter_id: Vec::with_capacity(n),
+            field: Vec::with_capacity(n),
+            old_value: Vec::with_capacity(n),
+            new_value: Vec::with_capacity(n),
+            change_kind: Vec::with_capacity(n),
+        }
+    }
 }
 
 fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
@@ -106,10 +132,16 @@ pub fn write_diff(
         source,
     })?;
     let log = render_log(result, old, new);
-    write_log_parquet(&dir.join("changes.parquet"), &log)?;
-    write_log_csv(&dir.join("changes.csv"), &log)?;
-    write_summary_csv(&dir.join("summary.csv"), result, old, new)?;
-    let json = serde_json::to_vec_pretty(&diff_json(result, old, new))
+    // The two encodings of the log are independent: one core each.
+    let (parquet, csv) = rayon::join(
+        || write_log_parquet(&dir.join("changes.parquet"), &log),
+        || write_log_csv(&dir.join("changes.csv"), &log),
+    );
+    parquet?;
+    csv?;
+    let summary = summary(result, old, new);
+    write_summary_csv(&dir.join("summary.csv"), &summary)?;
+    let json = serde_json::to_vec_pretty(&diff_json(result, new, summary.len()))
         .map_err(|e| io(&dir.join("diff.json"), e))?;
     write_atomically(&dir.join("diff.json"), &json)
 }
@@ -165,21 +197,23 @@ pub fn summary(
     old: &Snapshot,
     new: &Snapshot,
 ) -> BTreeMap<(ChangeKind, String, String), u64> {
-    let area = |snap: &Snapshot, row: u32, f: Field| -> String {
-        snap.column(f)
+    let (old_columns, new_columns) = (old.columns(), new.columns());
+    let area = |columns: &[Option<FieldColumn<'_>>], row: u32, f: Field| -> String {
+        columns[f.index()]
+            .as_ref()
             .and_then(|c| c.text(row as usize))
             .map(|v| v.into_owned())
             .unwrap_or_default()
     };
     let mut counts = BTreeMap::new();
     for r in &result.records {
-        let (snap, row) = match (r.new_row, r.old_row) {
-            (Some(j), _) => (new, j),
-            (None, Some(i)) => (old, i),
+        let (columns, row) = match (r.new_row, r.old_row) {
+            (Some(j), _) => (&new_columns, j),
+            (None, Some(i)) => (&old_columns, i),
             (None, None) => continue,
         };
-        let district = area(snap, row, Field::District);
-        let precinct = area(snap, row, Field::Precinct);
+        let district = area(columns, row, Field::District);
+        let precinct = area(columns, row, Field::Precinct);
         for k in &r.kinds {
             *counts
                 .entry((*k, district.clone(), precinct.clone()))
@@ -191,18 +225,16 @@ pub fn summary(
 
 fn write_summary_csv(
     path: &Path,
-    result: &DiffResult,
-    old: &Snapshot,
-    new: &Snapshot,
+    summary: &BTreeMap<(ChangeKind, String, String), u64>,
 ) -> Result<(), WriteError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["change_kind", "district", "precinct", "records"])
         .map_err(|e| io(path, e))?;
-    for ((kind, district, precinct), n) in summary(result, old, new) {
+    for ((kind, district, precinct), n) in summary {
         w.write_record([
             kind.name(),
-            &safe_cell(&district),
-            &safe_cell(&precinct),
+            &safe_cell(district),
+            &safe_cell(precinct),
             &n.to_string(),
         ])
         .map_err(|e| io(path, e))?;
@@ -232,7 +264,7 @@ pub fn removal_reasons(result: &DiffResult, new: &Snapshot) -> BTreeMap<String, 
     out
 }
 
-fn diff_json(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> serde_json::Value {
+fn diff_json(result: &DiffResult, new: &Snapshot, summary_rows: usize) -> serde_json::Value {
     let names = |fields: &[Field]| fields.iter().map(|f| f.name()).collect::<Vec<_>>();
     let kinds: BTreeMap<&str, u64> = result
         .kind_counts()
@@ -250,6 +282,6 @@ fn diff_json(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> serde_json:
         "compared_fields": names(&result.compared),
         "change_kinds": kinds,
         "removal_reasons": removal_reasons(result, new),
-        "summary_rows": summary(result, old, new).len(),
+        "summary_rows": summary_rows,
     })
 }
