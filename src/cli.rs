@@ -158,6 +158,9 @@ struct AuditArgs {
     /// Treat any rejected row as an error (exit 2).
     #[arg(long)]
     strict: bool,
+    /// Print each stage's wall time, rows per second and peak memory on stderr.
+    #[arg(long)]
+    timings: bool,
     #[arg(short, long)]
     output: PathBuf,
 }
@@ -392,6 +395,7 @@ fn audit(args: &AuditArgs) -> Result<ExitCode> {
     let as_of = as_of(args.as_of.as_deref())?;
     let bar = Bar::new("loading");
     let spinner = crate::progress::StageSpinner::new();
+    let timings = Timings::new(args.timings);
     let result = rollaudit::audit::run(
         inputs,
         &profile,
@@ -399,9 +403,13 @@ fn audit(args: &AuditArgs) -> Result<ExitCode> {
         deceased.as_ref().map(|d| &d.2),
         &config,
         &bar,
-        &|stage| spinner.stage(stage.name()),
+        &|stage| {
+            spinner.stage(stage.name());
+            timings.begin(stage.name());
+        },
     )?;
     spinner.finish();
+    timings.begin("reports");
     if args.strict {
         if let Some(i) = result.inputs.iter().find(|i| i.report.rows_rejected > 0) {
             bail!(
@@ -426,6 +434,26 @@ fn audit(args: &AuditArgs) -> Result<ExitCode> {
         redactor: redactor.as_ref(),
     };
     report::audit::write_audit(&args.output, &result, &run)?;
+    timings.end();
+    let rows = |i: &rollaudit::audit::LoadedInput| i.snapshot.rows() as u64;
+    let latest = result.inputs.last().map_or(0, rows);
+    let changed: u64 = result.diffs.iter().map(|d| d.records.len() as u64).sum();
+    let read: u64 = result.inputs.iter().map(|i| i.report.rows_read).sum();
+    let pairs: u64 = result
+        .inputs
+        .windows(2)
+        .map(|w| rows(&w[0]) + rows(&w[1]))
+        .sum();
+    for (stage, n) in [
+        ("load", read),
+        ("scan", latest),
+        ("diff", pairs),
+        ("dedupe", latest),
+        ("anomalies", changed),
+    ] {
+        timings.rows(stage, n);
+    }
+    timings.report();
     print!("{}", render_audit_summary(&result, redactor.as_ref()));
     println!("wrote {}", args.output.join("index.html").display());
     let worst = result.findings.iter().map(|f| f.severity).max();
