@@ -30,8 +30,14 @@ impl Dir {
 
     /// Runs `rollaudit ARGS` with this directory as the working directory.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `rollaudit ARGS` with these environment variables set besides the inherited ones.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_rollaudit"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.tmp.path())
             .output()
             .expect("run rollaudit");
