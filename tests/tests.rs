@@ -18,6 +18,8 @@ mod fuzz_checks;
 mod hostile;
 // Loading real-looking exports: rejects with line numbers, one-line errors, encodings.
 mod ingest;
+// Invariants over generated inputs: dedupe pairs and clusters, row conservation through ingest.
+mod properties;
 // Record rules on one snapshot: each rule, households and institutions, ground truth.
 mod scan;
 // Running the binary in a temporary directory.
