@@ -73,6 +73,11 @@ pub enum CalendarError {
 /// The voting age where the calendar does not say (18 in nearly every democracy).
 pub const DEFAULT_VOTING_AGE: u32 = 18;
 
+/// The longest quiet period accepted: ten years. Real ones are weeks to months (US NVRA: 90
+/// days); a longer one is a typo, and an unbounded one (up to 2^32 - 1 days) made
+/// [`ElectionCalendar::quiet_start`] overflow `i32` and panic.
+pub const MAX_QUIET_PERIOD_DAYS: u32 = 3_650;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CalendarFile {
@@ -130,6 +135,15 @@ impl ElectionCalendar {
         }
         if registration_cutoff.is_some_and(|d| d > election_day) {
             return Err(invalid("registration_cutoff", "falls after election_day"));
+        }
+        if raw
+            .quiet_period_days
+            .is_some_and(|d| d > MAX_QUIET_PERIOD_DAYS)
+        {
+            return Err(invalid(
+                "quiet_period_days",
+                "must be at most 3650 (ten years)",
+            ));
         }
         let voting_age = raw.voting_age.unwrap_or(DEFAULT_VOTING_AGE);
         if !(14..=30).contains(&voting_age) {

@@ -26,11 +26,15 @@ fn sample_args() -> Vec<String> {
 }
 
 fn run_audit(dir: &Dir, extra: &[&str]) -> crate::util::Run {
+    run_audit_with_env(dir, extra, &[])
+}
+
+fn run_audit_with_env(dir: &Dir, extra: &[&str], env: &[(&str, &str)]) -> crate::util::Run {
     let mut args: Vec<String> = vec!["audit".into()];
     args.extend(sample_args());
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    dir.run(&refs)
+    dir.run_with_env(&refs, env)
 }
 
 const ARTEFACTS: [&str; 8] = [
@@ -97,21 +101,37 @@ fn report_json_matches_the_shipped_schema() {
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
+/// Audits the sample into `DIR/out` (fixed `--as-of`) with `env` set, and returns every
+/// artefact. Always the same `out`, so that runs compared with each other differ in `env` only.
+fn audit_artefacts(dir: &Dir, env: &[(&str, &str)]) -> Vec<Vec<u8>> {
+    run_audit_with_env(dir, &["--as-of", "2026-10-20", "-o", "out"], env).expect_code(0);
+    ARTEFACTS
+        .iter()
+        .map(|name| std::fs::read(dir.path("out").join(name)).expect("an artefact"))
+        .collect()
+}
+
+/// Asserts that two audits wrote the same bytes to every artefact.
+fn assert_same_artefacts(first: &[Vec<u8>], second: &[Vec<u8>], what: &str) {
+    for ((name, a), b) in ARTEFACTS.iter().zip(first).zip(second) {
+        assert!(a == b, "{name} differs between {what}");
+    }
+}
+
 #[test]
 fn reruns_are_byte_identical() {
     let dir = Dir::new();
-    run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]).expect_code(0);
-    let first: Vec<Vec<u8>> = ARTEFACTS
-        .iter()
-        .map(|n| std::fs::read(dir.path("out").join(n)).unwrap())
-        .collect();
-    run_audit(&dir, &["--as-of", "2026-10-20", "-o", "out"]).expect_code(0);
-    for (name, bytes) in ARTEFACTS.iter().zip(first) {
-        assert!(
-            std::fs::read(dir.path("out").join(name)).unwrap() == bytes,
-            "{name} differs"
-        );
-    }
+    let first = audit_artefacts(&dir, &[]);
+    let second = audit_artefacts(&dir, &[]);
+    assert_same_artefacts(&first, &second, "two runs");
+}
+
+#[test]
+fn one_thread_and_two_threads_write_byte_identical_artefacts() {
+    let dir = Dir::new();
+    let one = audit_artefacts(&dir, &[("RAYON_NUM_THREADS", "1")]);
+    let two = audit_artefacts(&dir, &[("RAYON_NUM_THREADS", "2")]);
+    assert_same_artefacts(&one, &two, "RAYON_NUM_THREADS=1 and 2");
 }
 
 #[test]

@@ -11,8 +11,15 @@ mod dedupe;
 mod diff;
 // The synthetic register generator: distributions, ground truth, determinism, sample data.
 mod generate;
+// What each fuzz target checks, shared with the targets in tests/fuzz (no cargo-fuzz needed here).
+#[path = "fuzz/checks.rs"]
+mod fuzz_checks;
+// The hostile-input corpus (one table, every outcome counted) and the fuzzers' regressions.
+mod hostile;
 // Loading real-looking exports: rejects with line numbers, one-line errors, encodings.
 mod ingest;
+// Invariants over generated inputs: dedupe pairs and clusters, row conservation through ingest.
+mod properties;
 // Record rules on one snapshot: each rule, households and institutions, ground truth.
 mod scan;
 // Running the binary in a temporary directory.

@@ -1,7 +1,9 @@
 //! Helpers for running the real `rollaudit` binary in a temporary directory.
 
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A temporary working directory for one test; removed when dropped.
 pub struct Dir {
@@ -28,11 +30,55 @@ impl Dir {
 
     /// Runs `rollaudit ARGS` with this directory as the working directory.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `rollaudit ARGS` with these environment variables set besides the inherited ones.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_rollaudit"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.tmp.path())
             .output()
             .expect("run rollaudit");
+        Run::from(output, args)
+    }
+
+    /// Like [`Dir::run`], but a run still going after `limit` is killed and fails the test as a
+    /// hang. The streams go to anonymous files, so a chatty child cannot block on a full pipe.
+    pub fn run_within(&self, args: &[&str], limit: Duration) -> Run {
+        let mut stdout = tempfile::tempfile().expect("a file for stdout");
+        let mut stderr = tempfile::tempfile().expect("a file for stderr");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rollaudit"))
+            .args(args)
+            .current_dir(self.tmp.path())
+            .stdout(Stdio::from(stdout.try_clone().expect("clone stdout file")))
+            .stderr(Stdio::from(stderr.try_clone().expect("clone stderr file")))
+            .spawn()
+            .expect("run rollaudit");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for rollaudit") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("rollaudit {} hung: killed after {limit:?}", args.join(" "));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let read = |file: &mut std::fs::File| {
+            let mut bytes = Vec::new();
+            file.rewind().expect("rewind an output file");
+            file.read_to_end(&mut bytes).expect("read an output file");
+            bytes
+        };
+        let output = Output {
+            status,
+            stdout: read(&mut stdout),
+            stderr: read(&mut stderr),
+        };
         Run::from(output, args)
     }
 }

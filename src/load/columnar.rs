@@ -10,7 +10,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use polars::prelude::{
-    Column, DataFrame, DataType, IpcReader, ParquetReader, SerReader, StringChunked,
+    Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsError, PolarsResult, SerReader,
+    StringChunked,
 };
 use rayon::prelude::*;
 
@@ -35,15 +36,35 @@ pub(crate) fn read(
         format: format.name(),
         source,
     };
-    let df = match format {
-        InputFormat::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
-        _ => IpcReader::new(Cursor::new(bytes)).finish(),
-    }
-    .map_err(columnar_err)?;
+    let df = read_frame(bytes, format).map_err(columnar_err)?;
     if let Some(table) = as_ingested(&df, path)? {
         return Ok(table);
     }
     read_generic(df, path, profile)
+}
+
+/// Reads a whole Parquet or Arrow IPC file with polars.
+///
+/// polars' readers panic on some corrupt files rather than returning an error (polars-parquet
+/// 0.55 `expect`s well-formed thrift in the footer: "thrift bool field"; found by the
+/// `load_csv` fuzz target, input in `tests/fuzz/regressions/load_csv/`). Such a panic is caught
+/// here and reported as what it is, a corrupt file. The reader only fills a frame it owns, so
+/// nothing half-updated outlives the panic.
+fn read_frame(bytes: Vec<u8>, format: InputFormat) -> PolarsResult<DataFrame> {
+    let read = move || match format {
+        InputFormat::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
+        _ => IpcReader::new(Cursor::new(bytes)).finish(),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(PolarsError::ComputeError(
+            format!("the {} reader failed: {why}", format.name()).into(),
+        ))
+    })
 }
 
 /// The file is our own ingest output: canonical columns, canonical types, fingerprints.

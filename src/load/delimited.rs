@@ -117,9 +117,10 @@ pub(crate) fn read(
         let result = (|| {
             let mut batch = new_batch(0);
             let mut reported = 0usize;
+            let mut lines = LineCounter::new();
             while rdr.read_byte_record(&mut record).map_err(io_err)? {
                 let end = rdr.position().byte() as usize;
-                let (start, line) = record_start(text_ref, record.position(), end);
+                let (start, line) = lines.record_start(text_ref, record.position(), end);
                 let first = batch.ends.len();
                 let base = batch.data.len();
                 batch.data.extend_from_slice(record.as_slice());
@@ -165,17 +166,49 @@ pub(crate) fn read(
     })
 }
 
-/// Where a record really starts. The csv reader's position can point at the line terminator
-/// (or blank lines) before the record; those are skipped, counting the newlines.
-fn record_start(text: &[u8], pos: Option<&csv::Position>, end: usize) -> (usize, u64) {
-    let (mut start, mut line) = pos.map_or((0, 1), |p| (p.byte() as usize, p.line()));
-    while start < end && matches!(text.get(start), Some(b'\r' | b'\n')) {
-        if text[start] == b'\n' {
-            line += 1;
-        }
-        start += 1;
+/// Line numbers of records, counted from the text itself.
+///
+/// The csv reader's position counts only `\n`, so in a file whose rows end in a bare `\r` (old
+/// Mac exports, or one pasted row among `\r\n` rows) every later row would be numbered too
+/// low, down to every row of a `\r`-only file on line 1. Rows end at `\n`, `\r\n` and `\r`
+/// alike, so lines are counted the same way: from one record's start to the next, quoted line
+/// breaks included, as an editor shows them.
+struct LineCounter {
+    /// Where the previous record started (0 before the first).
+    pos: usize,
+    /// The line `pos` is on.
+    line: u64,
+}
+
+impl LineCounter {
+    fn new() -> Self {
+        LineCounter { pos: 0, line: 1 }
     }
-    (start, line)
+
+    /// Where a record really starts, and its line. The csv reader's position can point at the
+    /// line terminator (or blank lines) before the record; those are skipped.
+    fn record_start(
+        &mut self,
+        text: &[u8],
+        pos: Option<&csv::Position>,
+        end: usize,
+    ) -> (usize, u64) {
+        let mut start = pos.map_or(0, |p| p.byte() as usize).max(self.pos);
+        while start < end && matches!(text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        // `\r\n` is one break: count every `\n`, and each `\r` not followed by one.
+        let breaks = (self.pos..start)
+            .filter(|&i| match text[i] {
+                b'\n' => true,
+                b'\r' => text.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            })
+            .count();
+        self.line += breaks as u64;
+        self.pos = start;
+        (start, self.line)
+    }
 }
 
 fn new_batch(index: usize) -> RecordBatch {
