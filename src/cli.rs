@@ -35,6 +35,10 @@ Exit status:
 pub struct Args {
     #[command(subcommand)]
     command: Command,
+    /// Run even when the inputs are estimated to need more memory than is available
+    /// (the estimate and its model: `rollaudit::limits`).
+    #[arg(long, global = true)]
+    skip_memory_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +209,9 @@ struct LoadArgs {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if !args.skip_memory_check {
+        check_memory(&input_paths(&args.command))?;
+    }
     match args.command {
         Command::Profiles => profiles(),
         Command::Ingest {
@@ -627,6 +634,58 @@ fn load_with(path: &Path, args: &LoadArgs, bar: &Bar) -> Result<(Loaded, Profile
         );
     }
     Ok((loaded, profile))
+}
+
+/// The files a command will load, for the memory estimate.
+fn input_paths(command: &Command) -> Vec<PathBuf> {
+    let dated = |spec: &String| {
+        rollaudit::audit::AuditInput::parse(spec)
+            .map(|i| i.path)
+            .unwrap_or_else(|_| PathBuf::from(spec))
+    };
+    match command {
+        Command::Ingest { input, .. } => vec![input.clone()],
+        Command::Inspect { file, .. } => vec![file.clone()],
+        Command::Dedupe { snapshot, .. } => vec![snapshot.clone()],
+        Command::Diff { old, new, .. } => vec![old.clone(), new.clone()],
+        Command::Scan(a) => std::iter::once(dated(&a.snapshot))
+            .chain(a.deceased.clone())
+            .collect(),
+        Command::Audit(a) => a
+            .snapshots
+            .iter()
+            .map(dated)
+            .chain(a.deceased.clone())
+            .collect(),
+        Command::Profiles | Command::EvalDedupe { .. } | Command::Generate { .. } => Vec::new(),
+    }
+}
+
+/// Refuses, before any work, a run estimated to need more memory than the machine has free.
+fn check_memory(paths: &[PathBuf]) -> Result<()> {
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let estimate = rollaudit::limits::estimate(&refs);
+    let Some(available) = rollaudit::limits::available_memory() else {
+        return Ok(());
+    };
+    if estimate.peak_bytes > available {
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        bail!(
+            "{}: this run needs about {:.1} GiB of memory ({:.1} GiB of input text; model in \
+             rollaudit::limits) and {:.1} GiB is available. Split the register into partitions \
+             (e.g. one export per region) and run each, use a machine with more memory, or \
+             pass --skip-memory-check to try anyway",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            gib(estimate.peak_bytes),
+            gib(estimate.input_text_bytes),
+            gib(available)
+        );
+    }
+    Ok(())
 }
 
 fn conservation_line(report: &LoadReport) -> String {

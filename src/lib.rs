@@ -40,6 +40,7 @@ pub mod dedupe;
 pub mod diff;
 pub mod findings;
 pub mod generate;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod profile;

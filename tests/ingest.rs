@@ -2,6 +2,7 @@
 //! every unusable input a one-line error with exit status 2.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rollaudit::load::{load_path, NoProgress};
 use rollaudit::model::Field;
@@ -456,6 +457,36 @@ fn unusable_inputs_are_one_line_errors_with_exit_2() {
         run.expect_one_line_error();
         assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
     }
+}
+
+/// A file far larger than any machine's memory is refused before it is read, with the
+/// estimate and the way out; the override lets the run start (and here meet the real input).
+#[test]
+fn inputs_that_cannot_fit_in_memory_are_refused_before_work_starts() {
+    let dir = Dir::new();
+    // A sparse file: 1 TiB long, no disk used. Diffed against itself it is 2 TiB of text,
+    // and the model (3.5 x all text + 2 x the largest file) asks 3.5 x 2048 + 2 x 1024 GiB.
+    let huge = std::fs::File::create(dir.path("huge.csv")).unwrap();
+    huge.set_len(1 << 40).unwrap();
+    drop(huge);
+    let run = dir.run_within(
+        &["diff", "huge.csv", "huge.csv", "-o", "out"],
+        Duration::from_secs(20),
+    );
+    run.expect_one_line_error();
+    for needle in [
+        "huge.csv",
+        "about 9216.0 GiB of memory",
+        "2048.0 GiB of input text",
+        "--skip-memory-check",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    assert!(!dir.path("out").exists(), "nothing was written");
+    // The override is accepted by every command (a global flag).
+    dir.write("ok.csv", MESSY_CANONICAL);
+    dir.run(&["inspect", "ok.csv", "--skip-memory-check"])
+        .expect_code(0);
 }
 
 #[test]
