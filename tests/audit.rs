@@ -140,10 +140,15 @@ fn fail_on_sets_exit_status_1_and_errors_exit_2() {
     run_audit(&dir, &["--fail-on", "high", "-o", "out"]).expect_code(1);
     dir.run(&["audit", "nodate.csv", "-o", "out"])
         .expect_one_line_error();
-    let run = run_audit(&dir, &["--redact", "-o", "out"]);
-    if std::env::var_os("ROLLAUDIT_REDACT_KEY").is_none() {
-        run.expect_one_line_error();
-    }
+    // `--redact` without a key (no key file, and the key variable removed from the child's
+    // environment, whatever the test runner's holds) is refused.
+    let mut args: Vec<String> = vec!["audit".into()];
+    args.extend(sample_args());
+    args.extend(["--redact", "-o", "out"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = dir.run_without_env(&refs, &["ROLLAUDIT_REDACT_KEY"]);
+    run.expect_one_line_error();
+    assert!(run.stderr.contains("key"), "{}", run.stderr);
 }
 
 /// Writes a two-snapshot series whose voters carry hostile names.

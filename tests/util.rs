@@ -44,6 +44,17 @@ impl Dir {
         Run::from(output, args)
     }
 
+    /// Runs `rollaudit ARGS` with these inherited environment variables removed, so that the
+    /// outcome does not depend on the environment the tests run in.
+    pub fn run_without_env(&self, args: &[&str], remove: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rollaudit"));
+        command.args(args).current_dir(self.tmp.path());
+        for name in remove {
+            command.env_remove(name);
+        }
+        Run::from(command.output().expect("run rollaudit"), args)
+    }
+
     /// Like [`Dir::run`], but a run still going after `limit` is killed and fails the test as a
     /// hang. The streams go to anonymous files, so a chatty child cannot block on a full pipe.
     pub fn run_within(&self, args: &[&str], limit: Duration) -> Run {

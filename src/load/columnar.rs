@@ -6,17 +6,20 @@
 //! so a profile maps it and a bad value rejects its row; row numbers (1-based) stand in for
 //! line numbers.
 
+use std::cell::Cell;
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::Once;
 
 use polars::prelude::{
-    Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsError, PolarsResult, SerReader,
-    StringChunked,
+    Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsError, SerReader, StringChunked,
 };
 use rayon::prelude::*;
 
 use super::convert::{BatchConverter, ConvertedBatch, Layout};
 use super::delimited::{resolve_layout, LoadedTable};
+use super::ipc_check;
+use super::limits::{gib, Limits};
 use super::{InputFormat, LoadError};
 use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
@@ -31,40 +34,159 @@ pub(crate) fn read(
     path: &Path,
     profile: &Profile,
 ) -> Result<LoadedTable, LoadError> {
-    let columnar_err = |source| LoadError::Columnar {
-        path: path.to_path_buf(),
-        format: format.name(),
-        source,
-    };
-    let df = read_frame(bytes, format).map_err(columnar_err)?;
+    let df = read_frame(bytes, format, path, &Limits::of_machine())?;
     if let Some(table) = as_ingested(&df, path)? {
         return Ok(table);
     }
     read_generic(df, path, profile)
 }
 
-/// Reads a whole Parquet or Arrow IPC file with polars.
+/// Reads a whole Parquet or Arrow IPC file with polars, after checking that what the file
+/// declares fits the machine (polars allocates declared lengths before reading them, and a
+/// failed allocation aborts the process): an IPC file's footer and messages in
+/// `ipc_check.rs`, a Parquet file's footer here ([`check_parquet`]).
 ///
 /// polars' readers panic on some corrupt files rather than returning an error (polars-parquet
 /// 0.55 `expect`s well-formed thrift in the footer: "thrift bool field"; found by the
 /// `load_csv` fuzz target, input in `tests/fuzz/regressions/load_csv/`). Such a panic is caught
 /// here and reported as what it is, a corrupt file. The reader only fills a frame it owns, so
 /// nothing half-updated outlives the panic.
-fn read_frame(bytes: Vec<u8>, format: InputFormat) -> PolarsResult<DataFrame> {
-    let read = move || match format {
-        InputFormat::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
-        _ => IpcReader::new(Cursor::new(bytes)).finish(),
+fn read_frame(
+    bytes: Vec<u8>,
+    format: InputFormat,
+    path: &Path,
+    limits: &Limits,
+) -> Result<DataFrame, LoadError> {
+    let columnar_err = |source| LoadError::Columnar {
+        path: path.to_path_buf(),
+        format: format.name(),
+        source,
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+    let malformed = |why| LoadError::Malformed {
+        path: path.to_path_buf(),
+        format: format.name(),
+        why,
+    };
+    let read = move || match format {
+        InputFormat::Parquet => {
+            let size = bytes.len() as u64;
+            let mut reader = ParquetReader::new(Cursor::new(bytes));
+            let metadata = reader.get_metadata().map_err(columnar_err)?;
+            let chunks = metadata.row_groups.iter().flat_map(|rg| {
+                rg.parquet_columns().iter().map(|c| ParquetChunk {
+                    values: c.num_values(),
+                    uncompressed: c.uncompressed_size(),
+                    compressed: c.compressed_size(),
+                    end: c.byte_range().end,
+                })
+            });
+            let rows = metadata.row_groups.iter().map(|rg| rg.num_rows() as u64);
+            check_parquet(rows, chunks, size, limits).map_err(malformed)?;
+            reader.finish().map_err(columnar_err)
+        }
+        _ => {
+            ipc_check::check(&bytes, limits).map_err(malformed)?;
+            IpcReader::new(Cursor::new(bytes))
+                .finish()
+                .map_err(columnar_err)
+        }
+    };
+    quiet_reader_panics();
+    READING.with(|r| r.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    READING.with(|r| r.set(false));
+    result.unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        Err(PolarsError::ComputeError(
+        Err(columnar_err(PolarsError::ComputeError(
             format!("the {} reader failed: {why}", format.name()).into(),
-        ))
+        )))
     })
+}
+
+thread_local! {
+    /// This thread is inside [`read_frame`]'s `catch_unwind`.
+    static READING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A panic caught in [`read_frame`] becomes an error, but the panic hook runs first and the
+/// default one prints the message and a backtrace to stderr, so the binary's one-line error
+/// would come after a screenful. The hook installed here (once, wrapping the one it replaces)
+/// stays silent for a panic on a thread inside `read_frame` and passes every other panic on.
+/// A panic on one of polars' worker threads would still be printed (none is known).
+fn quiet_reader_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !READING.with(Cell::get) {
+                previous(info)
+            }
+        }));
+    });
+}
+
+/// What a Parquet footer declares about one column chunk.
+struct ParquetChunk {
+    values: i64,
+    uncompressed: i64,
+    compressed: i64,
+    /// Where the chunk's pages end in the file.
+    end: u64,
+}
+
+/// The sizes in a Parquet footer against the file and the [`Limits`]: polars sizes its
+/// decoders from a chunk's declared value count (`Vec::with_capacity`). The page headers
+/// inside a chunk declare sizes too (a page's decompressed size is an i32, at most 2 GiB, and
+/// is allocated as declared); checking those would mean parsing every page header before
+/// polars does, so they are left to polars: they cannot ask for more than 2 GiB a page.
+fn check_parquet(
+    rows: impl Iterator<Item = u64>,
+    chunks: impl Iterator<Item = ParquetChunk>,
+    file_size: u64,
+    limits: &Limits,
+) -> Result<(), String> {
+    let rows = rows.fold(0u64, u64::saturating_add);
+    if rows > limits.max_rows() {
+        return Err(format!(
+            "declares more rows than fit in the {} of memory available (at least {} bytes each)",
+            gib(limits.memory),
+            super::limits::ROW_COST
+        ));
+    }
+    let (mut values, mut bytes) = (0u64, 0u64);
+    for (i, c) in chunks.enumerate() {
+        if c.values < 0 || c.uncompressed < 0 || c.compressed < 0 {
+            return Err(format!(
+                "column chunk {} declares a negative size or value count",
+                i + 1
+            ));
+        }
+        if c.end > file_size {
+            return Err(format!(
+                "column chunk {} extends beyond the end of the file (truncated?)",
+                i + 1
+            ));
+        }
+        values = values.saturating_add(c.values as u64);
+        bytes = bytes.saturating_add(c.uncompressed as u64);
+        if values > limits.max_values() {
+            return Err(format!(
+                "declares more values than fit in the {} of memory available (at least a byte each)",
+                gib(limits.memory)
+            ));
+        }
+        if bytes > limits.max_bytes() {
+            return Err(format!(
+                "declares more column data than the {} of memory available",
+                gib(limits.max_bytes())
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The file is our own ingest output: canonical columns, canonical types, fingerprints.
@@ -228,5 +350,46 @@ fn as_text(c: &Column) -> Result<(StringChunked, Option<&'static str>), String> 
             let ca = s.str().map_err(|e| e.to_string())?.rechunk().into_owned();
             Ok((ca, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(values: i64, uncompressed: i64, end: u64) -> ParquetChunk {
+        ParquetChunk {
+            values,
+            uncompressed,
+            compressed: 10,
+            end,
+        }
+    }
+
+    fn check(rows: u64, chunks: Vec<ParquetChunk>) -> Result<(), String> {
+        let limits = Limits { memory: 1 << 20 };
+        check_parquet([rows].into_iter(), chunks.into_iter(), 1000, &limits)
+    }
+
+    #[test]
+    fn parquet_footer_sizes_within_the_file_and_memory_pass() {
+        assert_eq!(
+            check(100, vec![chunk(100, 800, 500), chunk(100, 400, 1000)]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn parquet_footer_sizes_beyond_the_file_or_memory_are_refused() {
+        let refused = |rows, c, needle: &str| {
+            let err = check(rows, vec![c]).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        };
+        // 1 MiB of memory: 65,536 rows of 16 bytes, 1,048,576 values or bytes.
+        refused(65_537, chunk(1, 1, 10), "more rows");
+        refused(1, chunk(1 << 21, 1, 10), "more values");
+        refused(1, chunk(1, 1 << 60, 10), "more column data");
+        refused(1, chunk(-1, 1, 10), "negative");
+        refused(1, chunk(1, 1, 1001), "beyond the end of the file");
     }
 }

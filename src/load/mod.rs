@@ -15,6 +15,8 @@
 mod columnar;
 mod convert;
 mod delimited;
+mod ipc_check;
+mod limits;
 mod source;
 
 use std::collections::BTreeMap;
@@ -177,6 +179,14 @@ pub enum LoadError {
         format: &'static str,
         #[source]
         source: PolarsError,
+    },
+    /// A columnar file whose structure is inconsistent or declares more than memory holds,
+    /// found before its reader allocates from it (see `limits.rs`).
+    #[error("{}: cannot read {format} file: {why}", path.display())]
+    Malformed {
+        path: PathBuf,
+        format: &'static str,
+        why: String,
     },
     #[error("{}: column {column}: {why}", path.display())]
     ColumnType {

@@ -56,7 +56,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         let standing = ctx.standing[row];
         let facts = || {
             vec![
-                ("birth", birth_text(birth)),
+                ("birth", birth_kind(birth).to_string()),
                 ("as_of", IsoDate(ctx.as_of).to_string()),
             ]
         };
@@ -92,11 +92,12 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     }
 }
 
-/// A birth as evidence text: the date, or `year YYYY`.
-pub(crate) fn birth_text(birth: Birth) -> String {
+/// What a finding says about a birth: how precisely it is known, never the date itself (the
+/// voter id identifies the record; the age, where the rule measures one, is the evidence).
+pub(crate) fn birth_kind(birth: Birth) -> &'static str {
     match birth {
-        Birth::Date(d) => IsoDate(d).to_string(),
-        Birth::Year(y) => format!("year {y}"),
-        Birth::Unknown => "unknown".to_string(),
+        Birth::Date(_) => "full date",
+        Birth::Year(_) => "year only",
+        Birth::Unknown => "unknown",
     }
 }

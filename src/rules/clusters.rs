@@ -165,13 +165,9 @@ fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
     let registered = days(ctx.snap, Field::RegistrationDate);
     let precincts = texts(ctx.snap, Field::Precinct);
     for (key, rows) in groups.iter().filter(|(_, rows)| rows.len() >= t) {
-        let [line, _, locality, postcode] = parts(key);
-        let mut facts = vec![
-            ("address_line", line.to_string()),
-            ("locality", locality.to_string()),
-            ("postcode", postcode.to_string()),
-            ("threshold", t.to_string()),
-        ];
+        // The address is the finding's scope value (hashed by `--redact`); it is not copied
+        // into the facts, where `locality` and `postcode` used to slip past the redaction.
+        let mut facts = vec![("threshold", t.to_string())];
         if let Some(p) = precincts.as_ref().and_then(|p| most_common(rows, p)) {
             facts.push(("precinct", p.to_string()));
         }

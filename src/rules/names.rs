@@ -10,7 +10,15 @@
 //!   U+200E, U+200F, U+061C: they reorder how a name displays, so two different names can
 //!   look alike (the "Trojan Source" technique, CVE-2021-42574);
 //! - an invisible zero-width space U+200B or byte-order mark U+FEFF (look-alike names);
-//! - a leading `=`, `+` or `@`: a spreadsheet formula (OWASP "CSV injection").
+//! - a leading `=`, `+`, `-` or `@`: a spreadsheet formula (OWASP "CSV injection" lists
+//!   these four, and tab and carriage return, which are control characters above).
+//!
+//! A leading hyphen is flagged too. Hyphens are common *inside* names (DOMAIN.md: hyphens,
+//! apostrophes and spaces in ~8% of one state's names; `ANNE-MARIE` passes), but a name that
+//! *starts* with one is either a formula (`-2+3+cmd|...` runs in a spreadsheet that opens
+//! the export) or a damaged double-barrelled name (`-SMITH`): both mean the record must be
+//! corrected. rollaudit's own CSV writer neutralises all four prefixes, which protects its
+//! reports but not the register or the other systems that read it.
 //!
 //! Zero-width joiners (U+200C, U+200D) are legitimate in Indic and Persian scripts and pass.
 //! The finding names the field and the kind of character (with its code point), never the
@@ -25,7 +33,10 @@
 //! numeral III passes); or a digit (OCR errors turn O into 0, DOMAIN.md-style garbage).
 //! Severity `medium` for a placeholder word or repeated letter (a test or unknown-person
 //! record on the roll can receive a ballot), `low` for digits alone (usually a data-entry or
-//! OCR error in a real person's name). Words that are also real names stay off the list:
+//! OCR error in a real person's name). The finding names the field and the pattern matched
+//! (`placeholder TEST`: the word from the list; `one letter repeated`; `contains digits`),
+//! never the voter's text: the voter id identifies the record, and a 10 MB name stays out of
+//! the report. Words that are also real names stay off the list:
 //! `FAKE` is a Frisian given name and a surname, `NA` and `LI` are common surnames.
 
 use crate::findings::{Evidence, Severity};
@@ -107,7 +118,7 @@ fn evidence(problems: Vec<(&'static str, String)>) -> Evidence {
 
 /// What makes `name` hostile text, if anything (the first problem found).
 pub(crate) fn markup_in(name: &str) -> Option<String> {
-    if let Some(c @ ('=' | '+' | '@')) = name.chars().next() {
+    if let Some(c @ ('=' | '+' | '-' | '@')) = name.chars().next() {
         return Some(format!("formula prefix {c:?}"));
     }
     name.chars().find_map(|c| {
@@ -123,7 +134,8 @@ pub(crate) fn markup_in(name: &str) -> Option<String> {
     })
 }
 
-/// Why `name` is implausible, and whether that is a placeholder (not just a digit).
+/// Why `name` is implausible (the pattern, never the text), and whether that is a placeholder
+/// (not just a digit).
 pub(crate) fn implausibility(name: &str, words: &[String]) -> Option<(String, bool)> {
     for word in name
         .split(|c: char| !c.is_alphanumeric())
@@ -131,7 +143,8 @@ pub(crate) fn implausibility(name: &str, words: &[String]) -> Option<(String, bo
     {
         let upper = word.to_uppercase();
         if words.contains(&upper) {
-            return Some((format!("placeholder word {upper}"), true));
+            // A word of the list (equal to it), not the rest of the voter's text.
+            return Some((format!("placeholder {upper}"), true));
         }
         let mut chars = upper.chars();
         let first = chars.next()?;
@@ -140,12 +153,12 @@ pub(crate) fn implausibility(name: &str, words: &[String]) -> Option<(String, bo
             && first != 'I'
             && chars.all(|c| c == first)
         {
-            return Some((format!("one letter repeated ({upper})"), true));
+            return Some(("one letter repeated".to_string(), true));
         }
     }
     name.chars()
         .any(|c| c.is_numeric())
-        .then(|| ("digit".to_string(), false))
+        .then(|| ("contains digits".to_string(), false))
 }
 
 #[cfg(test)]
@@ -160,6 +173,10 @@ mod tests {
             .unwrap()
             .contains("markup"));
         assert!(markup_in("=HYPERLINK(\"x\")").unwrap().contains("formula"));
+        for prefix in ["+CMD", "-2+3+cmd", "@SUM(A1)"] {
+            assert!(markup_in(prefix).unwrap().contains("formula"), "{prefix}");
+        }
+        assert_eq!(markup_in("ANNE-MARIE"), None);
         assert!(markup_in("ANNA\u{202E}").unwrap().contains("U+202E"));
         assert!(markup_in("ANNA\u{7}").unwrap().contains("control"));
         assert_eq!(markup_in("می\u{200C}خواهم"), None);
@@ -168,7 +185,19 @@ mod tests {
     #[test]
     fn placeholders_and_digits_are_implausible_but_real_names_are_not() {
         let w = default_placeholder_words();
-        assert!(implausibility("TEST", &w).unwrap().1);
+        assert_eq!(
+            implausibility("Test", &w),
+            Some(("placeholder TEST".to_string(), true))
+        );
+        let long = "A".repeat(1_000_000);
+        assert_eq!(
+            implausibility(&long, &w),
+            Some(("one letter repeated".to_string(), true))
+        );
+        assert_eq!(
+            implausibility("J0HN", &w),
+            Some(("contains digits".to_string(), false))
+        );
         assert!(implausibility("Unknown", &w).unwrap().1);
         assert!(implausibility("XXX", &w).unwrap().1);
         assert!(!implausibility("J0HN", &w).unwrap().1);

@@ -24,12 +24,14 @@
 //! A registration dated after the snapshot date: impossible in an export. Severity `medium`.
 //!
 //! Removed records are checked too, at `low` (see the severity policy in [`super`]).
+//! Findings say how the dates relate (and the days late or the age at registration), never
+//! the voter's dates themselves: the voter id identifies the record.
 
 use crate::dates::{civil_from_days, IsoDate};
 use crate::findings::{Evidence, RuleRun, RuleStatus, Severity};
 use crate::model::Field;
 
-use super::ages::birth_text;
+use super::ages::birth_kind;
 use super::columns::{births, days, Birth};
 use super::{age_on, Context, Output};
 
@@ -75,7 +77,6 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     let min_age = ctx.min_registration_age as i32;
     for (row, reg) in registered.iter().enumerate() {
         let Some(reg) = *reg else { continue };
-        let facts = || vec![("registration_date", IsoDate(reg).to_string())];
         if reg > ctx.snapshot_date {
             out.push(ctx.record(
                 FUTURE,
@@ -83,7 +84,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 row,
                 Evidence {
                     baseline: format!("snapshot date {}", IsoDate(ctx.snapshot_date)),
-                    facts: facts(),
+                    facts: vec![("registration_date", "after the snapshot date".into())],
                     ..Evidence::default()
                 },
             ));
@@ -101,7 +102,10 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                             "registration cut-off {} (calendar); observed = days late",
                             IsoDate(c)
                         ),
-                        facts: facts(),
+                        facts: vec![(
+                            "registration_date",
+                            "after the cut-off, on or before election day".into(),
+                        )],
                         ..Evidence::default()
                     },
                 ));
@@ -118,9 +122,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 (reg_year < y, reg_year - y)
             }
         };
-        let mut facts = facts();
-        facts.push(("birth", birth_text(birth)));
+        let mut facts = vec![("birth", birth_kind(birth).to_string())];
         if before_birth {
+            facts.push(("registration_date", "before the birth".into()));
             out.push(ctx.record(
                 BEFORE_BIRTH,
                 Severity::Medium,
