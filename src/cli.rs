@@ -669,10 +669,10 @@ fn check_memory(paths: &[PathBuf]) -> Result<()> {
         return Ok(());
     };
     if estimate.peak_bytes > available {
-        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        use rollaudit::limits::gib;
         bail!(
-            "{}: this run needs about {:.1} GiB of memory ({:.1} GiB of input text; model in \
-             rollaudit::limits) and {:.1} GiB is available. Split the register into partitions \
+            "{}: this run needs about {} of memory ({} of input text; model in \
+             rollaudit::limits) and {} is available. Split the register into partitions \
              (e.g. one export per region) and run each, use a machine with more memory, or \
              pass --skip-memory-check to try anyway",
             paths

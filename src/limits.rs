@@ -90,16 +90,35 @@ fn text_bytes(path: &Path) -> std::io::Result<u64> {
 /// Memory the kernel could give this process without swapping (`MemAvailable` in
 /// /proc/meminfo), in bytes; `None` where that is not known.
 pub fn available_memory() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
+/// `MemAvailable` in bytes from the text of `/proc/meminfo` (`MemAvailable:  1234 kB`).
+fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// A byte count for messages: `3.2 GiB`.
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn reads_mem_available() {
+        let text = "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:   14493768 kB\n";
+        assert_eq!(mem_available(text), Some(14_493_768 * 1024));
+        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(mem_available("MemAvailable: lots\n"), None);
+    }
 
     #[test]
     fn the_peak_follows_the_model_for_each_kind_of_input() {

@@ -21,6 +21,13 @@ use crate::snapshot::Snapshot;
 /// flight stay a few MB.
 const BATCH_ROWS: usize = 16_384;
 
+/// Most chunks a loaded text column may keep: a row-index read walks the chunk list, so a
+/// column in more pieces than this is glued into one (see `into_snapshot`). The row groups of
+/// an ingested 10M-row Parquet file stay under it (its diff classified 10x the rows of the 1M
+/// file in 9x the time), while a CSV load's batches (one per 16,384 rows) pass it from about
+/// 1M rows.
+const MAX_CHUNKS: usize = 64;
+
 /// Records of one batch, copied out of the reader.
 struct RecordBatch {
     index: usize,
@@ -421,18 +428,26 @@ impl LoadedTable {
             let idx = IdxCa::from_vec("idx".into(), order);
             df = df.take(&idx).map_err(|e| internal(path, e))?;
         }
-        // Only the fingerprint and line columns must be contiguous (the diff reads them as
-        // slices). Text columns may keep one chunk per batch or row group: gluing them copies
-        // every string (a third of the load time of an ingested Parquet file) and reads by row
-        // index work the same on several chunks.
-        for name in [FINGERPRINT_COLUMN, LINE_COLUMN] {
-            let contiguous = df
-                .column(name)
-                .map_err(|e| internal(path, e))?
-                .as_materialized_series()
-                .rechunk();
-            df.with_column(contiguous.into_column())
-                .map_err(|e| internal(path, e))?;
+        // The fingerprint and line columns must be contiguous (the diff reads them as slices).
+        // Text columns are read by row index, which polars resolves by walking the list of
+        // chunks: free for a Parquet file's few row groups, but a CSV load has one chunk per
+        // batch (610 at 10M rows), which made the 10M diff's classification 50x slower than at
+        // 1M. Gluing copies every string (a third of the load time of an ingested Parquet
+        // file), so only columns with more than MAX_CHUNKS pieces are glued.
+        let many_chunks = df.columns().iter().any(|c| c.n_chunks() > MAX_CHUNKS);
+        if many_chunks {
+            // One column at a time: the old chunks of each go before the next is copied.
+            df.rechunk_mut();
+        } else {
+            for name in [FINGERPRINT_COLUMN, LINE_COLUMN] {
+                let contiguous = df
+                    .column(name)
+                    .map_err(|e| internal(path, e))?
+                    .as_materialized_series()
+                    .rechunk();
+                df.with_column(contiguous.into_column())
+                    .map_err(|e| internal(path, e))?;
+            }
         }
         rejects.sort_by_key(|r| r.line);
 

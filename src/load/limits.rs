@@ -36,11 +36,9 @@ impl Limits {
     /// The bounds on this machine now: `MemAvailable` from `/proc/meminfo` (the kernel's
     /// estimate of memory that can be allocated without swapping), else [`FALLBACK_MEMORY`].
     pub fn of_machine() -> Limits {
-        let memory = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|text| mem_available(&text))
-            .unwrap_or(FALLBACK_MEMORY);
-        Limits { memory }
+        Limits {
+            memory: crate::limits::available_memory().unwrap_or(FALLBACK_MEMORY),
+        }
     }
 
     /// Column data bytes a file may declare in total.
@@ -59,31 +57,11 @@ impl Limits {
     }
 }
 
-/// `MemAvailable` in bytes from the text of `/proc/meminfo` (`MemAvailable:  1234 kB`).
-fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?;
-    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
-    kib.checked_mul(1024)
-}
-
-/// A byte count for messages: `3.2 GiB`.
-pub(crate) fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-}
+pub(crate) use crate::limits::gib;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_mem_available() {
-        let text = "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:   14493768 kB\n";
-        assert_eq!(mem_available(text), Some(14_493_768 * 1024));
-        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
-        assert_eq!(mem_available("MemAvailable: lots\n"), None);
-    }
 
     #[test]
     fn the_machine_has_some_memory() {
