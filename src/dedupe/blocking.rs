@@ -105,9 +105,9 @@ impl BlockingRule {
                 "sound keys of both names and birth year: transposed or mistyped birth dates"
             }
             BlockingRule::InitialsBirthDateAnyOrder => {
-                "initials of the formal given name and the family name, and birth year with \
-                 day and month in either order: OCR and typos inside both names, transposed \
-                 day and month"
+                "initials of the formal given name and the family name in either order, and \
+                 birth year with day and month in either order: OCR and typos inside both \
+                 names, transposed day and month, also with the names swapped"
             }
             BlockingRule::AddressFamilySound => {
                 "normalised address and family-name sound key: re-registrations at one \
@@ -151,8 +151,11 @@ impl BlockingRule {
             }
             BlockingRule::InitialsBirthDateAnyOrder => {
                 let (y, m, d) = crate::dates::civil_from_days(date? as i32);
-                let initials = u64::from(names.canon_initial[name(given)?]) << 8
-                    | u64::from(names.get(name(family)? as u32).as_bytes()[0]);
+                let (g, f) = (
+                    names.canon_initial[name(given)?],
+                    names.get(name(family)? as u32).as_bytes()[0],
+                );
+                let initials = u64::from(g.min(f)) << 8 | u64::from(g.max(f));
                 [initials, y as u64, u64::from(m.min(d) * 100 + m.max(d))]
             }
             BlockingRule::AddressFamilySound => [

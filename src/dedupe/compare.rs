@@ -8,7 +8,7 @@
 //! Levels are ordered from strongest agreement to disagreement. Thresholds:
 //!
 //! - Names: `exact` (same normalised key), `close` (Jaro-Winkler >= [`JW_CLOSE`], or the
-//!   same nickname class, or the same sound key, or, for family names, the same name once
+//!   same nickname class, or the same sound key, or the same OCR key, or, for family names, the same name once
 //!   particles are dropped), `similar` (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
 //!   0.92 and 0.80 are the cut-offs Splink's default name comparisons use (its
 //!   `NameComparison`: 0.92 and 0.88/0.7 bands); Winkler (RR 1990/02) reports that pairs of
@@ -157,7 +157,7 @@ fn name_level(names: &NameTable, a: u32, b: u32, given: bool) -> u8 {
         return EXACT;
     }
     let (ai, bi) = (a as usize, b as usize);
-    if names.sound[ai] == names.sound[bi] {
+    if names.sound[ai] == names.sound[bi] || names.ocr[ai] == names.ocr[bi] {
         return CLOSE;
     }
     if given && names.nick[ai] & names.nick[bi] != 0 {
