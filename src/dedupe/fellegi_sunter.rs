@@ -96,8 +96,10 @@ fn m_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.85, 0.10, 0.03, 0.02],
         Comparison::MiddleName => &[0.70, 0.20, 0.10],
         Comparison::BirthDate => &[0.88, 0.04, 0.04, 0.02, 0.02],
-        Comparison::Address => &[0.50, 0.05, 0.15, 0.30],
+        Comparison::Address => &[0.50, 0.05, 0.10, 0.10, 0.25],
         Comparison::Sex | Comparison::NameSuffix | Comparison::NationalId => &[0.97, 0.03],
+        // A year is wrong about as often as a full date is `different` (above).
+        Comparison::BirthYear => &[0.98, 0.02],
         Comparison::Phone | Comparison::Email => &[0.85, 0.15],
     }
 }
@@ -110,10 +112,11 @@ fn h_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.75, 0.05, 0.02, 0.18],
         Comparison::MiddleName => &[0.05, 0.05, 0.90],
         Comparison::BirthDate => &[0.02, 0.001, 0.01, 0.05, 0.919],
-        Comparison::Address => &[0.90, 0.02, 0.03, 0.05],
+        Comparison::Address => &[0.90, 0.02, 0.02, 0.02, 0.04],
         Comparison::Sex => &[0.40, 0.60],
         Comparison::NameSuffix => &[0.01, 0.99],
         Comparison::NationalId => &[0.001, 0.999],
+        Comparison::BirthYear => &[0.05, 0.95],
         Comparison::Phone => &[0.50, 0.50],
         Comparison::Email => &[0.30, 0.70],
     }

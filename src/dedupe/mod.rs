@@ -59,6 +59,7 @@ pub mod fellegi_sunter;
 pub mod normalize;
 pub mod phonetic;
 mod records;
+pub mod stages;
 mod unrelated;
 
 use rayon::prelude::*;
@@ -298,13 +299,10 @@ fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeErro
 /// Finds the duplicate registrations of `snapshot`.
 pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult, DedupeError> {
     validate(snapshot, config)?;
-    let records = Records::from_snapshot(snapshot);
-    let (candidates, blocking) =
-        blocking::candidate_pairs(&records, &config.rules, config.max_block_size);
-    let patterns: Vec<Pattern> = candidates
-        .par_iter()
-        .map(|&(a, b)| compare::compare(&records, a as usize, b as usize))
-        .collect();
+    let normalised = stages::normalise(snapshot);
+    let (candidates, blocking) = stages::block(&normalised, config);
+    let patterns = stages::compare_pairs(&normalised, &candidates);
+    let records = normalised.0;
     let u = unrelated::unrelated_u(&records, config);
     let n = records.len() as f64;
     let model = fellegi_sunter::fit(

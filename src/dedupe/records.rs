@@ -99,6 +99,8 @@ pub(crate) struct Records {
     pub building: Vec<u64>,
     /// Hash of the postcode (else the locality), 0 missing.
     pub area: Vec<u64>,
+    /// Hash of the locality, 0 missing.
+    pub locality: Vec<u64>,
     pub phone: Vec<u64>,
     pub email: Vec<u64>,
     pub national_id: Vec<u64>,
@@ -208,6 +210,13 @@ impl Records {
                 })
                 .collect()
         };
+        let locality = {
+            let loc = col(Field::Locality);
+            (0..n)
+                .into_par_iter()
+                .map(|r| hash_key(&super::normalize::address_key(text(&loc, r))))
+                .collect()
+        };
         let sex_c = col(Field::Sex);
         Records {
             given,
@@ -227,6 +236,7 @@ impl Records {
             address,
             building,
             area,
+            locality,
             phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
             email: hashed(Field::Email, |s| email_key(s).map_or(0, |e| hash_key(&e))),
             national_id: hashed(Field::NationalId, |s| {

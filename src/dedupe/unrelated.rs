@@ -9,13 +9,13 @@
 //! instead a property of the register's pairs at large, which are almost all unrelated people
 //! (Splink estimates it the same way, by sampling random pairs):
 //!
-//! - Exact agreement on given name, family name and birth date: computed exactly from the
-//!   value counts, `sum_v c_v (c_v - 1) / (N (N - 1))` over the records that have the field
-//!   (the chance that two distinct records share the value). These are the rarest and most
+//! - Exact agreement on given name, family name, birth date and birth year: computed exactly
+//!   from the value counts, `sum_v c_v (c_v - 1) / (N (N - 1))` over the records that have
+//!   the field (the chance that two distinct records share the value). These are the rarest and most
 //!   telling levels; 1,000,000 random pairs would see an exact birth date ~40 times only.
 //! - Every other level: its frequency among [`DedupeConfig::random_pairs`] random record
-//!   pairs, drawn with a SplitMix64 sequence from [`DedupeConfig::seed`]; for the three
-//!   fields above, conditional on not agreeing exactly.
+//!   pairs, drawn with a SplitMix64 sequence from [`DedupeConfig::seed`]; for the fields
+//!   above, conditional on not agreeing exactly.
 //!
 //! A level no random pair reached is rare, not impossible: its `u` is floored at half a pair
 //! in the sample, `0.5 / random_pairs` (the usual continuity correction for a zero count).
@@ -42,17 +42,20 @@ pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
         .chunk_by(|a, b| a == b)
         .map(|run| run.len() as u32)
         .collect();
-    let with_year = r.year.iter().filter(|&&y| y != NO_DATE).count() as f64;
-    // An exact birth-date level needs full dates on both sides; a year alone compares at
-    // `year` or `different`.
-    let dated = (birth.len() as f64 / with_year.max(1.0)).powi(2);
+    let mut years: Vec<i32> = r.year.iter().copied().filter(|&y| y != NO_DATE).collect();
+    years.sort_unstable();
+    let year_counts: Vec<u32> = years
+        .chunk_by(|a, b| a == b)
+        .map(|run| run.len() as u32)
+        .collect();
     Comparison::ALL
         .iter()
         .map(|&c| {
             let exact = match c {
                 Comparison::GivenName => Some(same_value_chance(&r.given_count[1..])),
                 Comparison::FamilyName => Some(same_value_chance(&r.family_count[1..])),
-                Comparison::BirthDate => Some(same_value_chance(&birth_counts) * dated),
+                Comparison::BirthDate => Some(same_value_chance(&birth_counts)),
+                Comparison::BirthYear => Some(same_value_chance(&year_counts)),
                 _ => None,
             };
             let mut freq = vec![0.0; c.levels().len()];
