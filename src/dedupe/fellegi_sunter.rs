@@ -133,9 +133,10 @@ pub struct Model {
     pub m: Vec<Vec<f64>>,
     /// P(level | two members of one household).
     pub h: Vec<Vec<f64>>,
-    /// P(level | two unrelated people).
+    /// P(level | two unrelated people), measured on the register ([`super::unrelated`]).
     pub u: Vec<Vec<f64>>,
-    /// `u` measured on random pairs, before EM (its starting point).
+    /// The `u` measured on the register; EM keeps `u` fixed, so this equals [`Model::u`]
+    /// (kept because `dedupe.json` reports it per level).
     pub u_random: Vec<Vec<f64>>,
     pub iterations: usize,
     pub converged: bool,
