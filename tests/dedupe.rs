@@ -850,7 +850,7 @@ fn artefacts_hold_ids_and_explanations_and_neutralise_formulas() {
         serde_json::from_slice(&std::fs::read(out.join("dedupe.json")).expect("json"))
             .expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
-    assert_eq!(json["blocking"].as_array().map(Vec::len), Some(10));
+    assert_eq!(json["blocking"].as_array().map(Vec::len), Some(11));
     assert!(json["chance"]["expected_pairs"].is_number());
     assert!(json["model"]["comparisons"][0]["levels"][0]["m"].is_number());
 }
