@@ -79,10 +79,10 @@ use records::{Records, NO_DATE};
 
 /// Default match-probability threshold: posterior odds of 4:1 (a match weight of +2 bits)
 /// against every other pair of the register. The probabilities are about calibrated on
-/// generated registers (seed 42): at 1,000,000 voters the pairs between 0.5 and 0.8 are 64%
-/// true duplicates. At 0.8, the matched pairs are 100% / 99.9% / 99.5% true duplicates and
-/// hold 98% / 97.4% / 94.9% of them at 20,000 / 100,000 / 1,000,000 voters; at 1,000,000 a
-/// threshold of 0.7 gives 99.1% and 95.9%. `tests/dedupe.rs` checks >= 0.97 / >= 0.95 at
+/// generated registers (seed 42): at 1,000,000 voters the pairs between 0.5 and 0.8 are 65%
+/// true duplicates. At 0.8, the matched pairs are 100% / 99.8% / 99.5% true duplicates and
+/// hold 98% / 97.5% / 95.3% of them at 20,000 / 100,000 / 1,000,000 voters; at 1,000,000 a
+/// threshold of 0.7 gives 99.1% and 96.4%. `tests/dedupe.rs` checks >= 0.97 / >= 0.95 at
 /// the two smaller sizes.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 
