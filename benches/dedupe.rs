@@ -1,6 +1,7 @@
-//! Deduplication benchmark on a generated register: normalisation, blocking, EM, scoring and
-//! clustering end to end. 100,000 voters by default; `ROLLAUDIT_BENCH_VOTERS` overrides
-//! (issue 8 runs 1M and 10M).
+//! Deduplication benchmarks on a generated register: the whole pipeline (normalisation,
+//! blocking, EM, scoring, clustering), then its two kernels alone, blocking and pair
+//! comparison, in candidate pairs per second. 100,000 voters by default;
+//! `ROLLAUDIT_BENCH_VOTERS` overrides (issue 8 runs 1M and 10M).
 //!
 //! Run: `cargo bench --bench dedupe`. Throughput is reported in candidate pairs per second
 //! (criterion's "elements"), the number printed once before the measurement.
@@ -8,7 +9,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rollaudit::dedupe::{dedupe, DedupeConfig};
+use rollaudit::dedupe::{dedupe, stages, DedupeConfig};
 use rollaudit::generate::{generate, GenerateConfig, OutputFormat};
 use rollaudit::load::{load_bytes, NoProgress};
 use rollaudit::profile::Profile;
@@ -49,6 +50,14 @@ fn bench_dedupe(c: &mut Criterion) {
     group.throughput(Throughput::Elements(probe.candidates));
     group.bench_function("block_score_cluster", |b| {
         b.iter(|| dedupe(&snapshot, &dedupe_config).expect("dedupe runs"))
+    });
+    let records = stages::normalise(&snapshot);
+    group.bench_function("blocking", |b| {
+        b.iter(|| stages::block(&records, &dedupe_config))
+    });
+    let (pairs, _) = stages::block(&records, &dedupe_config);
+    group.bench_function("pair_comparison", |b| {
+        b.iter(|| stages::compare_pairs(&records, &pairs))
     });
     group.finish();
 }

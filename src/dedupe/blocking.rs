@@ -28,6 +28,7 @@ pub enum BlockingRule {
     NameSoundsBirthYear,
     InitialsBirthDateAnyOrder,
     AddressFamilySound,
+    AddressInitialsAnyOrder,
     BirthDatePostcode,
     GivenPrefixFamilyName,
     Phone,
@@ -41,7 +42,7 @@ impl BlockingRule {
     /// duplicates that have no birth date *and* no shared address, phone or email (which
     /// scoring cannot confirm anyway); and it made an exact name match look common among
     /// candidates, weakening the name evidence for every other pair.
-    pub const DEFAULT: [BlockingRule; 10] = [
+    pub const DEFAULT: [BlockingRule; 11] = [
         BlockingRule::NationalId,
         BlockingRule::GivenPrefixBirthDate,
         BlockingRule::FamilySoundBirthDate,
@@ -49,13 +50,14 @@ impl BlockingRule {
         BlockingRule::NameSoundsBirthYear,
         BlockingRule::InitialsBirthDateAnyOrder,
         BlockingRule::AddressFamilySound,
+        BlockingRule::AddressInitialsAnyOrder,
         BlockingRule::BirthDatePostcode,
         BlockingRule::Phone,
         BlockingRule::Email,
     ];
 
     /// Every rule.
-    pub const ALL: [BlockingRule; 11] = [
+    pub const ALL: [BlockingRule; 12] = [
         BlockingRule::NationalId,
         BlockingRule::GivenPrefixBirthDate,
         BlockingRule::FamilySoundBirthDate,
@@ -63,6 +65,7 @@ impl BlockingRule {
         BlockingRule::NameSoundsBirthYear,
         BlockingRule::InitialsBirthDateAnyOrder,
         BlockingRule::AddressFamilySound,
+        BlockingRule::AddressInitialsAnyOrder,
         BlockingRule::BirthDatePostcode,
         BlockingRule::GivenPrefixFamilyName,
         BlockingRule::Phone,
@@ -78,6 +81,7 @@ impl BlockingRule {
             BlockingRule::NameSoundsBirthYear => "given_sound+family_sound+birth_year",
             BlockingRule::InitialsBirthDateAnyOrder => "initials+birth_date_any_order",
             BlockingRule::AddressFamilySound => "address+family_sound",
+            BlockingRule::AddressInitialsAnyOrder => "address+initials_any_order",
             BlockingRule::BirthDatePostcode => "birth_date+postcode",
             BlockingRule::GivenPrefixFamilyName => "given_prefix+family_name",
             BlockingRule::Phone => "phone",
@@ -105,13 +109,18 @@ impl BlockingRule {
                 "sound keys of both names and birth year: transposed or mistyped birth dates"
             }
             BlockingRule::InitialsBirthDateAnyOrder => {
-                "initials of the formal given name and the family name, and birth year with \
-                 day and month in either order: OCR and typos inside both names, transposed \
-                 day and month"
+                "initials of the formal given name and the family name in either order, and \
+                 birth year with day and month in either order: OCR and typos inside both \
+                 names, transposed day and month, also with the names swapped"
             }
             BlockingRule::AddressFamilySound => {
                 "normalised address and family-name sound key: re-registrations at one \
                  address (and households, which scoring must tell apart)"
+            }
+            BlockingRule::AddressInitialsAnyOrder => {
+                "normalised address and the initials of the formal given name and the family \
+                 name in either order: re-registrations at one address without a birth date \
+                 whose family name is mistyped or swapped with the given name"
             }
             BlockingRule::BirthDatePostcode => {
                 "full birth date and postcode: both names mistyped, same area"
@@ -151,8 +160,11 @@ impl BlockingRule {
             }
             BlockingRule::InitialsBirthDateAnyOrder => {
                 let (y, m, d) = crate::dates::civil_from_days(date? as i32);
-                let initials = u64::from(names.canon_initial[name(given)?]) << 8
-                    | u64::from(names.get(name(family)? as u32).as_bytes()[0]);
+                let (g, f) = (
+                    names.canon_initial[name(given)?],
+                    names.get(name(family)? as u32).as_bytes()[0],
+                );
+                let initials = u64::from(g.min(f)) << 8 | u64::from(g.max(f));
                 [initials, y as u64, u64::from(m.min(d) * 100 + m.max(d))]
             }
             BlockingRule::AddressFamilySound => [
@@ -160,6 +172,17 @@ impl BlockingRule {
                 u64::from(names.sound[name(family)?]),
                 0,
             ],
+            BlockingRule::AddressInitialsAnyOrder => {
+                let (g, f) = (
+                    names.canon_initial[name(given)?],
+                    names.get(name(family)? as u32).as_bytes()[0],
+                );
+                [
+                    present(r.address[row])?,
+                    u64::from(g.min(f)) << 8 | u64::from(g.max(f)),
+                    0,
+                ]
+            }
             BlockingRule::BirthDatePostcode => [date?, present(r.area[row])?, 0],
             BlockingRule::GivenPrefixFamilyName => {
                 [names.canon_prefix[name(given)?], name(family)? as u64, 0]

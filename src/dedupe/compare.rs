@@ -8,17 +8,23 @@
 //! Levels are ordered from strongest agreement to disagreement. Thresholds:
 //!
 //! - Names: `exact` (same normalised key), `close` (Jaro-Winkler >= [`JW_CLOSE`], or the
-//!   same nickname class, or the same sound key, or, for family names, the same name once
+//!   same nickname class, or the same sound key, or the same OCR key, or, for family names, the same name once
 //!   particles are dropped), `similar` (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
 //!   0.92 and 0.80 are the cut-offs Splink's default name comparisons use (its
 //!   `NameComparison`: 0.92 and 0.88/0.7 bands); Winkler (RR 1990/02) reports that pairs of
 //!   true matches on names rarely fall below 0.8.
 //! - Birth date: `exact`; `transposed` (day and month swapped, the commonest date error of
 //!   forms filled in on both sides of the Atlantic); `one_digit` (one digit of YYYYMMDD
-//!   differs: a keying error); `year` (same year only, or one side has a year alone);
-//!   `different`.
+//!   differs: a keying error); `year` (same year only); `different`; missing when either
+//!   side lacks a full date.
+//! - Birth year: `exact`, `different`, compared only when either side has a year but no full
+//!   date (registers such as North Carolina's publish the year alone): a shared year is the
+//!   best agreement such a pair can have, and must not count as the weak `year` level of two
+//!   full dates.
 //! - Address: `exact` (normalised address line), `building` (same line before the unit),
-//!   `area` (same postcode, else same locality), `different`.
+//!   `area` (same postcode, else same locality), `locality` (same locality, another postcode:
+//!   most people who move stay in their town; on generated registers 38% of the duplicates
+//!   that moved, against 6% of random pairs), `different`.
 //! - Middle name: `exact`, `initial` (one is the other's initial, or Jaro-Winkler >= 0.92),
 //!   `different`.
 //! - Sex, phone, email, national id, name suffix: `agree` / `different`.
@@ -53,10 +59,11 @@ pub enum Comparison {
     Email,
     NationalId,
     NameSuffix,
+    BirthYear,
 }
 
 impl Comparison {
-    pub const ALL: [Comparison; 10] = [
+    pub const ALL: [Comparison; 11] = [
         Comparison::GivenName,
         Comparison::FamilyName,
         Comparison::MiddleName,
@@ -67,6 +74,7 @@ impl Comparison {
         Comparison::Email,
         Comparison::NationalId,
         Comparison::NameSuffix,
+        Comparison::BirthYear,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -81,6 +89,7 @@ impl Comparison {
             Comparison::Email => "email",
             Comparison::NationalId => "national_id",
             Comparison::NameSuffix => "name_suffix",
+            Comparison::BirthYear => "birth_year",
         }
     }
 
@@ -92,11 +101,12 @@ impl Comparison {
             }
             Comparison::MiddleName => &["exact", "initial", "different"],
             Comparison::BirthDate => &["exact", "transposed", "one_digit", "year", "different"],
-            Comparison::Address => &["exact", "building", "area", "different"],
+            Comparison::Address => &["exact", "building", "area", "locality", "different"],
             Comparison::Sex | Comparison::NameSuffix => &["agree", "different"],
-            Comparison::Phone | Comparison::Email | Comparison::NationalId => {
-                &["exact", "different"]
-            }
+            Comparison::Phone
+            | Comparison::Email
+            | Comparison::NationalId
+            | Comparison::BirthYear => &["exact", "different"],
         }
     }
 
@@ -140,7 +150,7 @@ impl Pattern {
         Pattern(self.0 & !SWAPPED_BIT)
     }
 
-    pub(crate) fn from_levels(levels: &[u8; 10], swapped: bool) -> Pattern {
+    pub(crate) fn from_levels(levels: &[u8; 11], swapped: bool) -> Pattern {
         let mut p = if swapped { SWAPPED_BIT } else { 0 };
         for (i, &l) in levels.iter().enumerate() {
             p |= u64::from(l) << (4 * i);
@@ -157,7 +167,7 @@ fn name_level(names: &NameTable, a: u32, b: u32, given: bool) -> u8 {
         return EXACT;
     }
     let (ai, bi) = (a as usize, b as usize);
-    if names.sound[ai] == names.sound[bi] {
+    if names.sound[ai] == names.sound[bi] || names.ocr[ai] == names.ocr[bi] {
         return CLOSE;
     }
     if given && names.nick[ai] & names.nick[bi] != 0 {
@@ -229,10 +239,19 @@ fn birth_level(r: &Records, a: usize, b: usize) -> u8 {
             4
         };
     }
+    MISSING
+}
+
+/// Birth years, compared only when either side lacks a full date (else the birth date says
+/// it all): `exact` or `different`.
+fn year_level(r: &Records, a: usize, b: usize) -> u8 {
+    if r.birth[a] != NO_DATE && r.birth[b] != NO_DATE {
+        return MISSING;
+    }
     match (r.year[a], r.year[b]) {
         (NO_DATE, _) | (_, NO_DATE) => MISSING,
-        (ya, yb) if ya == yb => 3,
-        _ => 4,
+        (ya, yb) if ya == yb => 0,
+        _ => 1,
     }
 }
 
@@ -249,8 +268,10 @@ fn address_level(r: &Records, a: usize, b: usize) -> u8 {
     let areas = r.area[a] != 0 && r.area[b] != 0;
     if areas && r.area[a] == r.area[b] {
         2
-    } else if addresses || areas {
+    } else if r.locality[a] != 0 && r.locality[a] == r.locality[b] {
         3
+    } else if addresses || areas {
+        4
     } else {
         MISSING
     }
@@ -292,6 +313,7 @@ pub(crate) fn compare(r: &Records, a: usize, b: usize) -> Pattern {
         equal_level(&r.email[a], &r.email[b]),
         equal_level(&r.national_id[a], &r.national_id[b]),
         equal_level(&r.suffix[a], &r.suffix[b]),
+        year_level(r, a, b),
     ];
     Pattern::from_levels(&levels, swapped)
 }
@@ -311,7 +333,7 @@ mod tests {
 
     #[test]
     fn pattern_round_trip() {
-        let levels = [0, 1, MISSING, 4, 0, 3, MISSING, 1, 0, 1];
+        let levels = [0, 1, MISSING, 4, 0, 3, MISSING, 1, 0, 1, MISSING];
         let p = Pattern::from_levels(&levels, true);
         for (c, l) in Comparison::ALL.iter().zip(levels) {
             assert_eq!(p.level(*c), l);

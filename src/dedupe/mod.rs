@@ -33,15 +33,16 @@
 //! - [`Guard::TwinPattern`]: same family name and full birth date, and given names either
 //!   `different` (not exact, close, nickname or sound-alike) or not exact with the sexes
 //!   differing (MARIO and MARIA, DANIEL and DANIELLE): twins, not a typo. A duplicate would
-//!   need a given-name error and a sex error at once.
+//!   need a given-name error and a sex error at once. Not when both records carry one
+//!   national id: twins have one each.
 //!
 //! # Known limits
-//! The match probability is conditional on the pair being a blocking candidate; blocking on
-//! birth date makes a shared birth date common among candidates, so that evidence counts for
-//! less than on random pairs. On generated registers recall at the default threshold falls
-//! with size (0.96 at 20,000 voters, 0.88 at 100,000, precision 0.99 at both): the latent
-//! classes drift as blocking brings in more same-name and same-birth-date strangers.
-//! Conditioning `u` on the blocking rule that produced each pair is the next step.
+//! Evidence is weighed against the whole register (see [`fellegi_sunter`]), so the same
+//! pattern is weaker evidence in a larger register: at 1,000,000 voters a duplicate that moved
+//! and has a mistyped given *and* family name is about as likely as a coincidence. Records
+//! without a birth date that also moved are rarely candidates at all (no rule shares a key
+//! with their original but the phone or email): on generated registers they are most of the
+//! duplicates missed.
 //!
 //! # Architecture invariants
 //! - Works on one [`Snapshot`]; never reads files, never prints. Results are plain data
@@ -58,6 +59,8 @@ pub mod fellegi_sunter;
 pub mod normalize;
 pub mod phonetic;
 mod records;
+pub mod stages;
+mod unrelated;
 
 use rayon::prelude::*;
 
@@ -74,12 +77,13 @@ pub use fellegi_sunter::Model;
 use compare::{CLOSE, DIFFERENT_NAME};
 use records::{Records, NO_DATE};
 
-/// Default match-probability threshold: posterior odds of 4:1 (a match weight of +2 bits).
-/// The probability is conditional on the pair being a blocking candidate, whose unrelated
-/// pairs often share a birth date or a surname by construction, so it is conservative: on
-/// generated registers (20,000 voters, seed 42) the pairs at or above 0.8 are 99.5% true
-/// duplicates and hold 96% of them; at 0.99 precision is 100% but recall falls to 87%,
-/// at 0.6 recall is 97.5% at precision 97.5% (`tests/dedupe.rs` checks >= 0.97 / >= 0.95).
+/// Default match-probability threshold: posterior odds of 4:1 (a match weight of +2 bits)
+/// against every other pair of the register. The probabilities are about calibrated on
+/// generated registers (seed 42): at 1,000,000 voters the pairs between 0.5 and 0.8 are 65%
+/// true duplicates. At 0.8, the matched pairs are 100% / 99.8% / 99.5% true duplicates and
+/// hold 98% / 97.5% / 95.3% of them at 20,000 / 100,000 / 1,000,000 voters; at 1,000,000 a
+/// threshold of 0.7 gives 99.1% and 96.4%. `tests/dedupe.rs` checks >= 0.97 / >= 0.95 at
+/// the two smaller sizes.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
 
 /// Pairs at or above this probability but below the threshold are kept for review (listed,
@@ -91,8 +95,9 @@ pub const DEFAULT_REVIEW_THRESHOLD: f64 = 0.5;
 /// reported (see [`blocking`]).
 pub const DEFAULT_MAX_BLOCK_SIZE: usize = 1_000;
 
-/// Random record pairs that start `u`: 100,000 pairs estimate a level frequency of 1% to
-/// within about +/-0.06% (one standard error), far below what EM then moves.
+/// Random record pairs that measure `u` for the levels not counted exactly (see
+/// [`unrelated`]): 100,000 pairs estimate a level frequency of 1% to within about +/-0.03%
+/// (one standard error).
 pub const DEFAULT_RANDOM_PAIRS: usize = 100_000;
 
 /// EM iterations at most; EM on distinct patterns converges in a few dozen.
@@ -164,6 +169,7 @@ impl Guard {
         if p.level(Comparison::NameSuffix) == 1 {
             Some(Guard::GenerationSuffix)
         } else if !p.swapped()
+            && p.level(Comparison::NationalId) != 0
             && family <= CLOSE
             && p.level(Comparison::BirthDate) == 0
             && (given == DIFFERENT_NAME || (given != 0 && p.level(Comparison::Sex) == 1))
@@ -295,17 +301,16 @@ fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeErro
 /// Finds the duplicate registrations of `snapshot`.
 pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult, DedupeError> {
     validate(snapshot, config)?;
-    let records = Records::from_snapshot(snapshot);
-    let (candidates, blocking) =
-        blocking::candidate_pairs(&records, &config.rules, config.max_block_size);
-    let patterns: Vec<Pattern> = candidates
-        .par_iter()
-        .map(|&(a, b)| compare::compare(&records, a as usize, b as usize))
-        .collect();
-    let u_random = random_pair_u(&records, config);
+    let normalised = stages::normalise(snapshot);
+    let (candidates, blocking) = stages::block(&normalised, config);
+    let patterns = stages::compare_pairs(&normalised, &candidates);
+    let records = normalised.0;
+    let u = unrelated::unrelated_u(&records, config);
+    let n = records.len() as f64;
     let model = fellegi_sunter::fit(
         &fellegi_sunter::pattern_counts(&patterns),
-        u_random,
+        u,
+        n * (n - 1.0) / 2.0,
         config.max_em_iterations,
     );
     let mut pairs = score(&records, &candidates, &patterns, &model, config);
@@ -407,34 +412,4 @@ fn score(
             })
         })
         .collect()
-}
-
-/// `u` on random pairs: the level frequencies of `config.random_pairs` pairs drawn with a
-/// SplitMix64 sequence from `config.seed`.
-fn random_pair_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
-    let n = r.len() as u64;
-    let mut state = config.seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut pairs = Vec::with_capacity(config.random_pairs);
-    if n >= 2 {
-        while pairs.len() < config.random_pairs {
-            let (a, b) = (next() % n, next() % n);
-            if a != b {
-                pairs.push((a.min(b) as usize, a.max(b) as usize));
-            }
-        }
-    }
-    let patterns: Vec<Pattern> = pairs
-        .par_iter()
-        .map(|&(a, b)| compare::compare(r, a, b))
-        .collect();
-    // A level no random pair reached is not impossible for two people: the frequencies are
-    // floored at `fellegi_sunter::PROBABILITY_FLOOR`.
-    fellegi_sunter::level_frequencies(&fellegi_sunter::pattern_counts(&patterns))
 }

@@ -68,17 +68,48 @@ pub fn letters(s: &str) -> String {
     out
 }
 
-/// The comparison key of a name part: [`letters`], then a leading `MAC` written `MC`
+/// The letter an OCR engine misreads as `digit` in a printed name (`0` for `O`, `1` for `I`
+/// or `L`, `5` for `S`...); names hold no digits, so a digit in one is a misreading.
+fn ocr_letter(digit: char) -> Option<char> {
+    Some(match digit {
+        '0' => 'O',
+        '1' => 'I',
+        '2' => 'Z',
+        '5' => 'S',
+        '6' => 'G',
+        '8' => 'B',
+        _ => return None,
+    })
+}
+
+/// The comparison key of a name part: digits read back as the letters OCR confuses them with
+/// (`J0HN` -> `JOHN`, `5MITH` -> `SMITH`; `1` becomes `I`, so `1EE` and `LEE` are one edit
+/// apart, not two), then [`letters`], then a leading `MAC` written `MC`
 /// (`MACDONALD` = `MCDONALD`, the Scots and Irish spellings of one name). The rewrite applies
 /// only when at least three letters follow, so `MACK` and `MACY` stay as they are; it is
 /// applied to both sides of every comparison, so at worst it merges `MACHADO` with a
 /// hypothetical `MCHADO`. Empty when nothing is left (a missing value).
 pub fn name_key(s: &str) -> String {
-    let mut key = letters(s);
+    let mut key = if s.chars().any(|c| c.is_ascii_digit()) {
+        letters(
+            &s.chars()
+                .map(|c| ocr_letter(c).unwrap_or(c))
+                .collect::<String>(),
+        )
+    } else {
+        letters(s)
+    };
     if key.len() >= 6 && key.starts_with("MAC") {
         key.replace_range(0..3, "MC");
     }
     key
+}
+
+/// A key under which the letter groups OCR confuses with one letter are that letter:
+/// `RN` -> `M`, `CL` -> `D`, `VV` -> `W` (`RNARY` and `MARY`, `CLARK` and `DARK`). Two names
+/// with one OCR key are compared as `close`, never `exact`.
+pub fn ocr_key(key: &str) -> String {
+    key.replace("RN", "M").replace("CL", "D").replace("VV", "W")
 }
 
 /// Surname particles that registers keep or drop inconsistently (`VAN DER BERG` / `BERG`).

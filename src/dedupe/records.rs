@@ -14,7 +14,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::normalize::{
     address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date, name_key,
-    nickname_classes, phone_key,
+    nickname_classes, ocr_key, phone_key,
 };
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
@@ -36,6 +36,8 @@ pub(crate) struct NameTable {
     pub canon_prefix: Vec<u64>,
     /// First letter of the formal name, 0 for the missing name.
     pub canon_initial: Vec<u8>,
+    /// Hash of the name's [`ocr_key`].
+    pub ocr: Vec<u64>,
     /// Family-name key without particles, as a name id (0 if it equals the name itself).
     pub core: Vec<u32>,
     index: HashMap<Box<str>, u32>,
@@ -64,6 +66,7 @@ impl NameTable {
         });
         self.canon_initial.push(canon.bytes().next().unwrap_or(0));
         self.core.push(0);
+        self.ocr.push(xxh3_64(ocr_key(&key).as_bytes()));
         let key: Box<str> = key.into();
         self.values.push(key.clone());
         self.index.insert(key, id);
@@ -96,6 +99,8 @@ pub(crate) struct Records {
     pub building: Vec<u64>,
     /// Hash of the postcode (else the locality), 0 missing.
     pub area: Vec<u64>,
+    /// Hash of the locality, 0 missing.
+    pub locality: Vec<u64>,
     pub phone: Vec<u64>,
     pub email: Vec<u64>,
     pub national_id: Vec<u64>,
@@ -205,6 +210,13 @@ impl Records {
                 })
                 .collect()
         };
+        let locality = {
+            let loc = col(Field::Locality);
+            (0..n)
+                .into_par_iter()
+                .map(|r| hash_key(&super::normalize::address_key(text(&loc, r))))
+                .collect()
+        };
         let sex_c = col(Field::Sex);
         Records {
             given,
@@ -224,6 +236,7 @@ impl Records {
             address,
             building,
             area,
+            locality,
             phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
             email: hashed(Field::Email, |s| email_key(s).map_or(0, |e| hash_key(&e))),
             national_id: hashed(Field::NationalId, |s| {

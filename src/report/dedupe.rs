@@ -34,9 +34,9 @@
 //!                "blocks": 180, "pairs": 180, "new_pairs": 180, "skipped_blocks": 0,
 //!                "skipped_records": 0, "largest_skipped_block": 0}],
 //!  "candidate_pairs": 41234,
-//!  "model": {"lambda": 0.012, "prior_weight": -6.4, "em_iterations": 37, "converged": true,
+//!  "model": {"lambda": 1.9e-7, "prior_weight": -22.3, "em_iterations": 9, "converged": true,
 //!            "comparisons": [{"field": "given_name", "levels": [
-//!               {"level": "exact", "m": 0.61, "u": 0.02, "u_random": 0.004, "weight": 4.9}]}]},
+//!               {"level": "exact", "m": 0.66, "u": 0.0094, "u_random": 0.0094, "weight": 6.1}]}]},
 //!  "counts": {"listed_pairs": 260, "matched_pairs": 200, "review_pairs": 50,
 //!             "guarded_pairs": {"twin_pattern": 3, "generation_suffix": 7},
 //!             "clusters": 198, "records_in_clusters": 398,
