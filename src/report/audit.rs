@@ -296,14 +296,14 @@ fn write_changes_parquet(
         for k in 0..log.voter_id.len() {
             let personal =
                 Field::from_name(log.field[k]).is_some_and(|f| REDACTED_FIELDS.contains(&f));
-            let shown = |v: &Option<String>| match (redactor, personal) {
+            let shown = |v: &Option<std::borrow::Cow<'_, str>>| match (redactor, personal) {
                 (Some(r), true) => v.as_deref().map(|v| r.token(v)),
-                _ => v.clone(),
+                _ => v.as_deref().map(str::to_string),
             };
             let row = [
                 Some(from.clone()),
                 Some(to.clone()),
-                Some(log.voter_id[k].clone()),
+                Some(log.voter_id[k].to_string()),
                 Some(log.field[k].to_string()),
                 shown(&log.old_value[k]),
                 shown(&log.new_value[k]),

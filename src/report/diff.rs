@@ -33,6 +33,7 @@
 //!  "removal_reasons": {"deceased": 120, "(dropped from the export)": 5}}
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -46,25 +47,28 @@ use crate::diff::{Change, ChangeKind, DiffResult};
 use crate::model::Field;
 use crate::snapshot::{FieldColumn, Snapshot};
 
-/// The change log rendered as text columns (in log order).
-pub struct RenderedLog {
-    pub voter_id: Vec<String>,
+/// The change log rendered as text columns (in log order). Text values are borrowed from the
+/// snapshots; only dates and timestamps are formatted into new strings (at 10M rows the log
+/// holds about 20M values, and one allocation each was most of the time spent writing it).
+pub struct RenderedLog<'a> {
+    pub voter_id: Vec<&'a str>,
     pub field: Vec<&'static str>,
-    pub old_value: Vec<Option<String>>,
-    pub new_value: Vec<Option<String>>,
+    pub old_value: Vec<Option<Cow<'a, str>>>,
+    pub new_value: Vec<Option<Cow<'a, str>>>,
     pub change_kind: Vec<&'static str>,
 }
 
 /// Reads the values of the change log out of the two snapshots, in parallel chunks (the
 /// output keeps log order).
-pub fn render_log(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> RenderedLog {
+pub fn render_log<'a>(
+    result: &DiffResult,
+    old: &'a Snapshot,
+    new: &'a Snapshot,
+) -> RenderedLog<'a> {
     let (old_columns, new_columns) = (old.columns(), new.columns());
     let (old_ids, new_ids) = (old.voter_ids(), new.voter_ids());
-    let value = |columns: &[Option<FieldColumn<'_>>], field: Field, row: Option<u32>| {
-        columns[field.index()]
-            .as_ref()?
-            .text(row? as usize)
-            .map(|v| v.into_owned())
+    let value = |columns: &[Option<FieldColumn<'a>>], field: Field, row: Option<u32>| {
+        columns[field.index()].as_ref()?.text(row? as usize)
     };
     let render = |chunk: &[Change]| {
         let mut out = RenderedLog::with_capacity(chunk.len());
@@ -73,7 +77,7 @@ pub fn render_log(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> Render
                 Some(j) => new_ids.get(j as usize),
                 None => c.old_row.and_then(|i| old_ids.get(i as usize)),
             };
-            out.voter_id.push(id.unwrap_or_default().to_string());
+            out.voter_id.push(id.unwrap_or_default());
             out.field.push(c.field.name());
             out.old_value.push(value(&old_columns, c.field, c.old_row));
             out.new_value
@@ -101,8 +105,8 @@ pub fn render_log(result: &DiffResult, old: &Snapshot, new: &Snapshot) -> Render
 /// Change-log rows rendered per parallel task.
 const RENDER_CHUNK: usize = 64 * 1024;
 
-impl RenderedLog {
-    fn with_capacity(n: usize) -> RenderedLog {
+impl RenderedLog<'_> {
+    fn with_capacity(n: usize) -> Self {
         RenderedLog {
             voter_id: Vec::with_capacity(n),
             field: Vec::with_capacity(n),
@@ -156,10 +160,7 @@ fn write_log_parquet(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
         b.finish().into_column()
     };
     let columns = vec![
-        text_column(
-            "voter_id",
-            &mut log.voter_id.iter().map(|s| Some(s.as_str())),
-        ),
+        text_column("voter_id", &mut log.voter_id.iter().map(|s| Some(*s))),
         text_column("field", &mut log.field.iter().map(|s| Some(*s))),
         text_column("old_value", &mut log.old_value.iter().map(|s| s.as_deref())),
         text_column("new_value", &mut log.new_value.iter().map(|s| s.as_deref())),
@@ -179,7 +180,7 @@ fn write_log_csv(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
         .map_err(|e| io(path, e))?;
     for k in 0..log.voter_id.len() {
         w.write_record([
-            safe_cell(&log.voter_id[k]).as_ref(),
+            safe_cell(log.voter_id[k]).as_ref(),
             log.field[k],
             &safe_cell(log.old_value[k].as_deref().unwrap_or("")),
             &safe_cell(log.new_value[k].as_deref().unwrap_or("")),
