@@ -198,14 +198,14 @@ fn apply(old: &Snapshot, new: &Snapshot) -> Table {
     let log = render_log(&result, old, new);
     let mut t = table(old);
     for k in 0..log.voter_id.len() {
-        let id = &log.voter_id[k];
+        let id = log.voter_id[k];
         if log.field[k] == "voter_id" && log.new_value[k].is_none() {
             t.remove(id);
             continue;
         }
-        let rec = t.entry(id.clone()).or_default();
+        let rec = t.entry(id.to_string()).or_default();
         match &log.new_value[k] {
-            Some(v) => rec.insert(log.field[k].to_string(), v.clone()),
+            Some(v) => rec.insert(log.field[k].to_string(), v.to_string()),
             None => rec.remove(log.field[k]),
         };
     }
