@@ -20,6 +20,7 @@ use super::convert::{BatchConverter, ConvertedBatch, Layout};
 use super::delimited::{resolve_layout, LoadedTable};
 use super::ipc_check;
 use super::limits::{gib, Limits};
+use super::parquet_pages::{self, ChunkPages};
 use super::{InputFormat, LoadError};
 use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
@@ -44,7 +45,8 @@ pub(crate) fn read(
 /// Reads a whole Parquet or Arrow IPC file with polars, after checking that what the file
 /// declares fits the machine (polars allocates declared lengths before reading them, and a
 /// failed allocation aborts the process): an IPC file's footer and messages in
-/// `ipc_check.rs`, a Parquet file's footer here ([`check_parquet`]).
+/// `ipc_check.rs`, a Parquet file's footer here ([`check_parquet`]) and its page headers in
+/// `parquet_pages.rs`.
 ///
 /// polars' readers panic on some corrupt files rather than returning an error (polars-parquet
 /// 0.55 `expect`s well-formed thrift in the footer: "thrift bool field"; found by the
@@ -69,19 +71,34 @@ fn read_frame(
     };
     let read = move || match format {
         InputFormat::Parquet => {
-            let size = bytes.len() as u64;
-            let mut reader = ParquetReader::new(Cursor::new(bytes));
-            let metadata = reader.get_metadata().map_err(columnar_err)?;
-            let chunks = metadata.row_groups.iter().flat_map(|rg| {
-                rg.parquet_columns().iter().map(|c| ParquetChunk {
-                    values: c.num_values(),
-                    uncompressed: c.uncompressed_size(),
-                    compressed: c.compressed_size(),
-                    end: c.byte_range().end,
+            // The footer is parsed once, from a borrowed reader, and handed to the reader that
+            // reads the file; the checks read the bytes in between.
+            let metadata = ParquetReader::new(Cursor::new(bytes.as_slice()))
+                .get_metadata()
+                .map_err(columnar_err)?
+                .clone();
+            let columns = || {
+                metadata.row_groups.iter().flat_map(|rg| {
+                    let rows = rg.num_rows() as u64;
+                    rg.parquet_columns().iter().map(move |c| (rows, c))
                 })
+            };
+            let chunks = columns().map(|(_, c)| ParquetChunk {
+                values: c.num_values(),
+                uncompressed: c.uncompressed_size(),
+                compressed: c.compressed_size(),
+                end: c.byte_range().end,
             });
             let rows = metadata.row_groups.iter().map(|rg| rg.num_rows() as u64);
-            check_parquet(rows, chunks, size, limits).map_err(malformed)?;
+            check_parquet(rows, chunks, bytes.len() as u64, limits).map_err(malformed)?;
+            let pages = columns().map(|(rows, c)| ChunkPages {
+                range: c.byte_range(),
+                values: c.num_values(),
+                rows,
+            });
+            parquet_pages::check(&bytes, pages, limits).map_err(malformed)?;
+            let mut reader = ParquetReader::new(Cursor::new(bytes));
+            reader.set_metadata(metadata);
             reader.finish().map_err(columnar_err)
         }
         _ => {
@@ -140,9 +157,8 @@ struct ParquetChunk {
 
 /// The sizes in a Parquet footer against the file and the [`Limits`]: polars sizes its
 /// decoders from a chunk's declared value count (`Vec::with_capacity`). The page headers
-/// inside a chunk declare sizes too (a page's decompressed size is an i32, at most 2 GiB, and
-/// is allocated as declared); checking those would mean parsing every page header before
-/// polars does, so they are left to polars: they cannot ask for more than 2 GiB a page.
+/// inside the chunks declare sizes and counts too; `parquet_pages.rs` checks those against
+/// these footer figures once they have passed.
 fn check_parquet(
     rows: impl Iterator<Item = u64>,
     chunks: impl Iterator<Item = ParquetChunk>,
@@ -355,7 +371,133 @@ fn as_text(c: &Column) -> Result<(StringChunked, Option<&'static str>), String> 
 
 #[cfg(test)]
 mod tests {
+    use polars::prelude::{NamedFrom, ParquetCompression, ParquetWriter, Series};
+    use polars_parquet_format::thrift::protocol::TCompactOutputProtocol;
+    use polars_parquet_format::PageType;
+
     use super::*;
+
+    /// A register-like frame written by polars: 3,000 rows in row groups of 1,000, pages of
+    /// at most 1 KiB, zstd, so each column chunk holds several pages (text with nulls, so
+    /// validity and maybe dictionary pages too).
+    fn polars_parquet() -> (DataFrame, Vec<u8>) {
+        let rows = 3_000;
+        let ids: Vec<String> = (0..rows).map(|i| format!("V{i:06}")).collect();
+        let towns: Vec<Option<&str>> = (0..rows)
+            .map(|i| ["Ash", "Elm", "Oak"].get(i % 4).copied())
+            .collect();
+        let years: Vec<i64> = (0..rows).map(|i| 1940 + (i % 60) as i64).collect();
+        let mut df = DataFrame::new(
+            rows,
+            vec![
+                Series::new("voter_id".into(), ids).into(),
+                Series::new("town".into(), towns).into(),
+                Series::new("birth_year".into(), years).into(),
+            ],
+        )
+        .expect("a frame");
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_row_group_size(Some(1_000))
+            .with_data_page_size(Some(1_024))
+            .finish(&mut df)
+            .expect("write parquet");
+        (df, bytes)
+    }
+
+    fn read_parquet(bytes: Vec<u8>) -> Result<DataFrame, LoadError> {
+        read_frame(
+            bytes,
+            InputFormat::Parquet,
+            Path::new("t.parquet"),
+            &Limits::of_machine(),
+        )
+    }
+
+    /// Where each page header of the file's first column chunk starts, with the header.
+    fn first_chunk_pages(bytes: &[u8]) -> Vec<(usize, polars_parquet_format::PageHeader)> {
+        let metadata = ParquetReader::new(Cursor::new(bytes))
+            .get_metadata()
+            .expect("metadata")
+            .clone();
+        let range = metadata.row_groups[0].parquet_columns()[0].byte_range();
+        let mut pos = range.start as usize;
+        let mut pages = Vec::new();
+        while pos < range.end as usize {
+            let (header, len) = parquet_pages::read_header(&bytes[pos..]).expect("a header");
+            let next = pos + len + header.compressed_page_size as usize;
+            pages.push((pos, header));
+            pos = next;
+        }
+        pages
+    }
+
+    /// The file with the page header at `at` replaced by `header`, which must encode to the
+    /// same length (so every offset in the footer stays right).
+    fn with_header(bytes: &[u8], at: usize, header: &polars_parquet_format::PageHeader) -> Vec<u8> {
+        let old_len = parquet_pages::read_header(&bytes[at..])
+            .expect("a header")
+            .1;
+        let mut encoded = Vec::new();
+        header
+            .write_to_out_protocol(&mut TCompactOutputProtocol::new(&mut encoded))
+            .expect("encode");
+        assert_eq!(encoded.len(), old_len, "the edited header keeps its length");
+        let mut out = bytes.to_vec();
+        out[at..at + old_len].copy_from_slice(&encoded);
+        out
+    }
+
+    #[test]
+    fn a_parquet_file_written_by_polars_passes_the_page_checks() {
+        let (df, bytes) = polars_parquet();
+        let pages = first_chunk_pages(&bytes);
+        assert!(pages.len() > 1, "several pages per chunk: {}", pages.len());
+        let read = read_parquet(bytes).expect("a legit file loads");
+        assert!(read.equals_missing(&df), "{read:?}");
+    }
+
+    #[test]
+    fn a_parquet_page_declaring_a_negative_value_count_is_refused() {
+        let (_, bytes) = polars_parquet();
+        let (at, mut header) = first_chunk_pages(&bytes)
+            .into_iter()
+            .find(|(_, h)| h.type_ == PageType::DATA_PAGE)
+            .expect("a v1 data page (polars' default)");
+        // The fuzz finding, in a file polars wrote: -n encodes (zigzag varint: 2n - 1) as long
+        // as n (2n) does, unless 2n is a power of 128 (not the case for these pages' counts).
+        let v1 = header.data_page_header.as_mut().expect("v1 header");
+        v1.num_values = -v1.num_values;
+        let corrupt = with_header(&bytes, at, &header);
+        match read_parquet(corrupt) {
+            Err(LoadError::Malformed { why, .. }) => assert_eq!(
+                why,
+                "column chunk 1, page 1 declares a negative value, null or row count"
+            ),
+            other => panic!("expected a malformed-file error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_parquet_page_running_past_its_column_chunk_is_refused() {
+        let (_, bytes) = polars_parquet();
+        let pages = first_chunk_pages(&bytes);
+        let (at, mut header) = pages.last().cloned().expect("a page");
+        // Grow the last page by one byte, still within the same varint length.
+        header.compressed_page_size += 1;
+        let corrupt = with_header(&bytes, at, &header);
+        match read_parquet(corrupt) {
+            Err(LoadError::Malformed { why, .. }) => assert_eq!(
+                why,
+                format!(
+                    "column chunk 1, page {} extends beyond its column chunk (truncated?)",
+                    pages.len()
+                )
+            ),
+            other => panic!("expected a malformed-file error, got {other:?}"),
+        }
+    }
 
     fn chunk(values: i64, uncompressed: i64, end: u64) -> ParquetChunk {
         ParquetChunk {

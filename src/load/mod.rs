@@ -17,6 +17,7 @@ mod convert;
 mod delimited;
 mod ipc_check;
 mod limits;
+mod parquet_pages;
 mod source;
 
 use std::collections::BTreeMap;
