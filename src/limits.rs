@@ -90,14 +90,24 @@ fn text_bytes(path: &Path) -> std::io::Result<u64> {
 /// Memory the kernel could give this process without swapping (`MemAvailable` in
 /// /proc/meminfo), in bytes; `None` where that is not known.
 pub fn available_memory() -> Option<u64> {
-    mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
+    kib_field(
+        &std::fs::read_to_string("/proc/meminfo").ok()?,
+        "MemAvailable:",
+    )
 }
 
-/// `MemAvailable` in bytes from the text of `/proc/meminfo` (`MemAvailable:  1234 kB`).
-fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?;
+/// This process's peak resident memory so far (`VmHWM` in /proc/self/status), in bytes;
+/// `None` where that is not known.
+pub fn peak_resident_memory() -> Option<u64> {
+    kib_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmHWM:",
+    )
+}
+
+/// The value of a `Key:  1234 kB` line of a /proc file, in bytes.
+fn kib_field(text: &str, key: &str) -> Option<u64> {
+    let line = text.lines().find_map(|l| l.strip_prefix(key))?;
     let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
     kib.checked_mul(1024)
 }
@@ -115,9 +125,9 @@ mod tests {
     #[test]
     fn reads_mem_available() {
         let text = "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:   14493768 kB\n";
-        assert_eq!(mem_available(text), Some(14_493_768 * 1024));
-        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
-        assert_eq!(mem_available("MemAvailable: lots\n"), None);
+        assert_eq!(kib_field(text, "MemAvailable:"), Some(14_493_768 * 1024));
+        assert_eq!(kib_field("MemTotal: 5 kB\n", "MemAvailable:"), None);
+        assert_eq!(kib_field("MemAvailable: lots\n", "MemAvailable:"), None);
     }
 
     #[test]

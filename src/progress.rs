@@ -109,7 +109,7 @@ impl Timings {
                 name,
                 seconds: t0.elapsed().as_secs_f64(),
                 rows: None,
-                peak_rss_bytes: peak_rss_bytes(),
+                peak_rss_bytes: rollaudit::limits::peak_resident_memory(),
             });
         }
     }
@@ -156,16 +156,8 @@ impl Timings {
             self.start.elapsed().as_secs_f64(),
             "",
             "",
-            mib(peak_rss_bytes())
+            mib(rollaudit::limits::peak_resident_memory())
         );
         out
     }
-}
-
-/// The process's peak resident set so far (Linux: VmHWM), in bytes.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

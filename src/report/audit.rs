@@ -231,40 +231,11 @@ fn parquet_bytes(
 }
 
 fn write_flagged_parquet(path: &Path, findings: &[Finding]) -> Result<(), WriteError> {
-    let names = [
-        "finding_id",
-        "rule",
-        "severity",
-        "scope",
-        "scope_value",
-        "voter_id",
-        "snapshot_date",
-        "detail",
-    ];
+    let names = super::findings::FLAGGED_COLUMNS;
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    for f in findings {
-        let id = super::findings::finding_id(f);
-        let detail = super::findings::detail(&f.evidence);
-        let date = f.snapshot_date.map(|d| IsoDate(d).to_string());
-        let voters: Vec<Option<String>> = if f.voter_ids.is_empty() {
-            vec![None]
-        } else {
-            f.voter_ids.iter().cloned().map(Some).collect()
-        };
-        for voter in voters {
-            let row = [
-                Some(id.clone()),
-                Some(f.rule.to_string()),
-                Some(f.severity.name().to_string()),
-                Some(f.scope.name().to_string()),
-                Some(f.scope_value.clone()),
-                voter,
-                date.clone(),
-                Some(detail.clone()),
-            ];
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(v);
-            }
+    for row in super::findings::flagged_rows(findings) {
+        for (c, v) in cols.iter_mut().zip(row) {
+            c.push(v);
         }
     }
     let bytes = parquet_bytes(path, names.into_iter().zip(cols).collect())?;

@@ -158,7 +158,46 @@ pub fn severity_counts_json(findings: &[Finding]) -> Value {
     Value::Object(counts)
 }
 
-/// Writes `flagged.csv` (format in the module docs).
+/// The columns of `flagged.csv` and `flagged.parquet`.
+pub(crate) const FLAGGED_COLUMNS: [&str; 8] = [
+    "finding_id",
+    "rule",
+    "severity",
+    "scope",
+    "scope_value",
+    "voter_id",
+    "snapshot_date",
+    "detail",
+];
+
+/// The rows of `flagged.csv` and `flagged.parquet`, in [`FLAGGED_COLUMNS`] order: one per
+/// finding and voter, and one without a voter for a finding that names none.
+pub(crate) fn flagged_rows(findings: &[Finding]) -> impl Iterator<Item = [Option<String>; 8]> + '_ {
+    findings.iter().flat_map(|f| {
+        let id = finding_id(f);
+        let date = f.snapshot_date.map(|d| IsoDate(d).to_string());
+        let detail = detail(&f.evidence);
+        let voters: Vec<Option<String>> = if f.voter_ids.is_empty() {
+            vec![None]
+        } else {
+            f.voter_ids.iter().cloned().map(Some).collect()
+        };
+        voters.into_iter().map(move |voter| {
+            [
+                Some(id.clone()),
+                Some(f.rule.to_string()),
+                Some(f.severity.name().to_string()),
+                Some(f.scope.name().to_string()),
+                Some(f.scope_value.clone()),
+                voter,
+                date.clone(),
+                Some(detail.clone()),
+            ]
+        })
+    })
+}
+
+/// Writes `flagged.csv` (format in the module docs). Missing values are empty cells.
 pub fn write_flagged_csv(path: &Path, findings: &[Finding]) -> Result<(), WriteError> {
     let err = |source| WriteError {
         path: path.to_path_buf(),
@@ -166,43 +205,13 @@ pub fn write_flagged_csv(path: &Path, findings: &[Finding]) -> Result<(), WriteE
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     let row_err = |e: csv::Error| err(std::io::Error::other(e));
-    w.write_record([
-        "finding_id",
-        "rule",
-        "severity",
-        "scope",
-        "scope_value",
-        "voter_id",
-        "snapshot_date",
-        "detail",
-    ])
-    .map_err(row_err)?;
-    for f in findings {
-        let id = finding_id(f);
-        let date = f
-            .snapshot_date
-            .map(|d| IsoDate(d).to_string())
-            .unwrap_or_default();
-        let detail = detail(&f.evidence);
-        let empty = [String::new()];
-        let voters: &[String] = if f.voter_ids.is_empty() {
-            &empty
-        } else {
-            &f.voter_ids
-        };
-        for voter in voters {
-            w.write_record([
-                id.as_str(),
-                f.rule,
-                f.severity.name(),
-                f.scope.name(),
-                &safe_cell(&f.scope_value),
-                &safe_cell(voter),
-                &date,
-                &safe_cell(&detail),
-            ])
-            .map_err(row_err)?;
-        }
+    w.write_record(FLAGGED_COLUMNS).map_err(row_err)?;
+    for row in flagged_rows(findings) {
+        w.write_record(
+            row.iter()
+                .map(|v| safe_cell(v.as_deref().unwrap_or("")).into_owned()),
+        )
+        .map_err(row_err)?;
     }
     let bytes = w.into_inner().map_err(|e| err(e.into_error()))?;
     write_atomically(path, &bytes)
