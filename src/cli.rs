@@ -97,6 +97,14 @@ enum Command {
         /// Print each stage's wall time, rows per second and peak memory on stderr.
         #[arg(long)]
         timings: bool,
+        /// Read the two files a window of rows at a time, in bounded memory: for registers
+        /// larger than memory. Both must be ingested Parquet files (`rollaudit ingest`
+        /// output). Chosen by itself when the files would not fit in memory whole.
+        #[arg(long)]
+        stream: bool,
+        /// Rows each side reads before a window is diffed, with --stream.
+        #[arg(long, default_value_t = rollaudit::diff::stream::DEFAULT_WINDOW_ROWS)]
+        window_rows: usize,
         /// Output directory.
         #[arg(short, long)]
         output: PathBuf,
@@ -209,8 +217,29 @@ struct LoadArgs {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let mut stream_instead = false;
     if !args.skip_memory_check {
-        check_memory(&input_paths(&args.command))?;
+        if let Err(too_big) = check_memory(&input_paths(&args.command)) {
+            match &args.command {
+                // A streamed diff holds one window, not the files.
+                Command::Diff { stream: true, .. } => {}
+                Command::Diff { old, new, .. }
+                    if load::IngestedReader::open(old).is_ok()
+                        && load::IngestedReader::open(new).is_ok() =>
+                {
+                    eprintln!(
+                        "{}",
+                        format!("{too_big:#}")
+                            .split(". ")
+                            .next()
+                            .unwrap_or_default()
+                    );
+                    eprintln!("both are ingested Parquet files: diffing them a window at a time");
+                    stream_instead = true;
+                }
+                _ => return Err(too_big),
+            }
+        }
     }
     match args.command {
         Command::Profiles => profiles(),
@@ -268,6 +297,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             new_profile,
             strict,
             timings,
+            stream,
+            window_rows,
             output,
         } => {
             let side = |p: Option<String>| LoadArgs {
@@ -275,14 +306,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 strict,
             };
             let timings = Timings::new(timings);
-            let status = diff(
-                &old,
-                &side(old_profile),
-                &new,
-                &side(new_profile),
-                &output,
-                &timings,
-            )?;
+            let status = if stream || stream_instead {
+                diff_streamed(&old, &new, window_rows, &output, &timings)?
+            } else {
+                diff(
+                    &old,
+                    &side(old_profile),
+                    &new,
+                    &side(new_profile),
+                    &output,
+                    &timings,
+                )?
+            };
             timings.report();
             Ok(status)
         }
@@ -761,7 +796,8 @@ fn diff(
         &rollaudit::diff::DiffConfig::default(),
     );
     timings.begin("write");
-    report::diff::write_diff(dir, &result, &old_loaded.snapshot, &new_loaded.snapshot)?;
+    let (totals, kinds) =
+        report::diff::write_diff(dir, &result, &old_loaded.snapshot, &new_loaded.snapshot)?;
     timings.end();
     let (old_rows, new_rows) = (old_loaded.snapshot.rows(), new_loaded.snapshot.rows());
     timings.rows(
@@ -770,27 +806,64 @@ fn diff(
     );
     timings.rows("diff", (old_rows + new_rows) as u64);
     timings.rows("write", result.log.len() as u64);
-    let c = &result.counts;
-    if result.identical {
-        println!("identical: equal digests ({})", result.old_digest);
+    print_diff(&totals, &kinds, dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `diff --stream`: two ingested Parquet files, a window at a time (`diff::stream`).
+fn diff_streamed(
+    old: &Path,
+    new: &Path,
+    window_rows: usize,
+    dir: &Path,
+    timings: &Timings,
+) -> Result<ExitCode> {
+    use rollaudit::diff::stream;
+    let config = rollaudit::diff::DiffConfig::default();
+    timings.begin("re-keying pass");
+    let rekeyed = stream::find_rekeyed(old, new, &config, window_rows)?;
+    timings.begin("diff and write");
+    let mut writer = report::diff::DiffWriter::create(dir)?;
+    let (mut windows, mut rows) = (0u64, 0u64);
+    stream::diff_files(old, new, &config, rekeyed, window_rows, |result, o, n| {
+        windows += 1;
+        rows += (o.rows() + n.rows()) as u64;
+        Ok(writer.append(result, o, n)?)
+    })?;
+    let (totals, kinds) = writer.finish()?;
+    timings.end();
+    timings.rows("re-keying pass", rows);
+    timings.rows("diff and write", rows);
+    println!("diffed in {windows} windows of about {window_rows} rows a side");
+    print_diff(&totals, &kinds, dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_diff(
+    totals: &rollaudit::diff::DiffResult,
+    kinds: &std::collections::BTreeMap<rollaudit::diff::ChangeKind, u64>,
+    dir: &Path,
+) {
+    let c = &totals.counts;
+    if totals.identical {
+        println!("identical: equal digests ({})", totals.old_digest);
     }
     println!(
         "added {}  removed {}  modified {}  unchanged {}",
         c.added, c.removed, c.modified, c.unchanged
     );
-    if !result.drift.is_empty() {
+    if !totals.drift.is_empty() {
         let names = |f: &[Field]| f.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
         println!(
             "schema drift: only in old [{}], only in new [{}] (not compared)",
-            names(&result.drift.only_old),
-            names(&result.drift.only_new)
+            names(&totals.drift.only_old),
+            names(&totals.drift.only_new)
         );
     }
-    for (kind, n) in result.kind_counts() {
+    for (kind, n) in kinds {
         println!("  {:<22} {n}", kind.name());
     }
     println!("wrote {}", dir.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 fn inspect(file: &Path, args: &LoadArgs) -> Result<ExitCode> {

@@ -30,7 +30,7 @@ use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN};
 /// structured fingerprints from summing to collisions. Two snapshots with equal digests hold
 /// the same rows with overwhelming probability (2^-64 per comparison), and the diff uses that
 /// to skip the join entirely.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Digest {
     pub rows: u64,
     pub sum: u64,
@@ -47,6 +47,14 @@ impl Digest {
         Digest {
             rows: fingerprints.len() as u64,
             sum,
+        }
+    }
+
+    /// The digest of the rows of both: a snapshot read in parts has the sum of its parts'.
+    pub fn combine(self, other: Digest) -> Digest {
+        Digest {
+            rows: self.rows + other.rows,
+            sum: self.sum.wrapping_add(other.sum),
         }
     }
 }
@@ -90,11 +98,7 @@ impl Snapshot {
     /// `.arrow`), through a temporary file renamed into place, so a reader never sees half a
     /// file.
     pub fn write(&self, path: &Path) -> Result<(), LoadError> {
-        let tmp = path.with_extension(format!(
-            "{}.tmp{}",
-            path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-            std::process::id()
-        ));
+        let tmp = crate::report::temp_name(path);
         let io_err = |source| LoadError::WriteIo {
             path: path.to_path_buf(),
             source,

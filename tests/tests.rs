@@ -20,6 +20,8 @@ mod hostile;
 mod ingest;
 // Invariants over generated inputs: dedupe pairs and clusters, row conservation through ingest.
 mod properties;
+// The streamed diff against the in-memory one; the ingested-file reader and writer.
+mod stream;
 // Record rules on one snapshot: each rule, households and institutions, ground truth.
 mod scan;
 // Running the binary in a temporary directory.

@@ -1,11 +1,11 @@
 //! Field comparison and change classification (rules in the module docs of `diff`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
 use super::merge::Merged;
-use super::{Change, ChangeKind, DiffConfig, RecordChange};
+use super::{Change, ChangeKind, DiffConfig, RecordChange, Rekeying};
 use crate::model::Field;
 use crate::snapshot::{FieldColumn, Snapshot};
 
@@ -118,7 +118,7 @@ pub(crate) fn classify(
         .iter()
         .filter(|r| r.old_row.is_some() && r.new_row.is_some())
         .count() as u64;
-    rekey(&cols, &mut log, &mut records);
+    rekey(&cols, &mut log, &mut records, &config.rekeying);
     Classified {
         log,
         records,
@@ -288,7 +288,7 @@ fn status_transition(old: Option<&str>, new: &str) -> ChangeKind {
 
 /// The identity a re-keyed record keeps: upper-cased given and family name, birth date (or
 /// year) and address line, all present.
-fn identity(snap: &Snapshot, row: usize) -> Option<String> {
+pub(crate) fn identity(snap: &Snapshot, row: usize) -> Option<String> {
     let text = |f| {
         snap.column(f)
             .and_then(|c| c.text(row))
@@ -303,68 +303,115 @@ fn identity(snap: &Snapshot, row: usize) -> Option<String> {
     ))
 }
 
-/// Pairs records that left with records that arrived under another id but the same identity,
-/// one to one, and relabels both as one re-keying.
-fn rekey(cols: &Columns<'_>, log: &mut [Change], records: &mut Vec<RecordChange>) {
-    let mut arrivals: HashMap<String, Option<usize>> = HashMap::new();
-    for (k, r) in records.iter().enumerate() {
-        if let (None, Some(j)) = (r.old_row, r.new_row) {
-            if let Some(id) = identity(cols.new, j as usize) {
-                arrivals
-                    .entry(id)
-                    .and_modify(|slot| *slot = None)
-                    .or_insert(Some(k));
-            }
+/// Pairs exits with arrivals of the same identity, one to one: an identity held by two exits
+/// or two arrivals pairs nothing, since which of them is the re-keyed one cannot be told.
+pub(crate) fn one_to_one<X, Y>(exits: Vec<(String, X)>, arrivals: Vec<(String, Y)>) -> Vec<(X, Y)> {
+    fn unique<T>(items: Vec<(String, T)>) -> HashMap<String, Option<T>> {
+        let mut map: HashMap<String, Option<T>> = HashMap::with_capacity(items.len());
+        for (key, item) in items {
+            map.entry(key)
+                .and_modify(|slot| *slot = None)
+                .or_insert(Some(item));
         }
+        map
     }
+    let mut arrivals = unique(arrivals);
     if arrivals.is_empty() {
-        return;
+        return Vec::new();
     }
-    let mut exits: HashMap<String, Option<usize>> = HashMap::new();
-    for (k, r) in records.iter().enumerate() {
-        // Records that left in this interval; an already-removed record that is merely no
-        // longer exported (`dropped`) did not.
-        let left = r.old_row.is_some() && r.kinds.contains(&ChangeKind::Removal);
-        if let (true, Some(i)) = (left, r.old_row) {
-            if let Some(id) = identity(cols.old, i as usize) {
-                exits
-                    .entry(id)
-                    .and_modify(|slot| *slot = None)
-                    .or_insert(Some(k));
+    unique(exits)
+        .into_iter()
+        .filter_map(|(key, exit)| Some((exit?, arrivals.get_mut(&key)?.take()?)))
+        .collect()
+}
+
+/// Labels re-keyings: records that left and records that arrived under another id but are the
+/// same person. [`Rekeying::Find`] pairs them within this diff by identity; with
+/// [`Rekeying::Known`] the pairs were found over the whole register (a streamed diff, whose
+/// window may hold only one half of a pair). The log rows of both halves become `rekey`; the
+/// arrival's record becomes the pair's one record, and the exit's record goes.
+fn rekey(
+    cols: &Columns<'_>,
+    log: &mut [Change],
+    records: &mut Vec<RecordChange>,
+    rekeying: &Rekeying,
+) {
+    let is_exit = |r: &RecordChange| r.old_row.is_some() && r.kinds.contains(&ChangeKind::Removal);
+    let is_arrival = |r: &RecordChange| r.old_row.is_none() && r.new_row.is_some();
+    // (exit record, arrival record), either half possibly outside this diff.
+    let halves: Vec<(Option<usize>, Option<usize>)> = match rekeying {
+        Rekeying::Skip => return,
+        Rekeying::Find => {
+            let keyed = |side: &Snapshot, pick: &dyn Fn(&RecordChange) -> Option<u32>| {
+                records
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, r)| Some((identity(side, pick(r)? as usize)?, k)))
+                    .collect::<Vec<_>>()
+            };
+            let arrivals = keyed(cols.new, &|r| r.new_row.filter(|_| is_arrival(r)));
+            if arrivals.is_empty() {
+                return;
             }
+            let exits = keyed(cols.old, &|r| r.old_row.filter(|_| is_exit(r)));
+            one_to_one(exits, arrivals)
+                .into_iter()
+                .map(|(e, a)| (Some(e), Some(a)))
+                .collect()
         }
-    }
-    let mut merged_into: Vec<(usize, usize)> = Vec::new();
-    for (id, exit) in &exits {
-        if let (Some(exit), Some(Some(arrival))) = (exit, arrivals.get(id)) {
-            merged_into.push((*exit, *arrival));
+        Rekeying::Known(known) => {
+            let (old_ids, new_ids) = (cols.old.voter_ids(), cols.new.voter_ids());
+            let mut exits: HashMap<&str, usize> = HashMap::new();
+            let mut arrivals = Vec::new();
+            for (k, r) in records.iter().enumerate() {
+                if is_exit(r) {
+                    if let Some(id) = r.old_row.and_then(|i| old_ids.get(i as usize)) {
+                        if known.is_exit(id) {
+                            exits.insert(id, k);
+                        }
+                    }
+                } else if is_arrival(r) {
+                    if let Some(id) = r.new_row.and_then(|j| new_ids.get(j as usize)) {
+                        if let Some(replaced) = known.replaced(id) {
+                            arrivals.push((replaced, k));
+                        }
+                    }
+                }
+            }
+            let mut halves: Vec<_> = arrivals
+                .into_iter()
+                .map(|(replaced, a)| (exits.remove(replaced), Some(a)))
+                .collect();
+            halves.extend(exits.into_values().map(|e| (Some(e), None)));
+            halves
         }
-    }
-    if merged_into.is_empty() {
+    };
+    if halves.is_empty() {
         return;
     }
-    let relabel: HashMap<(Option<u32>, Option<u32>), ()> = merged_into
+    let relabel: HashSet<(Option<u32>, Option<u32>)> = halves
         .iter()
-        .flat_map(|&(e, a)| {
-            [
-                ((records[e].old_row, records[e].new_row), ()),
-                ((records[a].old_row, records[a].new_row), ()),
-            ]
-        })
+        .flat_map(|&(e, a)| [e, a])
+        .flatten()
+        .map(|k| (records[k].old_row, records[k].new_row))
         .collect();
     for c in log.iter_mut() {
-        if relabel.contains_key(&(c.old_row, c.new_row)) {
+        if relabel.contains(&(c.old_row, c.new_row)) {
             c.kind = ChangeKind::Rekey;
         }
     }
     let mut drop = vec![false; records.len()];
-    for &(exit, arrival) in &merged_into {
-        records[arrival] = RecordChange {
-            old_row: records[exit].old_row,
-            new_row: records[arrival].new_row,
-            kinds: vec![ChangeKind::Rekey],
-        };
-        drop[exit] = true;
+    for &(exit, arrival) in &halves {
+        if let Some(a) = arrival {
+            records[a] = RecordChange {
+                old_row: exit.and_then(|e| records[e].old_row),
+                new_row: records[a].new_row,
+                kinds: vec![ChangeKind::Rekey],
+            };
+        }
+        if let Some(e) = exit {
+            drop[e] = true;
+        }
     }
     let mut k = 0;
     records.retain(|_| {

@@ -35,8 +35,10 @@
 
 mod classify;
 mod merge;
+pub mod stream;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::model::Field;
 use crate::snapshot::{Digest, Snapshot};
@@ -123,6 +125,52 @@ impl ChangeKind {
 #[derive(Clone, Debug, Default)]
 pub struct DiffConfig {
     pub names: NameRule,
+    pub rekeying: Rekeying,
+}
+
+/// How re-keyings are found (see `rekey` in the taxonomy).
+#[derive(Clone, Debug, Default)]
+pub enum Rekeying {
+    /// Between the records of this diff (the whole register, in memory).
+    #[default]
+    Find,
+    /// Not at all (the streamed diff's first pass, which collects the candidates).
+    Skip,
+    /// Pairs found beforehand over the whole register ([`stream`]).
+    Known(Arc<RekeyedIds>),
+}
+
+/// Re-keyings found over a whole register: each arriving id and the id it replaced.
+#[derive(Debug, Default)]
+pub struct RekeyedIds {
+    replaced: HashMap<String, String>,
+    exits: HashSet<String>,
+}
+
+impl RekeyedIds {
+    /// From arriving id to replaced id.
+    pub fn new(replaced: HashMap<String, String>) -> RekeyedIds {
+        let exits = replaced.values().cloned().collect();
+        RekeyedIds { replaced, exits }
+    }
+
+    /// The id `arrival` replaced, if it is the new half of a re-keying.
+    pub fn replaced(&self, arrival: &str) -> Option<&str> {
+        self.replaced.get(arrival).map(String::as_str)
+    }
+
+    /// `id` left as the old half of a re-keying.
+    pub fn is_exit(&self, id: &str) -> bool {
+        self.exits.contains(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.replaced.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.replaced.is_empty()
+    }
 }
 
 /// One row of the long-format change log: `field` of the record changed from its value in OLD
@@ -175,7 +223,7 @@ impl SchemaDrift {
 }
 
 /// Everything the diff found. Plain data; `report` writes it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DiffResult {
     /// Equal digests: the snapshots hold the same rows; no merge was done.
     pub identical: bool,
@@ -192,6 +240,46 @@ pub struct DiffResult {
 }
 
 impl DiffResult {
+    /// The result without its log and records: what adds up over the parts of a streamed
+    /// diff.
+    pub fn totals(&self) -> DiffResult {
+        DiffResult {
+            identical: self.identical,
+            old_digest: self.old_digest,
+            new_digest: self.new_digest,
+            counts: self.counts,
+            drift: self.drift.clone(),
+            compared: self.compared.clone(),
+            log: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// The totals of two parts of one diff (windows of the same two snapshots, so with the
+    /// same fields compared): counts and digests add up, and the whole is identical when its
+    /// digests are equal, as for a diff in one part.
+    pub fn plus(self, part: DiffResult) -> DiffResult {
+        let (a, b) = (self.counts, part.counts);
+        let old_digest = self.old_digest.combine(part.old_digest);
+        let new_digest = self.new_digest.combine(part.new_digest);
+        DiffResult {
+            identical: old_digest == new_digest && self.drift.is_empty(),
+            old_digest,
+            new_digest,
+            counts: DiffCounts {
+                old_rows: a.old_rows + b.old_rows,
+                new_rows: a.new_rows + b.new_rows,
+                added: a.added + b.added,
+                removed: a.removed + b.removed,
+                modified: a.modified + b.modified,
+                unchanged: a.unchanged + b.unchanged,
+            },
+            log: Vec::new(),
+            records: Vec::new(),
+            ..self
+        }
+    }
+
     /// Records per change kind.
     pub fn kind_counts(&self) -> BTreeMap<ChangeKind, u64> {
         let mut counts = BTreeMap::new();

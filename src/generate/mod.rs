@@ -29,7 +29,6 @@ mod kinds;
 mod mass_events;
 mod names;
 mod new_records;
-mod parquet;
 mod population;
 mod rng;
 mod time;

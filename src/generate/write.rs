@@ -13,6 +13,7 @@ use flate2::{Compression, GzBuilder};
 use rayon::prelude::*;
 
 use crate::dates::civil_from_days;
+use crate::load::IngestedWriter;
 use crate::model::{Field, Status};
 
 use super::geography::{Geography, PARTIES};
@@ -253,9 +254,22 @@ pub(crate) fn write_snapshot(
             gz.finish().map_err(io)?.flush().map_err(io)?;
         }
         OutputFormat::Parquet => {
-            let mut bytes = Vec::new();
-            write_rows(reg, geo, &mut bytes).map_err(io)?;
-            super::parquet::csv_to_parquet(&bytes, path)?;
+            // Converted a batch at a time, so a 10^8-row snapshot never has all its text in
+            // memory.
+            let parquet_err = |source| GenerateError::Parquet {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            };
+            let parts = RowParts::new(reg, geo);
+            let mut out = IngestedWriter::create(path, &path.with_extension("csv"));
+            for batch in reg.voters.chunks(CHUNK * CHUNKS_PER_BATCH) {
+                let mut text = header().into_bytes();
+                for buffer in format_batch(batch, &parts) {
+                    text.extend_from_slice(&buffer);
+                }
+                out.write_piece(text).map_err(parquet_err)?;
+            }
+            out.finish().map_err(parquet_err)?;
         }
     }
     Ok(reg.voters.len())
@@ -281,17 +295,7 @@ fn write_rows(
             Ok(())
         });
         for batch in reg.voters.chunks(CHUNK * CHUNKS_PER_BATCH) {
-            let buffers: Vec<Vec<u8>> = batch
-                .par_chunks(CHUNK)
-                .map(|chunk| {
-                    let mut buf = Vec::with_capacity(chunk.len() * 240);
-                    for v in chunk {
-                        push_row(&mut buf, &parts, v);
-                    }
-                    buf
-                })
-                .collect();
-            if sender.send(buffers).is_err() {
+            if sender.send(format_batch(batch, &parts)).is_err() {
                 // The writer stopped on an error; it reports it below.
                 break;
             }
@@ -299,6 +303,20 @@ fn write_rows(
         drop(sender);
         writer.join().expect("the writer thread does not panic")
     })
+}
+
+/// Formats a batch of rows, one buffer per chunk of [`CHUNK`] records, in parallel.
+fn format_batch(batch: &[Voter], parts: &RowParts) -> Vec<Vec<u8>> {
+    batch
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 240);
+            for v in chunk {
+                push_row(&mut buf, parts, v);
+            }
+            buf
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,9 +8,11 @@
 
 use std::cell::Cell;
 use std::io::Cursor;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
+use polars::io::parquet::metadata::FileMetadata;
 use polars::prelude::{
     Column, DataFrame, DataType, IpcReader, ParquetReader, PolarsError, SerReader, StringChunked,
 };
@@ -77,26 +79,9 @@ fn read_frame(
                 .get_metadata()
                 .map_err(columnar_err)?
                 .clone();
-            let columns = || {
-                metadata.row_groups.iter().flat_map(|rg| {
-                    let rows = rg.num_rows() as u64;
-                    rg.parquet_columns().iter().map(move |c| (rows, c))
-                })
-            };
-            let chunks = columns().map(|(_, c)| ParquetChunk {
-                values: c.num_values(),
-                uncompressed: c.uncompressed_size(),
-                compressed: c.compressed_size(),
-                end: c.byte_range().end,
-            });
-            let rows = metadata.row_groups.iter().map(|rg| rg.num_rows() as u64);
-            check_parquet(rows, chunks, bytes.len() as u64, limits).map_err(malformed)?;
-            let pages = columns().map(|(rows, c)| ChunkPages {
-                range: c.byte_range(),
-                values: c.num_values(),
-                rows,
-            });
-            parquet_pages::check(&bytes, pages, limits).map_err(malformed)?;
+            let all = 0..metadata.row_groups.len();
+            check_row_groups(&metadata, all, &bytes, 0, bytes.len() as u64, limits)
+                .map_err(malformed)?;
             let mut reader = ParquetReader::new(Cursor::new(bytes));
             reader.set_metadata(metadata);
             reader.finish().map_err(columnar_err)
@@ -108,6 +93,52 @@ fn read_frame(
                 .map_err(columnar_err)
         }
     };
+    catch_reader_panic(format, path, read)
+}
+
+/// Checks what the footer and the page headers of `groups` declare ([`check_parquet`] and
+/// `parquet_pages.rs`). `bytes` holds the file from offset `base` on, at least up to the end of
+/// the groups' last column chunk; `file_size` is the whole file's.
+pub(crate) fn check_row_groups(
+    metadata: &FileMetadata,
+    groups: Range<usize>,
+    bytes: &[u8],
+    base: u64,
+    file_size: u64,
+    limits: &Limits,
+) -> Result<(), String> {
+    let groups = &metadata.row_groups[groups];
+    let columns = || {
+        groups.iter().flat_map(|rg| {
+            let rows = rg.num_rows() as u64;
+            rg.parquet_columns().iter().map(move |c| (rows, c))
+        })
+    };
+    let chunks = columns().map(|(_, c)| ParquetChunk {
+        values: c.num_values(),
+        uncompressed: c.uncompressed_size(),
+        compressed: c.compressed_size(),
+        end: c.byte_range().end,
+    });
+    let rows = groups.iter().map(|rg| rg.num_rows() as u64);
+    check_parquet(rows, chunks, file_size, limits)?;
+    let pages = columns().map(|(rows, c)| {
+        let range = c.byte_range();
+        ChunkPages {
+            range: range.start.saturating_sub(base)..range.end.saturating_sub(base),
+            values: c.num_values(),
+            rows,
+        }
+    });
+    parquet_pages::check(bytes, pages, limits)
+}
+
+/// Runs a polars reader, turning a panic inside it into an error (see [`read_frame`]).
+pub(crate) fn catch_reader_panic<T>(
+    format: InputFormat,
+    path: &Path,
+    read: impl FnOnce() -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
     quiet_reader_panics();
     READING.with(|r| r.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
@@ -118,9 +149,13 @@ fn read_frame(
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        Err(columnar_err(PolarsError::ComputeError(
-            format!("the {} reader failed: {why}", format.name()).into(),
-        )))
+        Err(LoadError::Columnar {
+            path: path.to_path_buf(),
+            format: format.name(),
+            source: PolarsError::ComputeError(
+                format!("the {} reader failed: {why}", format.name()).into(),
+            ),
+        })
     })
 }
 
@@ -206,7 +241,7 @@ fn check_parquet(
 }
 
 /// The file is our own ingest output: canonical columns, canonical types, fingerprints.
-fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTable>, LoadError> {
+pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTable>, LoadError> {
     let mut fields = Vec::new();
     let (mut fingerprints, mut lines) = (None, None);
     for c in df.columns() {

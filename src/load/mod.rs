@@ -15,6 +15,7 @@
 mod columnar;
 mod convert;
 mod delimited;
+mod ingested;
 mod ipc_check;
 mod limits;
 mod parquet_pages;
@@ -29,6 +30,7 @@ use polars::prelude::PolarsError;
 use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
+pub use ingested::{IngestedReader, IngestedWriter};
 pub use source::InputFormat;
 
 /// A loaded snapshot and the account of how it was loaded.
@@ -195,6 +197,18 @@ pub enum LoadError {
         column: String,
         why: String,
     },
+    #[error(
+        "{}: not an ingested Parquet file (canonical columns with _fingerprint and _line, as \
+         `rollaudit ingest` writes them); the streaming diff reads only those",
+        path.display()
+    )]
+    NotIngested { path: PathBuf },
+    #[error(
+        "{}: row {row}: voter_id is not greater than the one before; the file must be sorted \
+         by voter_id with unique ids (as `rollaudit ingest` writes it)",
+        path.display()
+    )]
+    NotSorted { path: PathBuf, row: u64 },
     #[error("{}: cannot write", path.display())]
     Write {
         path: PathBuf,
@@ -249,13 +263,9 @@ pub fn canonical_csv_to_parquet(
     source_name: &str,
     out: &Path,
 ) -> Result<(), LoadError> {
-    let loaded = load_bytes(
-        bytes.to_vec(),
-        Path::new(source_name),
-        &Profile::canonical(),
-        &NoProgress,
-    )?;
-    loaded.snapshot.write(out)
+    let mut writer = IngestedWriter::create(out, Path::new(source_name));
+    writer.write_piece(bytes.to_vec())?;
+    writer.finish().map(|_| ())
 }
 
 fn load_raw(

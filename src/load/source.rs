@@ -38,7 +38,7 @@ pub(crate) struct RawInput {
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const PARQUET_MAGIC: &[u8] = b"PAR1";
+pub(crate) const PARQUET_MAGIC: &[u8] = b"PAR1";
 const ARROW_MAGIC: &[u8] = b"ARROW1";
 
 pub(crate) fn read_input(path: &Path) -> Result<RawInput, LoadError> {

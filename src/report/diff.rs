@@ -35,9 +35,14 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
-use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::{
+    DataFrame, DataType, IntoColumn, ParquetWriter, Schema, StringChunkedBuilder,
+};
 use serde_json::json;
 
 use super::{safe_cell, write_atomically, WriteError};
@@ -124,33 +129,160 @@ fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteEr
     }
 }
 
-/// Writes `changes.parquet`, `changes.csv`, `summary.csv` and `diff.json` into `dir`.
+/// Writes `changes.parquet`, `changes.csv`, `summary.csv` and `diff.json` into `dir`;
+/// returns what [`DiffWriter::finish`] does.
 pub fn write_diff(
     dir: &Path,
     result: &DiffResult,
     old: &Snapshot,
     new: &Snapshot,
-) -> Result<(), WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let log = render_log(result, old, new);
-    // The two encodings of the log are independent: one core each.
-    let (parquet, csv) = rayon::join(
-        || write_log_parquet(&dir.join("changes.parquet"), &log),
-        || write_log_csv(&dir.join("changes.csv"), &log),
-    );
-    parquet?;
-    csv?;
-    let summary = summary(result, old, new);
-    write_summary_csv(&dir.join("summary.csv"), &summary)?;
-    let json = serde_json::to_vec_pretty(&diff_json(result, new, summary.len()))
-        .map_err(|e| io(&dir.join("diff.json"), e))?;
-    write_atomically(&dir.join("diff.json"), &json)
+) -> Result<DiffTotals, WriteError> {
+    let mut writer = DiffWriter::create(dir)?;
+    writer.append(result, old, new)?;
+    writer.finish()
 }
 
-fn write_log_parquet(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
+/// Writes a diff's artefacts from its parts: the whole diff, or the windows of a streamed diff
+/// (`diff::stream`) in `voter_id` order. The change log is written as each part comes; the
+/// summary, the counts and `diff.json` add up over the parts and are written by
+/// [`finish`](DiffWriter::finish). Files go to temporary names, renamed into place at the end:
+/// a run that stops early leaves none of them half written.
+pub struct DiffWriter {
+    dir: PathBuf,
+    parquet: BatchedWriter<File>,
+    csv: csv::Writer<BufWriter<File>>,
+    /// (temporary, final) names of the two log files.
+    files: [(PathBuf, PathBuf); 2],
+    done: bool,
+    summary: BTreeMap<(ChangeKind, String, String), u64>,
+    reasons: BTreeMap<String, u64>,
+    kinds: BTreeMap<ChangeKind, u64>,
+    /// The totals so far, in a result without log or records.
+    totals: Option<DiffResult>,
+}
+
+const LOG_COLUMNS: [&str; 5] = ["voter_id", "field", "old_value", "new_value", "change_kind"];
+
+impl DiffWriter {
+    pub fn create(dir: &Path) -> Result<DiffWriter, WriteError> {
+        std::fs::create_dir_all(dir).map_err(|source| WriteError {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let files = ["changes.parquet", "changes.csv"].map(|name| {
+            let path = dir.join(name);
+            (super::temp_name(&path), path)
+        });
+        let open = |(tmp, path): &(PathBuf, PathBuf)| {
+            super::create_private(tmp).map_err(|source| WriteError {
+                path: path.clone(),
+                source,
+            })
+        };
+        let schema: Schema = LOG_COLUMNS
+            .iter()
+            .map(|name| polars::prelude::Field::new((*name).into(), DataType::String))
+            .collect();
+        let parquet = ParquetWriter::new(open(&files[0])?)
+            .batched(&schema)
+            .map_err(|e| io(&files[0].1, e))?;
+        let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, open(&files[1])?));
+        csv.write_record(LOG_COLUMNS)
+            .map_err(|e| io(&files[1].1, e))?;
+        Ok(DiffWriter {
+            dir: dir.to_path_buf(),
+            parquet,
+            csv,
+            files,
+            done: false,
+            summary: BTreeMap::new(),
+            reasons: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            totals: None,
+        })
+    }
+
+    /// Writes one part's change log and adds up its counts.
+    pub fn append(
+        &mut self,
+        result: &DiffResult,
+        old: &Snapshot,
+        new: &Snapshot,
+    ) -> Result<(), WriteError> {
+        let log = render_log(result, old, new);
+        // The two encodings of the log are independent: one core each.
+        let (parquet, csv) = rayon::join(
+            || write_log_parquet(&mut self.parquet, &self.files[0].1, &log),
+            || write_log_csv(&mut self.csv, &self.files[1].1, &log),
+        );
+        parquet?;
+        csv?;
+        drop(log);
+        for (key, n) in summary(result, old, new) {
+            *self.summary.entry(key).or_insert(0) += n;
+        }
+        for (reason, n) in removal_reasons(result, new) {
+            *self.reasons.entry(reason).or_insert(0) += n;
+        }
+        for (kind, n) in result.kind_counts() {
+            *self.kinds.entry(kind).or_insert(0) += n;
+        }
+        let part = result.totals();
+        self.totals = Some(match self.totals.take() {
+            None => part,
+            Some(t) => t.plus(part),
+        });
+        Ok(())
+    }
+
+    /// Writes the summary and `diff.json`, and moves the log files into place; returns the
+    /// totals (a result without log or records) and the records per change kind.
+    pub fn finish(mut self) -> Result<DiffTotals, WriteError> {
+        let dir = self.dir.clone();
+        self.parquet.finish().map_err(|e| io(&self.files[0].1, e))?;
+        self.csv.flush().map_err(|source| WriteError {
+            path: self.files[1].1.clone(),
+            source,
+        })?;
+        for (tmp, path) in &self.files {
+            std::fs::rename(tmp, path).map_err(|source| WriteError {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        self.done = true;
+        write_summary_csv(&dir.join("summary.csv"), &self.summary)?;
+        let totals = self.totals.take().unwrap_or_default();
+        let json = serde_json::to_vec_pretty(&diff_json(
+            &totals,
+            &self.kinds,
+            &self.reasons,
+            self.summary.len(),
+        ))
+        .map_err(|e| io(&dir.join("diff.json"), e))?;
+        write_atomically(&dir.join("diff.json"), &json)?;
+        Ok((totals, std::mem::take(&mut self.kinds)))
+    }
+}
+
+/// A whole diff's totals (a result without log or records) and its records per change kind.
+pub type DiffTotals = (DiffResult, BTreeMap<ChangeKind, u64>);
+
+impl Drop for DiffWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            for (tmp, _) in &self.files {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
+fn write_log_parquet(
+    writer: &mut BatchedWriter<File>,
+    path: &Path,
+    log: &RenderedLog,
+) -> Result<(), WriteError> {
     let n = log.voter_id.len();
     let text_column = |name: &str, values: &mut dyn Iterator<Item = Option<&str>>| {
         let mut b = StringChunkedBuilder::new(name.into(), n);
@@ -166,18 +298,15 @@ fn write_log_parquet(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
         text_column("new_value", &mut log.new_value.iter().map(|s| s.as_deref())),
         text_column("change_kind", &mut log.change_kind.iter().map(|s| Some(*s))),
     ];
-    let mut df = DataFrame::new(n, columns).map_err(|e| io(path, e))?;
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(&mut df)
-        .map_err(|e| io(path, e))?;
-    write_atomically(path, &bytes)
+    let df = DataFrame::new(n, columns).map_err(|e| io(path, e))?;
+    writer.write_batch(&df).map_err(|e| io(path, e))
 }
 
-fn write_log_csv(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["voter_id", "field", "old_value", "new_value", "change_kind"])
-        .map_err(|e| io(path, e))?;
+fn write_log_csv(
+    w: &mut csv::Writer<BufWriter<File>>,
+    path: &Path,
+    log: &RenderedLog,
+) -> Result<(), WriteError> {
     for k in 0..log.voter_id.len() {
         w.write_record([
             safe_cell(log.voter_id[k]).as_ref(),
@@ -188,8 +317,7 @@ fn write_log_csv(path: &Path, log: &RenderedLog) -> Result<(), WriteError> {
         ])
         .map_err(|e| io(path, e))?;
     }
-    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
-    write_atomically(path, &bytes)
+    Ok(())
 }
 
 /// Changed records per (kind, district, precinct).
@@ -265,24 +393,25 @@ pub fn removal_reasons(result: &DiffResult, new: &Snapshot) -> BTreeMap<String, 
     out
 }
 
-fn diff_json(result: &DiffResult, new: &Snapshot, summary_rows: usize) -> serde_json::Value {
+fn diff_json(
+    totals: &DiffResult,
+    kinds: &BTreeMap<ChangeKind, u64>,
+    reasons: &BTreeMap<String, u64>,
+    summary_rows: usize,
+) -> serde_json::Value {
     let names = |fields: &[Field]| fields.iter().map(|f| f.name()).collect::<Vec<_>>();
-    let kinds: BTreeMap<&str, u64> = result
-        .kind_counts()
-        .into_iter()
-        .map(|(k, n)| (k.name(), n))
-        .collect();
-    let c = &result.counts;
+    let kinds: BTreeMap<&str, u64> = kinds.iter().map(|(k, n)| (k.name(), *n)).collect();
+    let c = &totals.counts;
     json!({
         "schema_version": 1,
-        "identical": result.identical,
-        "old": {"digest": result.old_digest.to_string(), "rows": c.old_rows},
-        "new": {"digest": result.new_digest.to_string(), "rows": c.new_rows},
+        "identical": totals.identical,
+        "old": {"digest": totals.old_digest.to_string(), "rows": c.old_rows},
+        "new": {"digest": totals.new_digest.to_string(), "rows": c.new_rows},
         "counts": {"added": c.added, "removed": c.removed, "modified": c.modified, "unchanged": c.unchanged},
-        "schema_drift": {"only_old": names(&result.drift.only_old), "only_new": names(&result.drift.only_new)},
-        "compared_fields": names(&result.compared),
+        "schema_drift": {"only_old": names(&totals.drift.only_old), "only_new": names(&totals.drift.only_new)},
+        "compared_fields": names(&totals.compared),
         "change_kinds": kinds,
-        "removal_reasons": removal_reasons(result, new),
+        "removal_reasons": reasons,
         "summary_rows": summary_rows,
     })
 }

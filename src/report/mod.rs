@@ -62,7 +62,9 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-fn temp_name(path: &Path) -> PathBuf {
+/// Where a file is written before it is renamed to `path`: beside it (the same file system, so
+/// the rename is atomic), named after this process.
+pub(crate) fn temp_name(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp{}", std::process::id()));
     path.with_file_name(name)

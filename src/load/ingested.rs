@@ -1,0 +1,359 @@
+//! Ingested Parquet files written and read a piece at a time, for registers larger than memory.
+//!
+//! An ingested file (what `rollaudit ingest` writes) holds the canonical columns, the
+//! fingerprint and the source line of every row, sorted by `voter_id` with unique ids. Two such
+//! files can be diffed by merging them in `voter_id` order without holding either in memory
+//! (`diff::stream`):
+//!
+//! - [`IngestedReader`] reads one row group at a time. Each group is checked before polars
+//!   reads it (its footer figures and page headers, as a whole-file load checks them), and its
+//!   rows after: no missing `voter_id`, ids strictly increasing across the whole file. A file
+//!   that breaks the order is refused at the first row out of place, since a merge over it
+//!   would silently pair the wrong records.
+//! - [`IngestedWriter`] writes one from canonical CSV text handed over in pieces, each
+//!   converted by the loader (one code path defines the types), which is how `rollaudit
+//!   generate` writes a 10^8-row snapshot as Parquet without its whole text in memory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::io::parquet::metadata::FileMetadataRef;
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::{
+    DataFrame, IntoColumn, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
+    StringChunked,
+};
+
+use super::columnar::{as_ingested, catch_reader_panic, check_row_groups};
+use super::limits::Limits;
+use super::source::PARQUET_MAGIC;
+use super::{load_bytes, InputFormat, LoadError, NoProgress};
+use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
+use crate::profile::Profile;
+
+/// Reads an ingested Parquet file one row group at a time, in file order.
+pub struct IngestedReader {
+    path: PathBuf,
+    file_size: u64,
+    metadata: FileMetadataRef,
+    fields: Vec<Field>,
+    /// The next row group to read, and its first row.
+    next: usize,
+    offset: usize,
+    /// The last `voter_id` read, which the next must exceed.
+    last_id: Option<String>,
+    limits: Limits,
+    /// Columns to read (all when `None`).
+    columns: Option<Vec<String>>,
+}
+
+impl IngestedReader {
+    /// Opens `path` and checks that it is an ingested file (from its schema; the rows are
+    /// checked as they are read).
+    pub fn open(path: &Path) -> Result<IngestedReader, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let not_ingested = || LoadError::NotIngested {
+            path: path.to_path_buf(),
+        };
+        let magic = read_at(path, 0, PARQUET_MAGIC.len() as u64)?;
+        if magic != PARQUET_MAGIC {
+            return Err(not_ingested());
+        }
+        let file = File::open(path).map_err(io)?;
+        let file_size = file.metadata().map_err(io)?.len();
+        let metadata = catch_reader_panic(InputFormat::Parquet, path, || {
+            let metadata = ParquetReader::new(file)
+                .get_metadata()
+                .map_err(|source| LoadError::Columnar {
+                    path: path.to_path_buf(),
+                    format: "Parquet",
+                    source,
+                })?
+                .clone();
+            Ok(metadata)
+        })?;
+        let mut reader = IngestedReader {
+            path: path.to_path_buf(),
+            file_size,
+            metadata,
+            fields: Vec::new(),
+            next: 0,
+            offset: 0,
+            last_id: None,
+            limits: Limits::of_machine(),
+            columns: None,
+        };
+        // The schema, from a read of no rows.
+        let empty = reader.read_rows(0, 0)?;
+        let table = as_ingested(&empty, path)?.ok_or_else(not_ingested)?;
+        reader.fields = table.layout.fields();
+        Ok(reader)
+    }
+
+    /// The canonical fields the file has (of those [`project`] kept).
+    ///
+    /// [`project`]: IngestedReader::project
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// Reads only these fields (those the file has) from now on, with the fingerprint and
+    /// line columns.
+    pub fn project(&mut self, only: &[Field]) {
+        self.fields.retain(|f| only.contains(f));
+        let mut columns: Vec<String> = self.fields.iter().map(|f| f.name().to_string()).collect();
+        columns.extend([FINGERPRINT_COLUMN.to_string(), LINE_COLUMN.to_string()]);
+        self.columns = Some(columns);
+    }
+
+    /// No rows, with the columns a group would have.
+    pub fn empty(&self) -> Result<DataFrame, LoadError> {
+        self.read_rows(0, 0)
+    }
+
+    /// A polars error on frames built from this file's groups.
+    pub fn internal(&self, source: polars::prelude::PolarsError) -> LoadError {
+        LoadError::Columnar {
+            path: self.path.clone(),
+            format: "Parquet",
+            source,
+        }
+    }
+
+    /// Rows the file declares.
+    pub fn rows(&self) -> u64 {
+        self.metadata.num_rows as u64
+    }
+
+    /// The next row group (canonical columns, `_fingerprint`, `_line`), or `None` after the
+    /// last.
+    pub fn next_group(&mut self) -> Result<Option<DataFrame>, LoadError> {
+        let Some(group) = self.metadata.row_groups.get(self.next) else {
+            return Ok(None);
+        };
+        let rows = group.num_rows();
+        let malformed = |why| LoadError::Malformed {
+            path: self.path.clone(),
+            format: "Parquet",
+            why,
+        };
+        let ranges: Vec<_> = group
+            .parquet_columns()
+            .iter()
+            .map(|c| c.byte_range())
+            .collect();
+        let start = ranges.iter().map(|r| r.start).min().unwrap_or(0);
+        let end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
+        if end > self.file_size || start > end {
+            return Err(malformed(format!(
+                "row group {} extends beyond the end of the file (truncated?)",
+                self.next + 1
+            )));
+        }
+        let bytes = read_at(&self.path, start, end - start)?;
+        check_row_groups(
+            &self.metadata,
+            self.next..self.next + 1,
+            &bytes,
+            start,
+            self.file_size,
+            &self.limits,
+        )
+        .map_err(malformed)?;
+        drop(bytes);
+        let df = self.read_rows(self.offset, rows)?;
+        self.check_order(&df)?;
+        self.next += 1;
+        self.offset += rows;
+        Ok(Some(df))
+    }
+
+    fn read_rows(&self, offset: usize, rows: usize) -> Result<DataFrame, LoadError> {
+        let columnar = |source| LoadError::Columnar {
+            path: self.path.clone(),
+            format: "Parquet",
+            source,
+        };
+        catch_reader_panic(InputFormat::Parquet, &self.path, || {
+            let file = File::open(&self.path).map_err(|source| LoadError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+            let mut reader = ParquetReader::new(file);
+            reader.set_metadata(self.metadata.clone());
+            reader
+                .with_columns(self.columns.clone())
+                .with_slice(Some((offset, rows)))
+                .finish()
+                .map_err(columnar)
+        })
+    }
+
+    /// Ids present and strictly increasing, from the previous group on.
+    fn check_order(&mut self, df: &DataFrame) -> Result<(), LoadError> {
+        let ids: &StringChunked = df
+            .column(Field::VoterId.name())
+            .and_then(|c| c.str())
+            .map_err(|source| LoadError::Columnar {
+                path: self.path.clone(),
+                format: "Parquet",
+                source,
+            })?;
+        let mut previous = self.last_id.take();
+        for (k, id) in ids.iter().enumerate() {
+            let row = self.offset + k + 1;
+            let Some(id) = id else {
+                return Err(LoadError::ColumnType {
+                    path: self.path.clone(),
+                    column: "voter_id".into(),
+                    why: format!("row {row}: missing in an ingested file"),
+                });
+            };
+            if previous.as_deref().is_some_and(|p| p >= id) {
+                return Err(LoadError::NotSorted {
+                    path: self.path.clone(),
+                    row: row as u64,
+                });
+            }
+            // Only the last id of the group is kept; the rest are compared in place.
+            previous = Some(id.to_string());
+        }
+        self.last_id = previous;
+        Ok(())
+    }
+}
+
+/// Reads `len` bytes of `path` from `start`.
+fn read_at(path: &Path, start: u64, len: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(len).read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Writes an ingested Parquet file from canonical CSV text given in pieces.
+pub struct IngestedWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    /// The name the text is loaded under (it appears in errors).
+    source: PathBuf,
+    writer: Option<BatchedWriter<File>>,
+    /// Data rows read from the pieces so far: the line offset of the next piece.
+    rows_read: u64,
+    rows_written: u64,
+    last_id: Option<String>,
+    /// The file was moved into place: nothing to clean up.
+    done: bool,
+}
+
+impl IngestedWriter {
+    /// Starts writing `out` (through a temporary file renamed into place by [`finish`]).
+    ///
+    /// [`finish`]: IngestedWriter::finish
+    pub fn create(out: &Path, source: &Path) -> IngestedWriter {
+        IngestedWriter {
+            path: out.to_path_buf(),
+            tmp: crate::report::temp_name(out),
+            source: source.to_path_buf(),
+            writer: None,
+            rows_read: 0,
+            rows_written: 0,
+            last_id: None,
+            done: false,
+        }
+    }
+
+    /// Converts one piece of canonical CSV text (its header row first) and appends its rows.
+    /// Line numbers continue from the previous piece, as if the pieces were one file. The
+    /// pieces must come in `voter_id` order, each sorted within.
+    pub fn write_piece(&mut self, csv: Vec<u8>) -> Result<(), LoadError> {
+        let loaded = load_bytes(csv, &self.source, &Profile::canonical(), &NoProgress)?;
+        let mut df = loaded.snapshot.df;
+        let write_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| LoadError::Write { path, source }
+        };
+        if self.rows_read > 0 {
+            let lines = df
+                .column(LINE_COLUMN)
+                .and_then(|c| c.u64())
+                .map_err(write_err(&self.path))?
+                + self.rows_read;
+            df.with_column(lines.into_column())
+                .map_err(write_err(&self.path))?;
+        }
+        let ids = loaded.snapshot.fields.first().copied() == Some(Field::VoterId);
+        if ids && df.height() > 0 {
+            let column = df
+                .column(Field::VoterId.name())
+                .and_then(|c| c.str())
+                .map_err(write_err(&self.path))?;
+            let (first, last) = (column.get(0), column.get(df.height() - 1));
+            if self.last_id.as_deref() >= first {
+                return Err(LoadError::NotSorted {
+                    path: self.source.clone(),
+                    row: self.rows_written + 1,
+                });
+            }
+            self.last_id = last.map(str::to_string);
+        }
+        // The batched writer needs the columns' chunks aligned.
+        df.rechunk_mut();
+        if self.writer.is_none() {
+            let file =
+                crate::report::create_private(&self.tmp).map_err(|source| LoadError::WriteIo {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
+                .batched(df.schema())
+                .map_err(write_err(&self.path))?;
+            self.writer = Some(writer);
+        }
+        let writer = self.writer.as_mut().expect("created above");
+        writer.write_batch(&df).map_err(write_err(&self.path))?;
+        self.rows_read += loaded.report.rows_read;
+        self.rows_written += df.height() as u64;
+        Ok(())
+    }
+
+    /// Writes the footer and moves the file into place; returns the rows written.
+    pub fn finish(mut self) -> Result<u64, LoadError> {
+        let Some(writer) = self.writer.take() else {
+            return Err(LoadError::Empty {
+                path: self.source.clone(),
+            });
+        };
+        let done = writer.finish().map_err(|source| LoadError::Write {
+            path: self.path.clone(),
+            source,
+        });
+        let renamed = done.and_then(|_| {
+            std::fs::rename(&self.tmp, &self.path).map_err(|source| LoadError::WriteIo {
+                path: self.path.clone(),
+                source,
+            })
+        });
+        self.done = renamed.is_ok();
+        renamed.map(|()| self.rows_written)
+    }
+}
+
+impl Drop for IngestedWriter {
+    /// A writer dropped before it finished (an error, a panic) leaves no partial file behind.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The streamed diff (`diff --stream`, for registers larger than memory) against the
+//! in-memory diff of the same snapshots, and the ingested-file reader and writer under it.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::ParquetWriter;
+use rollaudit::diff::stream::{diff_files, find_rekeyed, StreamError};
+use rollaudit::diff::{diff, ChangeKind, DiffConfig};
+use rollaudit::generate::AnomalySelection;
+use rollaudit::load::{load_path, IngestedWriter, LoadError, NoProgress};
+use rollaudit::model::LINE_COLUMN;
+use rollaudit::profile::Profile;
+use rollaudit::report::diff::{write_diff, DiffWriter};
+use rollaudit::snapshot::Snapshot;
+
+use crate::util::{generated_series, Dir};
+
+/// Writes a snapshot as an ingested Parquet file with small row groups, so that a streamed
+/// diff of it is cut into many windows.
+fn write_in_groups(snapshot: &Snapshot, path: &Path, rows_per_group: usize) -> PathBuf {
+    let mut df = snapshot.df.clone();
+    let file = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(file)
+        .with_row_group_size(Some(rows_per_group))
+        .finish(&mut df)
+        .unwrap();
+    path.to_path_buf()
+}
+
+/// The streamed diff of two files into `dir`; returns the number of windows.
+fn streamed(old: &Path, new: &Path, window_rows: usize, dir: &Path) -> Result<usize, StreamError> {
+    let config = DiffConfig::default();
+    let rekeyed = find_rekeyed(old, new, &config, window_rows)?;
+    let mut writer = DiffWriter::create(dir)?;
+    let mut windows = 0;
+    diff_files(old, new, &config, rekeyed, window_rows, |result, o, n| {
+        windows += 1;
+        Ok(writer.append(result, o, n)?)
+    })?;
+    writer.finish()?;
+    Ok(windows)
+}
+
+fn artefacts(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    ["changes.csv", "summary.csv", "diff.json"]
+        .iter()
+        .map(|name| (name.to_string(), std::fs::read(dir.join(name)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_streamed_diff_writes_what_the_in_memory_diff_writes() {
+    let dir = Dir::new();
+    let series = generated_series(
+        &dir.path("series"),
+        20_000,
+        2,
+        11,
+        AnomalySelection::all_defaults(),
+    );
+    let (old, new) = (&series.snapshots[0], &series.snapshots[1]);
+    let result = diff(old, new, &DiffConfig::default());
+    // Re-keyed records move to new ids at the end of the id range, so with small windows
+    // nearly every pair has its halves in different windows.
+    let rekeyed = result.kind_counts().get(&ChangeKind::Rekey).copied();
+    assert!(
+        rekeyed.unwrap_or(0) >= 5,
+        "re-keyings to cross windows: {rekeyed:?}"
+    );
+    write_diff(&dir.path("memory"), &result, old, new).unwrap();
+    let expected = artefacts(&dir.path("memory"));
+
+    let old_file = write_in_groups(old, &dir.path("old.parquet"), 1_000);
+    let new_file = write_in_groups(new, &dir.path("new.parquet"), 1_000);
+    for (window_rows, at_least) in [(1, 20), (2_500, 7), (100_000, 1)] {
+        let out = dir.path(&format!("stream-{window_rows}"));
+        let windows = streamed(&old_file, &new_file, window_rows, &out).unwrap();
+        assert!(
+            windows >= at_least,
+            "{windows} windows of {window_rows} rows"
+        );
+        for ((name, want), (_, got)) in expected.iter().zip(artefacts(&out)) {
+            assert!(
+                *want == got,
+                "{name} differs from the in-memory diff's with windows of {window_rows} rows"
+            );
+        }
+    }
+}
+
+#[test]
+fn identical_files_stream_to_an_identical_diff() {
+    let dir = Dir::new();
+    let series = generated_series(&dir.path("series"), 3_000, 1, 5, AnomalySelection::none());
+    let file = write_in_groups(&series.snapshots[0], &dir.path("a.parquet"), 500);
+    streamed(&file, &file, 700, &dir.path("out")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("out/diff.json")).unwrap()).unwrap();
+    assert_eq!(json["identical"], true);
+    assert_eq!(json["counts"]["unchanged"], 3_000);
+    assert_eq!(
+        json["old"]["digest"],
+        series.snapshots[0].digest.to_string()
+    );
+    let log = std::fs::read_to_string(dir.path("out/changes.csv")).unwrap();
+    assert_eq!(log.lines().count(), 1, "only the header: {log}");
+}
+
+#[test]
+fn a_file_out_of_voter_id_order_is_refused_at_the_first_row_out_of_place() {
+    let dir = Dir::new();
+    let series = generated_series(&dir.path("series"), 2_000, 1, 5, AnomalySelection::none());
+    let sorted = &series.snapshots[0];
+    let good = write_in_groups(sorted, &dir.path("good.parquet"), 400);
+    // Rows 1..=1000 in order, then row 1001 swapped with row 1000: row 1001 is out of place.
+    let mut order: Vec<u32> = (0..sorted.rows() as u32).collect();
+    order.swap(999, 1000);
+    let idx = polars::prelude::IdxCa::from_vec("idx".into(), order);
+    let mut df = sorted.df.take(&idx).unwrap();
+    let bad = dir.path("bad.parquet");
+    ParquetWriter::new(std::fs::File::create(&bad).unwrap())
+        .with_row_group_size(Some(400))
+        .finish(&mut df)
+        .unwrap();
+    match streamed(&good, &bad, 300, &dir.path("out")) {
+        Err(StreamError::Load(LoadError::NotSorted { path, row })) => {
+            assert_eq!((path, row), (bad.clone(), 1001));
+        }
+        other => panic!("expected a NotSorted error, got {other:?}"),
+    }
+    assert!(!dir.path("out/changes.csv").exists(), "no half-written log");
+}
+
+#[test]
+fn the_binary_streams_only_ingested_parquet_files() {
+    let dir = Dir::new();
+    let csv = dir.write(
+        "a.csv",
+        "voter_id,given_name,family_name\nV1,ANN,SMITH\nV2,BEN,JONES\n",
+    );
+    let run = dir.run(&[
+        "diff",
+        csv.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        "--stream",
+        "-o",
+        "out",
+    ]);
+    run.expect_one_line_error();
+    assert!(
+        run.stderr.contains("not an ingested Parquet file"),
+        "{}",
+        run.stderr
+    );
+
+    let ingested = dir.path("a.parquet");
+    dir.run(&["ingest", csv.to_str().unwrap(), "-o", "a.parquet"])
+        .expect_code(0);
+    let run = dir.run(&[
+        "diff",
+        ingested.to_str().unwrap(),
+        ingested.to_str().unwrap(),
+        "--stream",
+        "--timings",
+        "-o",
+        "out",
+    ]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("identical"), "{}", run.stdout);
+    assert!(run.stderr.contains("re-keying pass"), "{}", run.stderr);
+}
+
+/// The generator writes Parquet a piece at a time; the pieces must make the file that the
+/// whole text would, line numbers included.
+#[test]
+fn an_ingested_file_written_in_pieces_equals_the_whole_load() {
+    let dir = Dir::new();
+    let series = generated_series(&dir.path("series"), 5_000, 1, 9, AnomalySelection::none());
+    let csv_path = std::fs::read_dir(dir.path("series"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .unwrap();
+    let text = std::fs::read(&csv_path).unwrap();
+    // Cut after a record's line break (an even number of quotes so far: not inside a field).
+    let mut cuts = vec![];
+    let (mut quotes, mut lines) = (0usize, 0usize);
+    for (i, b) in text.iter().enumerate() {
+        match b {
+            b'"' => quotes += 1,
+            b'\n' if quotes % 2 == 0 => {
+                lines += 1;
+                if lines % 1_700 == 0 {
+                    cuts.push(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    let header_end = text.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let header = &text[..header_end];
+    let mut writer = IngestedWriter::create(&dir.path("pieces.parquet"), &csv_path);
+    let mut from = header_end;
+    for to in cuts.into_iter().chain([text.len()]) {
+        if to > from {
+            let mut piece = header.to_vec();
+            piece.extend_from_slice(&text[from..to]);
+            writer.write_piece(piece).unwrap();
+        }
+        from = to;
+    }
+    writer.finish().unwrap();
+
+    let whole = &series.snapshots[0];
+    let pieces = load_path(
+        &dir.path("pieces.parquet"),
+        &Profile::canonical(),
+        &NoProgress,
+    )
+    .unwrap()
+    .snapshot;
+    assert_eq!(pieces.digest, whole.digest);
+    let lines = |s: &Snapshot| -> Vec<Option<u64>> {
+        s.df.column(LINE_COLUMN)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .iter()
+            .collect()
+    };
+    assert!(
+        lines(&pieces) == lines(whole),
+        "line numbers continue across pieces"
+    );
+}
