@@ -1,16 +1,21 @@
-//! Kernel benchmarks on a generated register: loading (parse, type, fingerprint, sort) and
-//! the keyed diff. Sizes default to 1M voters; `ROLLAUDIT_BENCH_VOTERS` overrides.
+//! Kernel benchmarks on a generated register: loading (parse, type, fingerprint, sort), the
+//! keyed diff, and area aggregation (changed records per kind and area; the change detectors,
+//! which count changes per precinct, district and operator and fit the peer-rate model).
+//! Sizes default to 1M voters; `ROLLAUDIT_BENCH_VOTERS` overrides. Blocking and pair scoring
+//! are in `benches/dedupe.rs`.
 //!
 //! Run: `cargo bench --bench kernels`. Throughput is reported in bytes/s for loading and
-//! rows/s for the diff.
+//! rows/s for the rest (rows of both snapshots).
 
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rollaudit::anomalies::{detect, AnomalyConfig, Interval};
 use rollaudit::diff::{diff, DiffConfig};
 use rollaudit::generate::{generate, GenerateConfig, OutputFormat};
 use rollaudit::load::{load_bytes, NoProgress};
 use rollaudit::profile::Profile;
+use rollaudit::report::diff::summary as area_summary;
 
 fn voters() -> usize {
     std::env::var("ROLLAUDIT_BENCH_VOTERS")
@@ -50,6 +55,31 @@ fn kernels(c: &mut Criterion) {
     group.throughput(Throughput::Elements((old.rows() + new.rows()) as u64));
     group.bench_function("merge_and_classify", |b| {
         b.iter(|| diff(&old, &new, &DiffConfig::default()))
+    });
+    group.finish();
+
+    let result = diff(&old, &new, &DiffConfig::default());
+    let interval = Interval {
+        from: 0,
+        to: 90,
+        old: &old,
+        new: &new,
+        diff: &result,
+    };
+    let mut group = c.benchmark_group("areas");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements((old.rows() + new.rows()) as u64));
+    group.bench_function("summary_by_kind_and_area", |b| {
+        b.iter(|| area_summary(&result, &old, &new))
+    });
+    group.bench_function("change_detectors", |b| {
+        b.iter(|| {
+            detect(
+                std::slice::from_ref(&interval),
+                None,
+                &AnomalyConfig::default(),
+            )
+        })
     });
     group.finish();
 }

@@ -32,6 +32,10 @@ Tasks:
                  exact name + birth-date rule, u by random sampling (10^6 pairs, its default), m by EM on
                  two blocking rules (national id; name + birth date), predict, cluster at
                  0.8 (our default threshold).
+  audit          the full `rollaudit audit` of the two snapshot CSVs (load, diff, record rules,
+                 duplicates, change anomalies, JSON, HTML and flagged-record reports), against
+                 the peers only loading the same two CSVs (DuckDB: two CREATE TABLE AS
+                 read_csv; Polars: two read_csv). Issue #8's target: within 3x DuckDB's load.
   dedupe_exact   exact-duplicate groups on normalised given name + family name + birth date.
                  DuckDB and Polars: one GROUP BY on the normalised keys, groups written to
                  CSV. rollaudit has no standalone exact pass: its row is the whole `dedupe`
@@ -69,6 +73,15 @@ c.execute("CREATE TABLE t AS SELECT * FROM read_csv('{a}', header=true, quote='"
 print(c.execute("SELECT count(*) FROM t").fetchone()[0])
 """
 
+DUCKDB_LOAD_BOTH = """
+import duckdb
+Q = chr(34)
+c = duckdb.connect()
+for name, path in (("a", '{a}'), ("b", '{b}')):
+    c.execute("CREATE TABLE " + name + " AS SELECT * FROM read_csv('" + path + "', header=true, quote='" + Q + "', escape='" + Q + "')")
+print(c.execute("SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)").fetchone()[0])
+"""
+
 DUCKDB_DIFF = """
 import duckdb
 Q = chr(34)  # the quote character, spelled out so that it survives two layers of quoting
@@ -93,6 +106,11 @@ c.execute(
 POLARS_LOAD = """
 import polars as pl
 print(pl.read_csv('{a}', infer_schema_length=10000).height)
+"""
+
+POLARS_LOAD_BOTH = """
+import polars as pl
+print(sum(pl.read_csv(p, infer_schema_length=10000).height for p in ('{a}', '{b}')))
 """
 
 POLARS_DIFF = """
@@ -286,10 +304,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--voters", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", default=str(HERE / "results.csv"))
+    ap.add_argument("--out", default="", help="results CSV (default results-v<voters>.csv here)")
     ap.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
     ap.add_argument("--tools", default="", help="comma-separated subset of the tools (rollaudit always runs)")
     args = ap.parse_args()
+    args.out = args.out or str(HERE / f"results-v{args.voters}.csv")
 
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     py = ensure_venv()
@@ -319,6 +338,10 @@ def main():
         ("diff_ingested", "rollaudit", [str(BIN), "diff", str(old_pq), str(new_pq), "-o", str(work / "diff_pq")]),
         ("diff_ingested", "duckdb", peer(DUCKDB_DIFF, a=old_pq, b=new_pq, src="parquet")),
         ("diff_ingested", "polars", peer(POLARS_DIFF, a=old_pq, b=new_pq, src="parquet")),
+        ("audit", "rollaudit", [str(BIN), "audit", str(old_csv), str(new_csv),
+                                "--calendar", str(work / "election.toml"), "-o", str(work / "audit")]),
+        ("audit", "duckdb", peer(DUCKDB_LOAD_BOTH, a=old_csv, b=new_csv)),
+        ("audit", "polars", peer(POLARS_LOAD_BOTH, a=old_csv, b=new_csv)),
         ("dedupe_fuzzy", "rollaudit", [str(BIN), "dedupe", str(old_csv), "-o", str(work / "dedupe")]),
         ("dedupe_fuzzy", "splink", peer(SPLINK_DEDUPE, a=old_csv, out=work / "splink_clusters.csv")),
         ("dedupe_exact", "rollaudit", [str(BIN), "dedupe", str(old_csv), "-o", str(work / "dedupe")]),
@@ -361,6 +384,27 @@ def main():
                   f" {p:>9} {r:>7} {f1:>7}")
             w.writerow([task, tool, args.voters, f"{secs:.3f}", f"{size_mb / secs:.1f}", f"{mem:.0f}", f"{ratio:.2f}",
                         p, r, f1])
+    growth()
+
+
+def growth():
+    """rollaudit's time at the largest size over its time at the smallest, per task, from the
+    results-v*.csv files of earlier runs (issue #8: 10M may cost at most 11x 1M)."""
+    runs = {}
+    for path in HERE.glob("results-v*.csv"):
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                if row["tool"] == "rollaudit":
+                    runs.setdefault(row["task"], {})[int(row["voters"])] = float(row["median_seconds"])
+    lines = []
+    for task, by_size in sorted(runs.items()):
+        if len(by_size) > 1:
+            small, large = min(by_size), max(by_size)
+            lines.append(f"  {task:<14} {large // small:>4}x the voters: {by_size[large] / by_size[small]:6.2f}x the time"
+                         f" ({by_size[small]:.2f} s -> {by_size[large]:.2f} s)")
+    if lines:
+        print("growth of rollaudit's time (from results-v*.csv):")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
