@@ -257,15 +257,19 @@ pub fn load_bytes(
     load_raw(raw, source_name, profile, progress)
 }
 
-/// Converts canonical CSV text (as `rollaudit generate` makes it) into an ingested Parquet file.
+/// Converts canonical CSV text into an ingested file: Parquet for a `.parquet` path, else Arrow IPC.
 pub fn canonical_csv_to_parquet(
     bytes: &[u8],
     source_name: &str,
     out: &Path,
 ) -> Result<(), LoadError> {
-    let mut writer = IngestedWriter::create(out, Path::new(source_name));
-    writer.write_piece(bytes.to_vec())?;
-    writer.finish().map(|_| ())
+    let loaded = load_bytes(
+        bytes.to_vec(),
+        Path::new(source_name),
+        &Profile::canonical(),
+        &NoProgress,
+    )?;
+    loaded.snapshot.write(out)
 }
 
 fn load_raw(
