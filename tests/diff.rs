@@ -195,7 +195,7 @@ fn table(snap: &Snapshot) -> Table {
 /// Applies the change log as its format documents, independently of the diff's internals.
 fn apply(old: &Snapshot, new: &Snapshot) -> Table {
     let result = diff(old, new, &DiffConfig::default());
-    let log = render_log(&result, old, new);
+    let log = render_log(&result.log, old, new);
     let mut t = table(old);
     for k in 0..log.voter_id.len() {
         let id = log.voter_id[k];

@@ -20,6 +20,9 @@ Tasks:
                  rollaudit: `diff OLD.csv NEW.csv` (also classifies every change and writes
                  CSV, summary and JSON).
   diff_ingested  the same from the two ingested Parquet files (rollaudit's own columnar form).
+  diff_stream    rollaudit only: `diff --stream` of the same two Parquet files (a window of
+                 10^6 rows a side at a time, for registers larger than memory; same output).
+                 Compare with the peers' diff_ingested rows.
   dedupe_fuzzy   probabilistic deduplication of the first snapshot CSV, end to end (load,
                  blocking, training, prediction, clustering, clusters written to CSV), scored
                  by pairwise precision, recall and F1 against truth.json's duplicate pairs of
@@ -319,7 +322,7 @@ def main():
     work = DATA / f"v{args.voters}"
     old_pq, new_pq = work / "old.parquet", work / "new.parquet"
     only = set(args.tasks.split(",")) if args.tasks else None
-    if not only or only & {"load", "diff_csv", "diff_ingested"}:
+    if not only or only & {"load", "diff_csv", "diff_ingested", "diff_stream"}:
         sh([str(BIN), "ingest", str(old_csv), "-o", str(old_pq)], stdout=subprocess.DEVNULL)
         sh([str(BIN), "ingest", str(new_csv), "-o", str(new_pq)], stdout=subprocess.DEVNULL)
     labels = truth_labels(work, old_csv, work / "truth_labels.csv")
@@ -342,6 +345,7 @@ def main():
                                 "--calendar", str(work / "election.toml"), "-o", str(work / "audit")]),
         ("audit", "duckdb", peer(DUCKDB_LOAD_BOTH, a=old_csv, b=new_csv)),
         ("audit", "polars", peer(POLARS_LOAD_BOTH, a=old_csv, b=new_csv)),
+        ("diff_stream", "rollaudit", [str(BIN), "diff", str(old_pq), str(new_pq), "--stream", "-o", str(work / "diff_stream")]),
         ("dedupe_fuzzy", "rollaudit", [str(BIN), "dedupe", str(old_csv), "-o", str(work / "dedupe")]),
         ("dedupe_fuzzy", "splink", peer(SPLINK_DEDUPE, a=old_csv, out=work / "splink_clusters.csv")),
         ("dedupe_exact", "rollaudit", [str(BIN), "dedupe", str(old_csv), "-o", str(work / "dedupe")]),

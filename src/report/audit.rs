@@ -259,7 +259,7 @@ fn write_changes_parquet(
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
     for (t, d) in result.diffs.iter().enumerate() {
         let (old, new) = (&result.inputs[t], &result.inputs[t + 1]);
-        let log = super::diff::render_log(d, &old.snapshot, &new.snapshot);
+        let log = super::diff::render_log(&d.log, &old.snapshot, &new.snapshot);
         let (from, to) = (
             IsoDate(old.input.date).to_string(),
             IsoDate(new.input.date).to_string(),

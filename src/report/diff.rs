@@ -65,11 +65,7 @@ pub struct RenderedLog<'a> {
 
 /// Reads the values of the change log out of the two snapshots, in parallel chunks (the
 /// output keeps log order).
-pub fn render_log<'a>(
-    result: &DiffResult,
-    old: &'a Snapshot,
-    new: &'a Snapshot,
-) -> RenderedLog<'a> {
+pub fn render_log<'a>(log: &[Change], old: &'a Snapshot, new: &'a Snapshot) -> RenderedLog<'a> {
     let (old_columns, new_columns) = (old.columns(), new.columns());
     let (old_ids, new_ids) = (old.voter_ids(), new.voter_ids());
     let value = |columns: &[Option<FieldColumn<'a>>], field: Field, row: Option<u32>| {
@@ -95,8 +91,8 @@ pub fn render_log<'a>(
         }
         out
     };
-    let parts: Vec<RenderedLog> = result.log.par_chunks(RENDER_CHUNK).map(render).collect();
-    let mut out = RenderedLog::with_capacity(result.log.len());
+    let parts: Vec<RenderedLog> = log.par_chunks(RENDER_CHUNK).map(render).collect();
+    let mut out = RenderedLog::with_capacity(log.len());
     for mut p in parts {
         out.voter_id.append(&mut p.voter_id);
         out.field.append(&mut p.field);
@@ -161,6 +157,11 @@ pub struct DiffWriter {
     totals: Option<DiffResult>,
 }
 
+/// Change-log rows rendered and written at a time: about 110 MB of rendered rows and as much
+/// again in the Parquet batch, however many rows a part's log has (a million new records
+/// make twenty million rows).
+const WRITE_CHUNK: usize = 1 << 20;
+
 const LOG_COLUMNS: [&str; 5] = ["voter_id", "field", "old_value", "new_value", "change_kind"];
 
 impl DiffWriter {
@@ -209,15 +210,17 @@ impl DiffWriter {
         old: &Snapshot,
         new: &Snapshot,
     ) -> Result<(), WriteError> {
-        let log = render_log(result, old, new);
-        // The two encodings of the log are independent: one core each.
-        let (parquet, csv) = rayon::join(
-            || write_log_parquet(&mut self.parquet, &self.files[0].1, &log),
-            || write_log_csv(&mut self.csv, &self.files[1].1, &log),
-        );
-        parquet?;
-        csv?;
-        drop(log);
+        // A piece at a time: the log of a window of new registrations has a row per field.
+        for piece in result.log.chunks(WRITE_CHUNK) {
+            let log = render_log(piece, old, new);
+            // The two encodings of the log are independent: one core each.
+            let (parquet, csv) = rayon::join(
+                || write_log_parquet(&mut self.parquet, &self.files[0].1, &log),
+                || write_log_csv(&mut self.csv, &self.files[1].1, &log),
+            );
+            parquet?;
+            csv?;
+        }
         for (key, n) in summary(result, old, new) {
             *self.summary.entry(key).or_insert(0) += n;
         }
