@@ -14,12 +14,13 @@
 //! neighbourhood clustering make small departures significant yet meaningless). `high` from a
 //! gap of `high_share_gap` (30 points).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use super::stats::{benjamini_hochberg, chi_square_upper_tail};
 use super::{records_of, sorted, voter_id, AnomalyResult, Interval, AREA_LEVELS};
 use crate::diff::ChangeKind;
-use crate::findings::{Evidence, Finding, RuleRun, Severity};
+use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 
@@ -69,19 +70,72 @@ const AGE_BANDS: [(i32, &str); 6] = [
     (i32::MAX, "80+"),
 ];
 
-fn category(snap: &Snapshot, row: usize, dim: Dimension, at: i32) -> Option<String> {
-    match dim {
-        Dimension::Party => snap.column(Field::Party)?.text(row).map(|v| v.into_owned()),
-        Dimension::Sex => snap.column(Field::Sex)?.text(row).map(|v| v.into_owned()),
-        Dimension::AgeBand => {
-            let year = snap.column(Field::BirthYear)?.day(row)?;
-            let age = crate::dates::civil_from_days(at).0 - year;
-            AGE_BANDS
-                .iter()
-                .find(|(upper, _)| age < *upper)
-                .map(|(_, name)| name.to_string())
+/// Each row's category in one dimension, as an index into sorted category names: the
+/// register is read once per dimension, and the tests below count with indices instead of
+/// strings (at 10^7 rows, an owned string per row and map lookup made this detector the
+/// slowest).
+struct Categories {
+    /// Sorted, distinct.
+    names: Vec<String>,
+    /// Per row of OLD, `None` where the value is missing.
+    of_row: Vec<Option<u32>>,
+}
+
+impl Categories {
+    fn of(snap: &Snapshot, dim: Dimension, at: i32) -> Categories {
+        let rows = snap.rows();
+        let values: Vec<Option<Cow<'_, str>>> = match dim {
+            Dimension::Party | Dimension::Sex => {
+                let field = if dim == Dimension::Party {
+                    Field::Party
+                } else {
+                    Field::Sex
+                };
+                match snap.column(field) {
+                    Some(column) => (0..rows).map(|row| column.text(row)).collect(),
+                    None => vec![None; rows],
+                }
+            }
+            Dimension::AgeBand => match snap.column(Field::BirthYear) {
+                Some(column) => {
+                    let year_at = crate::dates::civil_from_days(at).0;
+                    (0..rows)
+                        .map(|row| {
+                            let age = year_at - column.day(row)?;
+                            AGE_BANDS
+                                .iter()
+                                .find(|(upper, _)| age < *upper)
+                                .map(|(_, name)| Cow::Borrowed(*name))
+                        })
+                        .collect()
+                }
+                None => vec![None; rows],
+            },
+        };
+        intern(values)
+    }
+}
+
+/// Distinct values sorted, and each value's index among them.
+fn intern(values: Vec<Option<Cow<'_, str>>>) -> Categories {
+    let mut index: HashMap<Cow<'_, str>, u32> = HashMap::new();
+    for v in values.iter().flatten() {
+        if !index.contains_key(v) {
+            index.insert(v.clone(), 0);
         }
     }
+    let mut names: Vec<String> = index.keys().map(|k| k.to_string()).collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(slot) = index.get_mut(name.as_str()) {
+            *slot = i as u32;
+        }
+    }
+    let of_row = values
+        .iter()
+        .map(|v| v.as_ref().map(|v| index[v]))
+        .collect();
+    Categories { names, of_row }
 }
 
 struct Test {
@@ -117,80 +171,75 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
         let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
             .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
             .collect();
+        // Each row's area at each level, read once for all dimensions.
+        let areas: Vec<(Scope, Categories)> = AREA_LEVELS
+            .iter()
+            .skip(1)
+            .filter_map(|(field, scope)| {
+                let column = iv.old.column(*field)?;
+                let values = (0..iv.old.rows()).map(|row| column.text(row)).collect();
+                Some((*scope, intern(values)))
+            })
+            .collect();
         for dim in &dims {
+            let cats = Categories::of(iv.old, *dim, iv.to);
+            let n = cats.names.len();
             // Register-wide propensity per category.
-            let mut pop: BTreeMap<String, f64> = BTreeMap::new();
-            for row in 0..iv.old.rows() {
-                if let Some(c) = category(iv.old, row, *dim, iv.to) {
-                    *pop.entry(c).or_default() += 1.0;
-                }
+            let mut pop = vec![0.0f64; n];
+            for c in cats.of_row.iter().flatten() {
+                pop[*c as usize] += 1.0;
             }
-            let mut rem: BTreeMap<String, f64> = BTreeMap::new();
+            let mut rem = vec![0.0f64; n];
             for (row, _) in &removed {
-                if let Some(c) = category(iv.old, *row, *dim, iv.to) {
-                    *rem.entry(c).or_default() += 1.0;
+                if let Some(c) = cats.of_row[*row] {
+                    rem[c as usize] += 1.0;
                 }
             }
-            let propensity =
-                |c: &str| rem.get(c).copied().unwrap_or(0.0) / pop.get(c).copied().unwrap_or(1.0);
-            for (field, scope) in AREA_LEVELS.iter().skip(1) {
-                let Some(area_col) = iv.old.column(*field) else {
-                    continue;
-                };
-                let mut area_pop: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-                for row in 0..iv.old.rows() {
-                    if let (Some(a), Some(c)) =
-                        (area_col.text(row), category(iv.old, row, *dim, iv.to))
-                    {
-                        *area_pop
-                            .entry(a.into_owned())
-                            .or_default()
-                            .entry(c)
-                            .or_default() += 1.0;
+            let propensity = |c: usize| rem[c] / pop[c];
+            for (scope, area_of) in &areas {
+                // Population per area and category (dense: few categories).
+                let mut area_pop = vec![0.0f64; area_of.names.len() * n];
+                for (a, c) in area_of.of_row.iter().zip(&cats.of_row) {
+                    if let (Some(a), Some(c)) = (a, c) {
+                        area_pop[*a as usize * n + *c as usize] += 1.0;
                     }
                 }
-                let mut area_rem: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+                // Removals per area, in area order.
+                let mut area_rem: BTreeMap<u32, Vec<(u32, &String)>> = BTreeMap::new();
                 for (row, id) in &removed {
-                    if let (Some(a), Some(c)) =
-                        (area_col.text(*row), category(iv.old, *row, *dim, iv.to))
-                    {
-                        area_rem
-                            .entry(a.into_owned())
-                            .or_default()
-                            .push((c, id.clone()));
+                    if let (Some(a), Some(c)) = (area_of.of_row[*row], cats.of_row[*row]) {
+                        area_rem.entry(a).or_default().push((c, id));
                     }
                 }
                 for (area, items) in area_rem {
                     if items.len() < config.min_removals {
                         continue;
                     }
-                    let Some(cats) = area_pop.get(&area) else {
-                        continue;
-                    };
-                    let weight: f64 = cats.iter().map(|(c, n)| n * propensity(c)).sum();
+                    let counts = &area_pop[area as usize * n..(area as usize + 1) * n];
+                    // Categories present in the area, in name order.
+                    let present = || (0..n).filter(|&c| counts[c] > 0.0);
+                    let weight: f64 = present().map(|c| counts[c] * propensity(c)).sum();
                     if weight <= 0.0 {
                         continue;
                     }
                     let total = items.len() as f64;
-                    let mut observed: BTreeMap<&str, f64> = BTreeMap::new();
+                    let mut observed = vec![0.0f64; n];
                     for (c, _) in &items {
-                        *observed.entry(c.as_str()).or_default() += 1.0;
+                        observed[*c as usize] += 1.0;
                     }
                     let (mut chi2, mut used) = (0.0, 0usize);
-                    let mut worst: Option<(String, f64, f64)> = None;
-                    let mut cat_names: Vec<&String> = cats.keys().collect();
-                    cat_names.sort();
-                    for c in cat_names {
-                        let e = total * cats[c] * propensity(c) / weight;
+                    let mut worst: Option<(usize, f64, f64)> = None;
+                    for c in present() {
+                        let e = total * counts[c] * propensity(c) / weight;
                         if e < 1.0 {
                             continue;
                         }
-                        let o = observed.get(c.as_str()).copied().unwrap_or(0.0);
+                        let o = observed[c];
                         chi2 += (o - e).powi(2) / e;
                         used += 1;
                         let gap = (o - e) / total;
                         if worst.as_ref().is_none_or(|w| gap > w.1 - w.2) {
-                            worst = Some((c.clone(), o / total, e / total));
+                            worst = Some((c, o / total, e / total));
                         }
                     }
                     let Some((category, observed_share, expected_share)) = worst else {
@@ -202,15 +251,15 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
                     tests.push(Test {
                         interval: t,
                         scope: *scope,
-                        area,
+                        area: area_of.names[area as usize].clone(),
                         dim: *dim,
                         removals: items.len(),
                         ids: items
                             .iter()
-                            .filter(|(c, _)| *c == category)
-                            .map(|(_, id)| id.clone())
+                            .filter(|(c, _)| *c as usize == category)
+                            .map(|(_, id)| (*id).clone())
                             .collect(),
-                        category,
+                        category: cats.names[category].clone(),
                         observed_share,
                         expected_share,
                         p: chi_square_upper_tail(chi2, (used - 1) as f64),
