@@ -202,7 +202,7 @@ impl IngestedReader {
                 format: "Parquet",
                 source,
             })?;
-        let mut previous = self.last_id.take();
+        let mut previous: Option<&str> = self.last_id.as_deref();
         for (k, id) in ids.iter().enumerate() {
             let row = self.offset + k + 1;
             let Some(id) = id else {
@@ -212,16 +212,16 @@ impl IngestedReader {
                     why: format!("row {row}: missing in an ingested file"),
                 });
             };
-            if previous.as_deref().is_some_and(|p| p >= id) {
+            if previous.is_some_and(|p| p >= id) {
                 return Err(LoadError::NotSorted {
                     path: self.path.clone(),
                     row: row as u64,
                 });
             }
-            // Only the last id of the group is kept; the rest are compared in place.
-            previous = Some(id.to_string());
+            previous = Some(id);
         }
-        self.last_id = previous;
+        // Only the group's last id is kept, for the next group's first.
+        self.last_id = previous.map(str::to_string);
         Ok(())
     }
 }
