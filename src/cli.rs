@@ -219,7 +219,7 @@ struct LoadArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
     if !args.skip_memory_check {
-        if let Err(too_big) = check_memory(&input_paths(&args.command)) {
+        if let Some(shortfall) = memory_shortfall(&input_paths(&args.command)) {
             match &args.command {
                 // A streamed diff holds one window, not the files.
                 Command::Diff { stream: true, .. } => {}
@@ -227,17 +227,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     if load::IngestedReader::open(old).is_ok()
                         && load::IngestedReader::open(new).is_ok() =>
                 {
-                    eprintln!(
-                        "{}",
-                        format!("{too_big:#}")
-                            .split(". ")
-                            .next()
-                            .unwrap_or_default()
-                    );
+                    eprintln!("{shortfall}");
                     eprintln!("both are ingested Parquet files: diffing them a window at a time");
                     stream_instead = true;
                 }
-                _ => return Err(too_big),
+                _ => bail!(
+                    "{shortfall}. Split the register into partitions (e.g. one export per \
+                     region) and run each, use a machine with more memory, or pass \
+                     --skip-memory-check to try anyway"
+                ),
             }
         }
     }
@@ -696,31 +694,28 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
     }
 }
 
-/// Refuses, before any work, a run estimated to need more memory than the machine has free.
-fn check_memory(paths: &[PathBuf]) -> Result<()> {
+/// What a run is estimated to need when that is more memory than the machine has free (the
+/// caller refuses it before any work, or streams instead), as one sentence naming the inputs.
+fn memory_shortfall(paths: &[PathBuf]) -> Option<String> {
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let estimate = rollaudit::limits::estimate(&refs);
-    let Some(available) = rollaudit::limits::available_memory() else {
-        return Ok(());
-    };
-    if estimate.peak_bytes > available {
-        use rollaudit::limits::gib;
-        bail!(
-            "{}: this run needs about {} of memory ({} of input text; model in \
-             rollaudit::limits) and {} is available. Split the register into partitions \
-             (e.g. one export per region) and run each, use a machine with more memory, or \
-             pass --skip-memory-check to try anyway",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            gib(estimate.peak_bytes),
-            gib(estimate.input_text_bytes),
-            gib(available)
-        );
+    let available = rollaudit::limits::available_memory()?;
+    if estimate.peak_bytes <= available {
+        return None;
     }
-    Ok(())
+    use rollaudit::limits::gib;
+    Some(format!(
+        "{}: this run needs about {} of memory ({} of input text; model in rollaudit::limits) \
+         and {} is available",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        gib(estimate.peak_bytes),
+        gib(estimate.input_text_bytes),
+        gib(available)
+    ))
 }
 
 fn conservation_line(report: &LoadReport) -> String {

@@ -14,14 +14,14 @@ use std::path::Path;
 use std::borrow::Cow;
 
 use polars::prelude::{
-    DataFrame, Int32Chunked, Int64Chunked, IpcWriter, ParquetCompression, ParquetWriter, SerWriter,
-    StringChunked,
+    DataFrame, Int32Chunked, Int64Chunked, IntoColumn, IpcWriter, ParquetCompression,
+    ParquetWriter, SerWriter, StringChunked,
 };
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::dates::{IsoDate, IsoTimestamp};
 use crate::load::LoadError;
-use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN};
+use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
 
 /// An order-independent digest of a snapshot's rows.
 ///
@@ -76,7 +76,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub(crate) fn new(df: DataFrame, fields: Vec<Field>) -> Snapshot {
+    /// Makes the fingerprint and line columns contiguous (the diff reads them as slices),
+    /// however many chunks the frame was built from.
+    pub(crate) fn new(mut df: DataFrame, fields: Vec<Field>) -> Snapshot {
+        for name in [FINGERPRINT_COLUMN, LINE_COLUMN] {
+            let Ok(column) = df.column(name) else {
+                continue;
+            };
+            if column.n_chunks() > 1 {
+                let contiguous = column.as_materialized_series().rechunk().into_column();
+                df.with_column(contiguous)
+                    .expect("a column replaced by its own rechunked copy has the frame's height");
+            }
+        }
         let digest = Digest::of(fingerprints(&df));
         Snapshot { df, fields, digest }
     }

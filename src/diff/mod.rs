@@ -163,14 +163,6 @@ impl RekeyedIds {
     pub fn is_exit(&self, id: &str) -> bool {
         self.exits.contains(id)
     }
-
-    pub fn len(&self) -> usize {
-        self.replaced.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.replaced.is_empty()
-    }
 }
 
 /// One row of the long-format change log: `field` of the record changed from its value in OLD

@@ -23,12 +23,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use polars::prelude::{DataFrame, IntoColumn};
+use polars::prelude::DataFrame;
 
 use super::classify::{identity, one_to_one};
 use super::{diff, ChangeKind, DiffConfig, DiffResult, RekeyedIds, Rekeying};
 use crate::load::{IngestedReader, LoadError};
-use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
+use crate::model::Field;
 use crate::snapshot::Snapshot;
 
 /// Rows each side buffers before a window is cut, by default: at 10^6 rows a side a window
@@ -115,19 +115,9 @@ impl Side {
                 partition_point(df.height(), |k| ids.get(k).is_some_and(|id| id <= bound))
             }
         };
-        let (mut head, rest) = (df.slice(0, cut), df.slice(cut as i64, df.height() - cut));
+        let (head, rest) = (df.slice(0, cut), df.slice(cut as i64, df.height() - cut));
         if rest.height() > 0 {
             self.buffered = Some(rest);
-        }
-        // The diff reads fingerprints and lines as slices.
-        for name in [FINGERPRINT_COLUMN, LINE_COLUMN] {
-            let column = head
-                .column(name)
-                .map_err(|e| self.internal(e))?
-                .as_materialized_series()
-                .rechunk();
-            head.with_column(column.into_column())
-                .map_err(|e| self.internal(e))?;
         }
         Ok(Snapshot::new(head, self.fields.clone()))
     }

@@ -428,26 +428,15 @@ impl LoadedTable {
             let idx = IdxCa::from_vec("idx".into(), order);
             df = df.take(&idx).map_err(|e| internal(path, e))?;
         }
-        // The fingerprint and line columns must be contiguous (the diff reads them as slices).
         // Text columns are read by row index, which polars resolves by walking the list of
         // chunks: free for a Parquet file's few row groups, but a CSV load has one chunk per
         // batch (610 at 10M rows), which made the 10M diff's classification 50x slower than at
         // 1M. Gluing copies every string (a third of the load time of an ingested Parquet
-        // file), so only columns with more than MAX_CHUNKS pieces are glued.
-        let many_chunks = df.columns().iter().any(|c| c.n_chunks() > MAX_CHUNKS);
-        if many_chunks {
+        // file), so only frames with a column of more than MAX_CHUNKS pieces are glued (the
+        // fingerprint and line columns are made contiguous by `Snapshot::new` in any case).
+        if df.columns().iter().any(|c| c.n_chunks() > MAX_CHUNKS) {
             // One column at a time: the old chunks of each go before the next is copied.
             df.rechunk_mut();
-        } else {
-            for name in [FINGERPRINT_COLUMN, LINE_COLUMN] {
-                let contiguous = df
-                    .column(name)
-                    .map_err(|e| internal(path, e))?
-                    .as_materialized_series()
-                    .rechunk();
-                df.with_column(contiguous.into_column())
-                    .map_err(|e| internal(path, e))?;
-            }
         }
         rejects.sort_by_key(|r| r.line);
 
