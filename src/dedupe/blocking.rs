@@ -30,19 +30,23 @@ pub enum BlockingRule {
     AddressFamilySound,
     AddressInitialsAnyOrder,
     BirthDatePostcode,
+    NameSoundsArea,
     GivenPrefixFamilyName,
     Phone,
     Email,
+    BirthDate,
+    FamilySoundArea,
+    GivenSoundArea,
 }
 
 impl BlockingRule {
-    /// The default passes, in the order candidate pairs are credited. Not
-    /// [`BlockingRule::GivenPrefixFamilyName`]: on a generated register it brought in three
-    /// times more same-name strangers than all other rules brought candidates, for the few
-    /// duplicates that have no birth date *and* no shared address, phone or email (which
-    /// scoring cannot confirm anyway); and it made an exact name match look common among
-    /// candidates, weakening the name evidence for every other pair.
-    pub const DEFAULT: [BlockingRule; 11] = [
+    /// The default passes, in the order candidate pairs are credited. The [broad](Self::broad)
+    /// ones come last. [`BlockingRule::GivenPrefixFamilyName`] is broad: on a generated
+    /// register of 1,000,000 it brought in three times more same-name strangers than all other
+    /// rules brought candidates, for the few duplicates that have no birth date *and* no
+    /// shared address, phone or email; on a register without birth dates it is how a
+    /// duplicate who moved is found at all.
+    pub const DEFAULT: [BlockingRule; 16] = [
         BlockingRule::NationalId,
         BlockingRule::GivenPrefixBirthDate,
         BlockingRule::FamilySoundBirthDate,
@@ -52,12 +56,17 @@ impl BlockingRule {
         BlockingRule::AddressFamilySound,
         BlockingRule::AddressInitialsAnyOrder,
         BlockingRule::BirthDatePostcode,
+        BlockingRule::NameSoundsArea,
         BlockingRule::Phone,
         BlockingRule::Email,
+        BlockingRule::BirthDate,
+        BlockingRule::FamilySoundArea,
+        BlockingRule::GivenSoundArea,
+        BlockingRule::GivenPrefixFamilyName,
     ];
 
     /// Every rule.
-    pub const ALL: [BlockingRule; 12] = [
+    pub const ALL: [BlockingRule; 16] = [
         BlockingRule::NationalId,
         BlockingRule::GivenPrefixBirthDate,
         BlockingRule::FamilySoundBirthDate,
@@ -67,10 +76,31 @@ impl BlockingRule {
         BlockingRule::AddressFamilySound,
         BlockingRule::AddressInitialsAnyOrder,
         BlockingRule::BirthDatePostcode,
+        BlockingRule::NameSoundsArea,
         BlockingRule::GivenPrefixFamilyName,
         BlockingRule::Phone,
         BlockingRule::Email,
+        BlockingRule::BirthDate,
+        BlockingRule::FamilySoundArea,
+        BlockingRule::GivenSoundArea,
     ];
+
+    /// Broad rules: keys that many unrelated records share in a large register (a birth date,
+    /// a surname in a postcode, a name alone). Their blocks are capped at
+    /// [`BROAD_MAX_BLOCK_SIZE`] (a key that common cannot tell its records apart without a
+    /// date), and each runs only when it emits at most [`BROAD_PAIRS_PER_RECORD`] pairs per
+    /// record of the register, so a small register (or one whose other keys are missing)
+    /// gets the looser search and a national one keeps candidate pairs growing with its
+    /// size, not its square.
+    pub const fn broad(self) -> bool {
+        matches!(
+            self,
+            BlockingRule::BirthDate
+                | BlockingRule::FamilySoundArea
+                | BlockingRule::GivenSoundArea
+                | BlockingRule::GivenPrefixFamilyName
+        )
+    }
 
     pub const fn name(self) -> &'static str {
         match self {
@@ -83,9 +113,13 @@ impl BlockingRule {
             BlockingRule::AddressFamilySound => "address+family_sound",
             BlockingRule::AddressInitialsAnyOrder => "address+initials_any_order",
             BlockingRule::BirthDatePostcode => "birth_date+postcode",
+            BlockingRule::NameSoundsArea => "name_sounds_any_order+area",
             BlockingRule::GivenPrefixFamilyName => "given_prefix+family_name",
             BlockingRule::Phone => "phone",
             BlockingRule::Email => "email",
+            BlockingRule::BirthDate => "birth_date",
+            BlockingRule::FamilySoundArea => "family_sound+area",
+            BlockingRule::GivenSoundArea => "given_sound+area",
         }
     }
 
@@ -125,11 +159,27 @@ impl BlockingRule {
             BlockingRule::BirthDatePostcode => {
                 "full birth date and postcode: both names mistyped, same area"
             }
+            BlockingRule::NameSoundsArea => {
+                "the two name sound keys in either order and the postcode (else the \
+                 locality): registers without birth dates, and duplicates that lost theirs \
+                 or had it mistyped, in the same area"
+            }
             BlockingRule::GivenPrefixFamilyName => {
                 "formal given-name prefix and exact family name: missing birth dates"
             }
             BlockingRule::Phone => "same phone number",
             BlockingRule::Email => "same email address",
+            BlockingRule::BirthDate => {
+                "full birth date alone (broad): both names mistyped or replaced, moved"
+            }
+            BlockingRule::FamilySoundArea => {
+                "family-name sound key and postcode, else locality (broad): given name \
+                 replaced or mistyped, no birth date"
+            }
+            BlockingRule::GivenSoundArea => {
+                "given-name sound key and postcode, else locality (broad): family name \
+                 changed or mistyped, no birth date"
+            }
         }
     }
 
@@ -184,11 +234,30 @@ impl BlockingRule {
                 ]
             }
             BlockingRule::BirthDatePostcode => [date?, present(r.area[row])?, 0],
+            BlockingRule::NameSoundsArea => {
+                let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
+                [
+                    u64::from(g.min(f)) << 32 | u64::from(g.max(f)),
+                    present(r.area[row])?,
+                    0,
+                ]
+            }
             BlockingRule::GivenPrefixFamilyName => {
                 [names.canon_prefix[name(given)?], name(family)? as u64, 0]
             }
             BlockingRule::Phone => [present(r.phone[row])?, 0, 0],
             BlockingRule::Email => [present(r.email[row])?, 0, 0],
+            BlockingRule::BirthDate => [date?, 0, 0],
+            BlockingRule::FamilySoundArea => [
+                u64::from(names.sound[name(family)?]),
+                present(r.area[row])?,
+                0,
+            ],
+            BlockingRule::GivenSoundArea => [
+                u64::from(names.sound[name(given)?]),
+                present(r.area[row])?,
+                0,
+            ],
         };
         let mut bytes = [0u8; 25];
         bytes[0] = self as u8;
@@ -217,7 +286,22 @@ pub struct BlockingStat {
     pub skipped_records: u64,
     /// Size of the largest skipped block (0 if none).
     pub largest_skipped_block: u64,
+    /// A [broad](BlockingRule::broad) rule that would have emitted more than
+    /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so emitted none.
+    pub over_budget: bool,
 }
+
+/// The largest block a [broad](BlockingRule::broad) rule expands: 100 records, 4,950 pairs.
+/// JOHN SMITH without a birth date, or a common surname in a postcode, is skipped; a rare
+/// name is kept, and a rare name is what scoring can confirm.
+pub const BROAD_MAX_BLOCK_SIZE: usize = 100;
+
+/// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The default rules
+/// give about 1.5 pairs per record on generated registers; a broad rule within this bound at
+/// most doubles the scoring work. A birth date alone gives about `n / 36,500` pairs per
+/// record (80 years of birth dates), so it runs up to ~70,000 records, and FEBRL's 5,000
+/// get it; a million do not.
+pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
 
 /// The most rows blocking can address: a candidate pair packs both rows in 28 bits each and
 /// the rule in the remaining 8 of one `u64`, which keeps the cross-rule sort on plain
@@ -240,6 +324,7 @@ pub(crate) fn candidate_pairs(
     let mut all: Vec<u64> = Vec::new();
     for (index, &rule) in rules.iter().enumerate() {
         let (codes, stat) = one_pass(r, rule, index as u64, max_block_size);
+
         all.extend(codes);
         stats.push(stat);
     }
@@ -258,6 +343,11 @@ pub(crate) fn candidate_pairs(
 }
 
 fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64>, BlockingStat) {
+    let cap = if rule.broad() {
+        cap.min(BROAD_MAX_BLOCK_SIZE)
+    } else {
+        cap
+    };
     let mut keyed: Vec<(u64, u32)> = (0..r.len())
         .into_par_iter()
         .filter_map(|row| rule.key(r, row).map(|k| (k, row as u32)))
@@ -272,6 +362,7 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
         skipped_blocks: 0,
         skipped_records: 0,
         largest_skipped_block: 0,
+        over_budget: false,
     };
     let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
@@ -290,6 +381,10 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
         }
         start = end;
     }
+    if rule.broad() && stat.pairs as f64 > BROAD_PAIRS_PER_RECORD * r.len() as f64 {
+        stat.over_budget = true;
+        return (Vec::new(), stat);
+    }
     let codes = blocks
         .par_iter()
         .flat_map_iter(|&(s, e)| {
@@ -303,4 +398,79 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
         })
         .collect();
     (codes, stat)
+}
+
+/// How many of the duplicates blocking brought together, estimated from the matches
+/// themselves: the rules fall into two groups, those keyed on the birth date and the others
+/// (names with area or address, id, phone, email), which fail for mostly independent
+/// reasons (a mistyped birth date against a move or a new phone). Among the matched pairs,
+/// `n1` are found by the first group, `n2` by the second and `both` by both; with the two
+/// independent, the number of duplicates is about `(n1 + 1)(n2 + 1) / (both + 1) - 1`
+/// (the Lincoln-Petersen capture-recapture estimate, with Chapman's correction), and the
+/// pair completeness is the matched pairs over that. Errors that break both groups at once
+/// (a duplicate with every field mistyped) make the estimate optimistic: read it as an upper
+/// bound on the completeness, not a measurement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Completeness {
+    /// Matched pairs whose keys agree under a birth-date rule.
+    pub by_birth_date_rules: u64,
+    /// Matched pairs whose keys agree under another rule.
+    pub by_other_rules: u64,
+    /// Matched pairs found by both groups.
+    pub by_both: u64,
+    /// Estimated duplicate pairs, found or not.
+    pub estimated_pairs: f64,
+    /// Matched pairs over the estimate; `None` when one group of rules has no key in this
+    /// register or no matched pair is found by both (nothing to estimate from).
+    pub estimate: Option<f64>,
+}
+
+impl BlockingRule {
+    /// Whether the rule's key holds the birth date or year.
+    pub const fn uses_birth_date(self) -> bool {
+        matches!(
+            self,
+            BlockingRule::GivenPrefixBirthDate
+                | BlockingRule::FamilySoundBirthDate
+                | BlockingRule::NameSoundsSwappedBirthDate
+                | BlockingRule::NameSoundsBirthYear
+                | BlockingRule::InitialsBirthDateAnyOrder
+                | BlockingRule::BirthDatePostcode
+                | BlockingRule::BirthDate
+        )
+    }
+}
+
+/// The pair completeness of the passes that ran (see [`Completeness`]) from the matched
+/// pairs.
+pub(crate) fn completeness(
+    r: &Records,
+    passes: &[BlockingStat],
+    matched: &[(u32, u32)],
+) -> Completeness {
+    let shared = |by_date: bool, a: usize, b: usize| {
+        passes
+            .iter()
+            .filter(|s| !s.over_budget)
+            .map(|s| s.rule)
+            .filter(|rule| rule.uses_birth_date() == by_date)
+            .any(|rule| rule.key(r, a).is_some_and(|k| Some(k) == rule.key(r, b)))
+    };
+    let (mut n1, mut n2, mut both) = (0u64, 0u64, 0u64);
+    for &(a, b) in matched {
+        let (a, b) = (a as usize, b as usize);
+        let (x, y) = (shared(true, a, b), shared(false, a, b));
+        n1 += u64::from(x);
+        n2 += u64::from(y);
+        both += u64::from(x && y);
+    }
+    let estimated_pairs = (n1 as f64 + 1.0) * (n2 as f64 + 1.0) / (both as f64 + 1.0) - 1.0;
+    let estimate = (both > 0).then(|| (matched.len() as f64 / estimated_pairs).min(1.0));
+    Completeness {
+        by_birth_date_rules: n1,
+        by_other_rules: n2,
+        by_both: both,
+        estimated_pairs,
+        estimate,
+    }
 }

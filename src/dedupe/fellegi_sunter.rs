@@ -96,7 +96,7 @@ fn m_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.85, 0.10, 0.03, 0.02],
         Comparison::MiddleName => &[0.70, 0.20, 0.10],
         Comparison::BirthDate => &[0.88, 0.04, 0.04, 0.02, 0.02],
-        Comparison::Address => &[0.50, 0.05, 0.10, 0.10, 0.25],
+        Comparison::Address => &[0.45, 0.05, 0.05, 0.10, 0.10, 0.25],
         Comparison::Sex | Comparison::NameSuffix | Comparison::NationalId => &[0.97, 0.03],
         // A year is wrong about as often as a full date is `different` (above).
         Comparison::BirthYear => &[0.98, 0.02],
@@ -112,7 +112,7 @@ fn h_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.75, 0.05, 0.02, 0.18],
         Comparison::MiddleName => &[0.05, 0.05, 0.90],
         Comparison::BirthDate => &[0.02, 0.001, 0.01, 0.05, 0.919],
-        Comparison::Address => &[0.90, 0.02, 0.02, 0.02, 0.04],
+        Comparison::Address => &[0.88, 0.02, 0.02, 0.02, 0.02, 0.04],
         Comparison::Sex => &[0.40, 0.60],
         Comparison::NameSuffix => &[0.01, 0.99],
         Comparison::NationalId => &[0.001, 0.999],
@@ -122,27 +122,137 @@ fn h_start(c: Comparison) -> &'static [f64] {
     }
 }
 
+/// Comparisons whose `h` is `u`: two members of one household are two people, so they agree
+/// on what identifies a person (given and middle name, birth date or year, national id) no
+/// more often than two unrelated people do. Twins share a birth date and Jr/Sr a given name;
+/// the guards (see [`super::Guard`]) keep those apart. The household class learns only the
+/// fields a household shares (family name, address, phone, email, sex, suffix). This is what
+/// keeps the class from absorbing the matches: left free, on FEBRL 3 (a benchmark register
+/// with no households) EM gave the household class the true pairs, `m` of the given name
+/// fell to `u` and every true pair paid -9.5 bits.
+pub const PERSONAL: [Comparison; 5] = [
+    Comparison::GivenName,
+    Comparison::MiddleName,
+    Comparison::BirthDate,
+    Comparison::BirthYear,
+    Comparison::NationalId,
+];
+
+/// The fields that tell a household from unrelated people: without any of them the household
+/// class has nothing to be learned from and is not fitted.
+pub const HOUSEHOLD_FIELDS: [Comparison; 3] =
+    [Comparison::Address, Comparison::Phone, Comparison::Email];
+
+/// A comparison whose strongest agreement holds for at least this share of random pairs that
+/// carry it says nothing (a register with one sex code, one postcode) and is left out.
+pub const CONSTANT_AGREEMENT: f64 = 0.99;
+
+/// Pseudo-pairs of the Dirichlet prior on each class's level probabilities, spread as the
+/// starting values: EM's estimate is the posterior mode, so a field that few candidate pairs
+/// carry (a sparse phone column, a register of 1,000 records) stays near its documented
+/// prior instead of swinging to the probability floor. Against the thousands of pairs of a
+/// real register it weighs nothing.
+pub const PRIOR_PAIRS: f64 = 5.0;
+
+/// How a comparison takes part in the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldStatus {
+    /// Compared; `m` learned by EM.
+    Learned,
+    /// Compared; `m` fixed at documented error rates ([`FIXED_M`]).
+    Fixed,
+    /// Compared; EM found agreement on this name no evidence of one person (`m` = `u` at
+    /// every level), which no name can be, so `m` is fixed at the documented prior instead.
+    PriorAfterCheck,
+    /// Not compared: no random pair of records carries it on both sides (the export lacks
+    /// the field, or holds it for too few records).
+    Absent,
+    /// Not compared: nearly every pair of records agrees on it ([`CONSTANT_AGREEMENT`]).
+    Constant,
+}
+
+impl FieldStatus {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FieldStatus::Learned => "learned",
+            FieldStatus::Fixed => "fixed",
+            FieldStatus::PriorAfterCheck => "prior_after_check",
+            FieldStatus::Absent => "absent",
+            FieldStatus::Constant => "constant",
+        }
+    }
+
+    /// Why, in a sentence, for `dedupe.json`.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            FieldStatus::Learned => "compared; m learned by EM",
+            FieldStatus::Fixed => "compared; m fixed at documented error rates",
+            FieldStatus::PriorAfterCheck => {
+                "compared; EM found agreement on this name no evidence of one person, which \
+                 no name can be, so m is its documented prior"
+            }
+            FieldStatus::Absent => {
+                "absent: no random pair of records carries it on both sides (the export lacks \
+                 it or holds it for too few records)"
+            }
+            FieldStatus::Constant => {
+                "constant: at least 99% of random pairs agree on it, so agreement says nothing"
+            }
+        }
+    }
+
+    /// Whether the comparison contributes to the match weight.
+    pub const fn used(self) -> bool {
+        matches!(
+            self,
+            FieldStatus::Learned | FieldStatus::Fixed | FieldStatus::PriorAfterCheck
+        )
+    }
+}
+
+/// Whether the household class was fitted, and why.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HouseholdFit {
+    /// Fitted: the class improves the fit by more than its parameters cost (BIC).
+    Kept { gain: f64, penalty: f64 },
+    /// Not fitted: no address, phone or email to tell a household from strangers.
+    NoSharedFields,
+    /// Fitted, then dropped: the class improved the log-likelihood by `gain` nats, less than
+    /// the BIC penalty of its parameters; the data cannot identify it, so the two-class model
+    /// (one person, not one person) is used.
+    NotIdentified { gain: f64, penalty: f64 },
+}
+
+impl HouseholdFit {
+    pub fn kept(self) -> bool {
+        matches!(self, HouseholdFit::Kept { .. })
+    }
+}
+
 /// A fitted model. Vectors are indexed by [`Comparison::index`], then by level.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
-    /// Share of candidate pairs that are one person.
+    /// Share of all record pairs that are one person.
     pub lambda: f64,
-    /// Share of candidate pairs that are two members of one household.
+    /// Share of all record pairs that are two members of one household (0 when the class was
+    /// not fitted).
     pub household_share: f64,
     /// P(level | one person).
     pub m: Vec<Vec<f64>>,
-    /// P(level | two members of one household).
+    /// P(level | two members of one household); `u` when the class was not fitted.
     pub h: Vec<Vec<f64>>,
     /// P(level | two unrelated people), measured on the register ([`super::unrelated`]).
     pub u: Vec<Vec<f64>>,
-    /// The `u` measured on the register; EM keeps `u` fixed, so this equals [`Model::u`]
-    /// (kept because `dedupe.json` reports it per level).
-    pub u_random: Vec<Vec<f64>>,
+    /// Per comparison, the share of random record pairs that carry it on both sides.
+    pub compared: Vec<f64>,
+    /// Per comparison, how it takes part.
+    pub status: Vec<FieldStatus>,
+    pub household: HouseholdFit,
     pub iterations: usize,
     pub converged: bool,
-    /// Per level, `log2(m / n)` with `n` the level's probability among candidate pairs that
-    /// are not one person (households and unrelated people together): the level's evidence
-    /// on its own.
+    /// Per level, `log2(m / n)` with `n` the level's probability among pairs that are not one
+    /// person (households and unrelated people together): the level's evidence on its own;
+    /// 0 for a comparison not used.
     pub weights: Vec<Vec<f64>>,
 }
 
@@ -152,7 +262,7 @@ impl Model {
         (self.lambda / (1.0 - self.lambda)).log2()
     }
 
-    /// The weight of `level` of `c`; 0 for a missing level.
+    /// The weight of `level` of `c`; 0 for a missing level or an unused comparison.
     pub fn weight(&self, c: Comparison, level: u8) -> f64 {
         if level == MISSING {
             0.0
@@ -164,17 +274,22 @@ impl Model {
     /// The match weight of a pattern in bits, before term-frequency adjustments: the log2
     /// posterior odds of "one person" against "household members or unrelated people".
     pub fn pattern_weight(&self, p: Pattern) -> f64 {
-        let lm = self.lambda.ln() + log_likelihood(&self.m, p);
-        let lh = self.household_share.ln() + log_likelihood(&self.h, p);
-        let lu = (1.0 - self.lambda - self.household_share).ln() + log_likelihood(&self.u, p);
-        let other = lh.max(lu) + (-(lh - lu).abs()).exp().ln_1p();
+        let used = |c: Comparison| self.status[c.index()].used();
+        let lm = self.lambda.ln() + log_likelihood(&self.m, p, used);
+        let lu = (1.0 - self.lambda - self.household_share).ln() + log_likelihood(&self.u, p, used);
+        let other = if self.household.kept() {
+            let lh = self.household_share.ln() + log_likelihood(&self.h, p, used);
+            lh.max(lu) + (-(lh - lu).abs()).exp().ln_1p()
+        } else {
+            lu
+        };
         (lm - other) / std::f64::consts::LN_2
     }
 
     /// What the per-field weights miss: the pattern weight minus the prior and the field
     /// weights. Household members agree on several fields at once (address, surname, phone);
     /// the household class accounts for that correlation, independent per-field weights
-    /// cannot. Negative when the agreement looks like a household's.
+    /// cannot. Negative when the agreement looks like a household's; 0 without the class.
     pub fn household_adjustment(&self, p: Pattern) -> f64 {
         let additive: f64 = self.prior_weight()
             + Comparison::ALL
@@ -212,13 +327,6 @@ pub(crate) fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
     v
 }
 
-fn zeros() -> Vec<Vec<f64>> {
-    Comparison::ALL
-        .iter()
-        .map(|c| vec![0.0; c.levels().len()])
-        .collect()
-}
-
 fn normalise(probs: &mut [f64]) {
     let total: f64 = probs.iter().sum();
     if total <= 0.0 {
@@ -233,11 +341,12 @@ fn normalise(probs: &mut [f64]) {
     probs.iter_mut().for_each(|p| *p /= total);
 }
 
-fn log_likelihood(probs: &[Vec<f64>], p: Pattern) -> f64 {
+fn log_likelihood(probs: &[Vec<f64>], p: Pattern, used: impl Fn(Comparison) -> bool) -> f64 {
     Comparison::ALL
         .iter()
         .map(|&c| match p.level(c) {
             MISSING => 0.0,
+            _ if !used(c) => 0.0,
             l => probs[c.index()][l as usize].ln(),
         })
         .sum()
@@ -246,34 +355,184 @@ fn log_likelihood(probs: &[Vec<f64>], p: Pattern) -> f64 {
 /// The classes EM separates: one person, one household, unrelated.
 const CLASSES: usize = 3;
 
+type Classes = [Vec<Vec<f64>>; CLASSES];
+
+/// What EM is told about the comparisons: which are used, and whose `m` is fixed.
+struct Setup {
+    status: Vec<FieldStatus>,
+    household: bool,
+    all_pairs: f64,
+    max_iterations: usize,
+}
+
+impl Setup {
+    fn used(&self, c: Comparison) -> bool {
+        self.status[c.index()].used()
+    }
+
+    fn fixed(&self, c: Comparison) -> bool {
+        matches!(
+            self.status[c.index()],
+            FieldStatus::Fixed | FieldStatus::PriorAfterCheck
+        )
+    }
+}
+
+/// One EM run's result.
+struct EmFit {
+    probs: Classes,
+    shares: [f64; CLASSES],
+    iterations: usize,
+    converged: bool,
+    /// Log-likelihood (nats) of the candidates' patterns under the fit.
+    log_likelihood: f64,
+}
+
 /// Fits the model by EM on the candidates' pattern counts, with `u` fixed at `u_unrelated`
-/// (see [Estimation](self#estimation)) and `all_pairs` the number of record pairs in the
-/// register, `n (n - 1) / 2`.
+/// (see [Estimation](self#estimation)), `compared` the share of random pairs that carry each
+/// comparison on both sides, and `all_pairs` the number of record pairs in the register,
+/// `n (n - 1) / 2`.
+///
+/// Which comparisons are used, whether the household class is fitted and any fallback are
+/// decided here and recorded in the model ([`Model::status`], [`Model::household`]):
+/// 1. a comparison no random pair carries is absent, one nearly every pair agrees on is
+///    constant; neither is used;
+/// 2. with an address, phone or email, EM fits three classes and two, and keeps the
+///    household class only when it pays for its parameters (BIC on the candidates'
+///    patterns); without them, two;
+/// 3. a given or family name whose learned `m` equals `u` at every level gets its documented
+///    prior instead, and EM runs again.
 pub(crate) fn fit(
     counts: &[(Pattern, f64)],
     u_unrelated: Vec<Vec<f64>>,
+    compared: Vec<f64>,
     all_pairs: f64,
     max_iterations: usize,
 ) -> Model {
-    let start = |f: fn(Comparison) -> &'static [f64]| -> Vec<Vec<f64>> {
-        Comparison::ALL.iter().map(|&c| f(c).to_vec()).collect()
-    };
-    let mut probs: [Vec<Vec<f64>>; CLASSES] = [start(m_start), start(h_start), u_unrelated.clone()];
     let total: f64 = counts.iter().map(|&(_, n)| n).sum();
-    let all_pairs = all_pairs.max(total).max(1.0);
-    let mut shares = [
-        LAMBDA_START * total / all_pairs,
-        HOUSEHOLD_START * total / all_pairs,
-        0.0,
-    ];
+    let mut setup = Setup {
+        status: Comparison::ALL
+            .iter()
+            .map(|&c| {
+                if compared[c.index()] <= 0.0 {
+                    FieldStatus::Absent
+                } else if u_unrelated[c.index()][0] >= CONSTANT_AGREEMENT {
+                    FieldStatus::Constant
+                } else if FIXED_M.contains(&c) {
+                    FieldStatus::Fixed
+                } else {
+                    FieldStatus::Learned
+                }
+            })
+            .collect(),
+        household: false,
+        all_pairs: all_pairs.max(total).max(1.0),
+        max_iterations,
+    };
+    let can_household = HOUSEHOLD_FIELDS.iter().any(|&c| setup.used(c));
+    let (em, household) = loop {
+        let (em, household) = choose_classes(counts, &u_unrelated, &mut setup, can_household);
+        let collapsed: Vec<Comparison> = [Comparison::GivenName, Comparison::FamilyName]
+            .into_iter()
+            .filter(|&c| {
+                setup.status[c.index()] == FieldStatus::Learned
+                    && em.probs[0][c.index()][0] <= u_unrelated[c.index()][0] * (1.0 + 1e-9)
+            })
+            .collect();
+        if collapsed.is_empty() {
+            break (em, household);
+        }
+        for c in collapsed {
+            setup.status[c.index()] = FieldStatus::PriorAfterCheck;
+        }
+    };
+    let EmFit {
+        probs: [m, h, u],
+        shares,
+        iterations,
+        converged,
+        ..
+    } = em;
+    let weights = level_weights(&m, &h, &u, shares[0], shares[1], &setup.status);
+    Model {
+        lambda: shares[0],
+        household_share: shares[1],
+        m,
+        h,
+        u,
+        compared,
+        status: setup.status,
+        household,
+        iterations,
+        converged,
+        weights,
+    }
+}
+
+/// Runs EM with and (when possible) without the household class and keeps the household
+/// class only when its log-likelihood gain beats the BIC penalty of its free parameters.
+fn choose_classes(
+    counts: &[(Pattern, f64)],
+    u: &[Vec<f64>],
+    setup: &mut Setup,
+    can_household: bool,
+) -> (EmFit, HouseholdFit) {
+    setup.household = false;
+    let two = run_em(counts, u, setup);
+    if !can_household {
+        return (two, HouseholdFit::NoSharedFields);
+    }
+    setup.household = true;
+    let three = run_em(counts, u, setup);
+    let free: usize = 1 + Comparison::ALL
+        .iter()
+        .filter(|&&c| setup.used(c) && !PERSONAL.contains(&c))
+        .map(|c| c.levels().len() - 1)
+        .sum::<usize>();
+    let total: f64 = counts.iter().map(|&(_, n)| n).sum();
+    let penalty = 0.5 * free as f64 * total.max(2.0).ln();
+    let gain = three.log_likelihood - two.log_likelihood;
+    if gain > penalty {
+        (three, HouseholdFit::Kept { gain, penalty })
+    } else {
+        setup.household = false;
+        (two, HouseholdFit::NotIdentified { gain, penalty })
+    }
+}
+
+fn run_em(counts: &[(Pattern, f64)], u: &[Vec<f64>], setup: &Setup) -> EmFit {
+    let m: Vec<Vec<f64>> = Comparison::ALL
+        .iter()
+        .map(|&c| m_start(c).to_vec())
+        .collect();
+    let h = Comparison::ALL
+        .iter()
+        .map(|&c| {
+            if PERSONAL.contains(&c) {
+                u[c.index()].clone()
+            } else {
+                h_start(c).to_vec()
+            }
+        })
+        .collect();
+    let mut probs: Classes = [m, h, u.to_vec()];
+    let total: f64 = counts.iter().map(|&(_, n)| n).sum();
+    let all_pairs = setup.all_pairs;
+    let household_start = if setup.household {
+        HOUSEHOLD_START * total / all_pairs
+    } else {
+        0.0
+    };
+    let mut shares = [LAMBDA_START * total / all_pairs, household_start, 0.0];
     shares[2] = 1.0 - shares[0] - shares[1];
     let mut iterations = 0;
     let mut converged = false;
-    while iterations < max_iterations && total > 0.0 {
+    while iterations < setup.max_iterations && total > 0.0 {
         iterations += 1;
-        let (next, shares_next) = em_step(counts, &probs, &shares, all_pairs);
+        let (next, shares_next) = em_step(counts, &probs, &shares, setup);
         // Shares are compared on the log scale: register-wide they are tiny.
         let change = (0..CLASSES)
+            .filter(|&k| shares[k] > 0.0)
             .map(|k| {
                 max_change(&probs[k], &next[k]).max((shares[k].ln() - shares_next[k].ln()).abs())
             })
@@ -284,43 +543,60 @@ pub(crate) fn fit(
             break;
         }
     }
-    let [m, h, u] = probs;
-    let weights = level_weights(&m, &h, &u, shares[0], shares[1]);
-    Model {
-        lambda: shares[0],
-        household_share: shares[1],
-        m,
-        h,
-        u,
-        u_random: u_unrelated,
+    let log_likelihood = counts
+        .iter()
+        .map(|&(p, n)| n * mixture(&probs, &shares, p, setup).0)
+        .sum();
+    EmFit {
+        probs,
+        shares,
         iterations,
         converged,
-        weights,
+        log_likelihood,
     }
 }
 
-type Classes = [Vec<Vec<f64>>; CLASSES];
+/// The log of the pattern's mixture probability and each class's log joint probability.
+fn mixture(
+    probs: &Classes,
+    shares: &[f64; CLASSES],
+    p: Pattern,
+    setup: &Setup,
+) -> (f64, [f64; CLASSES]) {
+    let ll: [f64; CLASSES] = std::array::from_fn(|k| {
+        if shares[k] > 0.0 {
+            shares[k].ln() + log_likelihood(&probs[k], p, |c| setup.used(c))
+        } else {
+            f64::NEG_INFINITY
+        }
+    });
+    let top = ll.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = ll.iter().map(|&l| (l - top).exp()).sum();
+    (top + sum.ln(), ll)
+}
 
 /// One EM iteration over all `all_pairs` record pairs, the pairs that are not candidates
 /// being unrelated by assumption: class responsibilities per candidate pattern, then the
-/// re-estimated `m` (floored, made monotone against `u`) and `h`, and the register-wide class
-/// shares. `u` stays as measured.
+/// re-estimated `m` (with its prior, made sane against `u`, or fixed) and `h` (`u` for the
+/// [`PERSONAL`] fields), and the register-wide class shares. `u` stays as measured.
 fn em_step(
     counts: &[(Pattern, f64)],
     probs: &Classes,
     shares: &[f64; CLASSES],
-    all_pairs: f64,
+    setup: &Setup,
 ) -> (Classes, [f64; CLASSES]) {
-    let mut next: Classes = [zeros(), zeros(), probs[2].clone()];
+    let prior = |f: fn(Comparison) -> &'static [f64]| -> Vec<Vec<f64>> {
+        Comparison::ALL
+            .iter()
+            .map(|&c| f(c).iter().map(|&x| x * PRIOR_PAIRS).collect())
+            .collect()
+    };
+    let mut next: Classes = [prior(m_start), prior(h_start), probs[2].clone()];
     let mut mass = [0.0; CLASSES];
     for &(p, n) in counts {
-        let ll: [f64; CLASSES] =
-            std::array::from_fn(|k| shares[k].ln() + log_likelihood(&probs[k], p));
-        let top = ll.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let w: [f64; CLASSES] = std::array::from_fn(|k| (ll[k] - top).exp());
-        let sum: f64 = w.iter().sum();
+        let (total, ll) = mixture(probs, shares, p, setup);
         for k in 0..CLASSES - 1 {
-            let g = n * w[k] / sum;
+            let g = n * (ll[k] - total).exp();
             mass[k] += g;
             for c in Comparison::ALL {
                 let l = p.level(c);
@@ -333,17 +609,25 @@ fn em_step(
     for class in next.iter_mut().take(CLASSES - 1) {
         class.iter_mut().for_each(|v| normalise(v));
     }
-    let [m, _, u] = &mut next;
-    for (c, (mv, uv)) in Comparison::ALL.iter().zip(m.iter_mut().zip(u.iter())) {
-        if FIXED_M.contains(c) {
-            mv.copy_from_slice(m_start(*c));
+    let [m, h, u] = &mut next;
+    for c in Comparison::ALL {
+        let i = c.index();
+        if setup.fixed(c) {
+            m[i].copy_from_slice(m_start(c));
         } else {
-            monotone_ratios(mv, uv);
+            sane_ratios(&mut m[i], &u[i]);
+        }
+        if PERSONAL.contains(&c) {
+            h[i].clone_from(&u[i]);
         }
     }
-    let floor = 1.0 / all_pairs;
-    let m_share = (mass[0] / all_pairs).max(floor);
-    let h_share = (mass[1] / all_pairs).max(floor);
+    let floor = 1.0 / setup.all_pairs;
+    let m_share = (mass[0] / setup.all_pairs).max(floor);
+    let h_share = if setup.household {
+        (mass[1] / setup.all_pairs).max(floor)
+    } else {
+        0.0
+    };
     (next, [m_share, h_share, 1.0 - m_share - h_share])
 }
 
@@ -353,18 +637,43 @@ fn level_weights(
     u: &[Vec<f64>],
     lambda: f64,
     household: f64,
+    status: &[FieldStatus],
 ) -> Vec<Vec<f64>> {
     let unrelated = 1.0 - lambda - household;
     (0..m.len())
         .map(|f| {
             (0..m[f].len())
                 .map(|l| {
+                    if !status[f].used() {
+                        return 0.0;
+                    }
                     let other = (household * h[f][l] + unrelated * u[f][l]) / (1.0 - lambda);
                     (m[f][l] / other).log2()
                 })
                 .collect()
         })
         .collect()
+}
+
+/// [`monotone_ratios`], then no agreement level below `u`: a level other than the last
+/// (disagreement) whose ratio `m / u` is under 1 gets `m = u` (weight 0), the mass it lacks
+/// taken from the disagreement level. Agreeing on a field is then never evidence *against*
+/// one person, whatever EM saw (the issue's first requirement of a sane fit).
+pub(crate) fn sane_ratios(m: &mut [f64], u: &[f64]) {
+    monotone_ratios(m, u);
+    let last = m.len() - 1;
+    for l in 0..last {
+        if m[l] < u[l] {
+            m[last] -= u[l] - m[l];
+            m[l] = u[l];
+        }
+    }
+    if m[last] < PROBABILITY_FLOOR {
+        // The disagreement level could not give all the mass: the strongest agreement level,
+        // whose ratio is the highest, gives the rest.
+        m[0] -= PROBABILITY_FLOOR - m[last];
+        m[last] = PROBABILITY_FLOOR;
+    }
 }
 
 /// Makes `m[l] / u[l]` non-increasing in `l` (levels run from strongest agreement to

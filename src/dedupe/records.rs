@@ -97,6 +97,12 @@ pub(crate) struct Records {
     pub address: Vec<u64>,
     /// Hash of the address key before its unit designator (`12 OAK ST` of `12 OAK ST # 4`).
     pub building: Vec<u64>,
+    /// Hash of the house number, 0 missing.
+    pub house: Vec<u64>,
+    /// Street name key (`N OAK ST`) as an id into [`Records::streets`], 0 missing.
+    pub street: Vec<u32>,
+    /// Distinct street keys, id 0 being the missing street.
+    pub streets: Vec<Box<str>>,
     /// Hash of the postcode (else the locality), 0 missing.
     pub area: Vec<u64>,
     /// Hash of the locality, 0 missing.
@@ -198,7 +204,18 @@ impl Records {
             let c = col(f);
             (0..n).into_par_iter().map(|r| key(text(&c, r))).collect()
         };
-        let (address, building) = address_columns(snapshot);
+        let addresses = address_columns(snapshot);
+        let mut streets: Vec<Box<str>> = vec!["".into()];
+        let mut street_ids: HashMap<&str, u32> = HashMap::from([("", 0)]);
+        let street = addresses
+            .iter()
+            .map(|a| {
+                *street_ids.entry(a.street.as_str()).or_insert_with(|| {
+                    streets.push(a.street.as_str().into());
+                    (streets.len() - 1) as u32
+                })
+            })
+            .collect();
         let area = {
             let (pc, loc) = (col(Field::Postcode), col(Field::Locality));
             (0..n)
@@ -233,8 +250,11 @@ impl Records {
                         .map_or(0, |f| f.as_bytes()[0])
                 })
                 .collect(),
-            address,
-            building,
+            address: addresses.iter().map(|a| a.address).collect(),
+            building: addresses.iter().map(|a| a.building).collect(),
+            house: addresses.iter().map(|a| a.house).collect(),
+            street,
+            streets,
             area,
             locality,
             phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
@@ -283,9 +303,20 @@ fn birth_columns(snapshot: &Snapshot) -> (Vec<i32>, Vec<i32>) {
     (birth, year)
 }
 
-/// The full address and building hashes: `address_line` when present, else house number,
-/// street and unit joined.
-fn address_columns(snapshot: &Snapshot) -> (Vec<u64>, Vec<u64>) {
+/// One row's address keys.
+struct AddressKeys {
+    address: u64,
+    building: u64,
+    house: u64,
+    street: String,
+}
+
+/// The address keys of every row: `address_line` when present (the building being the line
+/// before its unit designator, the house number its first word when that starts with a digit,
+/// the street the rest), else house number, street and unit joined (the building being house
+/// number and street: a unit written as a name, such as FEBRL's `address_2` property names,
+/// has no designator to cut at).
+fn address_columns(snapshot: &Snapshot) -> Vec<AddressKeys> {
     let n = snapshot.rows();
     let line = snapshot.column(Field::AddressLine);
     let house = snapshot.column(Field::HouseNumber);
@@ -295,21 +326,36 @@ fn address_columns(snapshot: &Snapshot) -> (Vec<u64>, Vec<u64>) {
         .into_par_iter()
         .map(|r| {
             let l = text(&line, r);
-            let raw = if l.is_empty() {
-                format!("{} {} {}", text(&house, r), text(&street, r), {
-                    let u = text(&unit, r);
-                    if u.starts_with(|c: char| c.is_ascii_digit()) {
-                        format!("# {u}")
-                    } else {
-                        u.to_string()
-                    }
-                })
+            if !l.is_empty() {
+                let key = address_key(l);
+                let building = key.split(" #").next().unwrap_or("").trim();
+                let (house, street) = match building.split_once(' ') {
+                    Some((h, s)) if h.starts_with(|c: char| c.is_ascii_digit()) => (h, s),
+                    _ => ("", building),
+                };
+                return AddressKeys {
+                    address: hash_key(&key),
+                    building: hash_key(building),
+                    house: hash_key(house),
+                    street: street.to_string(),
+                };
+            }
+            let (h, st) = (address_key(text(&house, r)), address_key(text(&street, r)));
+            let building = format!("{h} {st}");
+            let u = text(&unit, r);
+            let full = if u.is_empty() {
+                building.clone()
+            } else if u.starts_with(|c: char| c.is_ascii_digit()) {
+                format!("{building} # {u}")
             } else {
-                l.to_string()
+                format!("{building} {u}")
             };
-            let key = address_key(&raw);
-            let building = key.split(" #").next().unwrap_or("");
-            (hash_key(&key), hash_key(building))
+            AddressKeys {
+                address: hash_key(&address_key(&full)),
+                building: hash_key(building.trim()),
+                house: hash_key(&h),
+                street: st,
+            }
         })
-        .unzip()
+        .collect()
 }

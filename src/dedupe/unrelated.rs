@@ -27,8 +27,9 @@ use super::fellegi_sunter::pattern_counts;
 use super::records::{Records, NO_DATE};
 use super::DedupeConfig;
 
-/// `u` per comparison and level (see the module docs).
-pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
+/// `u` per comparison and level (see the module docs), and per comparison the share of the
+/// random pairs that carry it on both sides.
+pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> (Vec<Vec<f64>>, Vec<f64>) {
     let pairs = random_pairs(r.len(), config);
     let patterns: Vec<Pattern> = pairs
         .par_iter()
@@ -48,7 +49,19 @@ pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
         .chunk_by(|a, b| a == b)
         .map(|run| run.len() as u32)
         .collect();
-    Comparison::ALL
+    let sampled = pairs.len().max(1) as f64;
+    let compared = Comparison::ALL
+        .iter()
+        .map(|&c| {
+            counts
+                .iter()
+                .filter(|(p, _)| p.level(c) != MISSING)
+                .map(|&(_, n)| n)
+                .sum::<f64>()
+                / sampled
+        })
+        .collect();
+    let u = Comparison::ALL
         .iter()
         .map(|&c| {
             let exact = match c {
@@ -86,7 +99,8 @@ pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> Vec<Vec<f64>> {
             freq.iter_mut().for_each(|f| *f /= sum);
             freq
         })
-        .collect()
+        .collect();
+    (u, compared)
 }
 
 /// The chance that two distinct records share a value, from the values' counts.

@@ -32,11 +32,20 @@
 //!  "absent_fields": [],
 //!  "blocking": [{"rule": "national_id", "description": "…", "keyed_records": 18000,
 //!                "blocks": 180, "pairs": 180, "new_pairs": 180, "skipped_blocks": 0,
-//!                "skipped_records": 0, "largest_skipped_block": 0}],
+//!                "skipped_records": 0, "largest_skipped_block": 0, "over_budget": false}],
 //!  "candidate_pairs": 41234,
+//!  "pair_completeness": {"estimate": 0.99, "estimated_duplicate_pairs": 202.0,
+//!                        "matched_by_birth_date_rules": 190, "matched_by_other_rules": 150,
+//!                        "matched_by_both": 141, "method": "…"},
 //!  "model": {"lambda": 1.9e-7, "prior_weight": -22.3, "em_iterations": 9, "converged": true,
-//!            "comparisons": [{"field": "given_name", "levels": [
-//!               {"level": "exact", "m": 0.66, "u": 0.0094, "u_random": 0.0094, "weight": 6.1}]}]},
+//!            "classes": ["one_person", "household", "unrelated"],
+//!            "household_class": {"fitted": true, "reason": "…", "gain_nats": 5120.4,
+//!                                "penalty_nats": 61.2},
+//!            "fields_used": ["given_name", "family_name", …],
+//!            "fields_dropped": [{"field": "phone", "reason": "absent: …"}],
+//!            "comparisons": [{"field": "given_name", "status": "learned",
+//!               "compared_share": 0.98, "levels": [
+//!               {"level": "exact", "m": 0.66, "h": 0.0094, "u": 0.0094, "weight": 6.1}]}]},
 //!  "counts": {"listed_pairs": 260, "matched_pairs": 200, "review_pairs": 50,
 //!             "guarded_pairs": {"twin_pattern": 3, "generation_suffix": 7},
 //!             "clusters": 198, "records_in_clusters": 398,
@@ -52,6 +61,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{safe_cell, write_atomically, WriteError};
+use crate::dedupe::fellegi_sunter::HouseholdFit;
 use crate::dedupe::{Comparison, DedupeResult, ScoredPair};
 use crate::snapshot::Snapshot;
 
@@ -200,15 +210,55 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
                     json!({
                         "level": name,
                         "m": model.m[i][l],
+                        "h": model.h[i][l],
                         "u": model.u[i][l],
-                        "u_random": model.u_random[i][l],
                         "weight": model.weights[i][l],
                     })
                 })
                 .collect();
-            json!({"field": cmp.name(), "levels": levels})
+            json!({
+                "field": cmp.name(),
+                "status": model.status[i].name(),
+                "compared_share": model.compared[i],
+                "levels": levels,
+            })
         })
         .collect();
+    let (fields_used, fields_dropped): (Vec<Comparison>, Vec<Comparison>) = Comparison::ALL
+        .iter()
+        .partition(|c| model.status[c.index()].used());
+    let fields_dropped: Vec<serde_json::Value> = fields_dropped
+        .iter()
+        .map(|c| json!({"field": c.name(), "reason": model.status[c.index()].reason()}))
+        .collect();
+    let (fitted, reason, gain, penalty) = match model.household {
+        HouseholdFit::Kept { gain, penalty } => (
+            true,
+            "fitted: the household class improves the fit by more than its parameters cost (BIC)",
+            Some(gain),
+            Some(penalty),
+        ),
+        HouseholdFit::NoSharedFields => (
+            false,
+            "not fitted: no address, phone or email to tell a household from strangers; two \
+             classes (one person, not one person)",
+            None,
+            None,
+        ),
+        HouseholdFit::NotIdentified { gain, penalty } => (
+            false,
+            "not identified: the household class improves the fit by less than its \
+             parameters cost (BIC), so the data cannot tell it apart; two classes (one \
+             person, not one person)",
+            Some(gain),
+            Some(penalty),
+        ),
+    };
+    let classes: &[&str] = if fitted {
+        &["one_person", "household", "unrelated"]
+    } else {
+        &["one_person", "not_one_person"]
+    };
     let blocking: Vec<serde_json::Value> = result
         .blocking
         .iter()
@@ -223,6 +273,7 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
                 "skipped_blocks": s.skipped_blocks,
                 "skipped_records": s.skipped_records,
                 "largest_skipped_block": s.largest_skipped_block,
+                "over_budget": s.over_budget,
             })
         })
         .collect();
@@ -250,11 +301,30 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
         "absent_fields": result.absent_fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "blocking": blocking,
         "candidate_pairs": result.candidates,
+        "pair_completeness": {
+            "estimate": result.completeness.estimate,
+            "estimated_duplicate_pairs": result.completeness.estimated_pairs,
+            "matched_by_birth_date_rules": result.completeness.by_birth_date_rules,
+            "matched_by_other_rules": result.completeness.by_other_rules,
+            "matched_by_both": result.completeness.by_both,
+            "method": "capture-recapture (Lincoln-Petersen, Chapman) between the birth-date \
+                       rules and the others over the matched pairs; optimistic when errors \
+                       break both groups at once",
+        },
         "model": {
             "lambda": model.lambda,
             "prior_weight": model.prior_weight(),
             "em_iterations": model.iterations,
             "converged": model.converged,
+            "classes": classes,
+            "household_class": {
+                "fitted": fitted,
+                "reason": reason,
+                "gain_nats": gain,
+                "penalty_nats": penalty,
+            },
+            "fields_used": fields_used.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            "fields_dropped": fields_dropped,
             "comparisons": comparisons,
         },
         "counts": {
