@@ -97,7 +97,9 @@ fn m_start(c: Comparison) -> &'static [f64] {
         Comparison::MiddleName => &[0.70, 0.20, 0.10],
         Comparison::BirthDate => &[0.88, 0.04, 0.04, 0.02, 0.02],
         Comparison::Address => &[0.45, 0.05, 0.05, 0.10, 0.10, 0.25],
-        Comparison::Sex | Comparison::NameSuffix | Comparison::NationalId => &[0.97, 0.03],
+        Comparison::Sex | Comparison::NameSuffix => &[0.97, 0.03],
+        // A copied id is exact but for keying errors, about as many again as a whole wrong id.
+        Comparison::NationalId => &[0.94, 0.03, 0.03],
         // A year is wrong about as often as a full date is `different` (above).
         Comparison::BirthYear => &[0.98, 0.02],
         Comparison::Phone | Comparison::Email => &[0.85, 0.15],
@@ -115,7 +117,7 @@ fn h_start(c: Comparison) -> &'static [f64] {
         Comparison::Address => &[0.88, 0.02, 0.02, 0.02, 0.02, 0.04],
         Comparison::Sex => &[0.40, 0.60],
         Comparison::NameSuffix => &[0.01, 0.99],
-        Comparison::NationalId => &[0.001, 0.999],
+        Comparison::NationalId => &[0.001, 0.001, 0.998],
         Comparison::BirthYear => &[0.05, 0.95],
         Comparison::Phone => &[0.50, 0.50],
         Comparison::Email => &[0.30, 0.70],

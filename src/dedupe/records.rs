@@ -110,6 +110,9 @@ pub(crate) struct Records {
     pub phone: Vec<u64>,
     pub email: Vec<u64>,
     pub national_id: Vec<u64>,
+    /// The national id as digits, for the one-digit comparison: `(length << 56) | value`
+    /// when it is 1 to 15 digits (separators dropped), else 0.
+    pub national_digits: Vec<u64>,
     /// Occurrences of each name id as a given name / as a family name (term frequencies).
     pub given_count: Vec<u32>,
     pub family_count: Vec<u32>,
@@ -126,6 +129,16 @@ fn hash_key(key: &str) -> u64 {
 /// The row's text, trimmed; empty for missing.
 fn text<'a>(col: &Option<FieldColumn<'a>>, row: usize) -> &'a str {
     col.as_ref().and_then(|c| c.str(row)).unwrap_or("").trim()
+}
+
+/// See [`Records::national_digits`].
+fn national_digits(s: &str) -> u64 {
+    let key: String = s.chars().filter(char::is_ascii_alphanumeric).collect();
+    if key.is_empty() || key.len() > 15 || !key.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    key.parse::<u64>()
+        .map_or(0, |v| (key.len() as u64) << 56 | v)
 }
 
 fn suffix_key(s: &str) -> u64 {
@@ -259,6 +272,7 @@ impl Records {
             locality,
             phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
             email: hashed(Field::Email, |s| email_key(s).map_or(0, |e| hash_key(&e))),
+            national_digits: hashed(Field::NationalId, national_digits),
             national_id: hashed(Field::NationalId, |s| {
                 hash_key(
                     &s.chars()
