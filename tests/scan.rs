@@ -774,3 +774,94 @@ fn allowlisted_institutions_of_a_generated_series_stay_at_info() {
         show(&result)
     );
 }
+
+/// Issue #14: a death registry is typed by other clerks. 100 active voters of a generated
+/// register are copied into a registry (name, birth date, sex: what a death record holds):
+/// 50 verbatim, 50 with two adjacent letters of the family name swapped. The typed-apart
+/// entries must be found as often as the verbatim ones, and nobody else flagged above low.
+#[test]
+fn death_registry_entries_with_a_typo_are_found_like_verbatim_ones() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut config = GenerateConfig::new(20_000, 1, 90, 5, dir.path());
+    config.anomalies = AnomalySelection::none();
+    let summary = generate(&config).expect("generates");
+    let snap = load_path(&summary.files[0], &Profile::canonical(), &NoProgress)
+        .expect("loads")
+        .snapshot;
+    let text = |f: Field, r: usize| {
+        snap.column(f)
+            .and_then(|c| c.str(r).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut registry = String::from("voter_id,given_name,family_name,birth_date,sex\n");
+    let (mut verbatim, mut typed) = (Vec::new(), Vec::new());
+    let mut row = 0;
+    while verbatim.len() + typed.len() < 100 {
+        row += 97;
+        let family = text(Field::FamilyName, row);
+        let swap_at = (1..family.len()).find(|&i| family.as_bytes()[i - 1] != family.as_bytes()[i]);
+        let birth = snap
+            .column(Field::BirthDate)
+            .and_then(|c| c.day(row))
+            .map(|d| {
+                let (y, m, dd) = rollaudit::dates::civil_from_days(d);
+                format!("{y:04}-{m:02}-{dd:02}")
+            });
+        if text(Field::Status, row) != "active" || !family.is_ascii() || swap_at.is_none() {
+            continue;
+        }
+        let Some(birth) = birth else { continue };
+        let id = snap.voter_ids().get(row).expect("an id").to_string();
+        let family = if verbatim.len() < 50 {
+            verbatim.push(id);
+            family
+        } else {
+            let mut b = family.into_bytes();
+            let i = swap_at.expect("checked");
+            b.swap(i - 1, i);
+            typed.push(id);
+            String::from_utf8(b).expect("ASCII")
+        };
+        registry.push_str(&format!(
+            "D{:04},{},{family},{birth},{}\n",
+            verbatim.len() + typed.len(),
+            text(Field::GivenName, row),
+            text(Field::Sex, row)
+        ));
+    }
+    let registry = load_bytes(
+        registry.into_bytes(),
+        Path::new("deaths.csv"),
+        &Profile::canonical(),
+        &NoProgress,
+    )
+    .expect("the registry loads")
+    .snapshot;
+    let result = scan(
+        &snap,
+        day("2026-01-05"),
+        None,
+        &ScanConfig::default(),
+        Some(&registry),
+    );
+    let found = of_rule(&result, "R-DECEASED-MATCH");
+    let flagged = |ids: &[String]| {
+        ids.iter()
+            .filter(|id| found.iter().any(|f| f.voter_ids.contains(id)))
+            .count()
+    };
+    let (v, t) = (flagged(&verbatim), flagged(&typed));
+    eprintln!("death registry: verbatim {v}/50, typed apart {t}/50");
+    assert_eq!(v, 50, "{}", show(&result));
+    assert_eq!(t, 50, "{}", show(&result));
+    let strangers: Vec<&&Finding> = found
+        .iter()
+        .filter(|f| f.severity > Severity::Low)
+        .filter(|f| {
+            !f.voter_ids
+                .iter()
+                .any(|id| verbatim.contains(id) || typed.contains(id))
+        })
+        .collect();
+    assert!(strangers.is_empty(), "{strangers:?}");
+}

@@ -313,18 +313,21 @@ const ROW_BITS: u32 = 28;
 const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted, each once, and the statistics per rule.
+///
+/// With `split`, the records are two files one after the other (a register, then a registry
+/// linked to it) and only pairs across them, `a < split <= b`, are candidates.
 pub(crate) fn candidate_pairs(
     r: &Records,
     rules: &[BlockingRule],
     max_block_size: usize,
+    split: Option<u32>,
 ) -> (Vec<(u32, u32)>, Vec<BlockingStat>) {
     assert!(r.len() <= MAX_ROWS, "checked by dedupe() before blocking");
     assert!(rules.len() < 256, "a rule index fits in 8 bits");
     let mut stats = Vec::with_capacity(rules.len());
     let mut all: Vec<u64> = Vec::new();
     for (index, &rule) in rules.iter().enumerate() {
-        let (codes, stat) = one_pass(r, rule, index as u64, max_block_size);
-
+        let (codes, stat) = one_pass(r, rule, index as u64, max_block_size, split);
         all.extend(codes);
         stats.push(stat);
     }
@@ -342,7 +345,13 @@ pub(crate) fn candidate_pairs(
     (pairs, stats)
 }
 
-fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64>, BlockingStat) {
+fn one_pass(
+    r: &Records,
+    rule: BlockingRule,
+    index: u64,
+    cap: usize,
+    split: Option<u32>,
+) -> (Vec<u64>, BlockingStat) {
     let cap = if rule.broad() {
         cap.min(BROAD_MAX_BLOCK_SIZE)
     } else {
@@ -364,7 +373,8 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
         largest_skipped_block: 0,
         over_budget: false,
     };
-    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    // (start, end, rows of the first file) per block expanded.
+    let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
     let mut start = 0;
     while start < keyed.len() {
         let key = keyed[start].0;
@@ -375,9 +385,19 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
             stat.skipped_records += size as u64;
             stat.largest_skipped_block = stat.largest_skipped_block.max(size as u64);
         } else if size >= 2 {
-            stat.blocks += 1;
-            stat.pairs += (size * (size - 1) / 2) as u64;
-            blocks.push((start, end));
+            // A block's rows are in row order, so with a split the first file's come first.
+            let first = split.map_or(size, |s| {
+                keyed[start..end].partition_point(|&(_, row)| row < s)
+            });
+            let pairs = match split {
+                None => size * (size - 1) / 2,
+                Some(_) => first * (size - first),
+            };
+            if pairs > 0 {
+                stat.blocks += 1;
+                stat.pairs += pairs as u64;
+                blocks.push((start, end, first));
+            }
         }
         start = end;
     }
@@ -387,10 +407,12 @@ fn one_pass(r: &Records, rule: BlockingRule, index: u64, cap: usize) -> (Vec<u64
     }
     let codes = blocks
         .par_iter()
-        .flat_map_iter(|&(s, e)| {
+        .flat_map_iter(|&(s, e, first)| {
             let rows = &keyed[s..e];
-            (0..rows.len()).flat_map(move |i| {
-                rows[i + 1..].iter().map(move |&(_, b)| {
+            let across = split.is_some();
+            (0..first.min(rows.len())).flat_map(move |i| {
+                let from = if across { first } else { i + 1 };
+                rows[from..].iter().map(move |&(_, b)| {
                     let a = rows[i].1;
                     (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | index
                 })

@@ -56,6 +56,7 @@ pub mod cluster;
 pub mod compare;
 pub mod evaluate;
 pub mod fellegi_sunter;
+pub mod link;
 pub mod normalize;
 pub mod phonetic;
 mod records;
@@ -73,6 +74,7 @@ pub use cluster::Cluster;
 pub use compare::{Comparison, Pattern};
 pub use evaluate::{evaluate, PairScores};
 pub use fellegi_sunter::Model;
+pub use link::{link, Linkage};
 
 use compare::{CLOSE, DIFFERENT_NAME};
 use records::{Records, NO_DATE};
@@ -244,23 +246,28 @@ impl DedupeResult {
 
     /// Each field's level and weight for `pair`.
     pub fn explain(&self, pair: &ScoredPair) -> Vec<FieldScore> {
-        Comparison::ALL
-            .iter()
-            .map(|&c| {
-                let level = pair.pattern.level(c);
-                let tf = match c {
-                    Comparison::GivenName => pair.given_tf,
-                    Comparison::FamilyName => pair.family_tf,
-                    _ => 0.0,
-                };
-                FieldScore {
-                    comparison: c,
-                    level: c.level_name(level),
-                    weight: self.model.weight(c, level) + f64::from(tf),
-                }
-            })
-            .collect()
+        explain(&self.model, pair)
     }
+}
+
+/// Each field's level and weight for `pair` under `model`.
+pub fn explain(model: &Model, pair: &ScoredPair) -> Vec<FieldScore> {
+    Comparison::ALL
+        .iter()
+        .map(|&c| {
+            let level = pair.pattern.level(c);
+            let tf = match c {
+                Comparison::GivenName => pair.given_tf,
+                Comparison::FamilyName => pair.family_tf,
+                _ => 0.0,
+            };
+            FieldScore {
+                comparison: c,
+                level: c.level_name(level),
+                weight: model.weight(c, level) + f64::from(tf),
+            }
+        })
+        .collect()
 }
 
 const IDENTITY_FIELDS: [Field; 13] = [
@@ -279,7 +286,7 @@ const IDENTITY_FIELDS: [Field; 13] = [
     Field::NationalId,
 ];
 
-fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeError> {
+pub(crate) fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeError> {
     if snapshot.rows() > blocking::MAX_ROWS {
         return Err(DedupeError::TooManyRows {
             rows: snapshot.rows(),
@@ -319,7 +326,8 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         n * (n - 1.0) / 2.0,
         config.max_em_iterations,
     );
-    let mut pairs = score(&records, &candidates, &patterns, &model, config);
+    let twins = twins_possible(&model);
+    let mut pairs = score(&records, &candidates, &patterns, &model, config, twins);
     let ids = snapshot.voter_ids();
     let voter_id = |row: u32| {
         ids.get(row as usize)
@@ -389,14 +397,16 @@ fn twins_possible(model: &Model) -> bool {
     )
 }
 
+/// Scores the candidate pairs: match weight, probability, guard; only pairs at or above the
+/// review threshold are kept. `twins` says whether the twin guard applies.
 fn score(
     r: &Records,
     candidates: &[(u32, u32)],
     patterns: &[Pattern],
     model: &Model,
     config: &DedupeConfig,
+    twins: bool,
 ) -> Vec<ScoredPair> {
-    let twins = twins_possible(model);
     let zeros = |n: usize| vec![0.0f32; n];
     let (given_tf, family_tf) = if config.term_frequency {
         (

@@ -168,27 +168,57 @@ struct RowKeys {
     family_core: String,
 }
 
+/// The rows of every part, one part after the other.
+fn concat<T>(parts: &[&Snapshot], f: impl Fn(&Snapshot) -> Vec<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend(f(part));
+    }
+    out
+}
+
+/// `key` of every row's text in `field`.
+fn hashed(parts: &[&Snapshot], field: Field, key: fn(&str) -> u64) -> Vec<u64> {
+    concat(parts, |s| {
+        let c = s.column(field);
+        (0..s.rows())
+            .into_par_iter()
+            .map(|r| key(text(&c, r)))
+            .collect()
+    })
+}
+
+fn row_keys(snapshot: &Snapshot) -> Vec<RowKeys> {
+    let col = |f: Field| snapshot.column(f);
+    let (given_c, middle_c, family_c) = (
+        col(Field::GivenName),
+        col(Field::MiddleName),
+        col(Field::FamilyName),
+    );
+    (0..snapshot.rows())
+        .into_par_iter()
+        .map(|r| {
+            let family = text(&family_c, r);
+            RowKeys {
+                given: name_key(text(&given_c, r)),
+                middle: name_key(text(&middle_c, r)),
+                family: name_key(family),
+                family_core: family_core_key(family),
+            }
+        })
+        .collect()
+}
+
 impl Records {
     pub fn from_snapshot(snapshot: &Snapshot) -> Records {
-        let n = snapshot.rows();
-        let col = |f: Field| snapshot.column(f);
-        let (given_c, middle_c, family_c) = (
-            col(Field::GivenName),
-            col(Field::MiddleName),
-            col(Field::FamilyName),
-        );
-        let keys: Vec<RowKeys> = (0..n)
-            .into_par_iter()
-            .map(|r| {
-                let family = text(&family_c, r);
-                RowKeys {
-                    given: name_key(text(&given_c, r)),
-                    middle: name_key(text(&middle_c, r)),
-                    family: name_key(family),
-                    family_core: family_core_key(family),
-                }
-            })
-            .collect();
+        Records::from_snapshots(&[snapshot])
+    }
+
+    /// The rows of several snapshots, one part after the other, in one id space (names
+    /// interned once): a death registry after the register it is linked to.
+    pub fn from_snapshots(parts: &[&Snapshot]) -> Records {
+        let keys = concat(parts, row_keys);
+        let n = keys.len();
         let mut names = NameTable::new();
         let (mut given, mut middle, mut family) = (
             Vec::with_capacity(n),
@@ -212,12 +242,13 @@ impl Records {
         given_count[0] = 0;
         family_count[0] = 0;
 
-        let (birth, year) = birth_columns(snapshot);
-        let hashed = |f: Field, key: fn(&str) -> u64| -> Vec<u64> {
-            let c = col(f);
-            (0..n).into_par_iter().map(|r| key(text(&c, r))).collect()
-        };
-        let addresses = address_columns(snapshot);
+        let (birth, year) = concat(parts, |s| {
+            let (b, y) = birth_columns(s);
+            b.into_iter().zip(y).collect()
+        })
+        .into_iter()
+        .unzip();
+        let addresses = concat(parts, address_columns);
         let mut streets: Vec<Box<str>> = vec!["".into()];
         let mut street_ids: HashMap<&str, u32> = HashMap::from([("", 0)]);
         let street = addresses
@@ -229,40 +260,37 @@ impl Records {
                 })
             })
             .collect();
-        let area = {
-            let (pc, loc) = (col(Field::Postcode), col(Field::Locality));
-            (0..n)
+        let area = concat(parts, |s| {
+            let (pc, loc) = (s.column(Field::Postcode), s.column(Field::Locality));
+            (0..s.rows())
                 .into_par_iter()
                 .map(|r| {
                     let p = text(&pc, r);
                     let v = if p.is_empty() { text(&loc, r) } else { p };
-                    hash_key(&super::normalize::address_key(v))
+                    hash_key(&address_key(v))
                 })
                 .collect()
-        };
-        let locality = {
-            let loc = col(Field::Locality);
-            (0..n)
-                .into_par_iter()
-                .map(|r| hash_key(&super::normalize::address_key(text(&loc, r))))
-                .collect()
-        };
-        let sex_c = col(Field::Sex);
-        Records {
-            given,
-            middle,
-            family,
-            suffix: hashed(Field::NameSuffix, suffix_key),
-            birth,
-            year,
-            sex: (0..n)
+        });
+        let locality = hashed(parts, Field::Locality, |s| hash_key(&address_key(s)));
+        let sex = concat(parts, |s| {
+            let sex_c = s.column(Field::Sex);
+            (0..s.rows())
                 .map(|r| {
                     text(&sex_c, r)
                         .chars()
                         .find_map(super::normalize::fold_letter)
                         .map_or(0, |f| f.as_bytes()[0])
                 })
-                .collect(),
+                .collect()
+        });
+        Records {
+            given,
+            middle,
+            family,
+            suffix: hashed(parts, Field::NameSuffix, suffix_key),
+            birth,
+            year,
+            sex,
             address: addresses.iter().map(|a| a.address).collect(),
             building: addresses.iter().map(|a| a.building).collect(),
             house: addresses.iter().map(|a| a.house).collect(),
@@ -270,10 +298,14 @@ impl Records {
             streets,
             area,
             locality,
-            phone: hashed(Field::Phone, |s| phone_key(s).map_or(0, |p| p.max(1))),
-            email: hashed(Field::Email, |s| email_key(s).map_or(0, |e| hash_key(&e))),
-            national_digits: hashed(Field::NationalId, national_digits),
-            national_id: hashed(Field::NationalId, |s| {
+            phone: hashed(parts, Field::Phone, |s| {
+                phone_key(s).map_or(0, |p| p.max(1))
+            }),
+            email: hashed(parts, Field::Email, |s| {
+                email_key(s).map_or(0, |e| hash_key(&e))
+            }),
+            national_digits: hashed(parts, Field::NationalId, national_digits),
+            national_id: hashed(parts, Field::NationalId, |s| {
                 hash_key(
                     &s.chars()
                         .filter(char::is_ascii_alphanumeric)

@@ -21,7 +21,7 @@ pub fn normalise(snapshot: &Snapshot) -> Normalised {
 /// The candidate pairs of `config`'s blocking rules, sorted and distinct, and the statistics
 /// per rule.
 pub fn block(records: &Normalised, config: &DedupeConfig) -> (Vec<(u32, u32)>, Vec<BlockingStat>) {
-    blocking::candidate_pairs(&records.0, &config.rules, config.max_block_size)
+    blocking::candidate_pairs(&records.0, &config.rules, config.max_block_size, None)
 }
 
 /// The agreement pattern of every pair, in parallel.

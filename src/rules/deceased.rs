@@ -20,12 +20,20 @@
 //!   legitimate voters per double vote prevented).
 //! - `low`: the same key on several voting records: the registry names one person, and which
 //!   one (if any) is unknown.
+//! - Otherwise, the registry is linked to the register with the deduplication model
+//!   ([`crate::dedupe::link`]: blocking, agreement levels, Fellegi-Sunter probability), which
+//!   finds the entries a clerk typed differently (a family name with two letters swapped is
+//!   `close`, not different). A link at or above the match threshold is `medium`, like an
+//!   exact name and birth date (a human confirms before removal); one in the review band
+//!   (probability 0.5 to 0.8) is `low`. The facts give the probability and each field's
+//!   level and weight, never the values.
 //!
 //! A birth year alone never matches (too weak: DOMAIN.md, "with birth year only, correct
 //! matching is much harder"). The registry's record number is reported as a fact.
 
 use std::collections::HashMap;
 
+use crate::dedupe::{self, DedupeConfig, ScoredPair};
 use crate::findings::{Evidence, RuleRun, RuleStatus, Severity};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -120,6 +128,17 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
             }
         }
     }
+    // The best fuzzy link of each register row, for the rows no exact key matches.
+    let linkage = dedupe::link(ctx.snap, registry, &DedupeConfig::default()).ok();
+    let mut best_link: HashMap<u32, &ScoredPair> = HashMap::new();
+    if let Some(l) = &linkage {
+        for p in l.pairs.iter().filter(|p| p.guard.is_none()) {
+            let best = best_link.entry(p.a).or_insert(p);
+            if p.probability > best.probability {
+                *best = p;
+            }
+        }
+    }
     for row in 0..ctx.rows() {
         if !ctx.standing[row].votes() {
             continue;
@@ -148,6 +167,35 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
                 Severity::Medium
             };
             (d, severity, "given name, family name and birth date")
+        } else if let (Some(p), Some(l)) = (best_link.get(&(row as u32)), &linkage) {
+            let severity = if p.matched {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
+            let explanation: Vec<String> = dedupe::explain(&l.model, p)
+                .iter()
+                .filter(|f| f.level != "missing")
+                .map(|f| format!("{}={}({:+.1})", f.comparison.name(), f.level, f.weight))
+                .collect();
+            out.push(ctx.record(
+                RULE,
+                severity,
+                row,
+                Evidence {
+                    observed: p.probability,
+                    baseline: format!("death registry ({} records)", registry.rows()),
+                    facts: vec![
+                        ("registry_record", dead_ids[p.b as usize].to_string()),
+                        ("matched_on", "linkage model".to_string()),
+                        ("probability", format!("{:.4}", p.probability)),
+                        ("match_weight_bits", format!("{:.1}", p.match_weight)),
+                        ("fields", explanation.join(";")),
+                    ],
+                    ..Evidence::default()
+                },
+            ));
+            continue;
         } else {
             continue;
         };
