@@ -35,8 +35,8 @@
 //!
 //! Swapped names (given and family written in each other's place) are compared crosswise
 //! when both straight comparisons fail and either the crosswise sound keys agree or one
-//! crosswise name is exact and the other at least `similar` (a swap with a typo in one of
-//! the names); the pattern then carries the swapped bit and the crosswise levels.
+//! crosswise name is exact (a swap with a typo in, or a replacement of, the other name);
+//! the pattern then carries the swapped bit and the crosswise levels.
 
 use strsim::jaro_winkler;
 
@@ -365,9 +365,8 @@ pub(crate) fn compare(r: &Records, a: usize, b: usize) -> Pattern {
             name_level(names, ga, fb, false),
             name_level(names, fa, gb, false),
         );
-        let one_exact_one_near =
-            cross_given.min(cross_family) == EXACT && cross_given.max(cross_family) <= SIMILAR;
-        if (sound(ga) == sound(fb) && sound(fa) == sound(gb)) || one_exact_one_near {
+        let one_exact = cross_given.min(cross_family) == EXACT;
+        if (sound(ga) == sound(fb) && sound(fa) == sound(gb)) || one_exact {
             (given, family, swapped) = (cross_given, cross_family, true);
         }
     }
