@@ -72,6 +72,10 @@ enum Command {
         snapshot: PathBuf,
         #[command(flatten)]
         load: LoadArgs,
+        /// Only the exact pass (same normalised name and birth date, or same national id):
+        /// exact.csv and exact.json, no model.
+        #[arg(long)]
+        exact_only: bool,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -252,14 +256,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Dedupe {
             snapshot,
             load: load_args,
+            exact_only,
             output,
         } => {
             let (loaded, _) = load(&snapshot, &load_args)?;
             println!("{}", conservation_line(&loaded.report));
+            let exact_line = |e: &rollaudit::dedupe::ExactDuplicates| {
+                format!(
+                    "exact pass: {} groups ({} pairs on name and birth date, {} on national id)",
+                    e.groups.len(),
+                    e.name_birth_pairs,
+                    e.national_id_pairs
+                )
+            };
+            if exact_only {
+                let exact = rollaudit::dedupe::exact_duplicates(&loaded.snapshot);
+                report::dedupe::write_exact(&output, &exact, &loaded.snapshot)?;
+                println!("{}", exact_line(&exact));
+                println!("wrote {}", output.display());
+                return Ok(ExitCode::SUCCESS);
+            }
             let config = rollaudit::dedupe::DedupeConfig::default();
             let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
             report::dedupe::write_dedupe(&output, &result, &loaded.snapshot)?;
             let c = &result.chance;
+            println!("{}", exact_line(&result.exact));
             println!(
                 "{} candidate pairs, {} matched pairs in {} clusters",
                 result.candidates,

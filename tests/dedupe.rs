@@ -813,10 +813,44 @@ fn chance_estimate_matches_a_hand_calculation() {
     assert!((c.expected_pairs - 4.0 * 8.0 / 30.0).abs() < 1e-12);
     // Found: V1/V2 only.
     assert_eq!(c.found_pairs, 1);
-    assert!(
-        result.exact_groups.is_empty(),
-        "V1 and V2 live at different addresses"
-    );
+    // The exact pass groups them too (it is the Crosscheck key; the estimate stands beside it).
+    let ids: Vec<Vec<&str>> = result
+        .exact
+        .groups
+        .iter()
+        .map(|g| {
+            g.rows
+                .iter()
+                .map(|&r| ["V1", "V2", "V3", "V4", "V5", "V6"][r as usize])
+                .collect()
+        })
+        .collect();
+    assert_eq!(ids, vec![vec!["V1", "V2"]]);
+    assert_eq!(result.exact.name_birth_pairs, c.found_pairs);
+}
+
+/// The exact pass joins records through either key: a shared name and birth date, or a
+/// shared national id (separators ignored); `--exact-only` and the full run agree.
+#[test]
+fn exact_pass_joins_name_and_birth_or_national_id() {
+    let text = "voter_id,national_id,given_name,family_name,birth_date\n\
+        V1,111-22-3333,Ann,O'Brien,1980-01-01\n\
+        V2,,ANN,OBRIEN,1980-01-01\n\
+        V3,111223333,Anne,Kay,1975-05-05\n\
+        V4,999,Bob,Lee,1990-02-02\n\
+        V5,998,Bob,Lee,1990-02-03\n\
+        V6,,Cy,Doe,\n\
+        V7,,Cy,Doe,\n";
+    let snapshot = load(text);
+    let alone = rollaudit::dedupe::exact_duplicates(&snapshot);
+    let rows: Vec<Vec<u32>> = alone.groups.iter().map(|g| g.rows.clone()).collect();
+    // V1-V2 by name and birth date, V1-V3 by id: one group; V4/V5 differ in both keys; V6/V7
+    // have no birth date.
+    assert_eq!(rows, vec![vec![0, 1, 2]]);
+    assert_eq!(alone.name_birth_pairs, 1);
+    assert_eq!(alone.national_id_pairs, 1);
+    let full = dedupe(&snapshot, &DedupeConfig::default()).expect("dedupe runs");
+    assert_eq!(full.exact, alone);
 }
 
 #[test]

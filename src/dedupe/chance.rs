@@ -1,5 +1,5 @@
-//! Exact duplicates on the normalised identity, and how many same-name-same-birth-date pairs
-//! chance alone would produce.
+//! How many same-name-same-birth-date pairs chance alone would produce (the exact pass
+//! itself is [`super::exact`]).
 //!
 //! # The chance estimate (the Crosscheck trap)
 //! Interstate Crosscheck called any two records with equal first name, last name and birth
@@ -74,28 +74,4 @@ pub(crate) fn chance_estimate(r: &Records) -> ChanceEstimate {
         found_pairs,
         matched_pairs: 0,
     }
-}
-
-/// Groups of two or more rows with equal normalised given name, family name, full birth date
-/// and address (all present), each ascending, ordered by first row.
-pub(crate) fn exact_groups(r: &Records) -> Vec<Vec<u32>> {
-    let mut keyed: Vec<((u32, u32, i32, u64), u32)> = (0..r.len())
-        .filter(|&i| {
-            r.given[i] != 0 && r.family[i] != 0 && r.birth[i] != NO_DATE && r.address[i] != 0
-        })
-        .map(|i| {
-            (
-                (r.given[i], r.family[i], r.birth[i], r.address[i]),
-                i as u32,
-            )
-        })
-        .collect();
-    keyed.sort_unstable();
-    let mut groups: Vec<Vec<u32>> = keyed
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|g| g.len() >= 2)
-        .map(|g| g.iter().map(|&(_, row)| row).collect())
-        .collect();
-    groups.sort_unstable_by_key(|g| g[0]);
-    groups
 }

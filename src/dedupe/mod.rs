@@ -55,6 +55,7 @@ pub mod chance;
 pub mod cluster;
 pub mod compare;
 pub mod evaluate;
+pub mod exact;
 pub mod fellegi_sunter;
 pub mod link;
 pub mod normalize;
@@ -73,6 +74,7 @@ pub use chance::ChanceEstimate;
 pub use cluster::Cluster;
 pub use compare::{Comparison, Pattern};
 pub use evaluate::{evaluate, PairScores};
+pub use exact::{exact_duplicates, ExactDuplicates};
 pub use fellegi_sunter::Model;
 pub use link::{link, Linkage};
 
@@ -232,9 +234,8 @@ pub struct DedupeResult {
     /// Pairs at or above the review threshold, ordered by (a, b).
     pub pairs: Vec<ScoredPair>,
     pub clusters: Vec<Cluster>,
-    /// Groups of rows identical on normalised given name, family name, birth date and
-    /// address.
-    pub exact_groups: Vec<Vec<u32>>,
+    /// The exact-duplicate pass: same normalised name and birth date, or same national id.
+    pub exact: ExactDuplicates,
     pub chance: ChanceEstimate,
 }
 
@@ -369,7 +370,7 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         model,
         pairs,
         clusters,
-        exact_groups: chance::exact_groups(&records),
+        exact: exact::from_records(&records, voter_id),
         chance,
     })
 }

@@ -127,8 +127,17 @@ fn hash_key(key: &str) -> u64 {
 }
 
 /// The row's text, trimmed; empty for missing.
-fn text<'a>(col: &Option<FieldColumn<'a>>, row: usize) -> &'a str {
+pub(crate) fn text<'a>(col: &Option<FieldColumn<'a>>, row: usize) -> &'a str {
     col.as_ref().and_then(|c| c.str(row)).unwrap_or("").trim()
+}
+
+/// The national id's key: its letters and digits (separators dropped), hashed; 0 missing.
+pub(crate) fn national_id_key(s: &str) -> u64 {
+    hash_key(
+        &s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>(),
+    )
 }
 
 /// See [`Records::national_digits`].
@@ -305,13 +314,7 @@ impl Records {
                 email_key(s).map_or(0, |e| hash_key(&e))
             }),
             national_digits: hashed(parts, Field::NationalId, national_digits),
-            national_id: hashed(parts, Field::NationalId, |s| {
-                hash_key(
-                    &s.chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .collect::<String>(),
-                )
-            }),
+            national_id: hashed(parts, Field::NationalId, national_id_key),
             names,
             given_count,
             family_count,
@@ -323,7 +326,7 @@ impl Records {
     }
 }
 
-fn birth_columns(snapshot: &Snapshot) -> (Vec<i32>, Vec<i32>) {
+pub(crate) fn birth_columns(snapshot: &Snapshot) -> (Vec<i32>, Vec<i32>) {
     let n = snapshot.rows();
     let date_c = snapshot.column(Field::BirthDate);
     let year_c = snapshot.column(Field::BirthYear);

@@ -22,7 +22,10 @@
 //! family_name=exact(+6.10);middle_name=missing(+0.00);birth_date=exact(+9.87);...`
 //!
 //! `clusters.csv`: `cluster_id, voter_id, cluster_size`, one row per member, clusters in
-//! order of their smallest voter id.
+//! order of their smallest voter id. `exact.csv`: `group_id, voter_id, group_size`, the
+//! same for the groups of the exact pass ([`crate::dedupe::exact`]), which `dedupe.json`
+//! also counts under `exact`; `dedupe --exact-only` writes `exact.csv` and `exact.json`
+//! alone.
 //!
 //! `dedupe.json` (`schema_version` 1):
 //! ```json
@@ -62,7 +65,7 @@ use serde_json::json;
 
 use super::{safe_cell, write_atomically, WriteError};
 use crate::dedupe::fellegi_sunter::HouseholdFit;
-use crate::dedupe::{Comparison, DedupeResult, ScoredPair};
+use crate::dedupe::{Cluster, Comparison, DedupeResult, ExactDuplicates, ScoredPair};
 use crate::snapshot::Snapshot;
 
 fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
@@ -83,7 +86,13 @@ pub fn write_dedupe(
         source,
     })?;
     write_duplicates_csv(&dir.join("duplicates.csv"), result, snapshot)?;
-    write_clusters_csv(&dir.join("clusters.csv"), result, snapshot)?;
+    write_groups_csv(
+        &dir.join("clusters.csv"),
+        "cluster_id",
+        &result.clusters,
+        snapshot,
+    )?;
+    write_exact_csv(&dir.join("exact.csv"), &result.exact, snapshot)?;
     let path = dir.join("dedupe.json");
     let mut json =
         serde_json::to_vec_pretty(&dedupe_json(result, snapshot)).map_err(|e| io(&path, e))?;
@@ -174,16 +183,19 @@ fn write_duplicates_csv(
     write_atomically(path, &bytes)
 }
 
-fn write_clusters_csv(
+/// One row per member of each group: `ID_COLUMN, voter_id, SIZE_COLUMN`.
+fn write_groups_csv(
     path: &Path,
-    result: &DedupeResult,
+    id_column: &str,
+    groups: &[Cluster],
     snapshot: &Snapshot,
 ) -> Result<(), WriteError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| io(path, e);
-    w.write_record(["cluster_id", "voter_id", "cluster_size"])
+    let size_column = id_column.replace("_id", "_size");
+    w.write_record([id_column, "voter_id", size_column.as_str()])
         .map_err(err)?;
-    for c in &result.clusters {
+    for c in groups {
         let size = c.rows.len().to_string();
         for &row in &c.rows {
             w.write_record([c.id.as_str(), &safe_cell(voter_id(snapshot, row)), &size])
@@ -195,6 +207,49 @@ fn write_clusters_csv(
 }
 
 /// The `dedupe.json` document (format in the module docs).
+/// The exact pass's part of `dedupe.json` (and the whole of `exact.json`).
+fn exact_json(exact: &ExactDuplicates) -> serde_json::Value {
+    json!({
+        "definition": "same normalised given name, family name and full birth date, or the \
+                       same national id (separators dropped); groups joined through either",
+        "groups": exact.groups.len(),
+        "records_in_groups": exact.groups.iter().map(|g| g.rows.len()).sum::<usize>(),
+        "name_birth_pairs": exact.name_birth_pairs,
+        "national_id_pairs": exact.national_id_pairs,
+    })
+}
+
+/// Writes the exact pass alone (`dedupe --exact-only`): `exact.csv` and `exact.json`.
+pub fn write_exact(
+    dir: &Path,
+    exact: &ExactDuplicates,
+    snapshot: &Snapshot,
+) -> Result<(), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    write_exact_csv(&dir.join("exact.csv"), exact, snapshot)?;
+    let path = dir.join("exact.json");
+    let mut json = serde_json::to_vec_pretty(&json!({
+        "schema_version": 1,
+        "rows": snapshot.rows(),
+        "snapshot_digest": snapshot.digest.to_string(),
+        "exact": exact_json(exact),
+    }))
+    .map_err(|e| io(&path, e))?;
+    json.push(b'\n');
+    write_atomically(&path, &json)
+}
+
+fn write_exact_csv(
+    path: &Path,
+    exact: &ExactDuplicates,
+    snapshot: &Snapshot,
+) -> Result<(), WriteError> {
+    write_groups_csv(path, "group_id", &exact.groups, snapshot)
+}
+
 pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Value {
     let c = &result.config;
     let model = &result.model;
@@ -334,9 +389,10 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
             "guarded_pairs": guarded,
             "clusters": result.clusters.len(),
             "records_in_clusters": result.clusters.iter().map(|c| c.rows.len()).sum::<usize>(),
-            "exact_groups": result.exact_groups.len(),
-            "records_in_exact_groups": result.exact_groups.iter().map(Vec::len).sum::<usize>(),
+            "exact_groups": result.exact.groups.len(),
+            "records_in_exact_groups": result.exact.groups.iter().map(|g| g.rows.len()).sum::<usize>(),
         },
+        "exact": exact_json(&result.exact),
         "chance": {
             "records": ch.records,
             "p_same_birth_date": ch.p_same_birth_date,
