@@ -294,7 +294,7 @@ def mem_gib():
 def rollaudit_bin(arg):
     if arg or os.environ.get("ROLLAUDIT_BIN"):
         return Path(arg or os.environ["ROLLAUDIT_BIN"]).resolve()
-    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
     return TARGET / "release" / "rollaudit"
 
 

@@ -21,8 +21,8 @@ pub enum LabelError {
 }
 
 /// Parses a labels CSV: a header row, then one row per record. When the header names a
-/// `cluster_id` column and a `voter_id` or `record_id` column (as `clusters.csv` of
-/// `rollaudit dedupe` does), those are used; otherwise the first column is the record id and
+/// `cluster_id` (or `group_id`) column and a `voter_id` or `record_id` column (as
+/// `clusters.csv` and `exact.csv` of `rollaudit dedupe` do), those are used; otherwise the first column is the record id and
 /// the second the cluster id. Further columns are ignored; ids are trimmed. The binary reads
 /// the file; this only parses.
 pub fn parse_labels(bytes: &[u8]) -> Result<Vec<(String, String)>, LabelError> {
@@ -34,11 +34,13 @@ pub fn parse_labels(bytes: &[u8]) -> Result<Vec<(String, String)>, LabelError> {
         .headers()
         .map_err(|source| LabelError::Csv { line: 1, source })?;
     let named = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
-    let (record_col, cluster_col) =
-        match (named(&["voter_id", "record_id"]), named(&["cluster_id"])) {
-            (Some(r), Some(c)) => (r, c),
-            _ => (0, 1),
-        };
+    let (record_col, cluster_col) = match (
+        named(&["voter_id", "record_id"]),
+        named(&["cluster_id", "group_id"]),
+    ) {
+        (Some(r), Some(c)) => (r, c),
+        _ => (0, 1),
+    };
     let mut labels = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|source| LabelError::Csv {

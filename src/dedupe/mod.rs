@@ -11,18 +11,26 @@
 //! # Pipeline
 //! 1. [`records`]: identity fields normalised once per snapshot ([`normalize`],
 //!    [`phonetic`]) into integer columns.
-//! 2. [`blocking`]: candidate pairs from several cheap passes, each capped
-//!    ([`DedupeConfig::max_block_size`]), counted per rule.
-//! 3. [`compare`]: each candidate pair reduced to agreement levels per field (a
+//! 2. [`exact`]: the exact pass, same normalised name and birth date or same national id,
+//!    reported on its own (and alone with `dedupe --exact-only`).
+//! 3. [`blocking`]: candidate pairs from several cheap passes, each capped
+//!    ([`DedupeConfig::max_block_size`]), counted per rule; broad passes (a birth date alone,
+//!    a name in an area) only where they stay within a budget of pairs per record; the pair
+//!    completeness estimated from the matches.
+//! 4. [`compare`]: each candidate pair reduced to agreement levels per field (a
 //!    [`Pattern`]).
-//! 4. [`fellegi_sunter`]: three latent classes (one person, one household, unrelated) fitted
-//!    by EM on the patterns (no labels; `m` fixed at documented error rates for names, birth
-//!    date and national id), weights in bits, term-frequency adjustment on exact name
-//!    matches, a match probability per pair.
-//! 5. Household guards (below), then [`cluster`]: connected components of the pairs at or
+//! 5. [`fellegi_sunter`]: one person, one household and unrelated people, fitted by EM on the
+//!    patterns (no labels; `m` fixed at documented error rates for birth date and national
+//!    id), weights in bits, term-frequency adjustment on exact name matches, a match
+//!    probability per pair. The fit uses only the fields the export has and cannot
+//!    collapse: absent or constant fields are dropped, the household class is kept only
+//!    when the data identify it (else two classes), agreement never weighs against a match,
+//!    and a name whose `m` collapses falls back to its prior; `dedupe.json` says which.
+//! 6. Household guards (below), then [`cluster`]: connected components of the pairs at or
 //!    above [`DedupeConfig::threshold`], with ids derived from their members.
-//! 6. [`chance`]: exact duplicates on the normalised identity, and the birthday-problem
-//!    estimate for the exact name + birth-date rule.
+//! 7. [`chance`]: the birthday-problem estimate for the exact name + birth-date rule.
+//!
+//! [`link`] runs steps 1 and 3 to 5 across two files: a death registry against the register.
 //!
 //! # Households are not duplicates
 //! Relatives share surnames, addresses, phones and emails. The model learns that a given
@@ -34,15 +42,20 @@
 //!   `different` (not exact, close, nickname or sound-alike) or not exact with the sexes
 //!   differing (MARIO and MARIA, DANIEL and DANIELLE): twins, not a typo. A duplicate would
 //!   need a given-name error and a sex error at once. Not when both records carry one
-//!   national id: twins have one each.
+//!   national id: twins have one each. Not either in a register whose own pairs show no
+//!   households although it has an address, phone or email (the household class is not
+//!   identified), see `twins_possible`: there the pattern is a duplicate whose given name
+//!   was replaced as often as anything (FEBRL).
 //!
 //! # Known limits
 //! Evidence is weighed against the whole register (see [`fellegi_sunter`]), so the same
 //! pattern is weaker evidence in a larger register: at 1,000,000 voters a duplicate that moved
 //! and has a mistyped given *and* family name is about as likely as a coincidence. Records
-//! without a birth date that also moved are rarely candidates at all (no rule shares a key
-//! with their original but the phone or email): on generated registers they are most of the
-//! duplicates missed.
+//! without a birth date that also moved are candidates only through the broad name rule
+//! (given-name prefix and family name), which a register of a million exceeds the budget of:
+//! on generated registers they are most of the duplicates missed. Without birth dates at
+//! all, two records with one name at one address are a duplicate or a father and son
+//! without a suffix; the model leaves many of them in the review band.
 //!
 //! # Architecture invariants
 //! - Works on one [`Snapshot`]; never reads files, never prints. Results are plain data

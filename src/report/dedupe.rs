@@ -75,16 +75,21 @@ fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteEr
     }
 }
 
-/// Writes `duplicates.csv`, `clusters.csv` and `dedupe.json` into `dir` (created if needed).
+fn create_dir(dir: &Path) -> Result<(), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `duplicates.csv`, `clusters.csv`, `exact.csv` and `dedupe.json` into `dir`
+/// (created if needed).
 pub fn write_dedupe(
     dir: &Path,
     result: &DedupeResult,
     snapshot: &Snapshot,
 ) -> Result<(), WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     write_duplicates_csv(&dir.join("duplicates.csv"), result, snapshot)?;
     write_groups_csv(
         &dir.join("clusters.csv"),
@@ -225,10 +230,7 @@ pub fn write_exact(
     exact: &ExactDuplicates,
     snapshot: &Snapshot,
 ) -> Result<(), WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     write_exact_csv(&dir.join("exact.csv"), exact, snapshot)?;
     let path = dir.join("exact.json");
     let mut json = serde_json::to_vec_pretty(&json!({
