@@ -434,7 +434,9 @@ fn score(
         .par_iter()
         .zip(patterns)
         .filter_map(|(&(a, b), &pattern)| {
-            let exact = |c| pattern.level(c) == 0 && !pattern.swapped();
+            // Swapped, the given name of `a` is compared with the family name of `b` (and so
+            // on): each side's own frequency is the adjustment of its level.
+            let exact = |c| pattern.level(c) == 0;
             let g_tf = if exact(Comparison::GivenName) {
                 given_tf[r.given[a as usize] as usize]
             } else {
