@@ -96,7 +96,7 @@ fn m_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.85, 0.10, 0.03, 0.02],
         Comparison::MiddleName => &[0.70, 0.20, 0.10],
         Comparison::BirthDate => &[0.88, 0.04, 0.04, 0.02, 0.02],
-        Comparison::Address => &[0.45, 0.05, 0.05, 0.10, 0.10, 0.25],
+        Comparison::Address => &[0.45, 0.05, 0.05, 0.08, 0.02, 0.10, 0.25],
         Comparison::Sex | Comparison::NameSuffix => &[0.97, 0.03],
         // A copied id is exact but for keying errors, about as many again as a whole wrong id.
         Comparison::NationalId => &[0.94, 0.03, 0.03],
@@ -114,7 +114,7 @@ fn h_start(c: Comparison) -> &'static [f64] {
         Comparison::FamilyName => &[0.75, 0.05, 0.02, 0.18],
         Comparison::MiddleName => &[0.05, 0.05, 0.90],
         Comparison::BirthDate => &[0.02, 0.001, 0.01, 0.05, 0.919],
-        Comparison::Address => &[0.88, 0.02, 0.02, 0.02, 0.02, 0.04],
+        Comparison::Address => &[0.88, 0.02, 0.02, 0.015, 0.005, 0.02, 0.04],
         Comparison::Sex => &[0.40, 0.60],
         Comparison::NameSuffix => &[0.01, 0.99],
         Comparison::NationalId => &[0.001, 0.001, 0.998],
