@@ -47,13 +47,13 @@
 //! So, whatever the fields:
 //! - after each M-step, `m` is pooled so that every field's likelihood ratio `m/u` falls from
 //!   its strongest agreement level to disagreement, and no agreement level has `m < u`
-//!   ([`sane_ratios`]): agreeing is never evidence *against* being one person;
+//!   (`sane_ratios`): agreeing is never evidence *against* being one person;
 //! - `m` is the posterior mode under a Dirichlet prior of [`PRIOR_PAIRS`] at its start;
 //! - the household class has `h = u` on the [`PERSONAL`] fields, is fitted only with one of
 //!   the [`HOUSEHOLD_FIELDS`], and is kept only when BIC says the data identify it;
 //! - absent and constant fields are not used; a name whose `m` collapses takes its prior.
 //!
-//! [`fit`] records each decision in the model ([`FieldStatus`], [`HouseholdFit`]).
+//! `fit` records each decision in the model ([`FieldStatus`], [`HouseholdFit`]).
 //!
 //! # Term frequencies
 //! An exact given- or family-name match on value `v` gets `log2(u_avg / tf(v))` bits on top
