@@ -298,9 +298,10 @@ pub const BROAD_MAX_BLOCK_SIZE: usize = 100;
 
 /// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The default rules
 /// give about 1.5 pairs per record on generated registers; a broad rule within this bound at
-/// most doubles the scoring work. A birth date alone gives about `n / 36,500` pairs per
-/// record (80 years of birth dates), so it runs up to ~70,000 records, and FEBRL's 5,000
-/// get it; a million do not.
+/// most doubles the scoring work. A birth date alone gives about `n / 58,000` pairs per
+/// record (80 years of birth dates, evenly spread; about `n / 50,000` on a generated
+/// register of 1,000,000), so it runs whole up to about 100,000 records, and FEBRL's 5,000
+/// get it; a million get only the dates held by at most [`BROAD_MAX_BLOCK_SIZE`] records.
 pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
 
 /// The most rows blocking can address: a candidate pair packs both rows in 28 bits each and

@@ -286,7 +286,7 @@ fn address_level(r: &Records, a: usize, b: usize) -> u8 {
         if r.address[a] == r.address[b] {
             return 0;
         }
-        if r.building[a] == r.building[b] {
+        if r.building[a] != 0 && r.building[a] == r.building[b] {
             return 1;
         }
         if same_street(r, a, b) {

@@ -31,7 +31,15 @@ pub struct ExactDuplicates {
     pub name_birth_pairs: u64,
     /// Pairs of rows sharing a national id.
     pub national_id_pairs: u64,
+    /// National id values held by more than [`MAX_RECORDS_PER_ID`] records, left out.
+    pub skipped_ids: u64,
 }
+
+/// A national id held by more records than this is a placeholder or a data-entry default
+/// (`UNKNOWN`, a clerk's test value), not one person's id: it is left out of the groups and
+/// counted, so that it cannot join hundreds of records. Ten leaves room for a person
+/// registered several times.
+pub const MAX_RECORDS_PER_ID: usize = 10;
 
 /// Per row: the name key (0 when either name is missing), the birth date (or [`NO_DATE`]) and
 /// the national id key (0 when missing).
@@ -126,15 +134,20 @@ fn group<'a>(keys: &Keys, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates 
             .filter(|run| run.len() >= 2)
             .map(|run| run.iter().map(|&(_, _, r)| r).collect()),
     );
+    let skipped_ids = by_id
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > MAX_RECORDS_PER_ID)
+        .count() as u64;
     let national_id_pairs = pairs(
         &mut by_id
             .chunk_by(|a, b| a.0 == b.0)
-            .filter(|run| run.len() >= 2)
+            .filter(|run| (2..=MAX_RECORDS_PER_ID).contains(&run.len()))
             .map(|run| run.iter().map(|&(_, r)| r).collect()),
     );
     ExactDuplicates {
         groups: connected_components(n, edges.into_iter(), voter_id),
         name_birth_pairs,
         national_id_pairs,
+        skipped_ids,
     }
 }

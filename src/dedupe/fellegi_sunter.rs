@@ -48,7 +48,7 @@
 //! - after each M-step, `m` is pooled so that every field's likelihood ratio `m/u` falls from
 //!   its strongest agreement level to disagreement, and no agreement level has `m < u`
 //!   (`sane_ratios`): agreeing is never evidence *against* being one person;
-//! - `m` is the posterior mode under a Dirichlet prior of [`PRIOR_PAIRS`] at its start;
+//! - `m` is re-estimated with [`PRIOR_PAIRS`] pseudo-pairs at its start (a Dirichlet prior);
 //! - the household class has `h = u` on the [`PERSONAL`] fields, is fitted only with one of
 //!   the [`HOUSEHOLD_FIELDS`], and is kept only when BIC says the data identify it;
 //! - absent and constant fields are not used; a name whose `m` collapses takes its prior.
@@ -158,8 +158,8 @@ pub const HOUSEHOLD_FIELDS: [Comparison; 3] =
 /// carry it says nothing (a register with one sex code, one postcode) and is left out.
 pub const CONSTANT_AGREEMENT: f64 = 0.99;
 
-/// Pseudo-pairs of the Dirichlet prior on each class's level probabilities, spread as the
-/// starting values: EM's estimate is the posterior mode, so a field that few candidate pairs
+/// Pseudo-pairs added to each class's level counts, spread as the starting values (the
+/// posterior mode under a Dirichlet prior one above them), so a field that few candidate pairs
 /// carry (a sparse phone column, a register of 1,000 records) stays near its documented
 /// prior instead of swinging to the probability floor. Against the thousands of pairs of a
 /// real register it weighs nothing.
@@ -250,7 +250,8 @@ pub struct Model {
     pub household_share: f64,
     /// P(level | one person).
     pub m: Vec<Vec<f64>>,
-    /// P(level | two members of one household); `u` when the class was not fitted.
+    /// P(level | two members of one household); unused (and left at its starting values)
+    /// when the class was not fitted.
     pub h: Vec<Vec<f64>>,
     /// P(level | two unrelated people), measured on the register ([`super::unrelated`]).
     pub u: Vec<Vec<f64>>,
@@ -554,10 +555,13 @@ fn run_em(counts: &[(Pattern, f64)], u: &[Vec<f64>], setup: &Setup) -> EmFit {
             break;
         }
     }
+    // The pairs no rule made candidates are unrelated by assumption (as in EM): their term
+    // belongs to the likelihood the class choice compares.
     let log_likelihood = counts
         .iter()
         .map(|&(p, n)| n * mixture(&probs, &shares, p, setup).0)
-        .sum();
+        .sum::<f64>()
+        + (all_pairs - total).max(0.0) * shares[2].ln();
     EmFit {
         probs,
         shares,
@@ -673,18 +677,35 @@ fn level_weights(
 pub(crate) fn sane_ratios(m: &mut [f64], u: &[f64]) {
     monotone_ratios(m, u);
     let last = m.len() - 1;
+    let mut deficit = 0.0;
     for l in 0..last {
         if m[l] < u[l] {
-            m[last] -= u[l] - m[l];
+            deficit += u[l] - m[l];
             m[l] = u[l];
         }
     }
-    if m[last] < PROBABILITY_FLOOR {
-        // The disagreement level could not give all the mass: the strongest agreement level,
-        // whose ratio is the highest, gives the rest.
-        m[0] -= PROBABILITY_FLOOR - m[last];
-        m[last] = PROBABILITY_FLOOR;
+    // The disagreement level gives what it can, down to the floor; the agreement levels
+    // above `u` give the rest, in proportion to their excess, none below `u`. (Where nearly
+    // every pair agrees at some level, a register of one town, the disagreement level alone
+    // cannot give it.)
+    let from_last = deficit.min((m[last] - PROBABILITY_FLOOR).max(0.0));
+    m[last] -= from_last;
+    deficit -= from_last;
+    if deficit > 0.0 {
+        let excess: f64 = (0..last).map(|l| (m[l] - u[l]).max(0.0)).sum();
+        let share = if excess > 0.0 {
+            (deficit / excess).min(1.0)
+        } else {
+            0.0
+        };
+        for l in 0..last {
+            if m[l] > u[l] {
+                m[l] -= (m[l] - u[l]) * share;
+            }
+        }
     }
+    let total: f64 = m.iter().sum();
+    m.iter_mut().for_each(|x| *x /= total);
 }
 
 /// Makes `m[l] / u[l]` non-increasing in `l` (levels run from strongest agreement to
@@ -772,6 +793,32 @@ mod tests {
             ok.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
             "{ok:?}"
         );
+    }
+
+    /// A register of one town: nearly every random pair agrees at the `locality` level, so
+    /// raising every agreement level to `u` needs more than the disagreement level holds.
+    #[test]
+    fn sane_ratios_stay_a_distribution_when_agreement_is_nearly_universal() {
+        let u = [0.0001, 0.0001, 0.0005, 0.0093, 0.99];
+        let u = {
+            let mut v = u.to_vec();
+            v.push(0.0);
+            let t: f64 = v.iter().sum();
+            v.iter_mut().for_each(|x| *x /= t);
+            v[5] = 0.0001;
+            let t: f64 = v.iter().sum();
+            v.iter().map(|x| x / t).collect::<Vec<f64>>()
+        };
+        let mut m = vec![0.5, 0.1, 0.1, 0.1, 0.1, 0.1];
+        sane_ratios(&mut m, &u);
+        assert!(m.iter().all(|&x| x > 0.0), "{m:?}");
+        assert!((m.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{m:?}");
+        for l in 0..5 {
+            assert!(
+                m[l] >= u[l] * (1.0 - 1e-9),
+                "level {l}: {m:?} against {u:?}"
+            );
+        }
     }
 
     #[test]

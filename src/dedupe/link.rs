@@ -12,8 +12,8 @@
 //! are one person). A registry of a few hundred entries gives EM few pairs; the Dirichlet
 //! prior of [`super::fellegi_sunter::PRIOR_PAIRS`] keeps `m` near its documented starts.
 //!
-//! The twin guard always applies: a living twin must never be taken for the dead one, and a
-//! registry rarely has the address that shows a register's households.
+//! The household guards always apply: a living twin must never be taken for the dead one,
+//! and a registry rarely has the address that shows a register's households.
 
 use super::compare::Pattern;
 use super::records::Records;

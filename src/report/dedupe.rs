@@ -27,9 +27,10 @@
 //! also counts under `exact`; `dedupe --exact-only` writes `exact.csv` and `exact.json`
 //! alone.
 //!
-//! `dedupe.json` (`schema_version` 1):
+//! `dedupe.json` (`schema_version` 2: version 1 had `u_random` per level, no model health,
+//! pair completeness or `exact`, and `counts.exact_groups` required one address too):
 //! ```json
-//! {"schema_version": 1, "rows": 20000, "snapshot_digest": "…",
+//! {"schema_version": 2, "rows": 20000, "snapshot_digest": "…",
 //!  "config": {"threshold": 0.8, "review_threshold": 0.5, "max_block_size": 1000,
 //!             "random_pairs": 100000, "seed": 111546413966437, "term_frequency": true},
 //!  "absent_fields": [],
@@ -211,7 +212,6 @@ fn write_groups_csv(
     write_atomically(path, &bytes)
 }
 
-/// The `dedupe.json` document (format in the module docs).
 /// The exact pass's part of `dedupe.json` (and the whole of `exact.json`).
 fn exact_json(exact: &ExactDuplicates) -> serde_json::Value {
     json!({
@@ -221,6 +221,7 @@ fn exact_json(exact: &ExactDuplicates) -> serde_json::Value {
         "records_in_groups": exact.groups.iter().map(|g| g.rows.len()).sum::<usize>(),
         "name_birth_pairs": exact.name_birth_pairs,
         "national_id_pairs": exact.national_id_pairs,
+        "skipped_id_values": exact.skipped_ids,
     })
 }
 
@@ -252,6 +253,7 @@ fn write_exact_csv(
     write_groups_csv(path, "group_id", &exact.groups, snapshot)
 }
 
+/// The `dedupe.json` document (format in the module docs).
 pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Value {
     let c = &result.config;
     let model = &result.model;
@@ -343,7 +345,7 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
     let matched = result.matched().count();
     let ch = &result.chance;
     json!({
-        "schema_version": 1,
+        "schema_version": 2,
         "rows": result.rows,
         "snapshot_digest": snapshot.digest.to_string(),
         "config": {

@@ -24,8 +24,9 @@
 //!   ([`crate::dedupe::link`]: blocking, agreement levels, Fellegi-Sunter probability), which
 //!   finds the entries a clerk typed differently (a family name with two letters swapped is
 //!   `close`, not different). A link at or above the match threshold is `medium`, like an
-//!   exact name and birth date (a human confirms before removal); one in the review band
-//!   (probability 0.5 to 0.8) is `low`. The facts give the probability and each field's
+//!   exact name and birth date (a human confirms before removal), when it is the entry's only
+//!   link and no exact key matched the entry; otherwise, and in the review band
+//!   (probability 0.5 to 0.8), `low`. The facts give the probability and each field's
 //!   level and weight, never the values.
 //!
 //! A birth year alone never matches (too weak: DOMAIN.md, "with birth year only, correct
@@ -128,26 +129,46 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
             }
         }
     }
-    // The best fuzzy link of each register row, for the rows no exact key matches.
+    let nid_match = |row: usize| {
+        voter_nids
+            .as_ref()
+            .and_then(|n| n[row].as_deref())
+            .and_then(|n| by_nid.get(n))
+    };
+    let key_match = |row: usize| voter_keys[row].as_ref().and_then(|k| by_key.get(k));
+    // The best fuzzy link of each voting row that no exact key matches, and how many such
+    // rows each registry entry links: an entry that links several voters, or that an exact
+    // key already matched, names one person, and which one is unknown (`low`, as for a
+    // shared exact key).
+    let voting = |row: usize| ctx.standing[row].votes();
     let linkage = dedupe::link(ctx.snap, registry, &DedupeConfig::default()).ok();
     let mut best_link: HashMap<u32, &ScoredPair> = HashMap::new();
     if let Some(l) = &linkage {
         for p in l.pairs.iter().filter(|p| p.guard.is_none()) {
+            let row = p.a as usize;
+            if !voting(row) || nid_match(row).is_some() || key_match(row).is_some() {
+                continue;
+            }
             let best = best_link.entry(p.a).or_insert(p);
             if p.probability > best.probability {
                 *best = p;
             }
         }
     }
+    let mut links_per_entry: HashMap<u32, usize> = HashMap::new();
+    for p in best_link.values() {
+        *links_per_entry.entry(p.b).or_default() += 1;
+    }
+    let exactly_matched: std::collections::HashSet<u32> = (0..ctx.rows())
+        .filter(|&row| voting(row))
+        .filter_map(|row| nid_match(row).or_else(|| key_match(row)).copied())
+        .collect();
     for row in 0..ctx.rows() {
-        if !ctx.standing[row].votes() {
+        if !voting(row) {
             continue;
         }
         let key = voter_keys[row].as_ref();
-        let nid_match = voter_nids
-            .as_ref()
-            .and_then(|n| n[row].as_deref())
-            .and_then(|n| by_nid.get(n));
+        let nid_match = nid_match(row);
         let (dead_row, severity, matched_on) = if let Some(&d) = nid_match {
             let agrees = key.is_some() && key == dead_keys[d as usize].as_ref();
             let how = if agrees {
@@ -156,7 +177,7 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
                 "national_id (name or birth date differ)"
             };
             (d, Severity::High, how)
-        } else if let Some(&d) = key.and_then(|k| by_key.get(k)) {
+        } else if let Some(&d) = key_match(row) {
             let candidates = key
                 .and_then(|k| voters_per_key.get(k))
                 .copied()
@@ -168,7 +189,8 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
             };
             (d, severity, "given name, family name and birth date")
         } else if let (Some(p), Some(l)) = (best_link.get(&(row as u32)), &linkage) {
-            let severity = if p.matched {
+            let alone = links_per_entry.get(&p.b) == Some(&1) && !exactly_matched.contains(&p.b);
+            let severity = if p.matched && alone {
                 Severity::Medium
             } else {
                 Severity::Low
