@@ -937,10 +937,11 @@ const FULL: Variant = Variant {
 };
 
 /// The exports of issue #14: no birth date (North Carolina publishes the year or the age
-/// only; some bodies neither), no sex, phone or email (most public files), no address.
+/// only; some bodies neither), no sex, phone or email (most public files), no address, and
+/// names with places only (the linkage sets built from the NC voter file).
 /// Floors are set below what each variant scored when written (see the README's table),
 /// with room for the noise of one seed; a model that collapses scores far below them.
-const ABLATIONS: [Variant; 3] = [
+const ABLATIONS: [Variant; 4] = [
     Variant {
         name: "no birth date or year",
         drop: &["birth_date", "birth_year"],
@@ -965,6 +966,27 @@ const ABLATIONS: [Variant; 3] = [
         ],
         min_precision: 0.97,
         min_recall: 0.90,
+    },
+    // Names and places only: nothing tells a duplicate from two people of one household with
+    // one name, so nothing may be merged (the namesake guard); pairs go to review.
+    Variant {
+        name: "names, locality and postcode only",
+        drop: &[
+            "national_id",
+            "middle_name",
+            "name_suffix",
+            "birth_date",
+            "birth_year",
+            "sex",
+            "address_line",
+            "house_number",
+            "street",
+            "unit",
+            "phone",
+            "email",
+        ],
+        min_precision: 1.0,
+        min_recall: 0.0,
     },
 ];
 
