@@ -163,11 +163,11 @@ pub(crate) fn check(ctx: &Context<'_>, registry: Option<&Snapshot>, out: &mut Ou
         .filter(|&row| voting(row))
         .filter_map(|row| nid_match(row).or_else(|| key_match(row)).copied())
         .collect();
-    for row in 0..ctx.rows() {
+    for (row, key) in voter_keys.iter().enumerate() {
         if !voting(row) {
             continue;
         }
-        let key = voter_keys[row].as_ref();
+        let key = key.as_ref();
         let nid_match = nid_match(row);
         let (dead_row, severity, matched_on) = if let Some(&d) = nid_match {
             let agrees = key.is_some() && key == dead_keys[d as usize].as_ref();
