@@ -497,3 +497,84 @@ pub(crate) fn completeness(
         estimate,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{load_bytes, NoProgress};
+    use crate::profile::Profile;
+    use std::path::Path;
+
+    fn records(csv: &str) -> Records {
+        let snapshot = load_bytes(
+            csv.as_bytes().to_vec(),
+            Path::new("register.csv"),
+            &Profile::canonical(),
+            &NoProgress,
+        )
+        .expect("the test register loads")
+        .snapshot;
+        Records::from_snapshot(&snapshot)
+    }
+
+    fn stat(rule: BlockingRule) -> BlockingStat {
+        BlockingStat {
+            rule,
+            keyed_records: 0,
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            skipped_blocks: 0,
+            skipped_records: 0,
+            largest_skipped_block: 0,
+            over_budget: false,
+        }
+    }
+
+    /// Four matched pairs: A and B share given name and birth date only, C only a phone, D
+    /// both. n1 = 3, n2 = 2, both = 1: Chapman's estimate is 4 * 3 / 2 - 1 = 5 duplicates, of
+    /// which 4 were matched.
+    #[test]
+    fn completeness_by_hand() {
+        let r = records(
+            "voter_id,given_name,family_name,birth_date,phone\n\
+             A1,ANNA,LEE,1980-01-01,5550001001\n\
+             A2,ANNA,LEA,1980-01-01,5550001002\n\
+             B1,BORIS,KAY,1970-02-02,5550002001\n\
+             B2,BORIS,KAYE,1970-02-02,5550002002\n\
+             C1,CARL,DOE,1960-03-03,5550003000\n\
+             C2,KARL,DOE,1961-04-04,5550003000\n\
+             D1,DORA,FOX,1950-05-05,5550004000\n\
+             D2,DORA,FOXX,1950-05-05,5550004000\n",
+        );
+        let passes = [
+            stat(BlockingRule::GivenPrefixBirthDate),
+            stat(BlockingRule::Phone),
+        ];
+        let c = completeness(&r, &passes, &[(0, 1), (2, 3), (4, 5), (6, 7)]);
+        assert_eq!(
+            (c.by_birth_date_rules, c.by_other_rules, c.by_both),
+            (3, 2, 1)
+        );
+        assert!((c.estimated_pairs - 5.0).abs() < 1e-12, "{c:?}");
+        assert_eq!(c.estimate, Some(0.8));
+    }
+
+    /// With a split, every candidate pair has one record on each side.
+    #[test]
+    fn split_blocking_pairs_only_across() {
+        let r = records(
+            "voter_id,given_name,family_name,birth_date\n\
+             V1,ANNA,LEE,1980-01-01\n\
+             V2,ANNA,LEE,1980-01-01\n\
+             V3,BORIS,KAY,1970-02-02\n\
+             X1,ANNA,LEE,1980-01-01\n\
+             X2,BORIS,KAY,1970-02-02\n",
+        );
+        let (all, _) = candidate_pairs(&r, &BlockingRule::DEFAULT, 1000, None);
+        assert!(all.contains(&(0, 1)), "V1 and V2 share every key: {all:?}");
+        let (across, stats) = candidate_pairs(&r, &BlockingRule::DEFAULT, 1000, Some(3));
+        assert_eq!(across, vec![(0, 3), (1, 3), (2, 4)]);
+        assert!(stats.iter().all(|s| s.pairs <= 3));
+    }
+}
