@@ -1083,6 +1083,14 @@ fn check_variant(
         "{voters} voters, {name}: {scores:?}"
     );
 
+    // The generator plants households, and every variant keeps a field they share (an
+    // address, a place, a phone or an email): the data must identify the household class.
+    assert!(
+        result.model.household.kept(),
+        "{name}: household class not kept: {:?}",
+        result.model.household
+    );
+
     // Agreement is evidence for one person, never against: the strongest agreement level of
     // every used comparison weighs for a match, and no other agreement level (all but the
     // last, disagreement) weighs against one (a weak level, such as a middle initial, may be
