@@ -956,14 +956,7 @@ const ABLATIONS: [Variant; 4] = [
     },
     Variant {
         name: "no address",
-        drop: &[
-            "address_line",
-            "house_number",
-            "street",
-            "unit",
-            "locality",
-            "postcode",
-        ],
+        drop: &ADDRESS_PARTS,
         min_precision: 0.97,
         min_recall: 0.90,
     },
@@ -988,6 +981,16 @@ const ABLATIONS: [Variant; 4] = [
         min_precision: 1.0,
         min_recall: 0.0,
     },
+];
+
+/// The columns the address comparison reads.
+const ADDRESS_PARTS: [&str; 6] = [
+    "address_line",
+    "house_number",
+    "street",
+    "unit",
+    "locality",
+    "postcode",
 ];
 
 /// `csv` without the columns named in `drop`.
@@ -1113,22 +1116,13 @@ fn check_variant(
             );
         }
     }
-    // The address comparison reads address line, house number, street, unit, postcode and
-    // locality: dropped only when all are.
-    let address_parts = [
-        "address_line",
-        "house_number",
-        "street",
-        "unit",
-        "locality",
-        "postcode",
-    ];
-    let all_address = address_parts.iter().all(|p| variant.drop.contains(p));
+    // The address comparison is dropped only when all of its columns are.
+    let all_address = ADDRESS_PARTS.iter().all(|p| variant.drop.contains(p));
     let dropped_comparisons = variant
         .drop
         .iter()
         .copied()
-        .filter(|d| !address_parts.contains(d))
+        .filter(|d| !ADDRESS_PARTS.contains(d))
         .chain(all_address.then_some("address"));
     for dropped in dropped_comparisons {
         let c = Comparison::ALL.iter().find(|c| c.name() == dropped);

@@ -296,6 +296,23 @@ pub struct BlockingStat {
 /// name is kept, and a rare name is what scoring can confirm.
 pub const BROAD_MAX_BLOCK_SIZE: usize = 100;
 
+impl BlockingStat {
+    /// A pass that found nothing yet.
+    fn empty(rule: BlockingRule) -> BlockingStat {
+        BlockingStat {
+            rule,
+            keyed_records: 0,
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            skipped_blocks: 0,
+            skipped_records: 0,
+            largest_skipped_block: 0,
+            over_budget: false,
+        }
+    }
+}
+
 /// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The default rules
 /// give about 1.5 pairs per record on generated registers; a broad rule within this bound at
 /// most doubles the scoring work. A birth date alone gives about `n / 58,000` pairs per
@@ -364,15 +381,8 @@ fn one_pass(
         .collect();
     keyed.par_sort_unstable();
     let mut stat = BlockingStat {
-        rule,
         keyed_records: keyed.len() as u64,
-        blocks: 0,
-        pairs: 0,
-        new_pairs: 0,
-        skipped_blocks: 0,
-        skipped_records: 0,
-        largest_skipped_block: 0,
-        over_budget: false,
+        ..BlockingStat::empty(rule)
     };
     // (start, end, rows of the first file) per block expanded.
     let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
@@ -517,20 +527,6 @@ mod tests {
         Records::from_snapshot(&snapshot)
     }
 
-    fn stat(rule: BlockingRule) -> BlockingStat {
-        BlockingStat {
-            rule,
-            keyed_records: 0,
-            blocks: 0,
-            pairs: 0,
-            new_pairs: 0,
-            skipped_blocks: 0,
-            skipped_records: 0,
-            largest_skipped_block: 0,
-            over_budget: false,
-        }
-    }
-
     /// Four matched pairs: A and B share given name and birth date only, C only a phone, D
     /// both. n1 = 3, n2 = 2, both = 1: Chapman's estimate is 4 * 3 / 2 - 1 = 5 duplicates, of
     /// which 4 were matched.
@@ -548,8 +544,8 @@ mod tests {
              D2,DORA,FOXX,1950-05-05,5550004000\n",
         );
         let passes = [
-            stat(BlockingRule::GivenPrefixBirthDate),
-            stat(BlockingRule::Phone),
+            BlockingStat::empty(BlockingRule::GivenPrefixBirthDate),
+            BlockingStat::empty(BlockingRule::Phone),
         ];
         let c = completeness(&r, &passes, &[(0, 1), (2, 3), (4, 5), (6, 7)]);
         assert_eq!(
