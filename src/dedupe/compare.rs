@@ -39,6 +39,7 @@
 //! crosswise name is exact (a swap with a typo in, or a replacement of, the other name);
 //! the pattern then carries the swapped bit and the crosswise levels.
 
+use rayon::prelude::*;
 use strsim::jaro_winkler;
 
 use super::records::{NameTable, Records, NO_DATE};
@@ -332,21 +333,25 @@ fn one_keying_error(a: u64, b: u64) -> bool {
     }
     let mask = (1u64 << 56) - 1;
     let (mut x, mut y) = (a & mask, b & mask);
-    let mut diffs = Vec::with_capacity(2);
+    // The differing positions, as (position, digit of a, digit of b); at most two matter.
+    let mut diffs = [(0u64, 0u64, 0u64); 2];
+    let mut count = 0;
     for position in 0..len {
         let (dx, dy) = (x % 10, y % 10);
         if dx != dy {
-            if diffs.len() == 2 {
+            if count == 2 {
                 return false;
             }
-            diffs.push((position, dx, dy));
+            diffs[count] = (position, dx, dy);
+            count += 1;
         }
         x /= 10;
         y /= 10;
     }
-    match diffs.as_slice() {
-        [_] => true,
-        [(p, x1, y1), (q, x2, y2)] => q - p == 1 && x1 == y2 && x2 == y1,
+    let [(p, x1, y1), (q, x2, y2)] = diffs;
+    match count {
+        1 => true,
+        2 => q - p == 1 && x1 == y2 && x2 == y1,
         _ => false,
     }
 }
@@ -359,6 +364,14 @@ fn equal_level<T: PartialEq + Default>(x: &T, y: &T) -> u8 {
     } else {
         1
     }
+}
+
+/// The pattern of every pair of rows, in parallel, in the pairs' order.
+pub(crate) fn compare_all(r: &Records, pairs: &[(u32, u32)]) -> Vec<Pattern> {
+    pairs
+        .par_iter()
+        .map(|&(a, b)| compare(r, a as usize, b as usize))
+        .collect()
 }
 
 /// The pattern of the pair (`a`, `b`) of rows.

@@ -43,10 +43,10 @@ pub const MAX_RECORDS_PER_ID: usize = 10;
 
 /// Per row: the name key (0 when either name is missing), the birth date (or [`NO_DATE`]) and
 /// the national id key (0 when missing).
-struct Keys {
-    name: Vec<u64>,
-    birth: Vec<i32>,
-    id: Vec<u64>,
+struct Keys<'a> {
+    name: &'a [u64],
+    birth: &'a [i32],
+    id: &'a [u64],
 }
 
 /// The exact pass on a snapshot, without the model's normalisation of other fields: the fast
@@ -57,7 +57,7 @@ pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
         snapshot.column(Field::FamilyName),
         snapshot.column(Field::NationalId),
     );
-    let name = (0..snapshot.rows())
+    let name: Vec<u64> = (0..snapshot.rows())
         .into_par_iter()
         .map(|r| {
             let (g, f) = (name_key(text(&given, r)), name_key(text(&family, r)));
@@ -68,32 +68,33 @@ pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
             }
         })
         .collect();
-    let id = (0..snapshot.rows())
+    let id: Vec<u64> = (0..snapshot.rows())
         .into_par_iter()
         .map(|r| national_id_key(text(&id, r)))
         .collect();
     let keys = Keys {
-        name,
-        birth: birth_columns(snapshot).0,
-        id,
+        name: &name,
+        birth: &birth_columns(snapshot).0,
+        id: &id,
     };
     group(&keys, |row| voter_id(snapshot, row))
 }
 
 /// The exact pass on normalised records (inside [`super::dedupe`]).
 pub(crate) fn from_records<'a>(r: &Records, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates {
+    let name: Vec<u64> = (0..r.len())
+        .map(|i| {
+            if r.given[i] == 0 || r.family[i] == 0 {
+                0
+            } else {
+                u64::from(r.given[i]) << 32 | u64::from(r.family[i])
+            }
+        })
+        .collect();
     let keys = Keys {
-        name: (0..r.len())
-            .map(|i| {
-                if r.given[i] == 0 || r.family[i] == 0 {
-                    0
-                } else {
-                    u64::from(r.given[i]) << 32 | u64::from(r.family[i])
-                }
-            })
-            .collect(),
-        birth: r.birth.clone(),
-        id: r.national_id.clone(),
+        name: &name,
+        birth: &r.birth,
+        id: &r.national_id,
     };
     group(&keys, voter_id)
 }
@@ -106,7 +107,7 @@ fn voter_id(snapshot: &Snapshot, row: u32) -> &str {
 }
 
 /// Sorts each key, counts the pairs of every run and joins its rows.
-fn group<'a>(keys: &Keys, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates {
+fn group<'a>(keys: &Keys<'_>, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates {
     let n = keys.name.len();
     let mut by_name: Vec<(u64, i32, u32)> = (0..n)
         .filter(|&i| keys.name[i] != 0 && keys.birth[i] != NO_DATE)

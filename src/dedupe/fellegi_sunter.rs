@@ -238,6 +238,35 @@ impl HouseholdFit {
     pub fn kept(self) -> bool {
         matches!(self, HouseholdFit::Kept { .. })
     }
+
+    /// Why, in a sentence, for `dedupe.json`.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            HouseholdFit::Kept { .. } => {
+                "fitted: the household class improves the fit by more than its parameters \
+                 cost (BIC)"
+            }
+            HouseholdFit::NoSharedFields => {
+                "not fitted: no address, phone or email to tell a household from strangers; \
+                 two classes (one person, not one person)"
+            }
+            HouseholdFit::NotIdentified { .. } => {
+                "not identified: the household class improves the fit by less than its \
+                 parameters cost (BIC), so the data cannot tell it apart; two classes (one \
+                 person, not one person)"
+            }
+        }
+    }
+
+    /// The log-likelihood gain of the class and the BIC penalty of its parameters (nats),
+    /// when it was fitted.
+    pub fn gain_and_penalty(self) -> Option<(f64, f64)> {
+        match self {
+            HouseholdFit::Kept { gain, penalty }
+            | HouseholdFit::NotIdentified { gain, penalty } => Some((gain, penalty)),
+            HouseholdFit::NoSharedFields => None,
+        }
+    }
 }
 
 /// A fitted model. Vectors are indexed by [`Comparison::index`], then by level.
@@ -373,6 +402,8 @@ type Classes = [Vec<Vec<f64>>; CLASSES];
 struct Setup {
     status: Vec<FieldStatus>,
     household: bool,
+    /// Candidate pairs (the patterns' counts summed).
+    candidates: f64,
     all_pairs: f64,
     max_iterations: usize,
 }
@@ -438,6 +469,7 @@ pub(crate) fn fit(
             })
             .collect(),
         household: false,
+        candidates: total,
         all_pairs: all_pairs.max(total).max(1.0),
         max_iterations,
     };
@@ -501,8 +533,7 @@ fn choose_classes(
         .filter(|&&c| setup.used(c) && !PERSONAL.contains(&c))
         .map(|c| c.levels().len() - 1)
         .sum::<usize>();
-    let total: f64 = counts.iter().map(|&(_, n)| n).sum();
-    let penalty = 0.5 * free as f64 * total.max(2.0).ln();
+    let penalty = 0.5 * free as f64 * setup.candidates.max(2.0).ln();
     let gain = three.log_likelihood - two.log_likelihood;
     if gain > penalty {
         (three, HouseholdFit::Kept { gain, penalty })
@@ -528,7 +559,7 @@ fn run_em(counts: &[(Pattern, f64)], u: &[Vec<f64>], setup: &Setup) -> EmFit {
         })
         .collect();
     let mut probs: Classes = [m, h, u.to_vec()];
-    let total: f64 = counts.iter().map(|&(_, n)| n).sum();
+    let total = setup.candidates;
     let all_pairs = setup.all_pairs;
     let household_start = if setup.household {
         HOUSEHOLD_START * total / all_pairs

@@ -15,9 +15,8 @@
 //! The household guards always apply: a living twin must never be taken for the dead one,
 //! and a registry rarely has the address that shows a register's households.
 
-use super::compare::Pattern;
 use super::records::Records;
-use super::{blocking, compare, fellegi_sunter, score, unrelated};
+use super::{blocking, compare, fit_model, score};
 use super::{BlockingStat, DedupeConfig, DedupeError, Model, ScoredPair};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -54,17 +53,12 @@ pub fn link(
     let split = register.rows() as u32;
     let (candidates, blocking) =
         blocking::candidate_pairs(&records, &config.rules, config.max_block_size, Some(split));
-    let patterns: Vec<Pattern> = candidates
-        .iter()
-        .map(|&(a, b)| compare::compare(&records, a as usize, b as usize))
-        .collect();
-    let (u, compared) = unrelated::unrelated_u(&records, config);
-    let model = fellegi_sunter::fit(
-        &fellegi_sunter::pattern_counts(&patterns),
-        u,
-        compared,
+    let patterns = compare::compare_all(&records, &candidates);
+    let model = fit_model(
+        &records,
+        &patterns,
         register.rows() as f64 * registry.rows() as f64,
-        config.max_em_iterations,
+        config,
     );
     let mut pairs = score(&records, &candidates, &patterns, &model, config, true);
     for p in &mut pairs {

@@ -358,15 +358,8 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
     let (candidates, blocking) = stages::block(&normalised, config);
     let patterns = stages::compare_pairs(&normalised, &candidates);
     let records = normalised.0;
-    let (u, compared) = unrelated::unrelated_u(&records, config);
     let n = records.len() as f64;
-    let model = fellegi_sunter::fit(
-        &fellegi_sunter::pattern_counts(&patterns),
-        u,
-        compared,
-        n * (n - 1.0) / 2.0,
-        config.max_em_iterations,
-    );
+    let model = fit_model(&records, &patterns, n * (n - 1.0) / 2.0, config);
     let households = households_possible(&model);
     let mut pairs = score(&records, &candidates, &patterns, &model, config, households);
     let ids = snapshot.voter_ids();
@@ -413,6 +406,24 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         exact: exact::from_records(&records, voter_id),
         chance,
     })
+}
+
+/// The model fitted on the candidates' `patterns`, with `u` measured on `records` and
+/// `all_pairs` the record pairs the candidates were drawn from: the step [`link`] shares.
+fn fit_model(
+    records: &Records,
+    patterns: &[Pattern],
+    all_pairs: f64,
+    config: &DedupeConfig,
+) -> Model {
+    let (u, compared) = unrelated::unrelated_u(records, config);
+    fellegi_sunter::fit(
+        &fellegi_sunter::pattern_counts(patterns),
+        u,
+        compared,
+        all_pairs,
+        config.max_em_iterations,
+    )
 }
 
 fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {

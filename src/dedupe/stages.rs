@@ -2,8 +2,6 @@
 //! diagnostics: normalisation, blocking and pair comparison. `dedupe` itself runs the same
 //! functions; nothing here is needed to use the module.
 
-use rayon::prelude::*;
-
 use super::blocking::{self, BlockingStat};
 use super::compare::{self, Pattern};
 use super::records::Records;
@@ -26,8 +24,5 @@ pub fn block(records: &Normalised, config: &DedupeConfig) -> (Vec<(u32, u32)>, V
 
 /// The agreement pattern of every pair, in parallel.
 pub fn compare_pairs(records: &Normalised, pairs: &[(u32, u32)]) -> Vec<Pattern> {
-    pairs
-        .par_iter()
-        .map(|&(a, b)| compare::compare(&records.0, a as usize, b as usize))
-        .collect()
+    compare::compare_all(&records.0, pairs)
 }

@@ -65,7 +65,6 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{safe_cell, write_atomically, WriteError};
-use crate::dedupe::fellegi_sunter::HouseholdFit;
 use crate::dedupe::{Cluster, Comparison, DedupeResult, ExactDuplicates, ScoredPair};
 use crate::snapshot::Snapshot;
 
@@ -290,29 +289,8 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
         .iter()
         .map(|c| json!({"field": c.name(), "reason": model.status[c.index()].reason()}))
         .collect();
-    let (fitted, reason, gain, penalty) = match model.household {
-        HouseholdFit::Kept { gain, penalty } => (
-            true,
-            "fitted: the household class improves the fit by more than its parameters cost (BIC)",
-            Some(gain),
-            Some(penalty),
-        ),
-        HouseholdFit::NoSharedFields => (
-            false,
-            "not fitted: no address, phone or email to tell a household from strangers; two \
-             classes (one person, not one person)",
-            None,
-            None,
-        ),
-        HouseholdFit::NotIdentified { gain, penalty } => (
-            false,
-            "not identified: the household class improves the fit by less than its \
-             parameters cost (BIC), so the data cannot tell it apart; two classes (one \
-             person, not one person)",
-            Some(gain),
-            Some(penalty),
-        ),
-    };
+    let fitted = model.household.kept();
+    let figures = model.household.gain_and_penalty();
     let classes: &[&str] = if fitted {
         &["one_person", "household", "unrelated"]
     } else {
@@ -378,9 +356,9 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
             "classes": classes,
             "household_class": {
                 "fitted": fitted,
-                "reason": reason,
-                "gain_nats": gain,
-                "penalty_nats": penalty,
+                "reason": model.household.reason(),
+                "gain_nats": figures.map(|f| f.0),
+                "penalty_nats": figures.map(|f| f.1),
             },
             "fields_used": fields_used.iter().map(|c| c.name()).collect::<Vec<_>>(),
             "fields_dropped": fields_dropped,
