@@ -51,7 +51,9 @@ use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 
-use super::columns::{addresses, days, normalise_phone, texts};
+use rayon::prelude::*;
+
+use super::columns::{addresses, days, normalise_phone, texts, Groups};
 use super::stats::quantile;
 use super::{Context, Output};
 
@@ -104,6 +106,9 @@ fn parts(key: &str) -> [&str; 4] {
 fn allowlisted<'c>(ctx: &'c Context<'_>, key: &str) -> Option<&'c super::AllowlistEntry> {
     let [line, unit, locality, postcode] = parts(key);
     let list = &ctx.config.allowlist;
+    if list.entries.is_empty() {
+        return None;
+    }
     list.find(line, locality, postcode).or_else(|| {
         (!unit.is_empty())
             .then(|| list.find(&format!("{line} {unit}"), locality, postcode))
@@ -125,22 +130,9 @@ fn display(key: &str) -> String {
     s
 }
 
-/// Groups the current rows by key, keys sorted.
-fn groups<'k>(
-    ctx: &Context<'_>,
-    keys: impl Iterator<Item = Option<&'k str>>,
-) -> Vec<(&'k str, Vec<u32>)> {
-    let mut map: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (row, key) in keys.enumerate() {
-        if let Some(key) = key.filter(|k| !k.is_empty()) {
-            if ctx.standing[row].current() {
-                map.entry(key).or_default().push(row as u32);
-            }
-        }
-    }
-    let mut out: Vec<_> = map.into_iter().collect();
-    out.sort_unstable();
-    out
+/// Groups the current rows by key.
+fn groups<'k>(ctx: &Context<'_>, keys: impl Iterator<Item = Option<&'k str>>) -> Groups<'k> {
+    Groups::new(keys, |row| ctx.standing[row].current())
 }
 
 /// `max(min_count, ceil(factor × q))` and `q`.
@@ -156,7 +148,7 @@ fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
     let mut sizes: Vec<usize> = groups
         .iter()
         .filter(|(k, _)| allowlisted(ctx, k).is_none())
-        .map(|(_, rows)| rows.len())
+        .map(|(_, size)| size)
         .collect();
     let n_addresses = sizes.len();
     let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
@@ -164,7 +156,8 @@ fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
     out.parameter("address_threshold", t);
     let registered = days(ctx.snap, Field::RegistrationDate);
     let precincts = texts(ctx.snap, Field::Precinct);
-    for (key, rows) in groups.iter().filter(|(_, rows)| rows.len() >= t) {
+    for (key, rows) in groups.at_least(t) {
+        let rows = &rows[..];
         // The address is the finding's scope value (hashed by `--redact`); it is not copied
         // into the facts, where `locality` and `postcode` used to slip past the redaction.
         let mut facts = vec![("threshold", t.to_string())];
@@ -287,14 +280,14 @@ fn shared(
 ) {
     let cfg = &ctx.config.contact;
     let normalised: Vec<Option<String>> = values
-        .iter()
+        .par_iter()
         .map(|v| v.map(|v| normalise(field, v)))
         .collect();
     let groups = groups(ctx, normalised.iter().map(|v| v.as_deref()));
     let mut sizes: Vec<usize> = groups
         .iter()
         .filter(|(v, _)| !placeholder(field, v))
-        .map(|(_, rows)| rows.len())
+        .map(|(_, size)| size)
         .collect();
     let n_values = sizes.len();
     let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
@@ -307,7 +300,8 @@ fn shared(
         },
         t,
     );
-    for (value, rows) in groups.iter().filter(|(_, rows)| rows.len() >= t) {
+    for (value, rows) in groups.at_least(t) {
+        let rows = &rows[..];
         let mut homes: Vec<&str> = addresses
             .map(|a| {
                 rows.iter()

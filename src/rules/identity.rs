@@ -18,12 +18,12 @@
 //! `voter_id` repeats never reach this rule: the loader rejects every repeated `voter_id` row
 //! with the line of the first one (`RejectReason::DuplicateVoterId`).
 
-use std::collections::HashMap;
+use rayon::prelude::*;
 
 use crate::findings::{Evidence, Scope, Severity};
 use crate::model::Field;
 
-use super::columns::{texts, Standing};
+use super::columns::{texts, Groups, Standing};
 use super::{Context, Output};
 
 pub(crate) const RULE: &str = "R-ID-REPEATED";
@@ -33,24 +33,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     let Some(ids) = texts(ctx.snap, Field::NationalId) else {
         return;
     };
-    let mut groups: HashMap<String, Vec<u32>> = HashMap::new();
-    for (row, id) in ids.iter().enumerate() {
-        let Some(id) = id else { continue };
-        let key: String = id
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
-            .flat_map(char::to_uppercase)
-            .collect();
-        if !key.is_empty() {
-            groups.entry(key).or_default().push(row as u32);
-        }
-    }
-    let mut repeated: Vec<(String, Vec<u32>)> = groups
-        .into_iter()
-        .filter(|(_, rows)| rows.len() > 1)
-        .collect();
-    repeated.sort_unstable();
-    for (key, rows) in repeated {
+    let keys: Vec<Option<String>> = ids.par_iter().map(|id| id.map(normalise_id)).collect();
+    let groups = Groups::new(keys.iter().map(|k| k.as_deref()), |_| true);
+    for (key, rows) in groups.at_least(2) {
         let count = |pred: fn(Standing) -> bool| {
             rows.iter()
                 .filter(|&&r| pred(ctx.standing[r as usize]))
@@ -95,5 +80,19 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 ..Evidence::default()
             },
         ));
+    }
+}
+
+/// An id as compared: without spaces, dashes, dots and slashes, upper case.
+fn normalise_id(id: &str) -> String {
+    let mut key: String = id
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
+        .collect();
+    if key.is_ascii() {
+        key.make_ascii_uppercase();
+        key
+    } else {
+        key.chars().flat_map(char::to_uppercase).collect()
     }
 }

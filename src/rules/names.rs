@@ -39,7 +39,11 @@
 //! the report. Words that are also real names stay off the list:
 //! `FAKE` is a Frisian given name and a surname, `NA` and `LI` are common surnames.
 
-use crate::findings::{Evidence, Severity};
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use crate::findings::{Evidence, Finding, Severity};
 use crate::model::Field;
 
 use super::columns::texts;
@@ -76,34 +80,40 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         .filter_map(|&f| Some((f, texts(ctx.snap, f)?)))
         .collect();
     let words = &ctx.config.placeholder_name_words;
-    for row in 0..ctx.rows() {
-        let mut markup = Vec::new();
-        let mut implausible = Vec::new();
-        let mut serious = false;
-        for (field, values) in &columns {
-            let Some(name) = values[row] else { continue };
-            if let Some(what) = markup_in(name) {
-                markup.push((field.name(), what));
+    let found: Vec<Finding> = (0..ctx.rows())
+        .into_par_iter()
+        .flat_map_iter(|row| {
+            let mut markup = Vec::new();
+            let mut implausible = Vec::new();
+            let mut serious = false;
+            for (field, values) in &columns {
+                let Some(name) = values[row] else { continue };
+                if let Some(what) = markup_in(name) {
+                    markup.push((field.name(), what));
+                }
+                if *field == Field::NameSuffix {
+                    continue;
+                }
+                if let Some((what, placeholder)) = implausibility(name, words) {
+                    serious |= placeholder;
+                    implausible.push((field.name(), what));
+                }
             }
-            if *field == Field::NameSuffix {
-                continue;
-            }
-            if let Some((what, placeholder)) = implausibility(name, words) {
-                serious |= placeholder;
-                implausible.push((field.name(), what));
-            }
-        }
-        if !markup.is_empty() {
-            out.push(ctx.record(MARKUP, Severity::Medium, row, evidence(markup)));
-        }
-        if !implausible.is_empty() {
-            let severity = if serious {
-                Severity::Medium
-            } else {
-                Severity::Low
-            };
-            out.push(ctx.record(IMPLAUSIBLE, severity, row, evidence(implausible)));
-        }
+            let markup = (!markup.is_empty())
+                .then(|| ctx.record(MARKUP, Severity::Medium, row, evidence(markup)));
+            let implausible = (!implausible.is_empty()).then(|| {
+                let severity = if serious {
+                    Severity::Medium
+                } else {
+                    Severity::Low
+                };
+                ctx.record(IMPLAUSIBLE, severity, row, evidence(implausible))
+            });
+            markup.into_iter().chain(implausible)
+        })
+        .collect();
+    for finding in found {
+        out.push(finding);
     }
 }
 
@@ -141,8 +151,13 @@ pub(crate) fn implausibility(name: &str, words: &[String]) -> Option<(String, bo
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        let upper = word.to_uppercase();
-        if words.contains(&upper) {
+        // Names are mostly upper-case ASCII already: no copy for them.
+        let upper: Cow<str> = if word.bytes().all(|b| b.is_ascii_uppercase()) {
+            Cow::Borrowed(word)
+        } else {
+            Cow::Owned(word.to_uppercase())
+        };
+        if words.iter().any(|w| *w == upper) {
             // A word of the list (equal to it), not the rest of the voter's text.
             return Some((format!("placeholder {upper}"), true));
         }
