@@ -198,6 +198,15 @@ impl Snapshot {
         })
     }
 
+    /// A text field's values in row order, `None` when the snapshot lacks the field. One pass
+    /// over the column: reading row by row walks polars' list of chunks for every value.
+    pub fn texts(&self, field: Field) -> Option<Vec<Option<&str>>> {
+        match self.column(field)? {
+            FieldColumn::Text(ca) => Some(ca.iter().collect()),
+            _ => None,
+        }
+    }
+
     /// Every field's column, indexed by [`Field::index`]: one lookup per field instead of one
     /// per value, for loops that read many values.
     pub fn columns(&self) -> Vec<Option<FieldColumn<'_>>> {

@@ -187,23 +187,9 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
     let key = |addr: Option<String>, precinct: Option<String>| {
         addr.map(|a| format!("{} ({})", a.to_uppercase(), precinct.unwrap_or_default()))
     };
-    let mut residents_before: HashMap<String, usize> = HashMap::new();
-    if let (Some(a), p) = (
-        iv.old.column(Field::AddressLine),
-        iv.old.column(Field::Precinct),
-    ) {
-        for row in 0..iv.old.rows() {
-            let k = key(
-                a.text(row).map(|v| v.into_owned()),
-                p.and_then(|p| p.text(row)).map(|v| v.into_owned()),
-            );
-            if let Some(k) = k {
-                *residents_before.entry(k).or_default() += 1;
-            }
-        }
-    }
-    // (address, arrival kind) -> (ids, family names)
-    let mut arrivals: BTreeMap<(String, bool), (Vec<String>, HashSet<String>)> = BTreeMap::new();
+    // (address, arrival kind) -> (ids, family names, precinct)
+    type Arrivals = BTreeMap<(String, bool), (Vec<String>, HashSet<String>, String)>;
+    let mut arrivals = Arrivals::new();
     for r in &iv.diff.records {
         let moved = r.kinds.contains(&ChangeKind::MoveWithinPrecinct)
             || r.kinds.contains(&ChangeKind::MoveOutOfPrecinct);
@@ -211,10 +197,8 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
         if !moved && !registered {
             continue;
         }
-        let Some(k) = key(
-            in_new(iv, r, Field::AddressLine),
-            in_new(iv, r, Field::Precinct),
-        ) else {
+        let precinct = in_new(iv, r, Field::Precinct);
+        let Some(k) = key(in_new(iv, r, Field::AddressLine), precinct.clone()) else {
             continue;
         };
         let entry = arrivals.entry((k, moved)).or_default();
@@ -222,11 +206,32 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
         if let Some(f) = in_new(iv, r, Field::FamilyName) {
             entry.1.insert(f.to_uppercase());
         }
+        entry.2 = precinct.unwrap_or_default();
     }
-    for ((address, moved), (ids, families)) in arrivals {
-        if ids.len() < config.min_address_voters || families.len() < config.min_families {
-            continue;
+    arrivals.retain(|_, (ids, families, _)| {
+        ids.len() >= config.min_address_voters && families.len() >= config.min_families
+    });
+    // Residents before, counted only in the precincts of the addresses that qualify: building
+    // the key of every record of OLD was most of this detector's time.
+    let precincts: HashSet<&str> = arrivals.values().map(|a| a.2.as_str()).collect();
+    let mut residents_before: HashMap<String, usize> = HashMap::new();
+    if let Some(lines) = iv
+        .old
+        .texts(Field::AddressLine)
+        .filter(|_| !precincts.is_empty())
+    {
+        let in_precinct = iv.old.texts(Field::Precinct);
+        for (row, line) in lines.into_iter().enumerate() {
+            let precinct = in_precinct.as_ref().and_then(|p| p[row]);
+            if !precincts.contains(precinct.unwrap_or("")) {
+                continue;
+            }
+            if let Some(k) = key(line.map(str::to_string), precinct.map(str::to_string)) {
+                *residents_before.entry(k).or_default() += 1;
+            }
         }
+    }
+    for ((address, moved), (ids, families, _)) in arrivals {
         let before = residents_before.get(&address).copied().unwrap_or(0);
         let severity = match (moved, before >= config.institution_size) {
             (true, _) => Severity::High,

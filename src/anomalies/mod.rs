@@ -31,7 +31,7 @@ mod routine;
 mod skew;
 pub mod stats;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::calendar::ElectionCalendar;
 use crate::diff::{ChangeKind, DiffResult, RecordChange};
@@ -172,15 +172,33 @@ pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Optio
 
 /// Records per value of an area field (missing values under ""), in one snapshot.
 pub(crate) fn area_sizes(snap: &Snapshot, field: Field) -> std::collections::BTreeMap<String, u64> {
-    let mut sizes = std::collections::BTreeMap::new();
-    if let Some(col) = snap.column(field) {
-        for row in 0..snap.rows() {
-            *sizes
-                .entry(col.text(row).map(|v| v.into_owned()).unwrap_or_default())
-                .or_insert(0) += 1;
-        }
+    area_counts(snap, field, None)
+        .into_iter()
+        .map(|(area, (n, _))| (area.to_string(), n))
+        .collect()
+}
+
+/// Records per value of an area field (missing values under ""), and the `parent` field's
+/// value on the first record of each (when `parent` is given). One pass over the columns,
+/// counting borrowed values: the areas are few, the records many.
+pub(crate) fn area_counts(
+    snap: &Snapshot,
+    field: Field,
+    parent: Option<Field>,
+) -> HashMap<&str, (u64, Option<&str>), foldhash::fast::RandomState> {
+    let mut counts: HashMap<&str, (u64, Option<&str>), _> = HashMap::default();
+    let Some(areas) = snap.texts(field) else {
+        return counts;
+    };
+    let parents = parent.and_then(|p| snap.texts(p));
+    for (row, area) in areas.into_iter().enumerate() {
+        let entry = counts.entry(area.unwrap_or("")).or_insert_with(|| {
+            let parent = parents.as_ref().map(|p| p[row].unwrap_or(""));
+            (0, parent)
+        });
+        entry.0 += 1;
     }
-    sizes
+    counts
 }
 
 pub(crate) fn sorted(mut ids: Vec<String>) -> Vec<String> {

@@ -89,21 +89,14 @@ fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTab
     let mut exposure_new = HashMap::new();
     let mut parents = HashMap::new();
     for (snap, exposure) in [(iv.old, &mut exposure_old), (iv.new, &mut exposure_new)] {
-        let (Some(col), parent_col) = (snap.column(field), parent.and_then(|p| snap.column(p)))
-        else {
-            continue;
-        };
-        for row in 0..snap.rows() {
-            let area = col.text(row).map(|v| v.into_owned()).unwrap_or_default();
-            if let Some(pc) = parent_col {
-                if !parents.contains_key(&area) {
-                    parents.insert(
-                        area.clone(),
-                        pc.text(row).map(|v| v.into_owned()).unwrap_or_default(),
-                    );
-                }
+        let parent = parent.filter(|&p| snap.has(p));
+        for (area, (n, first_parent)) in super::area_counts(snap, field, parent) {
+            if let Some(p) = first_parent {
+                parents
+                    .entry(area.to_string())
+                    .or_insert_with(|| p.to_string());
             }
-            *exposure.entry(area).or_insert(0u64) += 1;
+            exposure.insert(area.to_string(), n);
         }
     }
     let mut changed: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();

@@ -14,7 +14,6 @@
 //! neighbourhood clustering make small departures significant yet meaningless). `high` from a
 //! gap of `high_share_gap` (30 points).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::stats::{benjamini_hochberg, chi_square_upper_tail};
@@ -22,7 +21,7 @@ use super::{records_of, sorted, voter_id, AnomalyResult, Interval, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FieldColumn, Snapshot};
 
 #[derive(Clone, Debug)]
 pub struct SkewConfig {
@@ -84,32 +83,30 @@ struct Categories {
 impl Categories {
     fn of(snap: &Snapshot, dim: Dimension, at: i32) -> Categories {
         let rows = snap.rows();
-        let values: Vec<Option<Cow<'_, str>>> = match dim {
+        let values: Vec<Option<&str>> = match dim {
             Dimension::Party | Dimension::Sex => {
                 let field = if dim == Dimension::Party {
                     Field::Party
                 } else {
                     Field::Sex
                 };
-                match snap.column(field) {
-                    Some(column) => (0..rows).map(|row| column.text(row)).collect(),
-                    None => vec![None; rows],
-                }
+                snap.texts(field).unwrap_or_else(|| vec![None; rows])
             }
             Dimension::AgeBand => match snap.column(Field::BirthYear) {
-                Some(column) => {
+                Some(FieldColumn::Day(years) | FieldColumn::Year(years)) => {
                     let year_at = crate::dates::civil_from_days(at).0;
-                    (0..rows)
-                        .map(|row| {
-                            let age = year_at - column.day(row)?;
+                    years
+                        .iter()
+                        .map(|year| {
+                            let age = year_at - year?;
                             AGE_BANDS
                                 .iter()
                                 .find(|(upper, _)| age < *upper)
-                                .map(|(_, name)| Cow::Borrowed(*name))
+                                .map(|(_, name)| *name)
                         })
                         .collect()
                 }
-                None => vec![None; rows],
+                _ => vec![None; rows],
             },
         };
         intern(values)
@@ -117,25 +114,22 @@ impl Categories {
 }
 
 /// Distinct values sorted, and each value's index among them.
-fn intern(values: Vec<Option<Cow<'_, str>>>) -> Categories {
-    let mut index: HashMap<Cow<'_, str>, u32> = HashMap::new();
-    for v in values.iter().flatten() {
-        if !index.contains_key(v) {
-            index.insert(v.clone(), 0);
-        }
+fn intern(values: Vec<Option<&str>>) -> Categories {
+    let mut index: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+    for &v in values.iter().flatten() {
+        let next = index.len() as u32;
+        index.entry(v).or_insert(next);
     }
-    let mut names: Vec<String> = index.keys().map(|k| k.to_string()).collect();
-    names.sort();
+    let mut names: Vec<&str> = index.keys().copied().collect();
+    names.sort_unstable();
     for (i, name) in names.iter().enumerate() {
-        if let Some(slot) = index.get_mut(name.as_str()) {
-            *slot = i as u32;
-        }
+        index.insert(name, i as u32);
     }
-    let of_row = values
-        .iter()
-        .map(|v| v.as_ref().map(|v| index[v]))
-        .collect();
-    Categories { names, of_row }
+    let of_row = values.iter().map(|v| v.map(|v| index[v])).collect();
+    Categories {
+        names: names.into_iter().map(String::from).collect(),
+        of_row,
+    }
 }
 
 struct Test {
@@ -175,11 +169,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
         let areas: Vec<(Scope, Categories)> = AREA_LEVELS
             .iter()
             .skip(1)
-            .filter_map(|(field, scope)| {
-                let column = iv.old.column(*field)?;
-                let values = (0..iv.old.rows()).map(|row| column.text(row)).collect();
-                Some((*scope, intern(values)))
-            })
+            .filter_map(|(field, scope)| Some((*scope, intern(iv.old.texts(*field)?))))
             .collect();
         for dim in &dims {
             let cats = Categories::of(iv.old, *dim, iv.to);

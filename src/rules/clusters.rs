@@ -53,7 +53,7 @@ use crate::model::Field;
 
 use rayon::prelude::*;
 
-use super::columns::{addresses, days, normalise_phone, texts, Groups};
+use super::columns::{addresses, days, normalise_phone, Groups};
 use super::stats::quantile;
 use super::{Context, Output};
 
@@ -90,7 +90,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         });
     }
     for (field, scope) in [(Field::Phone, Scope::Phone), (Field::Email, Scope::Email)] {
-        if let Some(values) = texts(ctx.snap, field) {
+        if let Some(values) = ctx.snap.texts(field) {
             shared(ctx, &values, field, scope, keys.as_deref(), out);
         }
     }
@@ -155,7 +155,7 @@ fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
     out.parameter("address_quantile", format!("{} -> {q}", cfg.quantile));
     out.parameter("address_threshold", t);
     let registered = days(ctx.snap, Field::RegistrationDate);
-    let precincts = texts(ctx.snap, Field::Precinct);
+    let precincts = ctx.snap.texts(Field::Precinct);
     for (key, rows) in groups.at_least(t) {
         let rows = &rows[..];
         // The address is the finding's scope value (hashed by `--redact`); it is not copied

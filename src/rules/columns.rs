@@ -58,7 +58,7 @@ pub(crate) fn ids(snap: &Snapshot) -> Vec<&str> {
 
 /// The standing of every row.
 pub(crate) fn standings(snap: &Snapshot) -> Vec<Standing> {
-    match texts(snap, Field::Status) {
+    match snap.texts(Field::Status) {
         None => vec![Standing::Unknown; snap.rows()],
         Some(values) => values
             .into_iter()
@@ -70,14 +70,6 @@ pub(crate) fn standings(snap: &Snapshot) -> Vec<Standing> {
                 None => Standing::Unknown,
             })
             .collect(),
-    }
-}
-
-/// A text field's values, `None` when the snapshot lacks the field.
-pub(crate) fn texts(snap: &Snapshot, field: Field) -> Option<Vec<Option<&str>>> {
-    match snap.column(field)? {
-        FieldColumn::Text(ca) => Some(ca.iter().collect()),
-        _ => None,
     }
 }
 
@@ -189,15 +181,15 @@ fn at<'a>(col: &Option<Vec<Option<&'a str>>>, row: usize) -> Option<&'a str> {
 /// `address_line` nor `street`. The key is the normalised address line (or house number and
 /// street), unit, locality and postcode; rows without an address have `None`.
 pub(crate) fn addresses(snap: &Snapshot) -> Option<Vec<Option<String>>> {
-    let line = texts(snap, Field::AddressLine);
-    let street = texts(snap, Field::Street);
+    let line = snap.texts(Field::AddressLine);
+    let street = snap.texts(Field::Street);
     if line.is_none() && street.is_none() {
         return None;
     }
-    let number = texts(snap, Field::HouseNumber);
-    let unit = texts(snap, Field::Unit);
-    let locality = texts(snap, Field::Locality);
-    let postcode = texts(snap, Field::Postcode);
+    let number = snap.texts(Field::HouseNumber);
+    let unit = snap.texts(Field::Unit);
+    let locality = snap.texts(Field::Locality);
+    let postcode = snap.texts(Field::Postcode);
     Some(
         (0..snap.rows())
             .into_par_iter()

@@ -39,7 +39,7 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Severity};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 
-use super::columns::{days, ids, normalise_name, texts};
+use super::columns::{days, ids, normalise_name};
 use super::{Context, Output};
 
 pub(crate) const RULE: &str = "R-DECEASED-MATCH";
@@ -50,8 +50,8 @@ type Key = (String, String, i32);
 
 /// Name-and-birth-date keys of every row (`None` when a part is missing).
 fn keys(snap: &Snapshot) -> Option<Vec<Option<Key>>> {
-    let given = texts(snap, Field::GivenName)?;
-    let family = texts(snap, Field::FamilyName)?;
+    let given = snap.texts(Field::GivenName)?;
+    let family = snap.texts(Field::FamilyName)?;
     let birth = days(snap, Field::BirthDate)?;
     Some(
         (0..snap.rows())
@@ -66,7 +66,7 @@ fn keys(snap: &Snapshot) -> Option<Vec<Option<Key>>> {
 
 fn national_ids(snap: &Snapshot) -> Option<Vec<Option<String>>> {
     Some(
-        texts(snap, Field::NationalId)?
+        snap.texts(Field::NationalId)?
             .into_iter()
             .map(|v| {
                 let k: String = v?

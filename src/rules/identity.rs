@@ -23,14 +23,14 @@ use rayon::prelude::*;
 use crate::findings::{Evidence, Scope, Severity};
 use crate::model::Field;
 
-use super::columns::{texts, Groups, Standing};
+use super::columns::{Groups, Standing};
 use super::{Context, Output};
 
 pub(crate) const RULE: &str = "R-ID-REPEATED";
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     out.run(ctx.check(RULE, &[Field::NationalId]));
-    let Some(ids) = texts(ctx.snap, Field::NationalId) else {
+    let Some(ids) = ctx.snap.texts(Field::NationalId) else {
         return;
     };
     let keys: Vec<Option<String>> = ids.par_iter().map(|id| id.map(normalise_id)).collect();

@@ -46,7 +46,6 @@ use rayon::prelude::*;
 use crate::findings::{Evidence, Finding, Severity};
 use crate::model::Field;
 
-use super::columns::texts;
 use super::{Context, Output};
 
 pub(crate) const MARKUP: &str = "R-NAME-MARKUP";
@@ -77,7 +76,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     }
     let columns: Vec<(Field, Vec<Option<&str>>)> = MARKUP_FIELDS
         .iter()
-        .filter_map(|&f| Some((f, texts(ctx.snap, f)?)))
+        .filter_map(|&f| Some((f, ctx.snap.texts(f)?)))
         .collect();
     let words = &ctx.config.placeholder_name_words;
     let found: Vec<Finding> = (0..ctx.rows())
