@@ -733,10 +733,11 @@ type Check = fn(&[u8]);
 /// with it in the in-process replay.
 #[test]
 fn fuzz_regressions_replay_without_a_panic() {
-    let targets: [(&str, Check); 3] = [
+    let targets: [(&str, Check); 4] = [
         ("load_csv", fuzz_checks::load_csv),
         ("profile_toml", fuzz_checks::profile_toml),
         ("calendar_toml", fuzz_checks::calendar_toml),
+        ("split_csv", fuzz_checks::split_csv),
     ];
     let mut replayed = 0;
     for (target, check) in targets {

@@ -15,6 +15,8 @@
 mod columnar;
 mod convert;
 mod delimited;
+#[doc(hidden)]
+pub use delimited::batch_starts_both_ways;
 mod ingested;
 mod ipc_check;
 mod limits;

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use rollaudit::calendar::ElectionCalendar;
-use rollaudit::load::{load_bytes, Loaded, NoProgress};
+use rollaudit::load::{batch_starts_both_ways, load_bytes, Loaded, NoProgress};
 use rollaudit::profile::Profile;
 
 /// Arbitrary bytes as the file `fuzz.csv` under the canonical profile, as `rollaudit ingest`
@@ -19,6 +19,19 @@ pub fn load_csv(data: &[u8]) {
     let profile = Profile::canonical();
     if let Ok(loaded) = load_bytes(data.to_vec(), Path::new("fuzz.csv"), &profile, &NoProgress) {
         assert_accounted(&loaded);
+    }
+}
+
+/// Arbitrary bytes cut into batches by the loader's quote-aware pre-scan, against one `csv`
+/// reader over the whole text: both must put every batch's first record at the same byte and
+/// line, whatever the quotes and line breaks, for a comma and a semicolon delimiter and batches
+/// of 1 to 3 records.
+pub fn split_csv(data: &[u8]) {
+    for delimiter in [b',', b';'] {
+        for every in 1..=3 {
+            let (scanned, read) = batch_starts_both_ways(data, delimiter, b'"', every);
+            assert_eq!(scanned, read, "delimiter {delimiter}, every {every}");
+        }
     }
 }
 
