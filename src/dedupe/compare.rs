@@ -236,8 +236,8 @@ fn one_digit_apart(mut a: u32, mut b: u32) -> bool {
     differing == 1
 }
 
-fn birth_level(r: &Records, a: usize, b: usize) -> u8 {
-    let (da, db) = (r.birth[a], r.birth[b]);
+fn birth_level(a: &Row, b: &Row) -> u8 {
+    let (da, db) = (a.birth, b.birth);
     if da != NO_DATE && db != NO_DATE {
         if da == db {
             return 0;
@@ -259,11 +259,11 @@ fn birth_level(r: &Records, a: usize, b: usize) -> u8 {
 
 /// Birth years, compared only when either side lacks a full date (else the birth date says
 /// it all): `exact` or `different`.
-fn year_level(r: &Records, a: usize, b: usize) -> u8 {
-    if r.birth[a] != NO_DATE && r.birth[b] != NO_DATE {
+fn year_level(a: &Row, b: &Row) -> u8 {
+    if a.birth != NO_DATE && b.birth != NO_DATE {
         return MISSING;
     }
-    match (r.year[a], r.year[b]) {
+    match (a.year, b.year) {
         (NO_DATE, _) | (_, NO_DATE) => MISSING,
         (ya, yb) if ya == yb => 0,
         _ => 1,
@@ -272,33 +272,33 @@ fn year_level(r: &Records, a: usize, b: usize) -> u8 {
 
 /// Whether the two rows name one street spelt alike (Jaro-Winkler >= [`JW_CLOSE`] on the
 /// street keys) with house numbers that do not disagree.
-fn same_street(r: &Records, a: usize, b: usize) -> bool {
-    let (sa, sb) = (r.street[a], r.street[b]);
-    let (ha, hb) = (r.house[a], r.house[b]);
+fn same_street(r: &Records, a: &Row, b: &Row) -> bool {
+    let (sa, sb) = (a.street, b.street);
+    let (ha, hb) = (a.house, b.house);
     sa != 0
         && sb != 0
         && (ha == hb || ha == 0 || hb == 0)
         && (sa == sb || jaro_winkler(&r.streets[sa as usize], &r.streets[sb as usize]) >= JW_CLOSE)
 }
 
-fn address_level(r: &Records, a: usize, b: usize) -> u8 {
-    let addresses = r.address[a] != 0 && r.address[b] != 0;
+fn address_level(r: &Records, a: &Row, b: &Row) -> u8 {
+    let addresses = a.address != 0 && b.address != 0;
     if addresses {
-        if r.address[a] == r.address[b] {
+        if a.address == b.address {
             return 0;
         }
-        if r.building[a] != 0 && r.building[a] == r.building[b] {
+        if a.building != 0 && a.building == b.building {
             return 1;
         }
         if same_street(r, a, b) {
             return 2;
         }
     }
-    let areas = r.area[a] != 0 && r.area[b] != 0;
-    let localities = r.locality[a] != 0 && r.locality[a] == r.locality[b];
-    if areas && r.area[a] == r.area[b] {
+    let areas = a.area != 0 && b.area != 0;
+    let localities = a.locality != 0 && a.locality == b.locality;
+    if areas && a.area == b.area {
         // The area is the postcode when there is one (then it differs from the locality).
-        let postcode = r.area[a] != r.locality[a];
+        let postcode = a.area != a.locality;
         if postcode && localities {
             3
         } else {
@@ -316,9 +316,9 @@ fn address_level(r: &Records, a: usize, b: usize) -> u8 {
 /// National ids: `exact`; `one_digit` (ids of digits only, of one length, differing in one
 /// digit or in two adjacent digits swapped: the keying errors of a copied number); else
 /// `different`.
-fn id_level(r: &Records, a: usize, b: usize) -> u8 {
-    match equal_level(&r.national_id[a], &r.national_id[b]) {
-        1 if one_keying_error(r.national_digits[a], r.national_digits[b]) => 1,
+fn id_level(a: &Row, b: &Row) -> u8 {
+    match equal_level(&a.national_id, &b.national_id) {
+        1 if one_keying_error(a.national_digits, b.national_digits) => 1,
         1 => 2,
         level => level,
     }
@@ -366,22 +366,80 @@ fn equal_level<T: PartialEq + Default>(x: &T, y: &T) -> u8 {
     }
 }
 
+/// One row's compared fields side by side. A pair reads two of these (a few cache lines)
+/// instead of one value from each of seventeen columns at a random row: with the pairs in row
+/// order, the second row of a pair is anywhere in the register, and `compare_all` spent most
+/// of its time waiting for memory.
+#[derive(Clone, Copy)]
+pub(crate) struct Row {
+    given: u32,
+    family: u32,
+    middle: u32,
+    street: u32,
+    birth: i32,
+    year: i32,
+    sex: u8,
+    suffix: u64,
+    address: u64,
+    building: u64,
+    house: u64,
+    area: u64,
+    locality: u64,
+    phone: u64,
+    email: u64,
+    national_id: u64,
+    national_digits: u64,
+}
+
+impl Row {
+    fn of(r: &Records, i: usize) -> Row {
+        Row {
+            given: r.given[i],
+            family: r.family[i],
+            middle: r.middle[i],
+            street: r.street[i],
+            birth: r.birth[i],
+            year: r.year[i],
+            sex: r.sex[i],
+            suffix: r.suffix[i],
+            address: r.address[i],
+            building: r.building[i],
+            house: r.house[i],
+            area: r.area[i],
+            locality: r.locality[i],
+            phone: r.phone[i],
+            email: r.email[i],
+            national_id: r.national_id[i],
+            national_digits: r.national_digits[i],
+        }
+    }
+}
+
 /// The pattern of every pair of rows, in parallel, in the pairs' order.
 pub(crate) fn compare_all(r: &Records, pairs: &[(u32, u32)]) -> Vec<Pattern> {
+    let rows: Vec<Row> = (0..r.len())
+        .into_par_iter()
+        .map(|i| Row::of(r, i))
+        .collect();
     pairs
         .par_iter()
-        .map(|&(a, b)| compare(r, a as usize, b as usize))
+        .map(|&(a, b)| compare_rows(r, &rows[a as usize], &rows[b as usize]))
         .collect()
 }
 
 /// The pattern of the pair (`a`, `b`) of rows.
 pub(crate) fn compare(r: &Records, a: usize, b: usize) -> Pattern {
+    compare_rows(r, &Row::of(r, a), &Row::of(r, b))
+}
+
+/// The pattern of two rows of `r`.
+fn compare_rows(r: &Records, a: &Row, b: &Row) -> Pattern {
     let names = &r.names;
-    let mut given = name_level(names, r.given[a], r.given[b], true);
-    let mut family = name_level(names, r.family[a], r.family[b], false);
+    let mut given = name_level(names, a.given, b.given, true);
+    let mut family = name_level(names, a.family, b.family, false);
     let mut swapped = false;
     if given >= SIMILAR && family >= SIMILAR && given != MISSING && family != MISSING {
-        let (ga, fa, gb, fb) = (r.given[a], r.family[a], r.given[b], r.family[b]);
+        let (ga, fa, gb, fb) = (a.given, a.family, b.given, b.family);
         let sound = |x: u32| names.sound[x as usize];
         let (cross_given, cross_family) = (
             name_level(names, ga, fb, false),
@@ -395,15 +453,15 @@ pub(crate) fn compare(r: &Records, a: usize, b: usize) -> Pattern {
     let levels = [
         given,
         family,
-        middle_level(names, r.middle[a], r.middle[b]),
-        birth_level(r, a, b),
-        equal_level(&r.sex[a], &r.sex[b]),
+        middle_level(names, a.middle, b.middle),
+        birth_level(a, b),
+        equal_level(&a.sex, &b.sex),
         address_level(r, a, b),
-        equal_level(&r.phone[a], &r.phone[b]),
-        equal_level(&r.email[a], &r.email[b]),
-        id_level(r, a, b),
-        equal_level(&r.suffix[a], &r.suffix[b]),
-        year_level(r, a, b),
+        equal_level(&a.phone, &b.phone),
+        equal_level(&a.email, &b.email),
+        id_level(a, b),
+        equal_level(&a.suffix, &b.suffix),
+        year_level(a, b),
     ];
     Pattern::from_levels(&levels, swapped)
 }

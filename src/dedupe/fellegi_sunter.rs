@@ -351,13 +351,13 @@ pub(crate) fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
     let counts = patterns
         .par_chunks(1 << 16)
         .map(|chunk| {
-            let mut h: HashMap<Pattern, u64> = HashMap::new();
+            let mut h: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
             for p in chunk {
                 *h.entry(p.levels_only()).or_insert(0) += 1;
             }
             h
         })
-        .reduce(HashMap::new, |mut a, b| {
+        .reduce(HashMap::default, |mut a, b| {
             for (k, v) in b {
                 *a.entry(k).or_insert(0) += v;
             }

@@ -40,7 +40,7 @@ pub(crate) struct NameTable {
     pub ocr: Vec<u64>,
     /// Family-name key without particles, as a name id (0 if it equals the name itself).
     pub core: Vec<u32>,
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
 
 impl NameTable {
@@ -262,7 +262,8 @@ impl Records {
         .unzip();
         let addresses = concat(parts, address_columns);
         let mut streets: Vec<Box<str>> = vec!["".into()];
-        let mut street_ids: HashMap<&str, u32> = HashMap::from([("", 0)]);
+        let mut street_ids: HashMap<&str, u32, foldhash::fast::RandomState> =
+            HashMap::from_iter([("", 0)]);
         let street = addresses
             .iter()
             .map(|a| {
