@@ -127,20 +127,33 @@ impl Stage {
     }
 }
 
-/// Hex SHA-256 of a file's bytes.
+/// Hex SHA-256 of a file's bytes, read in pieces (the loader holds the file's text already;
+/// a second whole copy cost as much memory again).
 pub fn sha256_file(path: &Path) -> Result<String, AuditError> {
-    let bytes = std::fs::read(path).map_err(|source| AuditError::Read {
+    let read_error = |source| AuditError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(sha256_hex(&bytes))
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match std::io::Read::read(&mut file, &mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_error(e)),
+        }
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
@@ -163,8 +176,12 @@ pub fn run(
     stage(Stage::Load);
     let mut loaded = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let sha256 = sha256_file(&input.path)?;
-        let l = load::load_path(&input.path, profile, progress)?;
+        // The file's hash is read beside the load (one core hashes while the others parse).
+        let (sha256, l) = rayon::join(
+            || sha256_file(&input.path),
+            || load::load_path(&input.path, profile, progress),
+        );
+        let (sha256, l) = (sha256?, l?);
         loaded.push(LoadedInput {
             input,
             sha256,

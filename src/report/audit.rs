@@ -34,6 +34,7 @@
 use std::path::Path;
 
 use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::findings::{finding_json, run_json, severity_counts_json, write_flagged_csv};
@@ -179,18 +180,33 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
     })?;
     remove_stale_temporaries(dir);
     let findings = shown_findings(result, run.redactor);
-    let report = report_json(result, &findings, run);
-    let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
-    bytes.push(b'\n');
-    write_atomically(&dir.join("report.json"), &bytes)?;
-    write_flagged_csv(&dir.join("flagged.csv"), &findings)?;
-    write_flagged_parquet(&dir.join("flagged.parquet"), &findings)?;
-    write_changes_parquet(&dir.join("changes.parquet"), result, run.redactor)?;
     let latest = result.inputs.last().expect("an audit has a snapshot");
-    super::dedupe::write_dedupe(dir, &result.dedupe, &latest.snapshot)?;
-    let html = super::html::render(result, &findings, run);
-    write_atomically(&dir.join("index.html"), html.as_bytes())
+    let report_json = || {
+        let report = report_json(result, &findings, run);
+        let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
+        bytes.push(b'\n');
+        write_atomically(&dir.join("report.json"), &bytes)
+    };
+    let index_html = || {
+        let html = super::html::render(result, &findings, run);
+        write_atomically(&dir.join("index.html"), html.as_bytes())
+    };
+    // The artefacts are independent files: they are written side by side, and the first
+    // failure in this order is the one reported.
+    let artefacts: [&Artefact; 6] = [
+        &report_json,
+        &|| write_flagged_csv(&dir.join("flagged.csv"), &findings),
+        &|| write_flagged_parquet(&dir.join("flagged.parquet"), &findings),
+        &|| write_changes_parquet(&dir.join("changes.parquet"), result, run.redactor),
+        &|| super::dedupe::write_dedupe(dir, &result.dedupe, &latest.snapshot),
+        &index_html,
+    ];
+    let written: Vec<Result<(), WriteError>> = artefacts.par_iter().map(|write| write()).collect();
+    written.into_iter().collect()
 }
+
+/// Writes one artefact.
+type Artefact<'a> = dyn Fn() -> Result<(), WriteError> + Sync + 'a;
 
 /// Removes temporary files a killed earlier run left behind (`NAME.tmpPID`).
 fn remove_stale_temporaries(dir: &Path) {
