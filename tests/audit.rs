@@ -126,6 +126,55 @@ fn reruns_are_byte_identical() {
     assert_same_artefacts(&first, &second, "two runs");
 }
 
+/// The sample's findings, change log and duplicates as they were before issue #15's
+/// refactors: SHA-256 of every artefact that names no path, as the release binary of commit
+/// b292e9f (the last before them) wrote them for this very command. The refactors (batches
+/// parsed on every core, column-wise rules and detectors, packed dedupe rows, artefacts
+/// written side by side) must not change a byte; a commit that changes one on purpose
+/// updates its digest here and says why.
+#[test]
+fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
+    let pinned = [
+        (
+            "flagged.csv",
+            "81cfa8af35b60b8d6a437b2b0464969c2f60c55044d63357f3f5adc2325d0ea3",
+        ),
+        (
+            "flagged.parquet",
+            "e9ae42c33e15c362b41671345a465de9c042d6620f24ba13ebc98facbe3240ef",
+        ),
+        (
+            "changes.parquet",
+            "1c8b3d9486633dba094dc9194713ed0e3da99d3684c78b9d5f6ab9dbd7cb38c8",
+        ),
+        (
+            "duplicates.csv",
+            "d0d0ecf23becfa6b1065bd0f8a96979ac3042e6a8ca5af47271c7e56c510aea0",
+        ),
+        (
+            "clusters.csv",
+            "ad35987b476c70e8218f60edcd837c11771e49ebc1f2362aa40c444b64522621",
+        ),
+        (
+            "dedupe.json",
+            "eb8391133d587f54d943d4039e1e5fecb8234916a42e7198b56ba51afcb64285",
+        ),
+    ];
+    let dir = Dir::new();
+    let artefacts = audit_artefacts(&dir, &[]);
+    for (name, digest) in pinned {
+        let bytes = &artefacts[ARTEFACTS
+            .iter()
+            .position(|a| *a == name)
+            .expect("an artefact")];
+        assert_eq!(
+            rollaudit::audit::sha256_hex(bytes),
+            digest,
+            "{name} of the sample audit is no longer what b292e9f wrote"
+        );
+    }
+}
+
 #[test]
 fn one_thread_and_two_threads_write_byte_identical_artefacts() {
     let dir = Dir::new();
