@@ -20,7 +20,7 @@ use rollaudit::load::{load_bytes, NoProgress};
 use rollaudit::profile::Profile;
 use rollaudit::report::audit::{write_audit, RunInfo};
 use rollaudit::report::diff::summary as area_summary;
-use rollaudit::rules::{scan, ScanConfig};
+use rollaudit::rules::{date_in_file_name, scan, ScanConfig};
 
 fn voters() -> usize {
     std::env::var("ROLLAUDIT_BENCH_VOTERS")
@@ -55,11 +55,16 @@ fn kernels(c: &mut Criterion) {
     group.finish();
 
     let (old, new) = (load(&old_csv), load(&new_csv));
+    let date = |i: usize| {
+        let name = summary.files[i].file_name().expect("a file name");
+        date_in_file_name(&name.to_string_lossy()).expect("a dated file name")
+    };
+    let (from, to) = (date(0), date(1));
     let mut group = c.benchmark_group("rules");
     group.sample_size(10);
     group.throughput(Throughput::Elements(new.rows() as u64));
     group.bench_function("record_rules", |b| {
-        b.iter(|| scan(&new, 90, None, &ScanConfig::default(), None))
+        b.iter(|| scan(&new, to, None, &ScanConfig::default(), None))
     });
     group.finish();
 
@@ -73,8 +78,8 @@ fn kernels(c: &mut Criterion) {
 
     let result = diff(&old, &new, &DiffConfig::default());
     let interval = Interval {
-        from: 0,
-        to: 90,
+        from,
+        to,
         old: &old,
         new: &new,
         diff: &result,
@@ -101,8 +106,7 @@ fn kernels(c: &mut Criterion) {
     });
     group.finish();
 
-    let inputs = summary
-        .files
+    let inputs = summary.files[..2]
         .iter()
         .map(|f| AuditInput::parse(&f.display().to_string()).expect("a dated file name"))
         .collect();
