@@ -140,7 +140,6 @@ struct Test {
     z: f64,
     p: f64,
     baseline: String,
-    ids: Vec<String>,
 }
 
 pub(crate) fn detect(
@@ -222,11 +221,6 @@ pub(crate) fn detect(
                             model.p,
                             model.rho
                         ),
-                        ids: table
-                            .changed
-                            .get(&(kind, area.clone()))
-                            .cloned()
-                            .unwrap_or_default(),
                     });
                 }
             }
@@ -307,7 +301,15 @@ pub(crate) fn detect(
                     ("z", format!("{:.1}", t.z)),
                 ],
             },
-            voter_ids: sorted(t.ids.clone()),
+            // The ids are copied for the flagged tests only (every test used to carry a copy
+            // of its area's changed ids).
+            voter_ids: sorted(
+                tables[t.interval][t.level]
+                    .changed
+                    .get(&(t.kind, t.area.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
             snapshot_date: Some(iv.to),
         });
     }
@@ -424,11 +426,6 @@ fn history_tests(
                         baseline: format!(
                             "the area's own {t} earlier interval(s): {pk} of {pn}, scaled by the register-wide change ({scale:.2}x)"
                         ),
-                        ids: tables[t][l]
-                            .changed
-                            .get(&(kind, area.clone()))
-                            .cloned()
-                            .unwrap_or_default(),
                     });
                 }
             }
