@@ -54,6 +54,8 @@ import sys
 import time
 from pathlib import Path
 
+from peers import ensure_venv, sh
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 VENV = HERE / ".venv"
@@ -255,21 +257,6 @@ def pairwise_scores(labels, predicted):
     return float(out[1]), float(out[3]), float(out[5])
 
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
-def ensure_venv():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        sh([sys.executable, "-m", "venv", str(VENV)])
-        sh([str(py), "-m", "pip", "install", "-q", "duckdb", "polars"])
-    splink_4 = "import splink, sys; sys.exit(not splink.__version__.startswith('4.'))"
-    if subprocess.run([str(py), "-c", splink_4], capture_output=True).returncode != 0:
-        sh([str(py), "-m", "pip", "install", "-q", "splink>=4,<5"])
-    return py
-
-
 def ensure_data(voters):
     out = DATA / f"v{voters}"
     files = sorted(out.glob("register-*.csv"))
@@ -315,7 +302,7 @@ def main():
     args.out = args.out or str(HERE / f"results-v{args.voters}.csv")
 
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
-    py = ensure_venv()
+    py = ensure_venv(VENV, 4)
     files = ensure_data(args.voters)
     size_mb = files[0].stat().st_size / 1e6
 

@@ -80,6 +80,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from peers import ensure_venv, sh
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 VENV = HERE / ".venv-linkage"
@@ -105,20 +107,6 @@ GEN_DROP = {
     "gen-no-address": ["address_line", "house_number", "street", "unit", "locality", "postcode"],
 }
 SETS = [n + s for n in FEBRL for s in ("", "-no-id")] + list(GEN_DROP)
-
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
-def ensure_venv():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        sh([sys.executable, "-m", "venv", str(VENV)])
-    check = "import splink, duckdb, polars, sys; sys.exit(not splink.__version__.startswith('5.'))"
-    if subprocess.run([str(py), "-c", check], capture_output=True).returncode != 0:
-        sh([str(py), "-m", "pip", "install", "-q", "splink>=5,<6", "duckdb", "polars"])
-    return py
 
 
 def febrl_sources(py):
@@ -318,7 +306,7 @@ def main():
     if unknown:
         ap.error(f"unknown sets {unknown}; known: {', '.join(SETS)}")
     binary = rollaudit_bin(args.bin)
-    py = ensure_venv()
+    py = ensure_venv(VENV, 5)
     print(f"machine: {os.cpu_count()} cores, {mem_gib():.0f} GiB; rollaudit {binary}", flush=True)
 
     rows = []
