@@ -23,6 +23,8 @@
 //! - [`findings`]: what rules and detectors report: rule id, severity, scope, evidence, voter
 //!   ids. Plain data. [`calendar`]: the election calendar the rules check against.
 //! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
+//! - [`files`]: writing a file whole or not at all (temporary name, rename, owner-only
+//!   permissions), the bottom layer every writer uses, so no engine part imports `report`.
 //! - [`dates`]: calendar arithmetic and date formats shared by all of the above.
 //!
 //! # Architecture invariants
@@ -38,6 +40,7 @@ pub mod calendar;
 pub mod dates;
 pub mod dedupe;
 pub mod diff;
+pub mod files;
 pub mod findings;
 pub mod generate;
 pub mod limits;

@@ -110,12 +110,12 @@ impl Snapshot {
     /// `.arrow`), through a temporary file renamed into place, so a reader never sees half a
     /// file.
     pub fn write(&self, path: &Path) -> Result<(), LoadError> {
-        let tmp = crate::report::temp_name(path);
+        let tmp = crate::files::temp_name(path);
         let io_err = |source| LoadError::WriteIo {
             path: path.to_path_buf(),
             source,
         };
-        let file = crate::report::create_private(&tmp).map_err(io_err)?;
+        let file = crate::files::create_private(&tmp).map_err(io_err)?;
         let mut df = self.df.clone();
         let parquet = path
             .extension()

@@ -179,7 +179,7 @@ pub enum StreamError {
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
-    Write(#[from] crate::report::WriteError),
+    Write(#[from] crate::files::WriteError),
 }
 
 /// Diffs two ingested Parquet files window by window (see the module documentation), calling

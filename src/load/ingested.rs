@@ -262,7 +262,7 @@ impl IngestedWriter {
     pub fn create(out: &Path, source: &Path) -> IngestedWriter {
         IngestedWriter {
             path: out.to_path_buf(),
-            tmp: crate::report::temp_name(out),
+            tmp: crate::files::temp_name(out),
             source: source.to_path_buf(),
             writer: None,
             rows_read: 0,
@@ -310,7 +310,7 @@ impl IngestedWriter {
         df.rechunk_mut();
         if self.writer.is_none() {
             let file =
-                crate::report::create_private(&self.tmp).map_err(|source| LoadError::WriteIo {
+                crate::files::create_private(&self.tmp).map_err(|source| LoadError::WriteIo {
                     path: self.path.clone(),
                     source,
                 })?;

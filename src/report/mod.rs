@@ -11,19 +11,11 @@ pub mod findings;
 pub mod html;
 pub mod redact;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+pub(crate) use crate::files::temp_name;
+pub use crate::files::{create_private, write_atomically, WriteError};
 use crate::load::Reject;
-
-/// A write that failed, naming the file.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: cannot write", path.display())]
-pub struct WriteError {
-    pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
 
 /// A CSV cell that cannot run as a spreadsheet formula: a value starting with `=`, `+`, `-`,
 /// `@`, tab or carriage return gets a leading apostrophe (the OWASP "CSV injection" advice).
@@ -33,41 +25,6 @@ pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}").into(),
         _ => value.into(),
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let err = |source| WriteError {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = temp_name(path);
-    let mut file = create_private(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(err)
-}
-
-/// Creates (truncating) a file readable and writable by its owner only: reports hold voter ids
-/// and, unredacted, personal data.
-pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
-/// Where a file is written before it is renamed to `path`: beside it (the same file system, so
-/// the rename is atomic), named after this process.
-pub(crate) fn temp_name(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
 }
 
 /// The rejects file of a load: `line,reason,raw`, one row per rejected source row, in source

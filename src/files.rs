@@ -1,0 +1,53 @@
+//! Files written whole or not at all, readable by their owner only.
+//!
+//! Every artefact (reports, change logs, ingested snapshots, rejects files) is written to a
+//! temporary name beside its path and renamed into place, so an interrupted run leaves the
+//! previous complete file or none. This is the bottom layer of writing: `report`, `snapshot`,
+//! `load` and `diff` use it, and it uses none of them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A write that failed, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot write", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let err = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = temp_name(path);
+    let mut file = create_private(&tmp).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Creates (truncating) a file readable and writable by its owner only: reports hold voter ids
+/// and, unredacted, personal data.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Where a file is written before it is renamed to `path`: beside it (the same file system, so
+/// the rename is atomic), named after this process.
+pub(crate) fn temp_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
