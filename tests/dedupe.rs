@@ -1003,13 +1003,14 @@ const ABLATIONS: [Variant; 4] = [
 ];
 
 /// The columns the address comparison reads.
-const ADDRESS_PARTS: [&str; 6] = [
+const ADDRESS_PARTS: [&str; 7] = [
     "address_line",
     "house_number",
     "street",
     "unit",
     "locality",
     "postcode",
+    "district",
 ];
 
 /// `csv` without the columns named in `drop`.
@@ -1115,15 +1116,15 @@ fn check_variant(
 
     // Agreement is evidence for one person, never against: the strongest agreement level of
     // every used comparison weighs for a match, and no other agreement level (all but the
-    // last, disagreement) weighs against one (a weak level, such as a middle initial, may be
-    // no evidence at all).
+    // disagreement levels: the last, and the address's `district`) weighs against one (a
+    // weak level, such as a middle initial, may be no evidence at all).
     let model = &result.model;
     for c in Comparison::ALL {
         if !model.status[c.index()].used() {
             continue;
         }
         let levels = c.levels();
-        for (l, level) in levels.iter().enumerate().take(levels.len() - 1) {
+        for (l, level) in levels.iter().enumerate().take(c.disagreement()) {
             let w = model.weight(c, l as u8);
             assert!(
                 if l == 0 { w > 0.0 } else { w >= -1e-9 },

@@ -33,7 +33,8 @@ Data sets (`--sets`, comma-separated; all by default):
                   one snapshot of `rollaudit generate --voters N --seed S` (cached in
                   data/linkage-v<N>/, -s<S> added for a non-default seed), as generated, then
                   without birth_date and birth_year, without sex, phone and email, and without
-                  address_line, house_number, street, unit, locality and postcode. Truth:
+                  address_line, house_number, street, unit, locality, postcode and district.
+                  Truth:
                   truth.json's duplicate pairs of that snapshot, joined transitively.
 
 Tools:
@@ -104,7 +105,7 @@ GEN_DROP = {
     "gen": [],
     "gen-no-dob": ["birth_date", "birth_year"],
     "gen-no-contact": ["sex", "phone", "email"],
-    "gen-no-address": ["address_line", "house_number", "street", "unit", "locality", "postcode"],
+    "gen-no-address": ["address_line", "house_number", "street", "unit", "locality", "postcode", "district"],
 }
 SETS = [n + s for n in FEBRL for s in ("", "-no-id")] + list(GEN_DROP)
 

@@ -88,10 +88,12 @@ impl BlockingRule {
     /// Broad rules: keys that many unrelated records share in a large register (a birth date,
     /// a surname in a postcode, a name alone). Their blocks are capped at
     /// [`BROAD_MAX_BLOCK_SIZE`] (a key that common cannot tell its records apart without a
-    /// date), and each runs only when it emits at most [`BROAD_PAIRS_PER_RECORD`] pairs per
-    /// record of the register, so a small register (or one whose other keys are missing)
-    /// gets the looser search and a national one keeps candidate pairs growing with its
-    /// size, not its square.
+    /// date), and each emits at most [`BROAD_PAIRS_PER_RECORD`] pairs per record of the
+    /// register: over that budget, the cap comes down until the blocks left fit, so a small
+    /// register (or one whose other keys are missing) gets the looser search, a national one
+    /// keeps its candidate pairs growing with its size, not its square, and every register
+    /// keeps the rare keys, the ones scoring can confirm (a moved duplicate without a birth
+    /// date is found by its rare name or nowhere).
     pub const fn broad(self) -> bool {
         matches!(
             self,
@@ -287,7 +289,8 @@ pub struct BlockingStat {
     /// Size of the largest skipped block (0 if none).
     pub largest_skipped_block: u64,
     /// A [broad](BlockingRule::broad) rule that would have emitted more than
-    /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so emitted none.
+    /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so skipped its largest blocks (in
+    /// the skipped counts) until it did not.
     pub over_budget: bool,
 }
 
@@ -313,12 +316,13 @@ impl BlockingStat {
     }
 }
 
-/// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The default rules
-/// give about 1.5 pairs per record on generated registers; a broad rule within this bound at
-/// most doubles the scoring work. A birth date alone gives about `n / 58,000` pairs per
-/// record (80 years of birth dates, evenly spread; about `n / 50,000` on a generated
-/// register of 1,000,000), so it runs whole up to about 100,000 records, and FEBRL's 5,000
-/// get it; a million get only the dates held by at most [`BROAD_MAX_BLOCK_SIZE`] records.
+/// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The other rules
+/// give about 2 pairs per record on a generated register of a million and 8 at ten million
+/// (the birth-date keys fill up); the four broad rules within this bound add at most 8, and
+/// on those registers 7.1 and 6.0. A birth date
+/// alone gives about `n / 58,000` pairs per record (80 years of birth dates, evenly spread;
+/// about `n / 50,000` on a generated register of 1,000,000), so it runs whole up to about
+/// 100,000 records, and FEBRL's 5,000 get it; a million get only the rarest dates.
 pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
 
 /// The most rows blocking can address: a candidate pair packs both rows in 28 bits each and
@@ -400,10 +404,7 @@ fn one_pass(
             let first = split.map_or(size, |s| {
                 keyed[start..end].partition_point(|&(_, row)| row < s)
             });
-            let pairs = match split {
-                None => size * (size - 1) / 2,
-                Some(_) => first * (size - first),
-            };
+            let pairs = block_pairs(size, first, split);
             if pairs > 0 {
                 stat.blocks += 1;
                 stat.pairs += pairs as u64;
@@ -412,9 +413,22 @@ fn one_pass(
         }
         start = end;
     }
-    if rule.broad() && stat.pairs as f64 > BROAD_PAIRS_PER_RECORD * r.len() as f64 {
+    let budget = BROAD_PAIRS_PER_RECORD * r.len() as f64;
+    if rule.broad() && stat.pairs as f64 > budget {
         stat.over_budget = true;
-        return (Vec::new(), stat);
+        let cap = budget_cap(&blocks, split, budget);
+        blocks.retain(|&(s, e, first)| {
+            let size = e - s;
+            if size <= cap {
+                return true;
+            }
+            stat.blocks -= 1;
+            stat.pairs -= block_pairs(size, first, split) as u64;
+            stat.skipped_blocks += 1;
+            stat.skipped_records += size as u64;
+            stat.largest_skipped_block = stat.largest_skipped_block.max(size as u64);
+            false
+        });
     }
     let codes = blocks
         .par_iter()
@@ -431,6 +445,39 @@ fn one_pass(
         })
         .collect();
     (codes, stat)
+}
+
+/// The pairs a block of `size` rows emits, `first` of them from the first file.
+fn block_pairs(size: usize, first: usize, split: Option<u32>) -> usize {
+    match split {
+        None => size * (size - 1) / 2,
+        Some(_) => first * (size - first),
+    }
+}
+
+/// The largest block size whose blocks, with all smaller ones, emit at most `budget` pairs:
+/// a broad rule over its budget keeps its rarest keys.
+fn budget_cap(blocks: &[(usize, usize, usize)], split: Option<u32>, budget: f64) -> usize {
+    let mut by_size: Vec<(usize, usize)> = blocks
+        .iter()
+        .map(|&(s, e, first)| (e - s, block_pairs(e - s, first, split)))
+        .collect();
+    by_size.sort_unstable();
+    let mut total = 0.0;
+    let mut cap = 1;
+    for (i, &(size, pairs)) in by_size.iter().enumerate() {
+        // All blocks of one size are kept or skipped together.
+        if by_size.get(i + 1).is_some_and(|&(next, _)| next == size) {
+            total += pairs as f64;
+            continue;
+        }
+        total += pairs as f64;
+        if total > budget {
+            break;
+        }
+        cap = size;
+    }
+    cap
 }
 
 /// How many of the duplicates blocking brought together, estimated from the matches
@@ -484,7 +531,6 @@ pub(crate) fn completeness(
     let shared = |by_date: bool, a: usize, b: usize| {
         passes
             .iter()
-            .filter(|s| !s.over_budget)
             .map(|s| s.rule)
             .filter(|rule| rule.uses_birth_date() == by_date)
             .any(|rule| rule.key(r, a).is_some_and(|k| Some(k) == rule.key(r, b)))
@@ -554,6 +600,32 @@ mod tests {
         );
         assert!((c.estimated_pairs - 5.0).abs() < 1e-12, "{c:?}");
         assert_eq!(c.estimate, Some(0.8));
+    }
+
+    /// A broad rule over its budget (2 pairs per record) skips its largest blocks, not all of
+    /// them: 13 records sharing three birth dates (blocks of 8, 3 and 2: 28 + 3 + 1 = 32 pairs
+    /// against a budget of 26) keep the blocks of 3 and 2.
+    #[test]
+    fn a_broad_rule_over_its_budget_keeps_its_rarest_keys() {
+        let mut csv = String::from("voter_id,given_name,family_name,birth_date\n");
+        for (i, date) in ["1980-01-01"; 8]
+            .into_iter()
+            .chain(["1970-02-02"; 3])
+            .chain(["1960-03-03"; 2])
+            .enumerate()
+        {
+            csv.push_str(&format!("V{i:02},G{i},F{i},{date}\n"));
+        }
+        let r = records(&csv);
+        let (pairs, stats) = candidate_pairs(&r, &[BlockingRule::BirthDate], 1000, None);
+        assert_eq!(pairs, vec![(8, 9), (8, 10), (9, 10), (11, 12)]);
+        let s = &stats[0];
+        assert!(s.over_budget);
+        assert_eq!((s.blocks, s.pairs), (2, 4));
+        assert_eq!(
+            (s.skipped_blocks, s.skipped_records, s.largest_skipped_block),
+            (1, 8, 8)
+        );
     }
 
     /// With a split, every candidate pair has one record on each side.

@@ -107,6 +107,8 @@ pub(crate) struct Records {
     pub area: Vec<u64>,
     /// Hash of the locality, 0 missing.
     pub locality: Vec<u64>,
+    /// Hash of the electoral district, 0 missing.
+    pub district: Vec<u64>,
     pub phone: Vec<u64>,
     pub email: Vec<u64>,
     pub national_id: Vec<u64>,
@@ -284,7 +286,8 @@ impl Records {
                 })
                 .collect()
         });
-        let locality = hashed(parts, Field::Locality, |s| hash_key(&address_key(s)));
+        let place = |s: &str| hash_key(&address_key(s));
+        let locality = hashed(parts, Field::Locality, place);
         let sex = concat(parts, |s| {
             let sex_c = s.column(Field::Sex);
             (0..s.rows())
@@ -311,6 +314,7 @@ impl Records {
             streets,
             area,
             locality,
+            district: hashed(parts, Field::District, place),
             phone: hashed(parts, Field::Phone, |s| {
                 phone_key(s).map_or(0, |p| p.max(1))
             }),
