@@ -55,6 +55,11 @@ enum Command {
         /// Output file: .parquet, or .arrow / .ipc for Arrow IPC.
         #[arg(short, long)]
         output: PathBuf,
+        /// Read a CSV/TSV export this many bytes of text at a time (sorted runs merged by
+        /// voter_id), so an export larger than memory can be ingested; about four times this
+        /// is held at once.
+        #[arg(long, default_value_t = load::DEFAULT_PIECE_BYTES)]
+        piece_bytes: usize,
     },
     /// Print row counts, schema, missing values per field, the snapshot digest and rejects.
     Inspect {
@@ -249,7 +254,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             input,
             load,
             output,
-        } => ingest(&input, &load, &output),
+            piece_bytes,
+        } => ingest(&input, &load, &output, piece_bytes),
         Command::Inspect { file, load } => inspect(&file, &load),
         Command::Audit(args) => audit(&args),
         Command::Scan(args) => scan(&args),
@@ -677,17 +683,23 @@ fn load(path: &Path, args: &LoadArgs) -> Result<(Loaded, Profile)> {
 fn load_with(path: &Path, args: &LoadArgs, bar: &Bar) -> Result<(Loaded, Profile)> {
     let profile = Profile::resolve(&args.profile)?;
     let loaded = load::load_path(path, &profile, bar)?;
-    if args.strict && loaded.report.rows_rejected > 0 {
-        let first = &loaded.report.rejects[0];
+    check_strict(path, args, &loaded.report)?;
+    Ok((loaded, profile))
+}
+
+/// `--strict`: any rejected row is an error.
+fn check_strict(path: &Path, args: &LoadArgs, report: &load::LoadReport) -> Result<()> {
+    if args.strict && report.rows_rejected > 0 {
+        let first = &report.rejects[0];
         bail!(
             "{}: --strict: {} rows rejected; first at line {}: {}",
             path.display(),
-            loaded.report.rows_rejected,
+            report.rows_rejected,
             first.line,
             first.reason
         );
     }
-    Ok((loaded, profile))
+    Ok(())
 }
 
 /// The files a command will load, for the memory estimate.
@@ -698,7 +710,18 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
             .unwrap_or_else(|_| PathBuf::from(spec))
     };
     match command {
-        Command::Ingest { input, .. } => vec![input.clone()],
+        // A delimited export is ingested a piece at a time; a columnar one is loaded whole.
+        Command::Ingest { input, .. } => {
+            let name = input.to_string_lossy().to_ascii_lowercase();
+            let columnar = [".parquet", ".arrow", ".ipc", ".feather"]
+                .iter()
+                .any(|e| name.trim_end_matches(".gz").ends_with(e));
+            if columnar {
+                vec![input.clone()]
+            } else {
+                Vec::new()
+            }
+        }
         Command::Inspect { file, .. } => vec![file.clone()],
         Command::Dedupe { snapshot, .. } => vec![snapshot.clone()],
         Command::Diff { old, new, .. } => vec![old.clone(), new.clone()],
@@ -751,19 +774,35 @@ fn rejects_path(output: &Path) -> PathBuf {
     output.with_extension("rejects.csv")
 }
 
-fn ingest(input: &Path, args: &LoadArgs, output: &Path) -> Result<ExitCode> {
-    let (loaded, _) = load(input, args)?;
-    loaded.snapshot.write(output)?;
+fn ingest(input: &Path, args: &LoadArgs, output: &Path, piece_bytes: usize) -> Result<ExitCode> {
+    let profile = Profile::resolve(&args.profile)?;
+    let bar = Bar::new("ingesting");
+    let (report, rows, digest) =
+        match load::ingest_in_pieces(input, &profile, output, piece_bytes, &bar)? {
+            Some(done) => {
+                if let Err(e) = check_strict(input, args, &done.report) {
+                    let _ = std::fs::remove_file(output);
+                    return Err(e);
+                }
+                let rows = done.report.rows_loaded;
+                (done.report, rows, done.digest)
+            }
+            // Columnar or UTF-16 input: loaded whole.
+            None => {
+                let (loaded, _) = load_with(input, args, &bar)?;
+                loaded.snapshot.write(output)?;
+                (
+                    loaded.report,
+                    loaded.snapshot.rows() as u64,
+                    loaded.snapshot.digest,
+                )
+            }
+        };
     let rejects = rejects_path(output);
-    report::write_rejects_csv(&rejects, &loaded.report.rejects)?;
-    println!("{}", conservation_line(&loaded.report));
-    println!(
-        "wrote {} ({} rows, digest {})",
-        output.display(),
-        loaded.snapshot.rows(),
-        loaded.snapshot.digest
-    );
-    if loaded.report.rows_rejected > 0 {
+    report::write_rejects_csv(&rejects, &report.rejects)?;
+    println!("{}", conservation_line(&report));
+    println!("wrote {} ({rows} rows, digest {digest})", output.display());
+    if report.rows_rejected > 0 {
         println!(
             "rejected rows with line numbers and reasons: {}",
             rejects.display()

@@ -253,7 +253,7 @@ fn parse_range(
 
 /// Line breaks in `text[from..to]` as [`LineCounter`] counts them: every `\n`, and every `\r`
 /// not followed by one.
-fn count_breaks(text: &[u8], from: usize, to: usize) -> u64 {
+pub(super) fn count_breaks(text: &[u8], from: usize, to: usize) -> u64 {
     memchr::memchr2_iter(b'\n', b'\r', &text[from..to])
         .filter(|&i| text[from + i] == b'\n' || text.get(from + i + 1) != Some(&b'\n'))
         .count() as u64
@@ -338,6 +338,23 @@ fn batch_starts(
 
 /// Where a record starts: its first byte and its line.
 pub type RecordStart = (usize, u64);
+
+/// Every record start of `text` from `from` (see [`batch_starts`]), for reading a text in
+/// pieces (`pieces.rs`).
+pub(super) fn record_starts(text: &[u8], from: RecordStart, profile: &Profile) -> Vec<RecordStart> {
+    batch_starts(text, from, profile, 1)
+}
+
+/// Where the first record of `text` ends, line break included, as the `csv` reader finds it:
+/// the end of a header.
+pub(super) fn first_record_end(text: &[u8], profile: &Profile) -> usize {
+    let mut rdr = reader(profile.delimiter, profile.quote, text);
+    let mut record = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut record) {
+        Ok(true) => (rdr.position().byte() as usize).min(text.len()),
+        _ => text.len(),
+    }
+}
 
 /// The record starts of [`batch_starts`] and those one `csv` reader finds reading the whole
 /// text: every `every`-th record's byte and line, both ways. For the `split_csv` fuzz target
@@ -435,7 +452,7 @@ fn convert_batch(
     conv.finish()
 }
 
-fn raw_text(text: &[u8], start: usize, end: usize) -> String {
+pub(super) fn raw_text(text: &[u8], start: usize, end: usize) -> String {
     let bytes = &text[start.min(text.len())..end.min(text.len())];
     String::from_utf8_lossy(bytes)
         .trim_end_matches(['\r', '\n'])

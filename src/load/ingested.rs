@@ -291,20 +291,28 @@ impl IngestedWriter {
             df.with_column(lines.into_column())
                 .map_err(write_err(&self.path))?;
         }
-        let ids = loaded.snapshot.fields.first().copied() == Some(Field::VoterId);
-        if ids && df.height() > 0 {
-            let column = df
-                .column(Field::VoterId.name())
-                .and_then(|c| c.str())
-                .map_err(write_err(&self.path))?;
-            let (first, last) = (column.get(0), column.get(df.height() - 1));
-            if self.last_id.as_deref() >= first {
-                return Err(LoadError::NotSorted {
-                    path: self.source.clone(),
-                    row: self.rows_written + 1,
-                });
+        self.rows_read += loaded.report.rows_read;
+        self.write_frame(df)
+    }
+
+    /// Appends rows in ingested form (canonical columns, `_fingerprint`, `_line`), in
+    /// `voter_id` order after the rows before them.
+    pub fn write_frame(&mut self, mut df: DataFrame) -> Result<(), LoadError> {
+        let write_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| LoadError::Write { path, source }
+        };
+        if df.height() > 0 {
+            if let Ok(column) = df.column(Field::VoterId.name()).and_then(|c| c.str()) {
+                let (first, last) = (column.get(0), column.get(df.height() - 1));
+                if self.last_id.as_deref() >= first {
+                    return Err(LoadError::NotSorted {
+                        path: self.source.clone(),
+                        row: self.rows_written + 1,
+                    });
+                }
+                self.last_id = last.map(str::to_string);
             }
-            self.last_id = last.map(str::to_string);
         }
         // The batched writer needs the columns' chunks aligned.
         df.rechunk_mut();
@@ -322,7 +330,6 @@ impl IngestedWriter {
         }
         let writer = self.writer.as_mut().expect("created above");
         writer.write_batch(&df).map_err(write_err(&self.path))?;
-        self.rows_read += loaded.report.rows_read;
         self.rows_written += df.height() as u64;
         Ok(())
     }

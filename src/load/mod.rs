@@ -21,6 +21,7 @@ mod ingested;
 mod ipc_check;
 mod limits;
 mod parquet_pages;
+mod pieces;
 mod source;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
 pub use ingested::{IngestedReader, IngestedWriter};
+pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::InputFormat;
 
 /// A loaded snapshot and the account of how it was loaded.

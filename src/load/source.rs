@@ -37,7 +37,7 @@ pub(crate) struct RawInput {
     pub gzipped: bool,
 }
 
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 pub(crate) const PARQUET_MAGIC: &[u8] = b"PAR1";
 const ARROW_MAGIC: &[u8] = b"ARROW1";
 
