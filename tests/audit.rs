@@ -82,6 +82,34 @@ fn audit_of_the_sample_writes_every_artefact_and_names_the_planted_anomalies() {
     assert_eq!(report["provenance"]["inputs"].as_array().unwrap().len(), 4);
     let html = std::fs::read_to_string(dir.path("out/index.html")).unwrap();
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+
+    // The page lists at most 100 findings of a rule at a severity and says how many more
+    // there are; report.json lists them all.
+    let mut per_rule = std::collections::BTreeMap::<(String, String), usize>::new();
+    for f in report["findings"].as_array().unwrap() {
+        let key = (
+            f["rule"].as_str().unwrap().to_string(),
+            f["severity"].as_str().unwrap().to_string(),
+        );
+        *per_rule.entry(key).or_default() += 1;
+    }
+    let crowded: Vec<_> = per_rule.iter().filter(|(_, &n)| n > 100).collect();
+    assert!(
+        !crowded.is_empty(),
+        "the sample has a rule over 100 findings"
+    );
+    for ((rule, _), n) in crowded {
+        let more = format!("… and {} more {rule} findings at this severity", n - 100);
+        assert!(html.contains(&more), "{more}");
+    }
+    for (id, f) in report["findings"].as_array().unwrap().iter().enumerate() {
+        let row = format!("<td class=\"fid\">{}</td>", f["id"].as_str().unwrap());
+        let rank = report["findings"].as_array().unwrap()[..id]
+            .iter()
+            .filter(|g| g["rule"] == f["rule"] && g["severity"] == f["severity"])
+            .count();
+        assert_eq!(html.contains(&row), rank < 100, "{row}");
+    }
 }
 
 #[test]
