@@ -165,6 +165,8 @@ fn reruns_are_byte_identical() {
 /// - The `district` address level and broad blocking rules that keep their rarest keys over
 ///   budget (issue #14, session 6) left the clusters and the change log as they were and
 ///   changed the same four artefacts, for the same reason.
+/// - House numbers one keying error apart on one street (the `street` level) changed pair
+///   probabilities only: `duplicates.csv` and `dedupe.json`.
 #[test]
 fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
     let pinned = [
@@ -182,7 +184,7 @@ fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
         ),
         (
             "duplicates.csv",
-            "371897c45d51e7f88baf74fa05f7c7ce2dc26f4a1d33d9f5e3ae87d3f62498b2",
+            "856e1186cb15b440b0821e7f86de63bab0be4fc66ada1a48566b8d34f9f6f7bc",
         ),
         (
             "clusters.csv",
@@ -190,7 +192,7 @@ fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
         ),
         (
             "dedupe.json",
-            "7b80e6a32f43e99252ded50a470a2bea5dbc8b35994e031e0f781478419f6a4d",
+            "c1b8ee1f392bcb8d91ab1237c6c67a221c70fdf75fea10e53889eb8c9f26ce3f",
         ),
     ];
     let dir = Dir::new();

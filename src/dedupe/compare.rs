@@ -23,7 +23,8 @@
 //!   full dates.
 //! - Address: `exact` (normalised address line), `building` (same line before the unit),
 //!   `street` (the street names spelt alike, Jaro-Winkler >= [`JW_CLOSE`], and the house
-//!   numbers not different: a typo in the street or a unit added), `postcode_and_locality`
+//!   numbers not different but for a keying error, one digit or two swapped: a typo in the
+//!   street or the number, or a unit added), `postcode_and_locality`
 //!   (both agree: two fields, where `area` is one), `area` (same postcode, else same
 //!   locality), `locality` (same locality, another postcode:
 //!   most people who move stay in their town; on generated registers 38% of the duplicates
@@ -289,13 +290,14 @@ fn year_level(a: &Row, b: &Row) -> u8 {
 }
 
 /// Whether the two rows name one street spelt alike (Jaro-Winkler >= [`JW_CLOSE`] on the
-/// street keys) with house numbers that do not disagree.
+/// street keys) with house numbers that do not disagree but for a keying error (one digit,
+/// or two adjacent digits swapped: FEBRL 4's `68` and `86`, as for national ids).
 fn same_street(r: &Records, a: &Row, b: &Row) -> bool {
     let (sa, sb) = (a.street, b.street);
     let (ha, hb) = (a.house, b.house);
     sa != 0
         && sb != 0
-        && (ha == hb || ha == 0 || hb == 0)
+        && (ha == hb || ha == 0 || hb == 0 || one_keying_error(a.house_digits, b.house_digits))
         && (sa == sb || jaro_winkler(&r.streets[sa as usize], &r.streets[sb as usize]) >= JW_CLOSE)
 }
 
@@ -403,6 +405,7 @@ pub(crate) struct Row {
     address: u64,
     building: u64,
     house: u64,
+    house_digits: u64,
     area: u64,
     locality: u64,
     district: u64,
@@ -426,6 +429,7 @@ impl Row {
             address: r.address[i],
             building: r.building[i],
             house: r.house[i],
+            house_digits: r.house_digits[i],
             area: r.area[i],
             locality: r.locality[i],
             district: r.district[i],
@@ -550,6 +554,34 @@ mod tests {
         assert_eq!(level(&r, 0, 1), "district");
         assert_eq!(level(&r, 0, 2), "different");
         assert_eq!(level(&r, 0, 3), "missing");
+    }
+
+    /// House numbers one keying error apart on one street are the `street` level; other
+    /// numbers on the street are not.
+    #[test]
+    fn house_numbers_with_a_keying_error_share_the_street() {
+        let snapshot = crate::load::load_bytes(
+            "voter_id,given_name,family_name,address_line,locality\n\
+             V1,ANNA,LEE,68 LEXCEN AVE,ASHTON\n\
+             V2,ANNA,LEE,86 LEXCEN AVE,BURTON\n\
+             V3,ANNA,LEE,65 LEXCEN AVE,CARLTON\n\
+             V4,ANNA,LEE,12 LEXCEN AVE,DALTON\n"
+                .as_bytes()
+                .to_vec(),
+            std::path::Path::new("register.csv"),
+            &crate::profile::Profile::canonical(),
+            &crate::load::NoProgress,
+        )
+        .expect("the test register loads")
+        .snapshot;
+        let r = Records::from_snapshot(&snapshot);
+        let level = |a: u32, b: u32| {
+            let p = compare_all(&r, &[(a, b)])[0];
+            Comparison::Address.level_name(p.level(Comparison::Address))
+        };
+        assert_eq!(level(0, 1), "street", "68 and 86: two digits swapped");
+        assert_eq!(level(0, 2), "street", "68 and 65: one digit");
+        assert_eq!(level(0, 3), "different", "68 and 12");
     }
 
     #[test]

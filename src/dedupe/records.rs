@@ -99,6 +99,9 @@ pub(crate) struct Records {
     pub building: Vec<u64>,
     /// Hash of the house number, 0 missing.
     pub house: Vec<u64>,
+    /// The house number as packed digits (see [`Records::national_digits`]), 0 when it is
+    /// not a number: for the keying errors of the `street` level.
+    pub house_digits: Vec<u64>,
     /// Street name key (`N OAK ST`) as an id into [`Records::streets`], 0 missing.
     pub street: Vec<u32>,
     /// Distinct street keys, id 0 being the missing street.
@@ -310,6 +313,7 @@ impl Records {
             address: addresses.iter().map(|a| a.address).collect(),
             building: addresses.iter().map(|a| a.building).collect(),
             house: addresses.iter().map(|a| a.house).collect(),
+            house_digits: addresses.iter().map(|a| a.house_digits).collect(),
             street,
             streets,
             area,
@@ -365,6 +369,7 @@ struct AddressKeys {
     address: u64,
     building: u64,
     house: u64,
+    house_digits: u64,
     street: String,
 }
 
@@ -394,6 +399,7 @@ fn address_columns(snapshot: &Snapshot) -> Vec<AddressKeys> {
                     address: hash_key(&key),
                     building: hash_key(building),
                     house: hash_key(house),
+                    house_digits: national_digits(house),
                     street: street.to_string(),
                 };
             }
@@ -411,6 +417,7 @@ fn address_columns(snapshot: &Snapshot) -> Vec<AddressKeys> {
                 address: hash_key(&address_key(&full)),
                 building: hash_key(building.trim()),
                 house: hash_key(&h),
+                house_digits: national_digits(&h),
                 street: st,
             }
         })
