@@ -674,6 +674,27 @@ fn named_cases() -> Vec<Row> {
     c2.locality = "MADISON".into();
     c2.postcode = "10005".into();
     v.extend([c1, c2]);
+    // Twins given one name (the generator plants them; a family may write one twin's name
+    // twice): everything alike but two national ids that differ beyond a keying error.
+    let mut n1 = row(
+        "H05A",
+        "CAROL",
+        "QUENTWORTH",
+        "1999-04-19",
+        "F",
+        "19 FIFTH WAY",
+    );
+    let mut n2 = row(
+        "H05B",
+        "CAROL",
+        "QUENTWORTH",
+        "1999-04-19",
+        "F",
+        "19 FIFTH WAY",
+    );
+    n1.nid = "236005289".into();
+    n2.nid = "853530040".into();
+    v.extend([n1, n2]);
     v
 }
 
@@ -737,7 +758,7 @@ fn known_duplicates_match_and_look_alikes_do_not() {
         let pair = (format!("X0{k}A"), format!("X0{k}B"));
         assert!(matched.contains(&pair), "duplicate {pair:?} not matched");
     }
-    for k in 1..=4 {
+    for k in 1..=5 {
         let (a, b) = (format!("H0{k}A"), format!("H0{k}B"));
         assert!(
             !matched.contains(&(a.clone(), b.clone())),
@@ -757,6 +778,12 @@ fn known_duplicates_match_and_look_alikes_do_not() {
     if let Some(p) = listed("H01A", "H01B") {
         assert_eq!(p.guard, Some(Guard::TwinPattern), "twins: {p:?}");
     }
+    let p = listed("H05A", "H05B").expect("twins of one name score high enough to list");
+    assert_eq!(
+        p.guard,
+        Some(Guard::TwinPattern),
+        "twins of one name: {p:?}"
+    );
     // Planted background duplicates: most are found.
     let found = (0..60)
         .filter(|k| {

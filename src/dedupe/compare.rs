@@ -162,6 +162,8 @@ pub(crate) const EXACT: u8 = 0;
 pub(crate) const CLOSE: u8 = 1;
 pub(crate) const SIMILAR: u8 = 2;
 pub(crate) const DIFFERENT_NAME: u8 = 3;
+/// The national id level of two ids that differ beyond a keying error.
+pub(crate) const DIFFERENT_ID: u8 = 2;
 
 /// A pair's levels, four bits per comparison in [`Comparison::ALL`] order, and bit 63 set
 /// when the names were compared crosswise.
@@ -341,7 +343,7 @@ fn address_level(r: &Records, a: &Row, b: &Row) -> u8 {
 fn id_level(a: &Row, b: &Row) -> u8 {
     match equal_level(&a.national_id, &b.national_id) {
         1 if one_keying_error(a.national_digits, b.national_digits) => 1,
-        1 => 2,
+        1 => DIFFERENT_ID,
         level => level,
     }
 }

@@ -41,8 +41,11 @@
 //! - [`Guard::TwinPattern`]: same family name and full birth date, and given names either
 //!   `different` (not exact, close, nickname or sound-alike) or not exact with the sexes
 //!   differing (MARIO and MARIA, DANIEL and DANIELLE): twins, not a typo. A duplicate would
-//!   need a given-name error and a sex error at once. Not when both records carry one
-//!   national id: twins have one each. Not either in a register whose own pairs show no
+//!   need a given-name error and a sex error at once. Also, whatever the given names, when
+//!   both records carry national ids that differ beyond a keying error: twins have one each
+//!   (at 1,000,000 generated voters two pairs of twins named CAROL and CAROL, KATHERINE and
+//!   KATHRYN, at one address, were merged until this). Not when both records carry one
+//!   national id. Not either in a register whose own pairs show no
 //!   households although it has an address, phone or email (the household class is not
 //!   identified), see `households_possible`: there the pattern is a duplicate whose given
 //!   name was replaced as often as anything (FEBRL).
@@ -55,9 +58,9 @@
 //! Evidence is weighed against the whole register (see [`fellegi_sunter`]), so the same
 //! pattern is weaker evidence in a larger register: at 1,000,000 voters a duplicate that moved
 //! and has a mistyped given *and* family name is about as likely as a coincidence. Records
-//! without a birth date that also moved are candidates only through the broad name rule
-//! (given-name prefix and family name), which a register of a million exceeds the budget of:
-//! on generated registers they are most of the duplicates missed. Without birth dates at
+//! without a birth date that also moved are candidates only through the broad name rules,
+//! which in a register of a million keep only their rarer keys: on generated registers they
+//! are most of the duplicates missed. Without birth dates at
 //! all, two records with one name at one address are a duplicate or a father and son
 //! without a suffix; the model leaves many of them in the review band.
 //!
@@ -95,7 +98,7 @@ pub use exact::{exact_duplicates, ExactDuplicates};
 pub use fellegi_sunter::Model;
 pub use link::{link, Linkage};
 
-use compare::{CLOSE, DIFFERENT_NAME};
+use compare::{CLOSE, DIFFERENT_ID, DIFFERENT_NAME};
 use records::{Records, NO_DATE};
 
 /// Default match-probability threshold: posterior odds of 4:1 (a match weight of +2 bits)
@@ -200,7 +203,9 @@ impl Guard {
             && p.level(Comparison::NationalId) != 0
             && family <= CLOSE
             && p.level(Comparison::BirthDate) == 0
-            && (given == DIFFERENT_NAME || (given != 0 && p.level(Comparison::Sex) == 1))
+            && (given == DIFFERENT_NAME
+                || (given != 0 && p.level(Comparison::Sex) == 1)
+                || p.level(Comparison::NationalId) == DIFFERENT_ID)
         {
             Some(Guard::TwinPattern)
         } else if households && !personal {
