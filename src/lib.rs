@@ -8,14 +8,21 @@
 //! - [`model`]: the canonical register fields. Everything after loading speaks only this.
 //! - [`profile`]: how a source layout (delimiter, encoding, column names, codes) maps onto the
 //!   model; built-in `canonical` and `ncvoter`, or a TOML file.
-//! - [`load`]: the only module that opens input files. Rows are loaded or rejected with a
-//!   line number and reason, never lost.
+//! - [`load`]: opens the registers (exports, ingested files, in pieces when an export is
+//!   larger than memory). Rows are loaded or rejected with a line number and reason, never
+//!   lost. (Configuration files, a profile, a calendar, an allowlist, are still read by their
+//!   own modules, and [`limits`] and [`audit`] look at input files' sizes and bytes: issue
+//!   #18 moves those reads here.)
+//! - [`limits`]: the memory a run will need, estimated from its input files before any work.
 //! - [`snapshot`]: a loaded register: columns sorted by `voter_id`, a fingerprint per row, an
 //!   order-independent digest.
 //! - [`rules`]: record rules on one snapshot (`scan`): impossible ages and dates, hostile
 //!   names, crowded addresses, shared contacts, death-registry matches.
 //! - [`diff`]: what changed between two snapshots, record by record and field by field, with
 //!   each change classified (new registration, removal, move, re-keying, id reuse, ...).
+//! - [`dedupe`]: duplicate registrations in one snapshot (blocking, agreement levels, a
+//!   Fellegi-Sunter model fitted by EM, guards for twins and namesakes, clusters), and death
+//!   registries linked to a register with the same model.
 //! - [`generate`]: synthetic registers with ground truth, for tests, demos and benchmarks.
 //! - [`anomalies`]: change anomalies across snapshots (peer and history rates, skew, edit
 //!   events, the audit trail, the calendar), with routine mass events explained first.
