@@ -695,6 +695,35 @@ fn named_cases() -> Vec<Row> {
     n1.nid = "236005289".into();
     n2.nid = "853530040".into();
     v.extend([n1, n2]);
+    // Twins with two ids (guarded) and a duplicate of one of them without an id, which
+    // matches both: it joins the twin it matches more strongly, and never both.
+    let mut k1 = row(
+        "H06A",
+        "KATHERINE",
+        "PALTRANHART",
+        "1985-07-05",
+        "F",
+        "717 FIRST LN",
+    );
+    let mut k2 = row(
+        "H06B",
+        "KATHRYN",
+        "PALTRANHART",
+        "1985-07-05",
+        "F",
+        "717 FIRST LN",
+    );
+    let k3 = row(
+        "H06C",
+        "KATHERINE",
+        "PALTRANHART",
+        "1985-07-05",
+        "F",
+        "717 FIRST LN",
+    );
+    k1.nid = "737817540".into();
+    k2.nid = "120292789".into();
+    v.extend([k1, k2, k3]);
     v
 }
 
@@ -758,7 +787,7 @@ fn known_duplicates_match_and_look_alikes_do_not() {
         let pair = (format!("X0{k}A"), format!("X0{k}B"));
         assert!(matched.contains(&pair), "duplicate {pair:?} not matched");
     }
-    for k in 1..=5 {
+    for k in 1..=6 {
         let (a, b) = (format!("H0{k}A"), format!("H0{k}B"));
         assert!(
             !matched.contains(&(a.clone(), b.clone())),
@@ -784,6 +813,15 @@ fn known_duplicates_match_and_look_alikes_do_not() {
         Some(Guard::TwinPattern),
         "twins of one name: {p:?}"
     );
+    // The third record of the H06 twins joins KATHERINE, not KATHRYN: the weaker match is
+    // refused, so the two twins are in no cluster together.
+    assert!(matched.contains(&("H06A".to_string(), "H06C".to_string())));
+    let p = listed("H06B", "H06C").expect("KATHRYN and KATHERINE are listed");
+    assert_eq!(p.guard, Some(Guard::KeptApart), "{p:?}");
+    let together = clusters_by_id(&result, &snapshot)
+        .values()
+        .any(|m| m.contains(&"H06A".to_string()) && m.contains(&"H06B".to_string()));
+    assert!(!together, "twins H06A and H06B share a cluster");
     // Planted background duplicates: most are found.
     let found = (0..60)
         .filter(|k| {

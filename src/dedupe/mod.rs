@@ -49,6 +49,10 @@
 //!   households although it has an address, phone or email (the household class is not
 //!   identified), see `households_possible`: there the pattern is a duplicate whose given
 //!   name was replaced as often as anything (FEBRL).
+//! - [`Guard::KeptApart`]: a match that would put two records another guard keeps apart
+//!   into one cluster, through a third record that matches both (CAROL and CAROL, twins
+//!   without ids, both matched to a duplicate of one of them). Matches join clusters
+//!   strongest first; the weaker of the two is refused (see [`cluster`]).
 //! - [`Guard::Namesake`]: an export with nothing personal to compare (no birth date or
 //!   year, national id, middle name, sex or suffix): one name at one place is a duplicate or
 //!   two people of one household with one name, and such an export cannot say which. Every
@@ -178,6 +182,9 @@ pub enum Guard {
     GenerationSuffix,
     TwinPattern,
     Namesake,
+    /// A match that would put two records another guard keeps apart into one cluster,
+    /// through this pair (set when clustering, see [`cluster`]).
+    KeptApart,
 }
 
 impl Guard {
@@ -186,6 +193,7 @@ impl Guard {
             Guard::GenerationSuffix => "generation_suffix",
             Guard::TwinPattern => "twin_pattern",
             Guard::Namesake => "namesake",
+            Guard::KeptApart => "kept_apart",
         }
     }
 
@@ -372,11 +380,30 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         ids.get(row as usize)
             .expect("a cluster row is a snapshot row, and voter_id is never null")
     };
-    let clusters = cluster::connected_components(
+    // Strongest matches first, so that a guarded pair's third record joins the closer one.
+    let mut order: Vec<usize> = (0..pairs.len()).filter(|&k| pairs[k].matched).collect();
+    order.sort_by(|&x, &y| {
+        let (p, q) = (&pairs[x], &pairs[y]);
+        q.match_weight
+            .total_cmp(&p.match_weight)
+            .then((p.a, p.b).cmp(&(q.a, q.b)))
+    });
+    let apart: Vec<(u32, u32)> = pairs
+        .iter()
+        .filter(|p| p.guard.is_some())
+        .map(|p| (p.a, p.b))
+        .collect();
+    let (clusters, refused) = cluster::kept_apart_components(
         records.len(),
-        pairs.iter().filter(|p| p.matched).map(|p| (p.a, p.b)),
+        order.iter().map(|&k| (pairs[k].a, pairs[k].b)),
+        &apart,
         voter_id,
     );
+    for k in refused {
+        let p = &mut pairs[order[k]];
+        p.matched = false;
+        p.guard = Some(Guard::KeptApart);
+    }
     let mut cluster_of = std::collections::HashMap::new();
     for (i, c) in clusters.iter().enumerate() {
         cluster_of.extend(c.rows.iter().map(|&r| (r, i as u32)));

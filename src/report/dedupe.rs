@@ -14,7 +14,7 @@
 //! | `probability` | match probability, 6 decimals |
 //! | `match_weight` | bits, 3 decimals |
 //! | `status` | `matched` (in a cluster), `review` (below the threshold) or `guarded` (a household guard vetoed it) |
-//! | `guard` | `generation_suffix`, `twin_pattern` or empty |
+//! | `guard` | `generation_suffix`, `twin_pattern`, `namesake`, `kept_apart` (see `dedupe::Guard`) or empty |
 //! | `cluster_id` | the cluster of a matched pair, else empty |
 //! | `explanation` | `field=level(+weight)` for every field, `;`-separated (`[swapped]` after the names when compared crosswise), then `household_pattern(+w)` (the model's correction for fields agreeing together as a household's do) and `prior(+w)`; they sum to `match_weight` |
 //!
