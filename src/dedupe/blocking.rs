@@ -556,22 +556,8 @@ pub(crate) fn completeness(
 
 #[cfg(test)]
 mod tests {
+    use super::super::records::of_csv as records;
     use super::*;
-    use crate::load::{load_bytes, NoProgress};
-    use crate::profile::Profile;
-    use std::path::Path;
-
-    fn records(csv: &str) -> Records {
-        let snapshot = load_bytes(
-            csv.as_bytes().to_vec(),
-            Path::new("register.csv"),
-            &Profile::canonical(),
-            &NoProgress,
-        )
-        .expect("the test register loads")
-        .snapshot;
-        Records::from_snapshot(&snapshot)
-    }
 
     /// Four matched pairs: A and B share given name and birth date only, C only a phone, D
     /// both. n1 = 3, n2 = 2, both = 1: Chapman's estimate is 4 * 3 / 2 - 1 = 5 duplicates, of

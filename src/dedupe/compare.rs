@@ -521,23 +521,17 @@ mod tests {
 
     /// The address levels below `locality`: two moves, one inside the district and one out
     /// of it, and a register with districts but no address.
+    use super::super::records::of_csv as records;
+
+    /// The address level of rows `a` and `b`.
+    fn address_level_of(r: &Records, a: u32, b: u32) -> &'static str {
+        let p = compare_all(r, &[(a, b)])[0];
+        Comparison::Address.level_name(p.level(Comparison::Address))
+    }
+
     #[test]
     fn moves_inside_a_district_have_their_own_level() {
-        let records = |csv: &str| {
-            let snapshot = crate::load::load_bytes(
-                csv.as_bytes().to_vec(),
-                std::path::Path::new("register.csv"),
-                &crate::profile::Profile::canonical(),
-                &crate::load::NoProgress,
-            )
-            .expect("the test register loads")
-            .snapshot;
-            Records::from_snapshot(&snapshot)
-        };
-        let level = |r: &Records, a: u32, b: u32| {
-            let p = compare_all(r, &[(a, b)])[0];
-            Comparison::Address.level_name(p.level(Comparison::Address))
-        };
+        let level = address_level_of;
         let r = records(
             "voter_id,given_name,family_name,address_line,locality,postcode,district\n\
              V1,ANNA,LEE,1 OAK ST,ASHTON,11111,D1\n\
@@ -562,25 +556,14 @@ mod tests {
     /// numbers on the street are not.
     #[test]
     fn house_numbers_with_a_keying_error_share_the_street() {
-        let snapshot = crate::load::load_bytes(
+        let r = records(
             "voter_id,given_name,family_name,address_line,locality\n\
              V1,ANNA,LEE,68 LEXCEN AVE,ASHTON\n\
              V2,ANNA,LEE,86 LEXCEN AVE,BURTON\n\
              V3,ANNA,LEE,65 LEXCEN AVE,CARLTON\n\
-             V4,ANNA,LEE,12 LEXCEN AVE,DALTON\n"
-                .as_bytes()
-                .to_vec(),
-            std::path::Path::new("register.csv"),
-            &crate::profile::Profile::canonical(),
-            &crate::load::NoProgress,
-        )
-        .expect("the test register loads")
-        .snapshot;
-        let r = Records::from_snapshot(&snapshot);
-        let level = |a: u32, b: u32| {
-            let p = compare_all(&r, &[(a, b)])[0];
-            Comparison::Address.level_name(p.level(Comparison::Address))
-        };
+             V4,ANNA,LEE,12 LEXCEN AVE,DALTON\n",
+        );
+        let level = |a, b| address_level_of(&r, a, b);
         assert_eq!(level(0, 1), "street", "68 and 86: two digits swapped");
         assert_eq!(level(0, 2), "street", "68 and 65: one digit");
         assert_eq!(level(0, 3), "different", "68 and 12");

@@ -423,3 +423,17 @@ fn address_columns(snapshot: &Snapshot) -> Vec<AddressKeys> {
         })
         .collect()
 }
+
+/// The records of a canonical CSV text, for the tests of the modules that compare them.
+#[cfg(test)]
+pub(crate) fn of_csv(csv: &str) -> Records {
+    let snapshot = crate::load::load_bytes(
+        csv.as_bytes().to_vec(),
+        std::path::Path::new("register.csv"),
+        &crate::profile::Profile::canonical(),
+        &crate::load::NoProgress,
+    )
+    .expect("the test register loads")
+    .snapshot;
+    Records::from_snapshot(&snapshot)
+}
