@@ -181,12 +181,17 @@ def gen_set(binary, voters, seed, name):
     reg, labels = work / f"{name}.csv", work / "labels.csv"
     if not labels.exists():
         write_csv(labels, ["voter_id", "cluster_id"], truth_clusters(work / "truth.json", source))
-    if not reg.exists():
+    with open(source, newline="") as f:
+        header = next(csv.reader(f))
+    want = [c for c in header if c not in GEN_DROP[name]]
+    # A cached variant is reused only with the columns GEN_DROP now gives it.
+    stale = reg.exists() and next(csv.reader(open(reg, newline=""))) != want
+    if not reg.exists() or stale:
         with open(source, newline="") as f:
             r = csv.reader(f)
-            header = next(r)
+            next(r)
             keep = [i for i, c in enumerate(header) if c not in GEN_DROP[name]]
-            write_csv(reg, [header[i] for i in keep], ([row[i] for i in keep] for row in r))
+            write_csv(reg, want, ([row[i] for i in keep] for row in r))
     return reg, labels
 
 
