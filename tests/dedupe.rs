@@ -165,7 +165,7 @@ fn jaro_winkler_reproduces_winklers_published_table() {
             continue;
         }
         let want: f64 = r[jw].parse().expect("a number");
-        let got = strsim::jaro_winkler(&r[s1], &r[s2]);
+        let got = rollaudit::dedupe::compare::jaro_winkler(&r[s1], &r[s2]);
         assert!(
             (got - want).abs() < 0.0006,
             "{} / {}: got {got:.4}, paper {want}",
@@ -178,7 +178,8 @@ fn jaro_winkler_reproduces_winklers_published_table() {
 }
 
 /// The comparator the name levels use (`strsim`'s Jaro and Jaro-Winkler, scaling 0.1, prefix
-/// up to 4) against jellyfish's shared test vectors, rounded to their 3 decimals.
+/// up to 4, on bytes for ASCII text: `compare::jaro_winkler`) against jellyfish's shared test
+/// vectors, rounded to their 3 decimals, and against `strsim` on `str` exactly.
 #[test]
 fn jaro_and_jaro_winkler_match_jellyfish() {
     for (file, metric) in [
@@ -187,8 +188,20 @@ fn jaro_and_jaro_winkler_match_jellyfish() {
             strsim::jaro as fn(&str, &str) -> f64,
         ),
         ("jellyfish/jaro_winkler.csv", strsim::jaro_winkler),
+        (
+            "jellyfish/jaro_winkler.csv",
+            rollaudit::dedupe::compare::jaro_winkler,
+        ),
     ] {
         let rows = reference_rows(file);
+        for r in &rows {
+            let (x, y) = (&r[0], &r[1]);
+            let bytes = rollaudit::dedupe::compare::jaro_winkler(x, y);
+            assert!(
+                bytes.to_bits() == strsim::jaro_winkler(x, y).to_bits(),
+                "{x:?} / {y:?}"
+            );
+        }
         let bad: Vec<String> = rows
             .iter()
             .filter_map(|r| {

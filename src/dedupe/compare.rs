@@ -44,10 +44,33 @@
 //! the pattern then carries the swapped bit and the crosswise levels.
 
 use rayon::prelude::*;
-use strsim::jaro_winkler;
 
 use super::records::{NameTable, Records, NO_DATE};
 use crate::dates::civil_from_days;
+
+/// Jaro-Winkler similarity, as `strsim::jaro_winkler`, on bytes when both texts are ASCII
+/// (normalised names and street keys nearly always are): one byte is one character there, so
+/// the value is the same, without decoding UTF-8 and counting characters for every pair (a
+/// fifth of a 1,000,000-voter dedupe went to that).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a.is_ascii() && b.is_ascii() {
+        strsim::generic_jaro_winkler(&Bytes(a.as_bytes()), &Bytes(b.as_bytes()))
+    } else {
+        strsim::jaro_winkler(a, b)
+    }
+}
+
+/// A byte string for `strsim`'s generic functions.
+struct Bytes<'s>(&'s [u8]);
+
+impl<'s> IntoIterator for &Bytes<'s> {
+    type Item = u8;
+    type IntoIter = std::iter::Copied<std::slice::Iter<'s, u8>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().copied()
+    }
+}
 
 /// Jaro-Winkler at or above which two names are `close` (see the module docs).
 pub const JW_CLOSE: f64 = 0.92;

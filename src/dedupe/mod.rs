@@ -88,6 +88,8 @@ mod records;
 pub mod stages;
 mod unrelated;
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use crate::model::Field;
@@ -503,6 +505,15 @@ fn score(
     } else {
         (zeros(r.given_count.len()), zeros(r.family_count.len()))
     };
+    // The weight of each distinct pattern once (a few thousand), not of each pair (millions):
+    // the per-field log-likelihoods were a tenth of a dedupe.
+    let mut distinct = patterns.to_vec();
+    distinct.par_sort_unstable();
+    distinct.dedup();
+    let weights: HashMap<Pattern, f64, foldhash::fast::RandomState> = distinct
+        .into_iter()
+        .map(|p| (p, model.pattern_weight(p)))
+        .collect();
     candidates
         .par_iter()
         .zip(patterns)
@@ -520,7 +531,7 @@ fn score(
             } else {
                 0.0
             };
-            let match_weight = model.pattern_weight(pattern) + f64::from(g_tf + f_tf);
+            let match_weight = weights[&pattern] + f64::from(g_tf + f_tf);
             let probability = fellegi_sunter::probability(match_weight);
             if probability < config.review_threshold {
                 return None;
