@@ -41,6 +41,14 @@
 //! - Engine results are plain data; only `report` formats them for people.
 //! - No stage reads a source layout: profiles are applied once, in `load`.
 
+// The invariants above, held by lints: only the binary prints or exits.
+#![deny(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::dbg_macro,
+    clippy::exit
+)]
+
 pub mod anomalies;
 pub mod audit;
 pub mod calendar;
