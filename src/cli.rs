@@ -777,11 +777,23 @@ fn rejects_path(output: &Path) -> PathBuf {
 fn ingest(input: &Path, args: &LoadArgs, output: &Path, piece_bytes: usize) -> Result<ExitCode> {
     let profile = Profile::resolve(&args.profile)?;
     let bar = Bar::new("ingesting");
+    // Written beside the output first (its extension kept, which picks the format), and moved
+    // into place only when --strict finds no reject: a refused run leaves what was there.
+    let staged = output.with_file_name(format!(
+        ".{}.{}.{}",
+        output.file_stem().unwrap_or_default().to_string_lossy(),
+        std::process::id(),
+        output.extension().unwrap_or_default().to_string_lossy()
+    ));
     let (report, rows, digest) =
-        match load::ingest_in_pieces(input, &profile, output, piece_bytes, &bar)? {
+        match load::ingest_in_pieces(input, &profile, &staged, piece_bytes, &bar)? {
             Some(done) => {
-                if let Err(e) = check_strict(input, args, &done.report) {
-                    let _ = std::fs::remove_file(output);
+                let placed = check_strict(input, args, &done.report).and_then(|()| {
+                    std::fs::rename(&staged, output)
+                        .with_context(|| format!("{}: cannot write", output.display()))
+                });
+                if let Err(e) = placed {
+                    let _ = std::fs::remove_file(&staged);
                     return Err(e);
                 }
                 let rows = done.report.rows_loaded;

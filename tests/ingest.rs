@@ -585,3 +585,43 @@ fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
         assert!(left.is_empty(), "{left:?}");
     }
 }
+
+/// `--strict` refuses an export with rejected rows (exit 2, naming the first) and leaves what
+/// was at the output path, whether the export is read whole or in pieces.
+#[test]
+fn strict_ingest_refuses_rejects_and_leaves_the_output_alone() {
+    let dir = Dir::new();
+    dir.write("export.csv", MESSY_CANONICAL);
+    for piece in ["268435456", "40"] {
+        dir.write("out.parquet", "what was there");
+        let run = dir.run(&[
+            "ingest",
+            "export.csv",
+            "-o",
+            "out.parquet",
+            "--strict",
+            "--piece-bytes",
+            piece,
+        ]);
+        run.expect_one_line_error();
+        assert!(
+            run.stderr
+                .contains("--strict: 6 rows rejected; first at line 5: expected 6 fields"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read(dir.path("out.parquet")).unwrap(),
+            b"what was there",
+            "pieces of {piece}"
+        );
+        assert!(!dir.path("out.rejects.csv").exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path("."))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "export.csv" && n != "out.parquet")
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
