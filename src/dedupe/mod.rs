@@ -374,9 +374,18 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
     let patterns = stages::compare_pairs(&normalised, &candidates);
     let records = normalised.0;
     let n = records.len() as f64;
-    let model = fit_model(&records, &patterns, n * (n - 1.0) / 2.0, config);
+    let counts = fellegi_sunter::pattern_counts(&patterns);
+    let model = fit_model(&records, &counts, n * (n - 1.0) / 2.0, config);
     let households = households_possible(&model);
-    let mut pairs = score(&records, &candidates, &patterns, &model, config, households);
+    let mut pairs = score(
+        &records,
+        &candidates,
+        &patterns,
+        &counts,
+        &model,
+        config,
+        households,
+    );
     let ids = snapshot.voter_ids();
     let voter_id = |row: u32| {
         ids.get(row as usize)
@@ -442,22 +451,17 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
     })
 }
 
-/// The model fitted on the candidates' `patterns`, with `u` measured on `records` and
-/// `all_pairs` the record pairs the candidates were drawn from: the step [`link`] shares.
+/// The model fitted on the candidates' distinct patterns and their `counts`
+/// ([`fellegi_sunter::pattern_counts`]), with `u` measured on `records` and `all_pairs` the
+/// record pairs the candidates were drawn from: the step [`link`] shares.
 fn fit_model(
     records: &Records,
-    patterns: &[Pattern],
+    counts: &[(Pattern, f64)],
     all_pairs: f64,
     config: &DedupeConfig,
 ) -> Model {
     let (u, compared) = unrelated::unrelated_u(records, config);
-    fellegi_sunter::fit(
-        &fellegi_sunter::pattern_counts(patterns),
-        u,
-        compared,
-        all_pairs,
-        config.max_em_iterations,
-    )
+    fellegi_sunter::fit(counts, u, compared, all_pairs, config.max_em_iterations)
 }
 
 fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {
@@ -489,6 +493,7 @@ fn score(
     r: &Records,
     candidates: &[(u32, u32)],
     patterns: &[Pattern],
+    counts: &[(Pattern, f64)],
     model: &Model,
     config: &DedupeConfig,
     households: bool,
@@ -505,14 +510,12 @@ fn score(
     } else {
         (zeros(r.given_count.len()), zeros(r.family_count.len()))
     };
-    // The weight of each distinct pattern once (a few thousand), not of each pair (millions):
-    // the per-field log-likelihoods were a tenth of a dedupe.
-    let mut distinct = patterns.to_vec();
-    distinct.par_sort_unstable();
-    distinct.dedup();
-    let weights: HashMap<Pattern, f64, foldhash::fast::RandomState> = distinct
-        .into_iter()
-        .map(|p| (p, model.pattern_weight(p)))
+    // The weight of each distinct pattern once (a few thousand, the ones EM counted), not of
+    // each pair (millions): the per-field log-likelihoods were a tenth of a dedupe. A weight
+    // depends on the levels only, not on whether the names were compared crosswise.
+    let weights: HashMap<Pattern, f64, foldhash::fast::RandomState> = counts
+        .iter()
+        .map(|&(p, _)| (p, model.pattern_weight(p)))
         .collect();
     candidates
         .par_iter()
@@ -531,7 +534,7 @@ fn score(
             } else {
                 0.0
             };
-            let match_weight = weights[&pattern] + f64::from(g_tf + f_tf);
+            let match_weight = weights[&pattern.levels_only()] + f64::from(g_tf + f_tf);
             let probability = fellegi_sunter::probability(match_weight);
             if probability < config.review_threshold {
                 return None;
