@@ -711,17 +711,10 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
     };
     match command {
         // A delimited export is ingested a piece at a time; a columnar one is loaded whole.
-        Command::Ingest { input, .. } => {
-            let name = input.to_string_lossy().to_ascii_lowercase();
-            let columnar = [".parquet", ".arrow", ".ipc", ".feather"]
-                .iter()
-                .any(|e| name.trim_end_matches(".gz").ends_with(e));
-            if columnar {
-                vec![input.clone()]
-            } else {
-                Vec::new()
-            }
-        }
+        Command::Ingest { input, .. } => match load::InputFormat::by_name(input) {
+            load::InputFormat::Delimited => Vec::new(),
+            _ => vec![input.clone()],
+        },
         Command::Inspect { file, .. } => vec![file.clone()],
         Command::Dedupe { snapshot, .. } => vec![snapshot.clone()],
         Command::Diff { old, new, .. } => vec![old.clone(), new.clone()],

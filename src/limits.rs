@@ -28,6 +28,8 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::load::{GZIP_MAGIC, PARQUET_MAGIC};
+
 /// Resident bytes per byte of input text kept for the whole run.
 pub const RETAINED: f64 = 3.5;
 /// Extra resident bytes per byte of text of the file being loaded.
@@ -67,7 +69,7 @@ fn text_bytes(path: &Path) -> std::io::Result<u64> {
     let mut magic = [0u8; 4];
     let read = file.read(&mut magic)?;
     let magic = &magic[..read];
-    if magic.starts_with(&[0x1f, 0x8b]) {
+    if magic.starts_with(GZIP_MAGIC) {
         if size < 18 {
             return Ok(size);
         }
@@ -81,7 +83,9 @@ fn text_bytes(path: &Path) -> std::io::Result<u64> {
             (GZIP_RATIO * size as f64) as u64
         });
     }
-    if magic == b"PAR1" || magic == b"ARRO" || magic == [0xff, 0xff, 0xff, 0xff] {
+    // Arrow IPC: the file format's `ARROW1` (its first four bytes), or a stream's
+    // continuation marker.
+    if magic == PARQUET_MAGIC || magic == b"ARRO" || magic == [0xff, 0xff, 0xff, 0xff] {
         return Ok((COLUMNAR_RATIO * size as f64) as u64);
     }
     Ok(size)

@@ -684,7 +684,7 @@ fn empty_frame(fields: &[Field], path: &Path) -> Result<DataFrame, LoadError> {
 }
 
 /// A polars error on frames we built ourselves: a bug, but still reported, never a panic.
-fn internal(path: &Path, source: polars::prelude::PolarsError) -> LoadError {
+pub(super) fn internal(path: &Path, source: polars::prelude::PolarsError) -> LoadError {
     LoadError::Columnar {
         path: PathBuf::from(path),
         format: "internal",

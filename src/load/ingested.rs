@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::{
-    DataFrame, IntoColumn, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
-    StringChunked,
+    DataFrame, IntoColumn, ParquetCompression, ParquetReader, ParquetWriter, PolarsResult,
+    SerReader, StringChunked,
 };
 
 use super::columnar::{as_ingested, catch_reader_panic, check_row_groups};
@@ -240,6 +240,15 @@ fn read_at(path: &Path, start: u64, len: u64) -> Result<Vec<u8>, LoadError> {
     Ok(bytes)
 }
 
+/// Adds `shift` to every row's `_line`: the line numbers of a piece of a file made the file's.
+pub(super) fn shift_line_column(df: &mut DataFrame, shift: u64) -> PolarsResult<()> {
+    if shift > 0 {
+        let lines = df.column(LINE_COLUMN)?.u64()? + shift;
+        df.with_column(lines.into_column())?;
+    }
+    Ok(())
+}
+
 /// Writes an ingested Parquet file from canonical CSV text given in pieces.
 pub struct IngestedWriter {
     path: PathBuf,
@@ -282,15 +291,7 @@ impl IngestedWriter {
             let path = path.to_path_buf();
             move |source| LoadError::Write { path, source }
         };
-        if self.rows_read > 0 {
-            let lines = df
-                .column(LINE_COLUMN)
-                .and_then(|c| c.u64())
-                .map_err(write_err(&self.path))?
-                + self.rows_read;
-            df.with_column(lines.into_column())
-                .map_err(write_err(&self.path))?;
-        }
+        shift_line_column(&mut df, self.rows_read).map_err(write_err(&self.path))?;
         self.rows_read += loaded.report.rows_read;
         self.write_frame(df)
     }

@@ -36,6 +36,7 @@ use crate::snapshot::Snapshot;
 pub use ingested::{IngestedReader, IngestedWriter};
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::InputFormat;
+pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};
 
 /// A loaded snapshot and the account of how it was loaded.
 pub struct Loaded {

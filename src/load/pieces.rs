@@ -27,9 +27,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{DataFrame, IdxCa, IntoColumn, ParquetCompression, ParquetWriter};
+use polars::prelude::{DataFrame, IdxCa, ParquetCompression, ParquetWriter};
 
-use super::delimited::{self, count_breaks, raw_text};
+use super::delimited::{self, count_breaks, internal, raw_text};
 use super::source::{self, GZIP_MAGIC};
 use super::{IngestedReader, InputFormat, LoadError, LoadReport, Progress, Reject, RejectReason};
 use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
@@ -50,8 +50,6 @@ const OUT_GROUP_ROWS: usize = 131_072;
 pub struct PiecedIngest {
     pub report: LoadReport,
     pub digest: Digest,
-    /// Pieces the text was read in (1: loaded whole, as before).
-    pub pieces: usize,
 }
 
 /// Ingests the delimited text of `path` into the ingested Parquet file `out`, a piece of about
@@ -111,7 +109,6 @@ pub fn ingest_in_pieces(
     let mut report = report.ok_or_else(|| LoadError::Empty {
         path: path.to_path_buf(),
     })?;
-    let count = runs.len().max(1);
     let digest = match only {
         Some(snapshot) => {
             snapshot.write(out)?;
@@ -142,11 +139,7 @@ pub fn ingest_in_pieces(
         report.rows_loaded + report.rows_rejected,
         "row conservation"
     );
-    Ok(Some(PiecedIngest {
-        report,
-        digest,
-        pieces: count,
-    }))
+    Ok(Some(PiecedIngest { report, digest }))
 }
 
 /// A piece of text ready to load: the header, then whole records.
@@ -225,14 +218,11 @@ impl Pieces {
             return Ok(None);
         }
         // The first read decides the encoding label and drops a byte-order mark, as a
-        // whole-file load does (a UTF-16-looking text is refused there, so it goes there).
-        let probe_len = head.len().min(128);
-        if profile.encoding == Encoding::Utf8
-            && source::decode_text(head[..probe_len].to_vec(), profile.encoding, path).is_err()
-        {
+        // whole-file load does; a text that looks like UTF-16 is refused there, so it goes
+        // there.
+        let Ok((text, label)) = source::decode_text(head, profile.encoding, path) else {
             return Ok(None);
-        }
-        let (text, label) = source::decode_text(head, profile.encoding, path)?;
+        };
         // A byte-order mark wins over the profile: the rest is decoded as the first piece was.
         pieces.latin1 = label == "latin-1";
         pieces.encoding = label;
@@ -363,22 +353,7 @@ fn shift_lines(
             *first_line += shift;
         }
     }
-    let lines = df
-        .column(LINE_COLUMN)
-        .and_then(|c| c.u64())
-        .map(|c| c + shift)
-        .map_err(|e| internal(path, e))?;
-    df.with_column(lines.into_column())
-        .map_err(|e| internal(path, e))?;
-    Ok(())
-}
-
-fn internal(path: &Path, source: polars::prelude::PolarsError) -> LoadError {
-    LoadError::Columnar {
-        path: path.to_path_buf(),
-        format: "internal",
-        source,
-    }
+    super::ingested::shift_line_column(df, shift).map_err(|e| internal(path, e))
 }
 
 /// A directory for the run files beside the output, removed with everything in it when

@@ -21,6 +21,23 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
+    /// The format a file's name says (`.gz` ignored): `.parquet`; `.arrow`, `.ipc` or
+    /// `.feather`; else delimited text. The bytes, when read, win over the name.
+    pub fn by_name(path: &Path) -> InputFormat {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".parquet") {
+            InputFormat::Parquet
+        } else if [".arrow", ".ipc", ".feather"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
+            InputFormat::ArrowIpc
+        } else {
+            InputFormat::Delimited
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             InputFormat::Delimited => "delimited text",
@@ -64,15 +81,10 @@ pub(crate) fn classify(bytes: Vec<u8>, path: &Path) -> Result<RawInput, LoadErro
     } else {
         (bytes, false)
     };
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let format = if bytes.starts_with(PARQUET_MAGIC) || name.ends_with(".parquet") {
+    let named = InputFormat::by_name(path);
+    let format = if bytes.starts_with(PARQUET_MAGIC) || named == InputFormat::Parquet {
         InputFormat::Parquet
-    } else if bytes.starts_with(ARROW_MAGIC)
-        || [".arrow", ".ipc", ".feather"]
-            .iter()
-            .any(|e| name.ends_with(e))
-    {
+    } else if bytes.starts_with(ARROW_MAGIC) || named == InputFormat::ArrowIpc {
         InputFormat::ArrowIpc
     } else {
         InputFormat::Delimited
