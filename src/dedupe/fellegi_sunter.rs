@@ -711,33 +711,32 @@ fn level_weights(
 /// issue's first requirement of a sane fit).
 pub(crate) fn sane_ratios(m: &mut [f64], u: &[f64], disagreement: usize) {
     monotone_ratios(m, u);
-    let last = disagreement;
     let mut deficit = 0.0;
-    for l in 0..last {
+    for l in 0..disagreement {
         if m[l] < u[l] {
             deficit += u[l] - m[l];
             m[l] = u[l];
         }
     }
-    // The disagreement levels give what they can, in proportion (so a pooled run keeps
-    // `m` proportional to `u`), down to the floor; the agreement levels above `u` give the
-    // rest, in proportion to their excess, none below `u`. (Where nearly every pair agrees
-    // at some level, a register of one town, the disagreement levels alone cannot give it.)
-    let run: f64 = m[last..].iter().sum();
-    let from_run = deficit.min((run - PROBABILITY_FLOOR).max(0.0));
-    if from_run > 0.0 {
-        let keep = (run - from_run) / run;
-        m[last..].iter_mut().for_each(|x| *x *= keep);
+    // The disagreement levels give what they can, keeping their proportions, down to the
+    // floor; the agreement levels above `u` give the rest, in proportion to their excess,
+    // none below `u`. (Where nearly every pair agrees at some level, a register of one town,
+    // the disagreement levels alone cannot give it.)
+    let disagreeing: f64 = m[disagreement..].iter().sum();
+    let given = deficit.min((disagreeing - PROBABILITY_FLOOR).max(0.0));
+    if given > 0.0 {
+        let keep = (disagreeing - given) / disagreeing;
+        m[disagreement..].iter_mut().for_each(|x| *x *= keep);
     }
-    deficit -= from_run;
+    deficit -= given;
     if deficit > 0.0 {
-        let excess: f64 = (0..last).map(|l| (m[l] - u[l]).max(0.0)).sum();
+        let excess: f64 = (0..disagreement).map(|l| (m[l] - u[l]).max(0.0)).sum();
         let share = if excess > 0.0 {
             (deficit / excess).min(1.0)
         } else {
             0.0
         };
-        for l in 0..last {
+        for l in 0..disagreement {
             if m[l] > u[l] {
                 m[l] -= (m[l] - u[l]) * share;
             }
