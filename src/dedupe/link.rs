@@ -16,7 +16,7 @@
 //! and a registry rarely has the address that shows a register's households.
 
 use super::records::Records;
-use super::{blocking, compare, fellegi_sunter, fit_model, score};
+use super::{blocking, fit_and_score};
 use super::{BlockingStat, DedupeConfig, DedupeError, Model, ScoredPair};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -53,22 +53,12 @@ pub fn link(
     let split = register.rows() as u32;
     let (candidates, blocking) =
         blocking::candidate_pairs(&records, &config.rules, config.max_block_size, Some(split));
-    let patterns = compare::compare_all(&records, &candidates);
-    let counts = fellegi_sunter::pattern_counts(&patterns);
-    let model = fit_model(
-        &records,
-        &counts,
-        register.rows() as f64 * registry.rows() as f64,
-        config,
-    );
-    let mut pairs = score(
+    let (model, mut pairs) = fit_and_score(
         &records,
         &candidates,
-        &patterns,
-        &counts,
-        &model,
+        register.rows() as f64 * registry.rows() as f64,
         config,
-        true,
+        |_| true,
     );
     for p in &mut pairs {
         p.b -= split;

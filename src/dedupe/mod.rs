@@ -371,20 +371,14 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
     validate(snapshot, config)?;
     let normalised = stages::normalise(snapshot);
     let (candidates, blocking) = stages::block(&normalised, config);
-    let patterns = stages::compare_pairs(&normalised, &candidates);
     let records = normalised.0;
     let n = records.len() as f64;
-    let counts = fellegi_sunter::pattern_counts(&patterns);
-    let model = fit_model(&records, &counts, n * (n - 1.0) / 2.0, config);
-    let households = households_possible(&model);
-    let mut pairs = score(
+    let (model, mut pairs) = fit_and_score(
         &records,
         &candidates,
-        &patterns,
-        &counts,
-        &model,
+        n * (n - 1.0) / 2.0,
         config,
-        households,
+        households_possible,
     );
     let ids = snapshot.voter_ids();
     let voter_id = |row: u32| {
@@ -451,9 +445,29 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
     })
 }
 
+/// The candidates compared, the model fitted on their patterns and the pairs scored: the steps
+/// `dedupe` and [`link`] share. `all_pairs` is the number of record pairs the candidates were
+/// drawn from; `households` says from the fitted model whether the household guards apply.
+fn fit_and_score(
+    records: &Records,
+    candidates: &[(u32, u32)],
+    all_pairs: f64,
+    config: &DedupeConfig,
+    households: impl Fn(&Model) -> bool,
+) -> (Model, Vec<ScoredPair>) {
+    let patterns = compare::compare_all(records, candidates);
+    let counts = fellegi_sunter::pattern_counts(&patterns);
+    let model = fit_model(records, &counts, all_pairs, config);
+    let guards = households(&model);
+    let pairs = score(
+        records, candidates, &patterns, &counts, &model, config, guards,
+    );
+    (model, pairs)
+}
+
 /// The model fitted on the candidates' distinct patterns and their `counts`
 /// ([`fellegi_sunter::pattern_counts`]), with `u` measured on `records` and `all_pairs` the
-/// record pairs the candidates were drawn from: the step [`link`] shares.
+/// record pairs the candidates were drawn from.
 fn fit_model(
     records: &Records,
     counts: &[(Pattern, f64)],
