@@ -265,7 +265,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             exact_only,
             output,
         } => {
-            let (loaded, _) = load(&snapshot, &load_args)?;
+            // From an ingested file, only the columns the pass reads are loaded.
+            let loaded = match load::IngestedReader::open(&snapshot).is_ok() {
+                true => {
+                    let fields: &[Field] = match exact_only {
+                        true => &rollaudit::dedupe::exact::FIELDS,
+                        false => &rollaudit::dedupe::FIELDS,
+                    };
+                    let loaded = load::load_ingested(&snapshot, fields)?;
+                    check_strict(&snapshot, &load_args, &loaded.report)?;
+                    loaded
+                }
+                false => load(&snapshot, &load_args)?.0,
+            };
             println!("{}", conservation_line(&loaded.report));
             let exact_line = |e: &rollaudit::dedupe::ExactDuplicates| {
                 format!(

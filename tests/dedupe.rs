@@ -1274,3 +1274,59 @@ fn exports_lacking_fields_keep_precision_recall_and_sane_weights() {
 fn recall_and_precision_hold_at_100k_voters() {
     check_against_generated_truth(100_000, &[FULL]);
 }
+
+/// `rollaudit dedupe` of an ingested file loads only [`rollaudit::dedupe::FIELDS`] (or the
+/// exact pass's four): every artefact must be the whole load's, byte for byte, so that a field
+/// the model reads cannot be left off the list unnoticed. The generated register has every
+/// canonical field, so a missing one would change the comparisons, the fit or `dedupe.json`'s
+/// account of fields used.
+#[test]
+fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
+    use rollaudit::dedupe::{exact, exact_duplicates, FIELDS};
+    use rollaudit::report::dedupe::{write_dedupe, write_exact};
+    let dir = Dir::new();
+    let mut config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, 11, dir.path("gen"));
+    config.format = rollaudit::generate::OutputFormat::Parquet;
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    let file = summary
+        .files
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with(".parquet"))
+        .expect("a Parquet snapshot");
+    let whole =
+        rollaudit::load::load_path(file, &Profile::canonical(), &NoProgress).expect("whole load");
+    let read = |out: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(out)
+            .expect("written")
+            .map(|e| {
+                let e = e.expect("entry");
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read(e.path()).expect("readable"))
+            })
+            .collect()
+    };
+    for (fields, exact_only) in [(&FIELDS[..], false), (&exact::FIELDS[..], true)] {
+        let projected = rollaudit::load::load_ingested(file, fields).expect("projected load");
+        assert_eq!(projected.snapshot.rows(), whole.snapshot.rows());
+        assert_eq!(projected.snapshot.digest, whole.snapshot.digest);
+        assert_eq!(projected.report.rows_read, whole.report.rows_read);
+        assert_eq!(
+            projected.report.missing_fields, whole.report.missing_fields,
+            "a field left unread is not missing"
+        );
+        let mut outputs = Vec::new();
+        for snapshot in [&whole.snapshot, &projected.snapshot] {
+            let out = dir.path(&format!("out-{}-{exact_only}", outputs.len()));
+            if exact_only {
+                write_exact(&out, &exact_duplicates(snapshot), snapshot).expect("written");
+            } else {
+                let result = dedupe(snapshot, &DedupeConfig::default()).expect("dedupe runs");
+                assert!(result.matched().count() > 0, "the register has duplicates");
+                write_dedupe(&out, &result, snapshot).expect("written");
+            }
+            outputs.push(read(&out));
+        }
+        assert!(outputs[0].len() >= 2);
+        assert_eq!(outputs[0], outputs[1], "exact_only {exact_only}");
+    }
+}

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cluster::{connected_components, Cluster};
-use super::normalize::name_key;
+use super::normalize::name_key_into;
 use super::records::{birth_columns, national_id_key, text, Records, NO_DATE};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -41,6 +41,15 @@ pub struct ExactDuplicates {
 /// registered several times.
 pub const MAX_RECORDS_PER_ID: usize = 10;
 
+/// The fields the exact pass reads (besides `voter_id`): a command running only this pass
+/// loads no others.
+pub const FIELDS: [Field; 4] = [
+    Field::GivenName,
+    Field::FamilyName,
+    Field::BirthDate,
+    Field::NationalId,
+];
+
 /// Per row: the name key (0 when either name is missing), the birth date (or [`NO_DATE`]) and
 /// the national id key (0 when missing).
 struct Keys<'a> {
@@ -59,14 +68,20 @@ pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
     );
     let name: Vec<u64> = (0..snapshot.rows())
         .into_par_iter()
-        .map(|r| {
-            let (g, f) = (name_key(text(&given, r)), name_key(text(&family, r)));
-            if g.is_empty() || f.is_empty() {
-                0
-            } else {
-                xxh3_64(format!("{g}\u{1f}{f}").as_bytes()).max(1)
-            }
-        })
+        .map_init(
+            || (String::new(), String::new()),
+            |(g, f), r| {
+                name_key_into(text(&given, r), g);
+                name_key_into(text(&family, r), f);
+                if g.is_empty() || f.is_empty() {
+                    0
+                } else {
+                    g.push('\u{1f}');
+                    g.push_str(f);
+                    xxh3_64(g.as_bytes()).max(1)
+                }
+            },
+        )
         .collect();
     let id: Vec<u64> = (0..snapshot.rows())
         .into_par_iter()

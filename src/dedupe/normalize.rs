@@ -60,12 +60,22 @@ fn fold_latin1(c: char) -> Option<&'static str> {
 /// `"SMITH JONES"`, `"van der Berg"` / `"VANDERBERG"`, `"de la Cruz"` / `"DELACRUZ"`.
 pub fn letters(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    push_letters(s, &mut out);
+    out
+}
+
+/// [`letters`] appended to `out`, for callers that reuse one buffer across rows.
+fn push_letters(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b.is_ascii_alphabetic()) {
+        // The common case, byte for byte what the fold below gives.
+        out.extend(s.bytes().map(|b| b.to_ascii_uppercase() as char));
+        return;
+    }
     for c in s.chars() {
         if let Some(f) = fold_letter(c) {
             out.push_str(f);
         }
     }
-    out
 }
 
 /// The letter an OCR engine misreads as `digit` in a printed name (`0` for `O`, `1` for `I`
@@ -90,19 +100,23 @@ fn ocr_letter(digit: char) -> Option<char> {
 /// applied to both sides of every comparison, so at worst it merges `MACHADO` with a
 /// hypothetical `MCHADO`. Empty when nothing is left (a missing value).
 pub fn name_key(s: &str) -> String {
-    let mut key = if s.chars().any(|c| c.is_ascii_digit()) {
-        letters(
-            &s.chars()
-                .map(|c| ocr_letter(c).unwrap_or(c))
-                .collect::<String>(),
-        )
+    let mut key = String::with_capacity(s.len());
+    name_key_into(s, &mut key);
+    key
+}
+
+/// [`name_key`] written into `key` (cleared first), for callers that reuse one buffer.
+pub fn name_key_into(s: &str, key: &mut String) {
+    key.clear();
+    if s.bytes().any(|b| b.is_ascii_digit()) {
+        let read: String = s.chars().map(|c| ocr_letter(c).unwrap_or(c)).collect();
+        push_letters(&read, key);
     } else {
-        letters(s)
-    };
+        push_letters(s, key);
+    }
     if key.len() >= 6 && key.starts_with("MAC") {
         key.replace_range(0..3, "MC");
     }
-    key
 }
 
 /// A key under which the letter groups OCR confuses with one letter are that letter:

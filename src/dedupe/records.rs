@@ -139,13 +139,19 @@ pub(crate) fn text<'a>(col: &Option<FieldColumn<'a>>, row: usize) -> &'a str {
 /// The national id's key: its letters and digits (separators dropped), hashed; 0 missing.
 /// One character repeated (`000000000`, `XXXXXX`) is a placeholder, not an id: missing.
 pub(crate) fn national_id_key(s: &str) -> u64 {
-    let key: String = s.chars().filter(char::is_ascii_alphanumeric).collect();
+    let kept: String;
+    let key = if s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        s // the common case: nothing to drop, nothing to copy
+    } else {
+        kept = s.chars().filter(char::is_ascii_alphanumeric).collect();
+        &kept
+    };
     let mut chars = key.chars();
     let first = chars.next();
     if first.is_some() && chars.all(|c| Some(c) == first) && key.len() > 1 {
         return 0;
     }
-    hash_key(&key)
+    hash_key(key)
 }
 
 /// See [`Records::national_digits`].

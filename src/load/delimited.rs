@@ -595,38 +595,45 @@ impl LoadedTable {
                 .column(Field::VoterId.name())
                 .and_then(|c| c.str().cloned())
                 .map_err(|e| internal(path, e))?;
-            let lines = line_values(&df, path)?;
-            let mut keyed: Vec<(&str, u32)> = ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| (id.unwrap_or(""), i as u32))
-                .collect();
-            keyed.par_sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
-            let mut keep = Vec::with_capacity(keyed.len());
-            let mut first_of_run = 0usize;
-            for (k, &(id, row)) in keyed.iter().enumerate() {
-                if k > 0 && keyed[k - 1].0 == id {
-                    let first_row = keyed[first_of_run].1 as usize;
-                    let row = row as usize;
-                    rejects.push(Reject {
-                        line: lines[row],
-                        reason: RejectReason::DuplicateVoterId {
-                            first_line: lines[first_row],
-                        },
-                        raw: match &self.text {
-                            Some(src) => {
-                                let (s, e) = src.ranges[row];
-                                raw_text(&src.text, s, e)
-                            }
-                            None => format!("voter_id {id}"),
-                        },
-                    });
-                } else {
-                    first_of_run = k;
-                    keep.push(row);
+            // An ingested file's ids arrive in order, unique (its reader checks them): nothing
+            // to sort or reject.
+            let mut pairs = ids.iter().zip(ids.iter().skip(1));
+            if pairs.all(|(a, b)| a.unwrap_or("") < b.unwrap_or("")) {
+                (0..df.height() as u32).collect()
+            } else {
+                let lines = line_values(&df, path)?;
+                let mut keyed: Vec<(&str, u32)> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (id.unwrap_or(""), i as u32))
+                    .collect();
+                keyed.par_sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+                let mut keep = Vec::with_capacity(keyed.len());
+                let mut first_of_run = 0usize;
+                for (k, &(id, row)) in keyed.iter().enumerate() {
+                    if k > 0 && keyed[k - 1].0 == id {
+                        let first_row = keyed[first_of_run].1 as usize;
+                        let row = row as usize;
+                        rejects.push(Reject {
+                            line: lines[row],
+                            reason: RejectReason::DuplicateVoterId {
+                                first_line: lines[first_row],
+                            },
+                            raw: match &self.text {
+                                Some(src) => {
+                                    let (s, e) = src.ranges[row];
+                                    raw_text(&src.text, s, e)
+                                }
+                                None => format!("voter_id {id}"),
+                            },
+                        });
+                    } else {
+                        first_of_run = k;
+                        keep.push(row);
+                    }
                 }
+                keep
             }
-            keep
         };
         let sorted_already = order.len() == df.height() && order.windows(2).all(|w| w[0] < w[1]);
         if !sorted_already {

@@ -27,7 +27,7 @@ use polars::prelude::{
 use super::columnar::{as_ingested, catch_reader_panic, check_row_groups};
 use super::limits::Limits;
 use super::source::PARQUET_MAGIC;
-use super::{load_bytes, InputFormat, LoadError, NoProgress};
+use super::{load_bytes, InputFormat, LoadError, Loaded, NoProgress};
 use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::Profile;
 
@@ -224,6 +224,27 @@ impl IngestedReader {
         self.last_id = previous.map(str::to_string);
         Ok(())
     }
+}
+
+/// Loads only the `only` fields (and `voter_id`) of an ingested file, a row group at a time:
+/// a command that reads a few columns (the exact pass reads four of 26) decodes no others, and
+/// holds none of them. The rows are the whole load's, checked as [`IngestedReader`] checks
+/// them, so the snapshot's digest is the same. The report is the file's: a field left unread
+/// is not counted missing.
+pub fn load_ingested(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
+    let mut reader = IngestedReader::open(path)?;
+    let present = reader.fields().to_vec();
+    let mut keep = only.to_vec();
+    keep.push(Field::VoterId);
+    reader.project(&keep);
+    let mut df = reader.empty()?;
+    while let Some(group) = reader.next_group()? {
+        df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
+    }
+    let table = as_ingested(&df, path)?.expect("the reader checked the schema");
+    let (snapshot, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
+    report.missing_fields.retain(|f| !present.contains(f));
+    Ok(Loaded { snapshot, report })
 }
 
 /// Reads `len` bytes of `path` from `start`.

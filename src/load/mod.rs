@@ -33,7 +33,7 @@ use polars::prelude::PolarsError;
 use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
-pub use ingested::{IngestedReader, IngestedWriter};
+pub use ingested::{load_ingested, IngestedReader, IngestedWriter};
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::InputFormat;
 pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};
