@@ -7,8 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
 use crate::anomalies::{self, AnomalyConfig, AnomalyResult, Interval};
 use crate::calendar::ElectionCalendar;
 use crate::dedupe::{self, DedupeConfig, DedupeResult};
@@ -38,12 +36,6 @@ pub enum AuditError {
     SameDate(String),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("{}: cannot read", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("deduplication failed")]
     Dedupe(#[from] dedupe::DedupeError),
 }
@@ -127,35 +119,6 @@ impl Stage {
     }
 }
 
-/// Hex SHA-256 of a file's bytes, read in pieces (the loader holds the file's text already;
-/// a second whole copy cost as much memory again).
-pub fn sha256_file(path: &Path) -> Result<String, AuditError> {
-    let read_error = |source| AuditError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        match std::io::Read::read(&mut file, &mut buffer) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(read_error(e)),
-        }
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -176,12 +139,7 @@ pub fn run(
     stage(Stage::Load);
     let mut loaded = Vec::with_capacity(inputs.len());
     for input in inputs {
-        // The file's hash is read beside the load (one core hashes while the others parse).
-        let (sha256, l) = rayon::join(
-            || sha256_file(&input.path),
-            || load::load_path(&input.path, profile, progress),
-        );
-        let (sha256, l) = (sha256?, l?);
+        let (l, sha256) = load::load_path_hashed(&input.path, profile, progress)?;
         loaded.push(LoadedInput {
             input,
             sha256,

@@ -19,8 +19,6 @@
 //! Unknown keys, wrong types, impossible dates and phases that end before they start are
 //! errors naming the file and the key. `rollaudit generate` writes this format.
 
-use std::path::Path;
-
 use serde::Deserialize;
 
 use crate::dates::parse_iso_date;
@@ -50,12 +48,6 @@ pub struct Phase {
 /// Why a calendar cannot be used; one line, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
-    #[error("{path}: cannot read calendar")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("calendar {origin}: line {line}: {message}")]
     Syntax {
         origin: String,
@@ -101,14 +93,6 @@ struct PhaseFile {
 }
 
 impl ElectionCalendar {
-    pub fn from_path(path: &Path) -> Result<ElectionCalendar, CalendarError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CalendarError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        ElectionCalendar::parse(&text, &path.display().to_string())
-    }
-
     pub fn parse(text: &str, origin: &str) -> Result<ElectionCalendar, CalendarError> {
         let raw: CalendarFile = toml::from_str(text).map_err(|e| CalendarError::Syntax {
             origin: origin.to_string(),

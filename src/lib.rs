@@ -9,11 +9,10 @@
 //! - [`profile`]: how a source layout (delimiter, encoding, column names, codes) maps onto the
 //!   model; built-in `canonical` and `ncvoter`, or a TOML file.
 //! - [`load`]: opens the registers (exports, ingested files, in pieces when an export is
-//!   larger than memory). Rows are loaded or rejected with a line number and reason, never
-//!   lost. (Configuration files, a profile, a calendar, an allowlist, are still read by their
-//!   own modules, and [`limits`] and [`audit`] look at input files' sizes and bytes: issue
-//!   #18 moves those reads here.)
-//! - [`limits`]: the memory a run will need, estimated from its input files before any work.
+//!   larger than memory) and every other input file: configuration text for its parser, the
+//!   SHA-256 a report cites, read on the load's own pass. Rows are loaded or rejected with a
+//!   line number and reason, never lost. [`load::memory`] estimates what a run will need
+//!   before any work, and bounds what a columnar file may declare.
 //! - [`snapshot`]: a loaded register: columns sorted by `voter_id`, a fingerprint per row, an
 //!   order-independent digest.
 //! - [`rules`]: record rules on one snapshot (`scan`): impossible ages and dates, hostile
@@ -58,7 +57,6 @@ pub mod diff;
 pub mod files;
 pub mod findings;
 pub mod generate;
-pub mod limits;
 pub mod load;
 pub mod model;
 pub mod profile;

@@ -109,7 +109,7 @@ impl Timings {
                 name,
                 seconds: t0.elapsed().as_secs_f64(),
                 rows: None,
-                peak_rss_bytes: rollaudit::limits::peak_resident_memory(),
+                peak_rss_bytes: rollaudit::load::memory::peak_resident_memory(),
             });
         }
     }
@@ -156,7 +156,7 @@ impl Timings {
             self.start.elapsed().as_secs_f64(),
             "",
             "",
-            mib(rollaudit::limits::peak_resident_memory())
+            mib(rollaudit::load::memory::peak_resident_memory())
         );
         out
     }

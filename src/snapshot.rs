@@ -9,18 +9,13 @@
 //! - The snapshot [`Digest`] depends on the set of rows, not their order.
 
 use std::fmt;
-use std::path::Path;
 
 use std::borrow::Cow;
 
-use polars::prelude::{
-    DataFrame, Int32Chunked, Int64Chunked, IntoColumn, IpcWriter, ParquetCompression,
-    ParquetWriter, SerWriter, StringChunked,
-};
+use polars::prelude::{DataFrame, Int32Chunked, Int64Chunked, IntoColumn, StringChunked};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::dates::{IsoDate, IsoTimestamp};
-use crate::load::LoadError;
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
 
 /// An order-independent digest of a snapshot's rows.
@@ -104,38 +99,6 @@ impl Snapshot {
     /// One fingerprint per row, in row order.
     pub fn fingerprints(&self) -> &[u64] {
         fingerprints(&self.df)
-    }
-
-    /// Writes the snapshot as Parquet (`.parquet`) or Arrow IPC (any other extension, e.g.
-    /// `.arrow`), through a temporary file renamed into place, so a reader never sees half a
-    /// file.
-    pub fn write(&self, path: &Path) -> Result<(), LoadError> {
-        let tmp = crate::files::temp_name(path);
-        let io_err = |source| LoadError::WriteIo {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = crate::files::create_private(&tmp).map_err(io_err)?;
-        let mut df = self.df.clone();
-        let parquet = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-        let written = if parquet {
-            ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Snappy)
-                .finish(&mut df)
-                .map(|_| ())
-        } else {
-            IpcWriter::new(file).finish(&mut df)
-        };
-        if let Err(source) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(LoadError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-        std::fs::rename(&tmp, path).map_err(io_err)
     }
 }
 

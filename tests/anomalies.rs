@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use rollaudit::anomalies::{detect, AnomalyConfig, Interval};
-use rollaudit::calendar::ElectionCalendar;
 use rollaudit::diff::{diff, DiffConfig, DiffResult};
 use rollaudit::findings::{Finding, Severity};
 use rollaudit::generate::AnomalySelection;
 
-use crate::util::generated_series;
+use crate::util::{calendar_of, generated_series};
 
 /// The planted kinds that show up as changes between snapshots (the record rules and the
 /// deduplicator have their own tests for the others).
@@ -53,7 +52,7 @@ fn run_series(dir: &Path, voters: usize, anomalies: AnomalySelection, seed: u64)
             diff: &diffs[t],
         })
         .collect();
-    let calendar = ElectionCalendar::from_path(&dir.join("election.toml")).expect("calendar");
+    let calendar = calendar_of(&dir.join("election.toml"));
     let result = detect(&intervals, Some(&calendar), &AnomalyConfig::default());
     Series {
         truth: series.truth,

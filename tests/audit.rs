@@ -203,7 +203,7 @@ fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
             .position(|a| *a == name)
             .expect("an artefact")];
         assert_eq!(
-            rollaudit::audit::sha256_hex(bytes),
+            rollaudit::load::sha256_hex(bytes),
             digest,
             "{name} of the sample audit is no longer the pinned one"
         );

@@ -17,6 +17,8 @@ use rollaudit::report::findings::{scan_json, write_scan};
 use rollaudit::rules::{date_in_file_name, scan, Allowlist, ScanConfig, ScanResult};
 use rollaudit::snapshot::Snapshot;
 
+use crate::util::calendar_of;
+
 const HEADER: &str = "voter_id,national_id,given_name,family_name,birth_date,address_line,\
                       locality,postcode,precinct,registration_date,status,phone,email";
 
@@ -578,7 +580,7 @@ fn scan_series(dir: &Path, config: &ScanConfig) -> (Snapshot, ScanResult, serde_
     let snap = load_path(&dir.join(file), &Profile::canonical(), &NoProgress)
         .expect("loads")
         .snapshot;
-    let calendar = ElectionCalendar::from_path(&dir.join("election.toml")).expect("calendar");
+    let calendar = calendar_of(&dir.join("election.toml"));
     let date = date_in_file_name(file).expect("a dated file name");
     let result = scan(&snap, date, Some(&calendar), config, None);
     (snap, result, truth)
@@ -762,7 +764,8 @@ fn allowlisted_institutions_of_a_generated_series_stay_at_info() {
     let path = dir.path().join("institutions.csv");
     std::fs::write(&path, list).expect("write the allowlist");
     let config = ScanConfig {
-        allowlist: Allowlist::from_path(&path).expect("allowlist"),
+        allowlist: Allowlist::parse(&std::fs::read_to_string(&path).expect("written"), "test")
+            .expect("allowlist"),
         ..ScanConfig::default()
     };
     let (_, result, _) = scan_series(dir.path(), &config);

@@ -179,3 +179,10 @@ pub fn generated_series(
     }
     series
 }
+
+/// Reads and parses an election calendar file.
+pub fn calendar_of(path: &Path) -> rollaudit::calendar::ElectionCalendar {
+    let text = std::fs::read_to_string(path).expect("a calendar file");
+    rollaudit::calendar::ElectionCalendar::parse(&text, &path.display().to_string())
+        .expect("a valid calendar")
+}

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::convert::{BatchConverter, ConvertedBatch, Layout};
 use super::delimited::{resolve_layout, LoadedTable};
 use super::ipc_check;
-use super::limits::{gib, Limits};
+use super::memory::{gib, Limits};
 use super::parquet_pages::{self, ChunkPages};
 use super::{InputFormat, LoadError};
 use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
@@ -205,7 +205,7 @@ fn check_parquet(
         return Err(format!(
             "declares more rows than fit in the {} of memory available (at least {} bytes each)",
             gib(limits.memory),
-            super::limits::ROW_COST
+            super::memory::ROW_COST
         ));
     }
     let (mut values, mut bytes) = (0u64, 0u64);

@@ -20,16 +20,17 @@ use std::path::{Path, PathBuf};
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::{
-    DataFrame, IntoColumn, ParquetCompression, ParquetReader, ParquetWriter, PolarsResult,
-    SerReader, StringChunked,
+    DataFrame, IntoColumn, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter,
+    PolarsResult, SerReader, SerWriter, StringChunked,
 };
 
 use super::columnar::{as_ingested, catch_reader_panic, check_row_groups};
-use super::limits::Limits;
+use super::memory::Limits;
 use super::source::PARQUET_MAGIC;
 use super::{load_bytes, InputFormat, LoadError, Loaded, NoProgress};
 use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::Profile;
+use crate::snapshot::Snapshot;
 
 /// Reads an ingested Parquet file one row group at a time, in file order.
 pub struct IngestedReader {
@@ -245,6 +246,38 @@ pub fn load_ingested(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
     let (snapshot, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
     report.missing_fields.retain(|f| !present.contains(f));
     Ok(Loaded { snapshot, report })
+}
+
+/// Writes a snapshot as Parquet (`.parquet`) or Arrow IPC (any other extension, e.g.
+/// `.arrow`), through a temporary file renamed into place, so a reader never sees half a
+/// file.
+pub fn write_snapshot(snapshot: &Snapshot, path: &Path) -> Result<(), LoadError> {
+    let tmp = crate::files::temp_name(path);
+    let io_err = |source| LoadError::WriteIo {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = crate::files::create_private(&tmp).map_err(io_err)?;
+    let mut df = snapshot.df.clone();
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let written = if parquet {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Snappy)
+            .finish(&mut df)
+            .map(|_| ())
+    } else {
+        IpcWriter::new(file).finish(&mut df)
+    };
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(LoadError::Write {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    std::fs::rename(&tmp, path).map_err(io_err)
 }
 
 /// Reads `len` bytes of `path` from `start`.

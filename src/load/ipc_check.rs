@@ -7,7 +7,7 @@
 //! target; input in `tests/fuzz/regressions/load_csv/`). Here the footer and every dictionary
 //! and record batch message are parsed with the same flatbuffer definitions polars uses
 //! (`polars-arrow-format`), and every length is checked against the file and against
-//! [`Limits`] (see `limits.rs` for how those are chosen). What passes can still be corrupt in
+//! [`Limits`] (see `memory.rs` for how those are chosen). What passes can still be corrupt in
 //! ways polars reports as errors or panics (caught in `columnar.rs`); it can no longer make
 //! polars allocate more than the machine has.
 //!
@@ -18,7 +18,7 @@
 use polars_arrow_format::ipc::planus::ReadAsRoot;
 use polars_arrow_format::ipc::{BlockRef, FooterRef, MessageHeaderRef, MessageRef, RecordBatchRef};
 
-use super::limits::{gib, Limits, ROW_COST};
+use super::memory::{gib, Limits, ROW_COST};
 
 const MAGIC: &[u8] = b"ARROW1";
 /// `ARROW1` and two bytes of padding open the file.

@@ -19,7 +19,7 @@ mod delimited;
 pub use delimited::batch_starts_both_ways;
 mod ingested;
 mod ipc_check;
-mod limits;
+pub mod memory;
 mod parquet_pages;
 mod pieces;
 mod source;
@@ -33,9 +33,9 @@ use polars::prelude::PolarsError;
 use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
-pub use ingested::{load_ingested, IngestedReader, IngestedWriter};
+pub use ingested::{load_ingested, write_snapshot, IngestedReader, IngestedWriter};
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
-pub use source::InputFormat;
+pub use source::{sha256_hex, InputFormat};
 pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};
 
 /// A loaded snapshot and the account of how it was loaded.
@@ -156,6 +156,13 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{}: cannot read {what}", path.display())]
+    Config {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}: gzip stream is corrupt or truncated", path.display())]
     Gzip {
         path: PathBuf,
@@ -251,6 +258,27 @@ pub fn load_path(
     load_raw(raw, path, profile, progress)
 }
 
+/// Reads a configuration file (a profile, an election calendar, an allowlist) as text, for
+/// its parser; `what` names it in the error.
+pub fn read_config(path: &Path, what: &'static str) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Config {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })
+}
+
+/// [`load_path`], also returning the SHA-256 (hex) of the file's bytes as stored, computed on
+/// the load's own read: what reports cite to identify their inputs.
+pub fn load_path_hashed(
+    path: &Path,
+    profile: &Profile,
+    progress: &dyn Progress,
+) -> Result<(Loaded, String), LoadError> {
+    let (raw, sha256) = source::read_input_hashed(path)?;
+    Ok((load_raw(raw, path, profile, progress)?, sha256))
+}
+
 /// Loads an input already in memory; `source_name` stands in for its path in messages.
 pub fn load_bytes(
     bytes: Vec<u8>,
@@ -274,7 +302,7 @@ pub fn canonical_csv_to_parquet(
         &Profile::canonical(),
         &NoProgress,
     )?;
-    loaded.snapshot.write(out)
+    write_snapshot(&loaded.snapshot, out)
 }
 
 fn load_raw(

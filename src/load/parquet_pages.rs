@@ -32,7 +32,7 @@ use std::ops::Range;
 use polars_parquet_format::thrift::protocol::TCompactInputProtocol;
 use polars_parquet_format::{PageHeader, PageType};
 
-use super::limits::{gib, Limits};
+use super::memory::{gib, Limits};
 
 /// What the footer declares about one column chunk, for walking its pages.
 #[derive(Clone, Debug)]

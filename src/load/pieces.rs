@@ -111,7 +111,7 @@ pub fn ingest_in_pieces(
     })?;
     let digest = match only {
         Some(snapshot) => {
-            snapshot.write(out)?;
+            super::write_snapshot(&snapshot, out)?;
             snapshot.digest
         }
         None => {
@@ -324,7 +324,7 @@ impl Pieces {
 }
 
 /// Reads until `buf` is full or the input ends; the bytes read.
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(super) fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match reader.read(&mut buf[got..]) {

@@ -66,6 +66,66 @@ pub(crate) fn read_input(path: &Path) -> Result<RawInput, LoadError> {
     classify(bytes, path)
 }
 
+/// [`read_input`], also returning the SHA-256 of the file's bytes as stored (hex): the digest
+/// that identifies an input in a report, computed on this one read rather than a second. Each
+/// piece is hashed on another thread as soon as it is read, so hashing keeps pace with the
+/// disk instead of following it.
+pub(crate) fn read_input_hashed(path: &Path) -> Result<(RawInput, String), LoadError> {
+    use sha2::{Digest as _, Sha256};
+    const PIECE: usize = 8 << 20;
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len() as usize;
+    // Sized from the metadata, filled piece by piece; a file that grew or shrank meanwhile is
+    // read to its real end below.
+    let mut bytes = vec![0u8; len];
+    let (filled, mut hasher) = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<&[u8]>(4);
+        let hashing = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for piece in receive {
+                hasher.update(piece);
+            }
+            hasher
+        });
+        let mut filled = 0;
+        for piece in bytes.chunks_mut(PIECE) {
+            let n = super::pieces::read_full(&mut file, piece).map_err(io)?;
+            filled += n;
+            let _ = send.send(&piece[..n]);
+            if n < piece.len() {
+                break;
+            }
+        }
+        drop(send);
+        Ok::<_, LoadError>((
+            filled,
+            hashing.join().expect("the hashing thread does not panic"),
+        ))
+    })?;
+    bytes.truncate(filled);
+    if filled == len {
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).map_err(io)?;
+        hasher.update(&rest);
+        bytes.extend_from_slice(&rest);
+    }
+    Ok((classify(bytes, path)?, hex(&hasher.finalize())))
+}
+
+/// Hex SHA-256 of bytes: how reports identify their inputs and the artefacts they list.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Decompresses and detects the format of bytes that came from `path` (used in messages and
 /// for the extension fallback).
 pub(crate) fn classify(bytes: Vec<u8>, path: &Path) -> Result<RawInput, LoadError> {
@@ -171,6 +231,34 @@ mod tests {
 
     fn utf16le(s: &str) -> Vec<u8> {
         s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn the_hashed_read_gives_the_files_bytes_and_their_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        // A published-style check value: `printf 'voter_id,given_name\n1,ANA\n' | sha256sum`.
+        let small = dir.path().join("small.csv");
+        std::fs::write(&small, "voter_id,given_name\n1,ANA\n").unwrap();
+        let (raw, sha) = read_input_hashed(&small).unwrap();
+        assert_eq!(raw.bytes, b"voter_id,given_name\n1,ANA\n");
+        assert_eq!(
+            sha,
+            "822b652d117565f60dd6c461afe8520c3dca5c8afd96114cd7e60b1d9a623be5"
+        );
+        // Several pieces and a short last one, against the digest of the whole buffer at once.
+        let bytes: Vec<u8> = (0..(8 << 20) * 2 + 12_345u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let large = dir.path().join("large.bin");
+        std::fs::write(&large, &bytes).unwrap();
+        let (raw, sha) = read_input_hashed(&large).unwrap();
+        assert!(raw.bytes == bytes);
+        assert_eq!(sha, sha256_hex(&bytes));
+        // Empty and missing files.
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        assert_eq!(read_input_hashed(&empty).unwrap().1, sha256_hex(b""));
+        assert!(read_input_hashed(&dir.path().join("missing.csv")).is_err());
     }
 
     #[test]

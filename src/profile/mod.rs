@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -96,12 +95,6 @@ pub struct Profile {
 pub enum ProfileError {
     #[error("unknown profile {0:?} (built-in profiles: canonical, ncvoter; or give a path to a .toml file)")]
     Unknown(String),
-    #[error("cannot read profile {path}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// TOML syntax, an unknown key or a wrong type. The parser's message is kept without its
     /// multi-line source excerpt, so the error stays one line.
     #[error("profile {origin}: line {line}: {message}")]
@@ -190,28 +183,23 @@ impl Profile {
         BUILTIN.iter().map(|(name, _)| *name)
     }
 
-    /// `NAME` of a built-in profile, or a path to a TOML file (anything ending in `.toml` or
-    /// containing a path separator).
-    pub fn resolve(spec: &str) -> Result<Profile, ProfileError> {
-        if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == spec) {
-            return Profile::parse(text, &format!("builtin:{spec}"));
-        }
-        if spec.ends_with(".toml") || spec.contains(std::path::MAIN_SEPARATOR) {
-            return Profile::from_path(Path::new(spec));
-        }
-        Err(ProfileError::Unknown(spec.to_string()))
+    /// The built-in profile `name`, if there is one.
+    pub fn builtin(name: &str) -> Option<Profile> {
+        let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        let origin = format!("builtin:{name}");
+        Some(Profile::parse(text, &origin).expect("the built-in profiles are valid (tested)"))
+    }
+
+    /// Whether a `--profile` value names a TOML file rather than a built-in profile: it ends
+    /// in `.toml` or contains a path separator. The caller reads the file (`load::read_config`)
+    /// and hands its text to [`Profile::parse`]; any other unknown name is
+    /// [`ProfileError::Unknown`].
+    pub fn names_a_file(spec: &str) -> bool {
+        spec.ends_with(".toml") || spec.contains(std::path::MAIN_SEPARATOR)
     }
 
     pub fn canonical() -> Profile {
-        Profile::resolve("canonical").expect("the built-in canonical profile is valid")
-    }
-
-    pub fn from_path(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Profile::parse(&text, &path.display().to_string())
+        Profile::builtin("canonical").expect("canonical is built in")
     }
 
     /// Parses and validates profile TOML; `origin` names it in errors.
@@ -366,10 +354,10 @@ mod tests {
     #[test]
     fn builtins_parse() {
         for name in Profile::builtin_names() {
-            let p = Profile::resolve(name).unwrap();
+            let p = Profile::builtin(name).unwrap();
             assert_eq!(p.name, name);
         }
-        let nc = Profile::resolve("ncvoter").unwrap();
+        let nc = Profile::builtin("ncvoter").unwrap();
         assert_eq!(nc.delimiter, b'\t');
         assert_eq!(nc.encoding, Encoding::Latin1);
         assert_eq!(
@@ -423,9 +411,12 @@ mod tests {
 
     #[test]
     fn unknown_profile_name() {
-        assert!(matches!(
-            Profile::resolve("ohio"),
-            Err(ProfileError::Unknown(_))
-        ));
+        assert!(Profile::builtin("ohio").is_none());
+        assert!(!Profile::names_a_file("ohio"));
+        assert!(Profile::names_a_file("ohio.toml"));
+        assert!(Profile::names_a_file(&format!(
+            "layouts{}ohio",
+            std::path::MAIN_SEPARATOR
+        )));
     }
 }

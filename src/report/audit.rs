@@ -81,7 +81,7 @@ pub fn shown_findings(result: &AuditResult, redactor: Option<&Redactor>) -> Vec<
 
 /// `report.json` as a value.
 pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>) -> Value {
-    let sha = crate::audit::sha256_hex;
+    let sha = crate::load::sha256_hex;
     let inputs: Vec<Value> = result
         .inputs
         .iter()

@@ -25,8 +25,6 @@
 //! 349 WALNUT LN,,,care-home
 //! ```
 
-use std::path::{Path, PathBuf};
-
 use super::columns::normalise_address;
 
 /// One allowlisted address, normalised.
@@ -51,12 +49,6 @@ pub struct Allowlist {
 /// Why an allowlist cannot be used: one line naming the file (and line).
 #[derive(Debug, thiserror::Error)]
 pub enum AllowlistError {
-    #[error("{}: cannot read allowlist", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("allowlist {origin}: line {line}: {why}")]
     Invalid {
         origin: String,
@@ -66,14 +58,6 @@ pub enum AllowlistError {
 }
 
 impl Allowlist {
-    pub fn from_path(path: &Path) -> Result<Allowlist, AllowlistError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AllowlistError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Allowlist::parse(&text, &path.display().to_string())
-    }
-
     pub fn parse(text: &str, origin: &str) -> Result<Allowlist, AllowlistError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

@@ -1,11 +1,19 @@
-//! Memory limits: say before starting that a run cannot fit, rather than be killed halfway.
+//! Memory: what a run will need, and what a file may declare.
 //!
+//! Two guards share one quantity, the memory the kernel says this process can have
+//! ([`available_memory`]):
+//! - before a run, [`estimate`] predicts its peak from the input files alone, and the binary
+//!   refuses a run that cannot fit rather than be killed halfway;
+//! - during a load, [`Limits`] bounds what a columnar file may declare before polars
+//!   allocates from it.
+//!
+//! # What a run will need
 //! A register audit holds every snapshot in Arrow memory, so its peak grows with the size of
 //! its inputs. [`estimate`] predicts the peak from the input files alone (sizes on disk, the
 //! gzip trailer), before anything is read, and the binary refuses a run whose estimate
 //! exceeds the memory the kernel says is available.
 //!
-//! # The model
+//! ## The model
 //! Each input counts as the bytes of text it holds (`T`): a CSV file its size; a gzip file
 //! its uncompressed size from the gzip trailer (`ISIZE`, the size modulo 2^32, so a trailer
 //! smaller than the compressed file is taken to have wrapped and the file counts as
@@ -24,11 +32,31 @@
 //! `diff` of two at 1505 MiB (model 1710), `audit` of three at 2.35 GB (model 2375). The
 //! constants err on the high side: refusing a run that would have fitted costs a flag
 //! (`--skip-memory-check`), being killed by the kernel after an hour costs the hour.
+//!
+//! # What a file may declare
+//!
+//! Parquet and Arrow IPC files carry lengths (rows, values, buffer sizes, decompressed sizes)
+//! that polars' readers trust: they allocate what the file declares before reading it, and an
+//! allocation that fails aborts the process, which no `catch_unwind` can turn into an error. A
+//! hostile file declaring 1.7e18 bytes must therefore be refused before polars sees it.
+//!
+//! The bounds come from one quantity, the memory the machine has to give: what the file
+//! declares must fit in it, or loading it could not succeed anyway.
+//! - **Bytes**: the column data a file declares (buffer lengths, decompressed lengths, the
+//!   uncompressed sizes of Parquet column chunks), summed over the whole file, must not exceed
+//!   the memory available, since polars materialises all of it.
+//! - **Values**: a field node or column chunk declares a count of values; every value costs
+//!   at least one byte once loaded (the loader renders each one as text), so the count summed
+//!   over the file must not exceed the available bytes. This catches Null columns, which store
+//!   nothing in the file and cost memory only once read.
+//! - **Rows**: every loaded row costs the loader at least [`ROW_COST`] bytes (its fingerprint
+//!   and its line number, 8 bytes each), so rows summed over the file must not exceed the
+//!   available bytes divided by that.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::load::{GZIP_MAGIC, PARQUET_MAGIC};
+use super::{GZIP_MAGIC, PARQUET_MAGIC};
 
 /// Resident bytes per byte of input text kept for the whole run.
 pub const RETAINED: f64 = 3.5;
@@ -119,6 +147,45 @@ fn kib_field(text: &str, key: &str) -> Option<u64> {
 /// A byte count for messages: `3.2 GiB`.
 pub fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Memory assumed when `/proc/meminfo` cannot be read (not Linux, or /proc not mounted):
+/// 16 GiB, a large workstation. Any real export fits; 1.7e18 bytes does not.
+pub const FALLBACK_MEMORY: u64 = 16 << 30;
+
+/// Bytes each loaded row costs at the least: its fingerprint and line number (`u64` each).
+pub const ROW_COST: u64 = 16;
+
+/// The bounds for one load.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of memory a load may count on.
+    pub memory: u64,
+}
+
+impl Limits {
+    /// The bounds on this machine now: `MemAvailable` from `/proc/meminfo` (the kernel's
+    /// estimate of memory that can be allocated without swapping), else [`FALLBACK_MEMORY`].
+    pub(crate) fn of_machine() -> Limits {
+        Limits {
+            memory: available_memory().unwrap_or(FALLBACK_MEMORY),
+        }
+    }
+
+    /// Column data bytes a file may declare in total.
+    pub fn max_bytes(&self) -> u64 {
+        self.memory
+    }
+
+    /// Values (field-node lengths, column-chunk value counts) a file may declare in total.
+    pub fn max_values(&self) -> u64 {
+        self.memory
+    }
+
+    /// Rows a file may declare in total.
+    pub fn max_rows(&self) -> u64 {
+        self.memory / ROW_COST
+    }
 }
 
 #[cfg(test)]

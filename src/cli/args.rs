@@ -1,0 +1,216 @@
+//! The command line as clap parses it: flags and their help, nothing resolved. Flags shared
+//! by several commands live in one struct ([`LoadArgs`], [`RuleArgs`]), flattened into each.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use rollaudit::findings::Severity;
+use rollaudit::generate;
+use rollaudit::load;
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  the command ran
+  1  findings at or above --fail-on (commands that report findings)
+  2  error: unusable input, bad arguments, --strict with rejected rows";
+
+#[derive(Parser)]
+#[command(
+    name = "rollaudit",
+    version,
+    about = "Voter-register integrity checker: load, diff and audit register snapshots",
+    after_help = EXIT_STATUS_HELP
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Run even when the inputs are estimated to need more memory than is available
+    /// (the estimate and its model: `rollaudit::load::memory`).
+    #[arg(long, global = true)]
+    pub skip_memory_check: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the built-in profiles (source layouts).
+    Profiles,
+    /// Convert an export once into columnar form (Parquet or Arrow IPC) with fingerprints,
+    /// sorted by voter_id; rejected rows go to OUT's .rejects.csv beside it.
+    Ingest {
+        /// The export: CSV/TSV (optionally .gz), Parquet or Arrow IPC.
+        input: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Output file: .parquet, or .arrow / .ipc for Arrow IPC.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Read a CSV/TSV export this many bytes of text at a time (sorted runs merged by
+        /// voter_id), so an export larger than memory can be ingested; about four times this
+        /// is held at once.
+        #[arg(long, default_value_t = load::DEFAULT_PIECE_BYTES)]
+        piece_bytes: usize,
+    },
+    /// Print row counts, schema, missing values per field, the snapshot digest and rejects.
+    Inspect {
+        file: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// The audit before an election phase: load every snapshot, scan the latest, diff each
+    /// consecutive pair, deduplicate the latest, detect change anomalies, write the reports
+    /// (report.json, flagged.csv/.parquet, changes.parquet, duplicates.csv, index.html).
+    Audit(AuditArgs),
+    /// Duplicate registrations in one snapshot: duplicates.csv (pairs with per-field
+    /// explanations), clusters.csv, dedupe.json (blocking, model, chance estimate).
+    Dedupe {
+        snapshot: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Only the exact pass (same normalised name and birth date, or same national id):
+        /// exact.csv and exact.json, no model.
+        #[arg(long)]
+        exact_only: bool,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Pairwise precision, recall and F1 of a clustering against labels; both CSV files with
+    /// a header and the columns record id, cluster id (e.g. clusters.csv of `dedupe`).
+    EvalDedupe { labels: PathBuf, predicted: PathBuf },
+    /// Check one snapshot against the record rules: OUTPUT/flagged.csv and OUTPUT/scan.json.
+    Scan(ScanArgs),
+    /// Diff two snapshots: change log (Parquet and CSV), summary by kind and area, diff.json.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Profile for both sides (overridden by --old-profile / --new-profile).
+        #[arg(long, default_value = "canonical")]
+        profile: String,
+        #[arg(long)]
+        old_profile: Option<String>,
+        #[arg(long)]
+        new_profile: Option<String>,
+        /// Treat any rejected row as an error (exit 2).
+        #[arg(long)]
+        strict: bool,
+        /// Print each stage's wall time, rows per second and peak memory on stderr.
+        #[arg(long)]
+        timings: bool,
+        /// Read the two files a window of rows at a time, in bounded memory: for registers
+        /// larger than memory. Both must be ingested Parquet files (`rollaudit ingest`
+        /// output). Chosen by itself when the files would not fit in memory whole.
+        #[arg(long)]
+        stream: bool,
+        /// Rows each side reads before a window is diffed, with --stream.
+        #[arg(long, default_value_t = rollaudit::diff::stream::DEFAULT_WINDOW_ROWS)]
+        window_rows: usize,
+        /// Output directory.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Generate a synthetic register series with ground truth (truth.json) and an election
+    /// calendar (election.toml).
+    Generate {
+        /// Voters in the first snapshot.
+        #[arg(long, default_value_t = 20_000)]
+        voters: usize,
+        /// Number of successive snapshots.
+        #[arg(long, default_value_t = 4)]
+        snapshots: usize,
+        /// Time between snapshots, e.g. 90d or 12w.
+        #[arg(long, default_value = "90d", value_parser = generate::parse_interval)]
+        interval: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Date of the first snapshot (YYYY-MM-DD).
+        #[arg(long)]
+        start: Option<String>,
+        /// default | none | KIND[=MAGNITUDE],KIND...
+        #[arg(long, default_value = "default")]
+        anomalies: generate::AnomalySelection,
+        /// csv | csv.gz | parquet
+        #[arg(long, default_value = "csv")]
+        format: generate::OutputFormat,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// Snapshots, each FILE (with a YYYY-MM-DD in its name) or FILE@YYYY-MM-DD.
+    #[arg(required = true, num_args = 1..)]
+    pub snapshots: Vec<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Replace names, addresses, phones and emails by keyed hashes in every output. The key is
+    /// read from --redact-key-file or the ROLLAUDIT_REDACT_KEY environment variable.
+    #[arg(long)]
+    pub redact: bool,
+    #[arg(long)]
+    pub redact_key_file: Option<PathBuf>,
+    /// Exit with status 1 when a finding reaches this severity (info, low, medium, high,
+    /// critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// The run's reference time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) recorded in report.json;
+    /// default SOURCE_DATE_EPOCH, else now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print each stage's wall time, rows per second and peak memory on stderr.
+    #[arg(long)]
+    pub timings: bool,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    /// The snapshot: FILE (with a YYYY-MM-DD in its name) or FILE@YYYY-MM-DD.
+    pub snapshot: String,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Reference date for ages (YYYY-MM-DD); default election day, else the snapshot date.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Exit with status 1 when a finding reaches this severity (info, low, medium, high,
+    /// critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// What the record rules check against, shared by `audit` and `scan`.
+#[derive(clap::Args)]
+pub struct RuleArgs {
+    /// Election calendar: election day, registration cut-off, voting ages (format in
+    /// docs/audit.md).
+    #[arg(long)]
+    pub calendar: Option<PathBuf>,
+    /// Death registry in the canonical layout, matched on name and birth date.
+    #[arg(long)]
+    pub deceased: Option<PathBuf>,
+    /// Institution addresses (dormitories, care homes, barracks) for the crowded-address rule,
+    /// CSV: address_line[,locality[,postcode[,kind]]].
+    #[arg(long)]
+    pub allowlist: Option<PathBuf>,
+}
+
+pub(super) fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::from_name(s).ok_or_else(|| "one of info, low, medium, high, critical".to_string())
+}
+
+/// How an input is read, shared by every command that loads one.
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// A built-in profile name (see `rollaudit profiles`) or a path to a profile .toml.
+    #[arg(long, default_value = "canonical")]
+    pub profile: String,
+    /// Treat any rejected row as an error (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+}

@@ -1,0 +1,381 @@
+//! The command bodies: each takes its resolved configuration, calls the library, writes
+//! the artefacts through `report`, prints through `render` and returns the exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use rollaudit::generate::{self, GenerateConfig};
+use rollaudit::load::{self, Loaded};
+use rollaudit::model::Field;
+use rollaudit::profile::Profile;
+use rollaudit::report;
+
+use super::config::{self, Reading};
+use super::render;
+use crate::progress::{Bar, StageSpinner, Timings};
+
+/// Exit status 1 when the worst finding reaches `--fail-on`.
+fn fail_on(
+    bar: Option<rollaudit::findings::Severity>,
+    worst: Option<rollaudit::findings::Severity>,
+) -> ExitCode {
+    match (bar, worst) {
+        (Some(bar), Some(w)) if w >= bar => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+pub fn audit(run: &config::Audit) -> Result<ExitCode> {
+    let deceased = match &run.rules.deceased {
+        Some(path) => {
+            let (loaded, sha256) =
+                load::load_path_hashed(path, &Profile::canonical(), &load::NoProgress)?;
+            Some((path.clone(), sha256, loaded.snapshot))
+        }
+        None => None,
+    };
+    let bar = Bar::new("loading");
+    let spinner = StageSpinner::new();
+    let timings = Timings::new(run.timings);
+    let result = rollaudit::audit::run(
+        run.inputs.clone(),
+        &run.reading.profile,
+        run.rules.calendar(),
+        deceased.as_ref().map(|d| &d.2),
+        &run.config,
+        &bar,
+        &|stage| {
+            spinner.stage(stage.name());
+            timings.begin(stage.name());
+        },
+    )?;
+    spinner.finish();
+    timings.begin("reports");
+    if run.reading.strict {
+        if let Some(i) = result.inputs.iter().find(|i| i.report.rows_rejected > 0) {
+            bail!(
+                "{}: --strict: {} rows rejected; first at line {}: {}",
+                i.input.path.display(),
+                i.report.rows_rejected,
+                i.report.rejects[0].line,
+                i.report.rejects[0].reason
+            );
+        }
+    }
+    let command_line: Vec<String> = std::env::args().skip(1).collect();
+    let info = report::audit::RunInfo {
+        command_line: &command_line,
+        as_of: &run.as_of,
+        profile_name: &run.reading.profile.name,
+        profile_text: &run.reading.profile.text,
+        calendar: run
+            .rules
+            .calendar
+            .as_ref()
+            .map(|(path, c)| (path.as_path(), c.text.as_str())),
+        deceased: deceased.as_ref().map(|d| (d.0.as_path(), d.1.clone())),
+        configuration: format!("{:?}", run.config),
+        redactor: run.redactor.as_ref(),
+    };
+    report::audit::write_audit(&run.output, &result, &info)?;
+    timings.end();
+    let rows = |i: &rollaudit::audit::LoadedInput| i.snapshot.rows() as u64;
+    let latest = result.inputs.last().map_or(0, rows);
+    let changed: u64 = result.diffs.iter().map(|d| d.records.len() as u64).sum();
+    let read: u64 = result.inputs.iter().map(|i| i.report.rows_read).sum();
+    let pairs: u64 = result
+        .inputs
+        .windows(2)
+        .map(|w| rows(&w[0]) + rows(&w[1]))
+        .sum();
+    for (stage, n) in [
+        ("load", read),
+        ("scan", latest),
+        ("diff", pairs),
+        ("dedupe", latest),
+        ("anomalies", changed),
+    ] {
+        timings.rows(stage, n);
+    }
+    timings.report();
+    print!("{}", render::audit_summary(&result, run.redactor.as_ref()));
+    println!("wrote {}", run.output.join("index.html").display());
+    let worst = result.findings.iter().map(|f| f.severity).max();
+    Ok(fail_on(run.fail_on, worst))
+}
+
+pub fn scan(run: &config::Scan) -> Result<ExitCode> {
+    let loaded = load(&run.input.path, &run.reading)?;
+    let deceased = match &run.rules.deceased {
+        Some(path) => Some(load::load_path(
+            path,
+            &Profile::canonical(),
+            &load::NoProgress,
+        )?),
+        None => None,
+    };
+    let result = rollaudit::rules::scan(
+        &loaded.snapshot,
+        run.input.date,
+        run.rules.calendar(),
+        &run.config,
+        deceased.as_ref().map(|d| &d.snapshot),
+    );
+    report::findings::write_scan(
+        &run.output,
+        &result,
+        &loaded.snapshot,
+        &run.input.path.display().to_string(),
+    )?;
+    println!("{}", render::conservation(&loaded.report));
+    print!("{}", report::findings::scan_summary(&result));
+    println!("wrote {}", run.output.display());
+    Ok(fail_on(run.fail_on, result.max_severity()))
+}
+
+pub fn profiles() -> Result<ExitCode> {
+    for name in Profile::builtin_names() {
+        let p = Profile::builtin(name).expect("a built-in name");
+        println!("{name:<12} {}", p.description);
+    }
+    println!("\nOr pass --profile PATH.toml (format in docs/profiles.md).");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn inspect(file: &Path, reading: &Reading) -> Result<ExitCode> {
+    let loaded = load(file, reading)?;
+    print!("{}", render::inspect(&loaded, &reading.profile, file));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn dedupe(
+    snapshot: &Path,
+    reading: &Reading,
+    exact_only: bool,
+    output: &Path,
+) -> Result<ExitCode> {
+    // From an ingested file, only the columns the pass reads are loaded.
+    let loaded = match load::IngestedReader::open(snapshot).is_ok() {
+        true => {
+            let fields: &[Field] = match exact_only {
+                true => &rollaudit::dedupe::exact::FIELDS,
+                false => &rollaudit::dedupe::FIELDS,
+            };
+            let loaded = load::load_ingested(snapshot, fields)?;
+            check_strict(snapshot, reading, &loaded.report)?;
+            loaded
+        }
+        false => load(snapshot, reading)?,
+    };
+    println!("{}", render::conservation(&loaded.report));
+    if exact_only {
+        let exact = rollaudit::dedupe::exact_duplicates(&loaded.snapshot);
+        report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
+        println!("{}", render::exact(&exact));
+    } else {
+        let config = rollaudit::dedupe::DedupeConfig::default();
+        let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
+        report::dedupe::write_dedupe(output, &result, &loaded.snapshot)?;
+        print!("{}", render::dedupe(&result));
+    }
+    println!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_dedupe(labels: &Path, predicted: &Path) -> Result<ExitCode> {
+    let read = |p: &Path| -> Result<Vec<(String, String)>> {
+        let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+        rollaudit::dedupe::evaluate::parse_labels(&bytes)
+            .with_context(|| format!("{}: not a labels file", p.display()))
+    };
+    let s = rollaudit::dedupe::evaluate::evaluate(&read(predicted)?, &read(labels)?);
+    println!(
+        "precision {:.4}  recall {:.4}  F1 {:.4}  ({} of {} predicted pairs true; {} true pairs)",
+        s.precision, s.recall, s.f1, s.true_positives, s.predicted_pairs, s.true_pairs
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn generate(config: &GenerateConfig) -> Result<ExitCode> {
+    if config.snapshots == 0 {
+        bail!("--snapshots must be at least 1");
+    }
+    let summary = generate::generate(config)?;
+    for (file, rows) in summary.files.iter().zip(&summary.rows_per_snapshot) {
+        println!("{}  {rows} rows", file.display());
+    }
+    println!(
+        "planted {} events and {} duplicates; ground truth in {}",
+        summary.planted,
+        summary.duplicates,
+        config.out_dir.join("truth.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(path: &Path, reading: &Reading) -> Result<Loaded> {
+    load_with(path, reading, &Bar::new("loading"))
+}
+
+fn load_with(path: &Path, reading: &Reading, bar: &Bar) -> Result<Loaded> {
+    let loaded = load::load_path(path, &reading.profile, bar)?;
+    check_strict(path, reading, &loaded.report)?;
+    Ok(loaded)
+}
+
+/// `--strict`: any rejected row is an error.
+fn check_strict(path: &Path, reading: &Reading, report: &load::LoadReport) -> Result<()> {
+    if reading.strict && report.rows_rejected > 0 {
+        let first = &report.rejects[0];
+        bail!(
+            "{}: --strict: {} rows rejected; first at line {}: {}",
+            path.display(),
+            report.rows_rejected,
+            first.line,
+            first.reason
+        );
+    }
+    Ok(())
+}
+
+/// Where ingest puts the rejects of `output`: `register.parquet` -> `register.rejects.csv`.
+fn rejects_path(output: &Path) -> PathBuf {
+    output.with_extension("rejects.csv")
+}
+
+pub fn ingest(
+    input: &Path,
+    reading: &Reading,
+    output: &Path,
+    piece_bytes: usize,
+) -> Result<ExitCode> {
+    let bar = Bar::new("ingesting");
+    // Written beside the output first (its extension kept, which picks the format), and moved
+    // into place only when --strict finds no reject: a refused run leaves what was there.
+    let staged = output.with_file_name(format!(
+        ".{}.{}.{}",
+        output.file_stem().unwrap_or_default().to_string_lossy(),
+        std::process::id(),
+        output.extension().unwrap_or_default().to_string_lossy()
+    ));
+    let (report, rows, digest) =
+        match load::ingest_in_pieces(input, &reading.profile, &staged, piece_bytes, &bar)? {
+            Some(done) => {
+                let placed = check_strict(input, reading, &done.report).and_then(|()| {
+                    std::fs::rename(&staged, output)
+                        .with_context(|| format!("{}: cannot write", output.display()))
+                });
+                if let Err(e) = placed {
+                    let _ = std::fs::remove_file(&staged);
+                    return Err(e);
+                }
+                let rows = done.report.rows_loaded;
+                (done.report, rows, done.digest)
+            }
+            // Columnar or UTF-16 input: loaded whole.
+            None => {
+                let loaded = load_with(input, reading, &bar)?;
+                load::write_snapshot(&loaded.snapshot, output)?;
+                (
+                    loaded.report,
+                    loaded.snapshot.rows() as u64,
+                    loaded.snapshot.digest,
+                )
+            }
+        };
+    let rejects = rejects_path(output);
+    report::write_rejects_csv(&rejects, &report.rejects)?;
+    println!("{}", render::conservation(&report));
+    println!("wrote {} ({rows} rows, digest {digest})", output.display());
+    if report.rows_rejected > 0 {
+        println!(
+            "rejected rows with line numbers and reasons: {}",
+            rejects.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn diff(
+    old: &Path,
+    old_reading: &Reading,
+    new: &Path,
+    new_reading: &Reading,
+    dir: &Path,
+    timings: &Timings,
+) -> Result<ExitCode> {
+    timings.begin("load");
+    // The two loads run side by side: the CSV split of each is sequential, so two of them
+    // keep two cores busy where one would not. They run on their own threads, not in
+    // `rayon::join`: a load blocks its thread while rayon workers convert its batches, and
+    // two loads blocking both workers of a 2-thread pool would wait for each other forever.
+    let (old_bar, new_bar) = Bar::pair("loading old", "loading new");
+    let (old_loaded, new_loaded) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| load_with(new, new_reading, &new_bar));
+        let first = load_with(old, old_reading, &old_bar);
+        let second = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    });
+    let (old_loaded, new_loaded) = (old_loaded?, new_loaded?);
+    println!(
+        "{}: {}",
+        old.display(),
+        render::conservation(&old_loaded.report)
+    );
+    println!(
+        "{}: {}",
+        new.display(),
+        render::conservation(&new_loaded.report)
+    );
+    timings.begin("diff");
+    let result = rollaudit::diff::diff(
+        &old_loaded.snapshot,
+        &new_loaded.snapshot,
+        &rollaudit::diff::DiffConfig::default(),
+    );
+    timings.begin("write");
+    let (totals, kinds) =
+        report::diff::write_diff(dir, &result, &old_loaded.snapshot, &new_loaded.snapshot)?;
+    timings.end();
+    let (old_rows, new_rows) = (old_loaded.snapshot.rows(), new_loaded.snapshot.rows());
+    timings.rows(
+        "load",
+        old_loaded.report.rows_read + new_loaded.report.rows_read,
+    );
+    timings.rows("diff", (old_rows + new_rows) as u64);
+    timings.rows("write", result.log.len() as u64);
+    print!("{}", render::diff(&totals, &kinds, dir));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `diff --stream`: two ingested Parquet files, a window at a time (`diff::stream`).
+pub fn diff_streamed(
+    old: &Path,
+    new: &Path,
+    window_rows: usize,
+    dir: &Path,
+    timings: &Timings,
+) -> Result<ExitCode> {
+    use rollaudit::diff::stream;
+    let config = rollaudit::diff::DiffConfig::default();
+    timings.begin("re-keying pass");
+    let rekeyed = stream::find_rekeyed(old, new, &config, window_rows)?;
+    timings.begin("diff and write");
+    let mut writer = report::diff::DiffWriter::create(dir)?;
+    let (mut windows, mut rows) = (0u64, 0u64);
+    stream::diff_files(old, new, &config, rekeyed, window_rows, |result, o, n| {
+        windows += 1;
+        rows += (o.rows() + n.rows()) as u64;
+        Ok(writer.append(result, o, n)?)
+    })?;
+    let (totals, kinds) = writer.finish()?;
+    timings.end();
+    timings.rows("re-keying pass", rows);
+    timings.rows("diff and write", rows);
+    println!("diffed in {windows} windows of about {window_rows} rows a side");
+    print!("{}", render::diff(&totals, &kinds, dir));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,172 @@
+//! The command line: arguments as parsed ([`args`]), resolved once into the library's inputs
+//! ([`config`]), the commands that run them ([`commands`]) and what they print ([`render`]).
+//! Before any command, the memory estimate of its inputs decides whether it can run.
+
+mod args;
+mod commands;
+mod config;
+mod render;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use rollaudit::generate::{self, GenerateConfig};
+use rollaudit::load;
+
+pub use args::Args;
+use args::Command;
+use config::Reading;
+
+use crate::progress::Timings;
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let mut stream_instead = false;
+    if !args.skip_memory_check {
+        if let Some(shortfall) = memory_shortfall(&input_paths(&args.command)) {
+            match &args.command {
+                // A streamed diff holds one window, not the files.
+                Command::Diff { stream: true, .. } => {}
+                Command::Diff { old, new, .. }
+                    if load::IngestedReader::open(old).is_ok()
+                        && load::IngestedReader::open(new).is_ok() =>
+                {
+                    eprintln!("{shortfall}");
+                    eprintln!("both are ingested Parquet files: diffing them a window at a time");
+                    stream_instead = true;
+                }
+                _ => bail!(
+                    "{shortfall}. Split the register into partitions (e.g. one export per \
+                     region) and run each, use a machine with more memory, or pass \
+                     --skip-memory-check to try anyway"
+                ),
+            }
+        }
+    }
+    match args.command {
+        Command::Profiles => commands::profiles(),
+        Command::Ingest {
+            input,
+            load,
+            output,
+            piece_bytes,
+        } => commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes),
+        Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
+        Command::Audit(args) => commands::audit(&config::Audit::resolve(&args)?),
+        Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
+        Command::Dedupe {
+            snapshot,
+            load,
+            exact_only,
+            output,
+        } => commands::dedupe(&snapshot, &Reading::resolve(&load)?, exact_only, &output),
+        Command::EvalDedupe { labels, predicted } => commands::eval_dedupe(&labels, &predicted),
+        Command::Diff {
+            old,
+            new,
+            profile,
+            old_profile,
+            new_profile,
+            strict,
+            timings,
+            stream,
+            window_rows,
+            output,
+        } => {
+            let side = |p: Option<String>| -> Result<Reading> {
+                Ok(Reading {
+                    profile: config::profile(p.as_deref().unwrap_or(&profile))?,
+                    strict,
+                })
+            };
+            let timings = Timings::new(timings);
+            let status = if stream || stream_instead {
+                commands::diff_streamed(&old, &new, window_rows, &output, &timings)?
+            } else {
+                let (old_side, new_side) = (side(old_profile)?, side(new_profile)?);
+                commands::diff(&old, &old_side, &new, &new_side, &output, &timings)?
+            };
+            timings.report();
+            Ok(status)
+        }
+        Command::Generate {
+            voters,
+            snapshots,
+            interval,
+            seed,
+            start,
+            anomalies,
+            format,
+            output,
+        } => {
+            let start = match start {
+                Some(s) => rollaudit::dates::parse_iso_date(&s)
+                    .with_context(|| format!("--start {s:?} is not a YYYY-MM-DD date"))?,
+                None => generate::default_start(),
+            };
+            commands::generate(&GenerateConfig {
+                voters,
+                snapshots,
+                interval_days: interval,
+                seed,
+                out_dir: output,
+                anomalies,
+                format,
+                start,
+            })
+        }
+    }
+}
+
+/// The files a command will load, for the memory estimate.
+fn input_paths(command: &Command) -> Vec<PathBuf> {
+    let dated = |spec: &String| {
+        rollaudit::audit::AuditInput::parse(spec)
+            .map(|i| i.path)
+            .unwrap_or_else(|_| PathBuf::from(spec))
+    };
+    match command {
+        // A delimited export is ingested a piece at a time; a columnar one is loaded whole.
+        Command::Ingest { input, .. } => match load::InputFormat::by_name(input) {
+            load::InputFormat::Delimited => Vec::new(),
+            _ => vec![input.clone()],
+        },
+        Command::Inspect { file, .. } => vec![file.clone()],
+        Command::Dedupe { snapshot, .. } => vec![snapshot.clone()],
+        Command::Diff { old, new, .. } => vec![old.clone(), new.clone()],
+        Command::Scan(a) => std::iter::once(dated(&a.snapshot))
+            .chain(a.rules.deceased.clone())
+            .collect(),
+        Command::Audit(a) => a
+            .snapshots
+            .iter()
+            .map(dated)
+            .chain(a.rules.deceased.clone())
+            .collect(),
+        Command::Profiles | Command::EvalDedupe { .. } | Command::Generate { .. } => Vec::new(),
+    }
+}
+
+/// What a run is estimated to need when that is more memory than the machine has free (the
+/// caller refuses it before any work, or streams instead), as one sentence naming the inputs.
+fn memory_shortfall(paths: &[PathBuf]) -> Option<String> {
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let estimate = rollaudit::load::memory::estimate(&refs);
+    let available = rollaudit::load::memory::available_memory()?;
+    if estimate.peak_bytes <= available {
+        return None;
+    }
+    use rollaudit::load::memory::gib;
+    Some(format!(
+        "{}: this run needs about {} of memory ({} of input text; model in rollaudit::load::memory) \
+         and {} is available",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        gib(estimate.peak_bytes),
+        gib(estimate.input_text_bytes),
+        gib(available)
+    ))
+}
