@@ -63,3 +63,4 @@ pub mod profile;
 pub mod report;
 pub mod rules;
 pub mod snapshot;
+pub mod stats;

@@ -989,7 +989,7 @@ fn artefacts_hold_ids_and_explanations_and_neutralise_formulas() {
         serde_json::from_slice(&std::fs::read(out.join("dedupe.json")).expect("json"))
             .expect("valid JSON");
     assert_eq!(json["schema_version"], 2);
-    // Sixteen passes, as the README documents.
+    // Sixteen passes, as docs/duplicates.md documents.
     assert_eq!(json["blocking"].as_array().map(Vec::len), Some(16));
     assert!(json["chance"]["expected_pairs"].is_number());
     assert!(json["model"]["comparisons"][0]["levels"][0]["m"].is_number());
@@ -1036,7 +1036,7 @@ const FULL: Variant = Variant {
 /// The exports of issue #14: no birth date (North Carolina publishes the year or the age
 /// only; some bodies neither), no sex, phone or email (most public files), no address, and
 /// names with places only (the linkage sets built from the NC voter file).
-/// Floors are set below what each variant scored when written (see the README's table),
+/// Floors are set below what each variant scored when written (see docs/duplicates.md's table),
 /// with room for the noise of one seed; a model that collapses scores far below them.
 const ABLATIONS: [Variant; 4] = [
     Variant {

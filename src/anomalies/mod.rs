@@ -27,9 +27,9 @@ mod calendar_rules;
 mod events;
 mod operators;
 mod peer;
+pub mod rates;
 mod routine;
 mod skew;
-pub mod stats;
 
 use std::collections::{HashMap, HashSet};
 

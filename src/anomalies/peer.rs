@@ -27,12 +27,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::rates::RateModel;
 use super::routine::Routine;
-use super::stats::{benjamini_hochberg, normal_upper_tail, RateModel};
 use super::{sorted, voter_id, where_it_was, AnomalyResult, Interval, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
+use crate::stats::{benjamini_hochberg, normal_upper_tail};
 
 /// The change kinds whose area rates are compared.
 const TESTED_KINDS: [ChangeKind; 12] = [
@@ -228,7 +229,7 @@ pub(crate) fn detect(
     }
     history_tests(&tables, &levels, &models, routine, config, &mut tests);
 
-    let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>());
+    let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>(), tests.len());
     let flagged_idx: Vec<usize> = (0..tests.len())
         .filter(|&i| {
             let t = &tests[i];

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::stats::RateModel;
+use super::rates::RateModel;
 use super::{in_new, records_of, sorted, voter_id, where_it_was, AnomalyResult, Interval};
 use crate::dates::IsoDate;
 use crate::diff::ChangeKind;

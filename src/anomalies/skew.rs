@@ -16,12 +16,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::stats::{benjamini_hochberg, chi_square_upper_tail};
 use super::{records_of, sorted, voter_id, AnomalyResult, Interval, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
 use crate::snapshot::{FieldColumn, Snapshot};
+use crate::stats::{benjamini_hochberg, chi_square_upper_tail};
 
 #[derive(Clone, Debug)]
 pub struct SkewConfig {
@@ -258,7 +258,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut 
             }
         }
     }
-    let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>());
+    let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>(), tests.len());
     for (t, q) in tests.into_iter().zip(q) {
         let gap = t.observed_share - t.expected_share;
         if q > config.q_max || gap < config.min_share_gap {

@@ -167,8 +167,7 @@ fn nysiis_tail(code: &mut Vec<u8>) {
 /// replaced a Soundex key with rewritten initials (PH, KN, WR, soft C and G, Z): of the
 /// twelve sets of `benches/compare/linkage.py` (FEBRL 1-4 with and without national id, the
 /// generated register and three field-removed variants), seven changed pairwise F1, six for
-/// the better, and FEBRL 4 without id lost 0.0002 (issue #14; README, "Duplicate
-/// registrations").
+/// the better, and FEBRL 4 without id lost 0.0002 (issue #14; docs/duplicates.md).
 pub fn sound_key(key: &str) -> u32 {
     let code = rphonetic::DoubleMetaphone::default()
         .double_metaphone(key)

@@ -1,6 +1,6 @@
 //! Profiles: how one source layout maps onto the canonical model.
 //!
-//! A profile is a small TOML file (format in the README, examples in `canonical.toml` and
+//! A profile is a small TOML file (format in docs/profiles.md, examples in `canonical.toml` and
 //! `ncvoter.toml` beside this file). It is parsed and validated here, once, into a
 //! [`Profile`]; the loader only ever sees the validated form. Unknown keys and wrong types are
 //! errors that name the file and the key: a typo in a profile must not silently drop a column.

@@ -36,8 +36,8 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 
 use super::columns::{births, Birth, Standing};
-use super::stats::{benjamini_hochberg, poisson_upper_tail};
 use super::{Context, Output};
+use crate::stats::{benjamini_hochberg, poisson_upper_tail};
 
 pub(crate) const FUTURE: &str = "R-BIRTH-FUTURE";
 pub(crate) const PLACEHOLDER: &str = "R-BIRTH-PLACEHOLDER";

@@ -54,8 +54,8 @@ use crate::model::Field;
 use rayon::prelude::*;
 
 use super::columns::{addresses, days, normalise_phone, Groups};
-use super::stats::quantile;
 use super::{Context, Output};
+use crate::stats::quantile;
 
 pub(crate) const ADDRESS: &str = "R-ADDRESS-CROWDED";
 pub(crate) const CONTACT: &str = "R-CONTACT-SHARED";

@@ -71,7 +71,6 @@ mod identity;
 mod missing;
 mod names;
 mod registration;
-mod stats;
 
 use rayon::prelude::*;
 
