@@ -59,6 +59,7 @@ pub mod findings;
 pub mod generate;
 pub mod load;
 pub mod model;
+pub mod normalize;
 pub mod profile;
 pub mod report;
 pub mod rules;

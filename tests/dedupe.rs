@@ -6,12 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use rollaudit::dedupe::normalize::{
-    address_key, email_key, name_key, nickname_equivalent, ocr_key,
-};
 use rollaudit::dedupe::phonetic::{double_metaphone, nysiis, soundex};
 use rollaudit::dedupe::{dedupe, evaluate, Comparison, DedupeConfig, DedupeResult, Guard};
 use rollaudit::load::{load_bytes, NoProgress};
+use rollaudit::normalize::{address_key, email_key, name_key, nickname_equivalent, ocr_key};
 use rollaudit::profile::Profile;
 use rollaudit::snapshot::Snapshot;
 

@@ -9,16 +9,16 @@
 //! national id is strong, but a keying error gives two people one id. The groups say where a
 //! human or the model should look first.
 //!
-//! Keys are the ones the model compares ([`super::normalize::name_key`] for names, birth dates
+//! Keys are the ones the model compares ([`crate::normalize::name_key`] for names, birth dates
 //! without placeholders, national ids without separators), so `O'Brien` and `OBRIEN` group.
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cluster::{connected_components, Cluster};
-use super::normalize::name_key_into;
 use super::records::{birth_columns, national_id_key, text, Records, NO_DATE};
 use crate::model::Field;
+use crate::normalize::name_key_into;
 use crate::snapshot::Snapshot;
 
 /// What the exact pass found. Plain data.

@@ -9,7 +9,7 @@
 //! Jr/Sr) apart, and reports the coincidence rate beside its findings.
 //!
 //! # Pipeline
-//! 1. [`records`]: identity fields normalised once per snapshot ([`normalize`],
+//! 1. [`records`]: identity fields normalised once per snapshot ([`crate::normalize`],
 //!    [`phonetic`]) into integer columns.
 //! 2. [`exact`]: the exact pass, same normalised name and birth date or same national id,
 //!    reported on its own (and alone with `dedupe --exact-only`).
@@ -82,7 +82,6 @@ pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;
 pub mod link;
-pub mod normalize;
 pub mod phonetic;
 mod records;
 pub mod stages;

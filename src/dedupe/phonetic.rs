@@ -12,7 +12,7 @@
 //! - An input without letters has the empty code (jellyfish returns the first character).
 //! - Letters outside Latin-1 and Latin Extended-A (`ẗ`) are dropped.
 
-use super::normalize::letters;
+use crate::normalize::letters;
 
 /// American Soundex digit of an uppercase ASCII letter: `0` for vowels and Y (they separate
 /// equal digits), `9` for H and W (they do not separate them).

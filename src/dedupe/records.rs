@@ -1,7 +1,7 @@
 //! The snapshot's identity fields, normalised once into flat columns of small integers.
 //!
 //! Blocking and scoring touch every candidate pair; they must never parse, fold or allocate.
-//! So every field is normalised here, once per snapshot ([`super::normalize`]): names become
+//! So every field is normalised here, once per snapshot ([`crate::normalize`]): names become
 //! ids into one interner (the same id space for given, middle and family names, so a swapped
 //! pair compares by id), other fields become 64-bit xxh3 hashes of their keys (0 = missing),
 //! dates stay day numbers. Per distinct name, the sound key and nickname classes are computed
@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::normalize::{
-    address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date, name_key,
-    nickname_classes, ocr_key, phone_key,
-};
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
 use crate::model::Field;
+use crate::normalize::{
+    address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date, name_key,
+    nickname_classes, ocr_key, phone_key,
+};
 use crate::snapshot::{FieldColumn, Snapshot};
 
 /// Marks a missing birth date or year.
@@ -165,7 +165,7 @@ fn national_digits(s: &str) -> u64 {
 }
 
 fn suffix_key(s: &str) -> u64 {
-    let k = super::normalize::letters(s);
+    let k = crate::normalize::letters(s);
     let k = match k.as_str() {
         "JUNIOR" => "JR",
         "SENIOR" => "SR",
@@ -303,7 +303,7 @@ impl Records {
                 .map(|r| {
                     text(&sex_c, r)
                         .chars()
-                        .find_map(super::normalize::fold_letter)
+                        .find_map(crate::normalize::fold_letter)
                         .map_or(0, |f| f.as_bytes()[0])
                 })
                 .collect()

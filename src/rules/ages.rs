@@ -46,7 +46,6 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     };
     out.run(RuleRun::check(UNDER, |_| true, &[]));
     out.run(RuleRun::check(OVER, |_| true, &[]));
-    let placeholders = &ctx.config.placeholder_birth_dates;
     let baseline =
         |limit: &str| format!("{limit} on {} ({})", IsoDate(ctx.as_of), ctx.as_of_source);
     for (row, &birth) in births.iter().enumerate() {
@@ -74,7 +73,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 },
             ));
         }
-        let placeholder = matches!(birth, Birth::Date(d) if placeholders.contains(&d));
+        let placeholder = matches!(birth, Birth::Date(d) if super::birth::is_placeholder(ctx, d));
         if !placeholder && youngest > ctx.config.max_age as i32 {
             out.push(ctx.record(
                 OVER,

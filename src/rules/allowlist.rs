@@ -8,8 +8,9 @@
 //! # Format
 //! UTF-8 CSV, one address per row: `address_line[,locality[,postcode[,kind]]]`.
 //! - `address_line` as the register writes it (with the unit, if the institution has one);
-//!   compared after normalisation: upper case, every run of punctuation and spaces as one
-//!   space (`12 College Way.` = `12 COLLEGE WAY`). Abbreviations are not expanded.
+//!   compared after normalisation ([`crate::normalize::push_address_words`]): upper case,
+//!   diacritics folded, every run of punctuation and spaces as one space (`12 College Way.` =
+//!   `12 COLLEGE WAY`). Abbreviations are not expanded.
 //! - `locality`, `postcode`: optional; empty matches any (use them when the same street
 //!   address exists in two towns).
 //! - `kind`: free text shown in the finding (`dormitory`, `care-home`, `barracks` ...).
@@ -25,7 +26,7 @@
 //! 349 WALNUT LN,,,care-home
 //! ```
 
-use super::columns::normalise_address;
+use crate::normalize::address_words;
 
 /// One allowlisted address, normalised.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,12 +74,7 @@ impl Allowlist {
                 why: "not valid CSV".to_string(),
             })?;
             let line = record.position().map_or(0, |p| p.line());
-            let cell = |i: usize| {
-                record
-                    .get(i)
-                    .map(normalise_address)
-                    .filter(|s| !s.is_empty())
-            };
+            let cell = |i: usize| record.get(i).map(address_words).filter(|s| !s.is_empty());
             if record.len() > 4 {
                 return Err(AllowlistError::Invalid {
                     origin: origin.to_string(),

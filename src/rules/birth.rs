@@ -8,12 +8,11 @@
 //! # `R-BIRTH-PLACEHOLDER`
 //! Systems that require a birth date fill unknown ones with a default. DOMAIN.md: in Ohio
 //! 6,498 of 9,108 same-name-and-birth-date pairs were on the placeholder 1800-01-01. The
-//! default list ([`default_placeholders`]): 1800-01-01, 1899-12-30 (the spreadsheet
-//! serial-date epoch), 1899-12-31 and 1900-01-01 (the first day of common date pickers and
-//! database defaults). 1970-01-01 (the Unix epoch) is left out: real voters are born on it
-//! (about 1 in 30,000 voters), and a mass placeholder there is caught by `R-BIRTH-OVERREP`.
-//! A placeholder makes the age unknowable and defeats every name-and-birth-date match (the
-//! Ohio case), so the record must be verified: severity `medium`.
+//! list: 1800-01-01, January 1 of any year up to 1901, 1899-12-30 and 1899-12-31 (the
+//! spreadsheet serial-date epochs); 1970-01-01 is left out. A placeholder makes the age unknowable and defeats every name-and-birth-date match (the
+//! Ohio case), so the record must be verified: severity `medium`. The dates are the ones
+//! deduplication treats as missing ([`crate::normalize::is_placeholder_birth_date`]), plus any
+//! a data team adds ([`ScanConfig::extra_placeholder_birth_dates`](super::ScanConfig)).
 //!
 //! # `R-BIRTH-OVERREP`
 //! A birth date held by far more records than its neighbouring days: an unlisted default
@@ -31,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::dates::{days_from_civil, IsoDate};
+use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 
@@ -43,13 +42,10 @@ pub(crate) const FUTURE: &str = "R-BIRTH-FUTURE";
 pub(crate) const PLACEHOLDER: &str = "R-BIRTH-PLACEHOLDER";
 pub(crate) const OVERREP: &str = "R-BIRTH-OVERREP";
 
-pub(crate) fn default_placeholders() -> Vec<i32> {
-    vec![
-        days_from_civil(1800, 1, 1),
-        days_from_civil(1899, 12, 30),
-        days_from_civil(1899, 12, 31),
-        days_from_civil(1900, 1, 1),
-    ]
+/// A birth date that stands for "unknown": the shared list or one the configuration adds.
+pub(crate) fn is_placeholder(ctx: &Context<'_>, day: i32) -> bool {
+    crate::normalize::is_placeholder_birth_date(day)
+        || ctx.config.extra_placeholder_birth_dates.contains(&day)
 }
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
@@ -95,7 +91,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             ));
         }
         if let Birth::Date(d) = birth {
-            if ctx.config.placeholder_birth_dates.contains(&d) {
+            if is_placeholder(ctx, d) {
                 out.push(ctx.record(
                     PLACEHOLDER,
                     Severity::Medium,
@@ -122,9 +118,7 @@ fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
     let mut by_date: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
     for (row, &birth) in births.iter().enumerate() {
         if let Birth::Date(d) = birth {
-            if ctx.standing[row] != Standing::Removed
-                && !ctx.config.placeholder_birth_dates.contains(&d)
-            {
+            if ctx.standing[row] != Standing::Removed && !is_placeholder(ctx, d) {
                 by_date.entry(d).or_default().push(row as u32);
             }
         }

@@ -1,7 +1,7 @@
 //! Whole-column reads for the rules: each field's values collected once into a plain vector,
 //! so that the rule kernels loop over slices instead of asking polars row by row.
 //!
-//! Also the small normalisations several rules share (addresses, names, phones), and
+//! Also the address key several rules share (from [`crate::normalize`], as dedupe's), and
 //! [`Groups`], the group-by behind every rule that counts records per address, phone, email
 //! or national id.
 
@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::model::{Field, Status};
+use crate::normalize::push_address_words;
 use crate::snapshot::{FieldColumn, Snapshot};
 
 /// A record's standing on the roll (see the rules' module docs, "Which records count").
@@ -129,45 +130,6 @@ pub(crate) fn age_range(birth: Birth, on: i32) -> Option<(i32, i32)> {
     }
 }
 
-/// Upper case, every run of characters other than letters and digits turned into one space,
-/// trimmed: `12 Main St., Apt #4` and `12 MAIN ST APT 4` agree. Abbreviations are not
-/// expanded (`ST` and `STREET` differ): an allowlist must spell them as the register does.
-pub(crate) fn normalise_address(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    push_normalised_address(&mut out, s);
-    out
-}
-
-/// [`normalise_address`], appended to `out`. ASCII text (nearly every address) is upper-cased
-/// in place, byte by byte: the same result as the general path, without a `char` iterator.
-fn push_normalised_address(out: &mut String, s: &str) {
-    let start = out.len();
-    for word in s
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if out.len() > start {
-            out.push(' ');
-        }
-        if word.is_ascii() {
-            let from = out.len();
-            out.push_str(word);
-            out[from..].make_ascii_uppercase();
-        } else {
-            out.extend(word.chars().flat_map(char::to_uppercase));
-        }
-    }
-}
-
-/// A name for matching: letters only, upper case (`Mc Donald` = `McDonald`, `O'Brien` =
-/// `OBRIEN`; DOMAIN.md: spacing and punctuation variants are common).
-pub(crate) fn normalise_name(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphabetic())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 /// A phone number's digits.
 pub(crate) fn normalise_phone(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
@@ -196,12 +158,12 @@ pub(crate) fn addresses(snap: &Snapshot) -> Option<Vec<Option<String>>> {
             .map(|r| {
                 let mut key = String::new();
                 match at(&line, r) {
-                    Some(l) => push_normalised_address(&mut key, l),
+                    Some(l) => push_address_words(l, &mut key),
                     None => {
                         let s = at(&street, r)?;
-                        push_normalised_address(&mut key, at(&number, r).unwrap_or(""));
+                        push_address_words(at(&number, r).unwrap_or(""), &mut key);
                         let number_end = key.len();
-                        push_normalised_address(&mut key, s);
+                        push_address_words(s, &mut key);
                         if number_end > 0 && key.len() > number_end {
                             key.insert(number_end, ' ');
                         }
@@ -212,7 +174,7 @@ pub(crate) fn addresses(snap: &Snapshot) -> Option<Vec<Option<String>>> {
                 }
                 for part in [at(&unit, r), at(&locality, r), at(&postcode, r)] {
                     key.push('|');
-                    push_normalised_address(&mut key, part.unwrap_or(""));
+                    push_address_words(part.unwrap_or(""), &mut key);
                 }
                 Some(key)
             })
@@ -301,13 +263,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalisation_ignores_case_punctuation_and_spacing() {
-        assert_eq!(
-            normalise_address(" 12 Main St., Apt #4 "),
-            "12 MAIN ST APT 4"
-        );
-        assert_eq!(normalise_name("Mc Donald"), normalise_name("MCDONALD"));
-        assert_eq!(normalise_name("O'Brien"), "OBRIEN");
+    fn phones_keep_their_digits() {
         assert_eq!(normalise_phone("+1 (982) 838-8743"), "19828388743");
     }
 

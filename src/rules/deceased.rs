@@ -13,7 +13,7 @@
 //!   holds (Ansolabehere & Hersh: exact agreement on strong fields links about as reliably
 //!   as a full SSN). The facts say whether name and birth date agree too.
 //! - `medium`: the same normalised given name, family name and full birth date (letters only,
-//!   upper case: `Mc Donald` = `MCDONALD`), and this is the only voting record with that key.
+//!   upper case, diacritics folded: `Mc Donald` = `MCDONALD`, `José` = `JOSE`), and this is the only voting record with that key.
 //!   Not `high`: Goel et al. ("One Person, One Vote") show that same-name-same-birth-date
 //!   pairs of *different* people are expected by the million in a national file, so a human
 //!   must confirm before removal (Crosscheck's purge on this key would have hit ~300
@@ -39,8 +39,9 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Severity};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 
-use super::columns::{days, ids, normalise_name};
+use super::columns::{days, ids};
 use super::{Context, Output};
+use crate::normalize::letters;
 
 pub(crate) const RULE: &str = "R-DECEASED-MATCH";
 
@@ -56,8 +57,8 @@ fn keys(snap: &Snapshot) -> Option<Vec<Option<Key>>> {
     Some(
         (0..snap.rows())
             .map(|r| {
-                let g = normalise_name(given[r]?);
-                let f = normalise_name(family[r]?);
+                let g = letters(given[r]?);
+                let f = letters(family[r]?);
                 (!g.is_empty() && !f.is_empty()).then_some((g, f, birth[r]?))
             })
             .collect(),

@@ -118,8 +118,9 @@ pub struct ScanConfig {
     /// Calment) and the oldest living people are typically 114 to 116 (Gerontology Research
     /// Group tables), so a register holds essentially nobody above 115.
     pub max_age: u32,
-    /// Birth dates that stand for "unknown" (see [`birth`]).
-    pub placeholder_birth_dates: Vec<i32>,
+    /// Birth dates that stand for "unknown" beyond the shared list
+    /// ([`crate::normalize::is_placeholder_birth_date`], see [`birth`]). Empty by default.
+    pub extra_placeholder_birth_dates: Vec<i32>,
     pub overrep: OverrepConfig,
     /// Required fields: each entry is satisfied by any one of its fields.
     pub required: Vec<Vec<Field>>,
@@ -179,7 +180,7 @@ impl Default for ScanConfig {
             voting_age: crate::calendar::DEFAULT_VOTING_AGE,
             min_registration_age: 16,
             max_age: 115,
-            placeholder_birth_dates: birth::default_placeholders(),
+            extra_placeholder_birth_dates: Vec::new(),
             overrep: OverrepConfig {
                 window_days: 30,
                 min_count: 5,

@@ -1,10 +1,12 @@
-//! Normalisation: the spellings of one value that a register holds, reduced to one key.
-//!
-//! Every comparison and blocking key in [`crate::dedupe`] is computed on these keys, never on
-//! raw text. Each function documents what it folds and, as important, what it keeps apart.
+//! Identity normalisation: the spellings of one value that a register holds, reduced to one
+//! key. One definition of each fact (a name's letters, an address, a phone number, a
+//! placeholder birth date) for every part that compares identities: the record rules
+//! ([`crate::rules`]: deceased matches, crowded addresses, the allowlist, placeholder birth
+//! dates) and deduplication ([`crate::dedupe`], whose comparisons and blocking keys are all
+//! computed on these keys, never on raw text). Each function documents what it folds and, as important, what it keeps apart.
 //! None of them allocates more than its output; none looks at other records.
 
-use crate::dates::{civil_from_days, days_from_civil};
+use crate::dates::civil_from_days;
 
 /// Base letters of Latin Extended-A, U+0100..=U+017F, one per code point in order
 /// (`1` stands for IJ, `2` for OE). Upper and lower case alternate in that block, so both map
@@ -303,30 +305,72 @@ const ADDRESS_WORDS: &[(&str, &str)] = &[
 /// by one space. `"12 North Oak Street, Apt. 4"` and `"12 N OAK ST #4"` both give
 /// `12 N OAK ST # 4`. Empty when nothing is left.
 pub fn address_key(s: &str) -> String {
-    let mut spaced = String::with_capacity(s.len() + 4);
+    let mut out = String::with_capacity(s.len() + 4);
+    push_address_tokens(s, &mut out, true);
+    out
+}
+
+/// [`push_address_words`] into a new string.
+pub fn address_words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_address_words(s, &mut out);
+    out
+}
+
+/// An address line's words as a person reads them: folded to uppercase ASCII as
+/// [`address_key`] folds them, punctuation as spaces, but no word abbreviated and `#` dropped
+/// (`12 North Oak Street, Apt. #4` -> `12 NORTH OAK STREET APT 4`). The record rules group
+/// and show addresses by it, so a finding names the address as the register spells it.
+pub fn push_address_words(s: &str, out: &mut String) {
+    push_address_tokens(s, out, false);
+}
+
+/// The one tokeniser of addresses: letters folded ([`fold_letter`]) and digits kept, an
+/// apostrophe dropped (`O'NEIL` = `ONEIL`), anything else a word break; with `abbreviate`,
+/// `#` is a word of its own and each word its [`ADDRESS_WORDS`] abbreviation.
+fn push_address_tokens(s: &str, out: &mut String, abbreviate: bool) {
+    // Words are written straight into `out`; `word` is where the open one starts.
+    let (mut word, mut words) = (None::<usize>, 0usize);
+    let close = |out: &mut String, word: &mut Option<usize>| {
+        let Some(start) = word.take() else {
+            return;
+        };
+        if abbreviate {
+            if let Some((_, short)) = ADDRESS_WORDS
+                .iter()
+                .find(|(long, _)| *long == &out[start..])
+            {
+                out.truncate(start);
+                out.push_str(short);
+            }
+        }
+    };
+    let open = |out: &mut String, word: &mut Option<usize>, words: &mut usize| {
+        if word.is_none() {
+            if *words > 0 {
+                out.push(' ');
+            }
+            *words += 1;
+            *word = Some(out.len());
+        }
+    };
     for c in s.chars() {
         if c.is_ascii_digit() {
-            spaced.push(c);
-        } else if c == '#' {
-            spaced.push_str(" # ");
+            open(out, &mut word, &mut words);
+            out.push(c);
+        } else if c == '#' && abbreviate {
+            close(out, &mut word);
+            open(out, &mut word, &mut words);
+            out.push('#');
+            close(out, &mut word);
         } else if let Some(f) = fold_letter(c) {
-            spaced.push_str(f);
+            open(out, &mut word, &mut words);
+            out.push_str(f);
         } else if c != '\'' {
-            spaced.push(' ');
+            close(out, &mut word);
         }
     }
-    let mut out = String::with_capacity(spaced.len());
-    for word in spaced.split_whitespace() {
-        let word = ADDRESS_WORDS
-            .iter()
-            .find(|(long, _)| *long == word)
-            .map_or(word, |(_, short)| short);
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
+    close(out, &mut word);
 }
 
 /// The digits of a phone number, without a leading North American `1` country code on an
@@ -360,20 +404,32 @@ pub fn email_key(s: &str) -> Option<String> {
     (!placeholder && domain.contains('.')).then_some(e)
 }
 
-/// Birth dates registers use as placeholders for "unknown": 1800-01-01 (6,498 of Ohio's
-/// 9,108 same-name-and-birth-date pairs, see DOMAIN.md), 1900-01-01, 1901-01-01, and
-/// January 1 of any year before 1900. Such a date is treated as missing: agreeing on it is
-/// not evidence of anything.
+/// 1901-01-01 in days since 1970-01-01 (69 years of 365 days and 17 leap days before it):
+/// the last date [`is_placeholder_birth_date`] can accept.
+const LAST_PLACEHOLDER_BIRTH_DATE: i32 = -25_202;
+
+/// Birth dates registers use as placeholders for "unknown", the one list the record rules
+/// (`R-BIRTH-PLACEHOLDER`, which flags them) and deduplication (which treats them as missing:
+/// agreeing on one is not evidence of anything) share:
+/// - 1800-01-01: DOMAIN.md, in Ohio 6,498 of 9,108 same-name-and-birth-date pairs were on it;
+/// - January 1 of any other year up to 1900, and 1901-01-01: the first day of common date
+///   pickers and database defaults (nobody that old is on a register);
+/// - 1899-12-30 and 1899-12-31: the spreadsheet serial-date epochs.
+///
+/// 1970-01-01 (the Unix epoch) is left out: real voters are born on it (about 1 in 30,000
+/// voters), and a mass placeholder there is caught by `R-BIRTH-OVERREP`.
 pub fn is_placeholder_birth_date(days: i32) -> bool {
-    let (y, m, d) = civil_from_days(days);
-    (m == 1 && d == 1 && y < 1900) || days == days_from_civil(1900, 1, 1) || {
-        days == days_from_civil(1901, 1, 1)
+    if days > LAST_PLACEHOLDER_BIRTH_DATE {
+        return false; // nearly every date: no calendar arithmetic
     }
+    let (y, m, d) = civil_from_days(days);
+    (m == 1 && d == 1 && y <= 1901) || (y == 1899 && m == 12 && d >= 30)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dates::days_from_civil;
 
     #[test]
     fn folds_case_and_diacritics() {
@@ -425,6 +481,17 @@ mod tests {
             address_key("12 N OAK ST #4")
         );
         assert_eq!(address_key("12 N OAK ST #4"), "12 N OAK ST # 4");
+        // The words as read: folded, nothing abbreviated (the record rules' form).
+        assert_eq!(address_words(" 12 Main St., Apt #4 "), "12 MAIN ST APT 4");
+        assert_eq!(
+            address_words("12 North Oak Street, Apt. #4"),
+            "12 NORTH OAK STREET APT 4"
+        );
+        assert_eq!(address_words("3 Rue Élisée-O'Neil"), "3 RUE ELISEE ONEIL");
+        let mut parts = address_words("40");
+        parts.push('|');
+        push_address_words("South Pl", &mut parts);
+        assert_eq!(parts, "40|SOUTH PL");
         assert_eq!(address_key("7 Elm Avenue Unit 2"), "7 ELM AVE # 2");
         assert_ne!(address_key("12 OAK ST"), address_key("14 OAK ST"));
     }
@@ -446,5 +513,10 @@ mod tests {
         assert!(is_placeholder_birth_date(days_from_civil(1875, 1, 1)));
         assert!(!is_placeholder_birth_date(days_from_civil(1902, 1, 1)));
         assert!(!is_placeholder_birth_date(days_from_civil(1900, 1, 2)));
+        assert!(is_placeholder_birth_date(days_from_civil(1899, 12, 30)));
+        assert!(is_placeholder_birth_date(days_from_civil(1899, 12, 31)));
+        assert!(!is_placeholder_birth_date(days_from_civil(1899, 12, 29)));
+        assert!(!is_placeholder_birth_date(days_from_civil(1970, 1, 1)));
+        assert_eq!(LAST_PLACEHOLDER_BIRTH_DATE, days_from_civil(1901, 1, 1));
     }
 }
