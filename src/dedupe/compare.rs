@@ -157,7 +157,7 @@ impl Comparison {
     /// `district` level (another street, postcode and locality, in the same district) grades
     /// the disagreement. A coarse level can be rarer among duplicates than among random pairs
     /// (a register of a few large districts, and moves between them), and
-    /// `fellegi_sunter::sane_ratios` must not lift it to weight 0 as it
+    /// `constraints::sane_ratios` must not lift it to weight 0 as it
     /// lifts a weak agreement: the mass would come from `different`, until a pair in two
     /// districts weighed -12 bits (seen with a `region` level on generated registers).
     pub fn disagreement(self) -> usize {

@@ -78,6 +78,7 @@ pub mod blocking;
 pub mod chance;
 pub mod cluster;
 pub mod compare;
+mod constraints;
 pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;

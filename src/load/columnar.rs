@@ -19,10 +19,11 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use super::convert::{BatchConverter, ConvertedBatch, Layout};
-use super::delimited::{resolve_layout, LoadedTable};
+use super::delimited::resolve_layout;
 use super::ipc_check;
 use super::memory::{gib, Limits};
 use super::parquet_pages::{self, ChunkPages};
+use super::table::LoadedTable;
 use super::{InputFormat, LoadError};
 use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};

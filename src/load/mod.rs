@@ -23,6 +23,7 @@ pub mod memory;
 mod parquet_pages;
 mod pieces;
 mod source;
+mod table;
 
 use std::collections::BTreeMap;
 use std::fmt;

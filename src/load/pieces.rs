@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataFrame, IdxCa, ParquetCompression, ParquetWriter};
 
-use super::delimited::{self, count_breaks, internal, raw_text};
+use super::delimited::{self, count_breaks};
 use super::source::{self, GZIP_MAGIC};
+use super::table::{internal, raw_text};
 use super::{IngestedReader, InputFormat, LoadError, LoadReport, Progress, Reject, RejectReason};
 use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::{Encoding, Profile};
