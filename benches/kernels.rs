@@ -18,8 +18,9 @@ use rollaudit::diff::{diff, DiffConfig};
 use rollaudit::generate::{generate, GenerateConfig, OutputFormat};
 use rollaudit::load::{load_bytes, NoProgress};
 use rollaudit::profile::Profile;
-use rollaudit::report::audit::{write_audit, RunInfo};
+use rollaudit::report::audit::write_audit;
 use rollaudit::report::diff::summary as area_summary;
+use rollaudit::report::RunInfo;
 use rollaudit::rules::{date_in_file_name, scan, ScanConfig};
 
 fn voters() -> usize {

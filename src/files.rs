@@ -51,3 +51,18 @@ pub(crate) fn temp_name(path: &Path) -> PathBuf {
     name.push(format!(".tmp{}", std::process::id()));
     path.with_file_name(name)
 }
+
+/// Removes temporary files a killed earlier run left behind (`NAME.tmpPID`).
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((_, pid)) = name.rsplit_once(".tmp") {
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}

@@ -31,6 +31,9 @@
 //! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
 //! - [`files`]: writing a file whole or not at all (temporary name, rename, owner-only
 //!   permissions), the bottom layer every writer uses, so no engine part imports `report`.
+//! - [`normalize`]: identity normalisation (names, addresses, phones, placeholder birth
+//!   dates), one definition for the rules and deduplication. [`stats`]: the tail
+//!   probabilities and false-discovery control that rules and detectors share.
 //! - [`dates`]: calendar arithmetic and date formats shared by all of the above.
 //!
 //! # Architecture invariants
@@ -39,8 +42,12 @@
 //!   bars and exit codes.
 //! - Engine results are plain data; only `report` formats them for people.
 //! - No stage reads a source layout: profiles are applied once, in `load`.
+//! - Only `load` (and the binary) reads files; no engine module (snapshot, diff, dedupe,
+//!   rules, anomalies, model, findings, normalize, stats) imports `report` or the command
+//!   line; no two modules import each other; no source file is over 800 lines. These are
+//!   checked on the source text by `tests/architecture.rs`.
 
-// The invariants above, held by lints: only the binary prints or exits.
+// The first invariant, held by lints: only the binary prints or exits.
 #![deny(
     clippy::print_stdout,
     clippy::print_stderr,

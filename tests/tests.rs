@@ -1,6 +1,8 @@
 //! Integration tests: the real binary run as a user would (one temporary directory per test),
 //! and the library's invariants as property tests.
 
+// The architecture lib.rs describes: layers, file reads, import circles, file sizes.
+mod architecture;
 // The audit job: artefacts, schema, reruns, exit codes, hostile names, redaction.
 mod audit;
 // Change anomalies against the generator's ground truth.

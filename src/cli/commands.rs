@@ -64,7 +64,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         }
     }
     let command_line: Vec<String> = std::env::args().skip(1).collect();
-    let info = report::audit::RunInfo {
+    let info = report::RunInfo {
         command_line: &command_line,
         as_of: &run.as_of,
         profile_name: &run.reading.profile.name,

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{DataFrame, IdxCa, ParquetCompression, ParquetWriter};
 
 use super::delimited::{self, count_breaks};
+use super::source::read_full;
 use super::source::{self, GZIP_MAGIC};
 use super::table::{internal, raw_text};
 use super::{IngestedReader, InputFormat, LoadError, LoadReport, Progress, Reject, RejectReason};
@@ -322,20 +323,6 @@ impl Pieces {
             self.carry.extend_from_slice(&raw);
         }
     }
-}
-
-/// Reads until `buf` is full or the input ends; the bytes read.
-pub(super) fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match reader.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// Adds `shift` to a piece's line numbers: its rows' and its rejects'.

@@ -93,7 +93,7 @@ pub(crate) fn read_input_hashed(path: &Path) -> Result<(RawInput, String), LoadE
         });
         let mut filled = 0;
         for piece in bytes.chunks_mut(PIECE) {
-            let n = super::pieces::read_full(&mut file, piece).map_err(io)?;
+            let n = read_full(&mut file, piece).map_err(io)?;
             filled += n;
             let _ = send.send(&piece[..n]);
             if n < piece.len() {
@@ -124,6 +124,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads until `buf` is full or the input ends; the bytes read.
+pub(super) fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Decompresses and detects the format of bytes that came from `path` (used in messages and

@@ -39,7 +39,7 @@ use serde_json::{json, Map, Value};
 
 use super::findings::{finding_json, run_json, severity_counts_json, write_flagged_csv};
 use super::redact::{Redactor, REDACTED_FIELDS};
-use super::{write_atomically, WriteError};
+use super::{write_atomically, RunInfo, WriteError};
 use crate::audit::AuditResult;
 use crate::dates::IsoDate;
 use crate::findings::Finding;
@@ -50,19 +50,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON Schema of `report.json`.
 pub const REPORT_SCHEMA: &str = include_str!("report.schema.json");
-
-/// What the report needs beyond the audit result: how the run was asked for.
-pub struct RunInfo<'a> {
-    pub command_line: &'a [String],
-    /// ISO 8601 UTC, e.g. `2026-11-22T03:00:00Z`.
-    pub as_of: &'a str,
-    pub profile_name: &'a str,
-    pub profile_text: &'a str,
-    pub calendar: Option<(&'a Path, &'a str)>,
-    pub deceased: Option<(&'a Path, String)>,
-    pub configuration: String,
-    pub redactor: Option<&'a Redactor>,
-}
 
 fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
     WriteError {
@@ -178,7 +165,7 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
         path: dir.to_path_buf(),
         source,
     })?;
-    remove_stale_temporaries(dir);
+    crate::files::remove_stale_temporaries(dir);
     let findings = shown_findings(result, run.redactor);
     let latest = result.inputs.last().expect("an audit has a snapshot");
     let report_json = || {
@@ -207,21 +194,6 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
 
 /// Writes one artefact.
 type Artefact<'a> = dyn Fn() -> Result<(), WriteError> + Sync + 'a;
-
-/// Removes temporary files a killed earlier run left behind (`NAME.tmpPID`).
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some((_, pid)) = name.rsplit_once(".tmp") {
-            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
 
 fn parquet_bytes(
     path: &Path,

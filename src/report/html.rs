@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::audit::RunInfo;
 use super::findings::{detail, finding_id};
+use super::RunInfo;
 use crate::audit::AuditResult;
 use crate::dates::{IsoDate, MS_PER_DAY};
 use crate::diff::ChangeKind;

@@ -16,6 +16,20 @@ use std::path::Path;
 pub(crate) use crate::files::temp_name;
 pub use crate::files::{create_private, write_atomically, WriteError};
 use crate::load::Reject;
+use redact::Redactor;
+
+/// What the report needs beyond the audit result: how the run was asked for.
+pub struct RunInfo<'a> {
+    pub command_line: &'a [String],
+    /// ISO 8601 UTC, e.g. `2026-11-22T03:00:00Z`.
+    pub as_of: &'a str,
+    pub profile_name: &'a str,
+    pub profile_text: &'a str,
+    pub calendar: Option<(&'a Path, &'a str)>,
+    pub deceased: Option<(&'a Path, String)>,
+    pub configuration: String,
+    pub redactor: Option<&'a Redactor>,
+}
 
 /// A CSV cell that cannot run as a spreadsheet formula: a value starting with `=`, `+`, `-`,
 /// `@`, tab or carriage return gets a leading apostrophe (the OWASP "CSV injection" advice).
