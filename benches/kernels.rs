@@ -112,8 +112,14 @@ fn kernels(c: &mut Criterion) {
         .map(|f| AuditInput::parse(&f.display().to_string()).expect("a dated file name"))
         .collect();
     let config = AuditConfig::default();
-    let result = audit::run(inputs, &profile, None, None, &config, &NoProgress, &|_| {})
-        .expect("the generated series audits");
+    let job = audit::AuditJob {
+        inputs,
+        profile: &profile,
+        calendar: None,
+        deceased: None,
+        config: &config,
+    };
+    let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");
     let out = dir.path().join("audit");
     let run = RunInfo {
         command_line: &[],

@@ -119,17 +119,31 @@ impl Stage {
     }
 }
 
+/// What an audit is asked to do: its inputs and what they are checked against.
+pub struct AuditJob<'a> {
+    /// The snapshots, in any order (they are sorted by date).
+    pub inputs: Vec<AuditInput>,
+    /// The layout of every snapshot.
+    pub profile: &'a Profile,
+    pub calendar: Option<&'a ElectionCalendar>,
+    /// A death registry, already loaded.
+    pub deceased: Option<&'a Snapshot>,
+    pub config: &'a AuditConfig,
+}
+
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
-#[allow(clippy::too_many_arguments)]
 pub fn run(
-    mut inputs: Vec<AuditInput>,
-    profile: &Profile,
-    calendar: Option<&ElectionCalendar>,
-    deceased: Option<&Snapshot>,
-    config: &AuditConfig,
+    job: AuditJob<'_>,
     progress: &dyn Progress,
     stage: &dyn Fn(Stage),
 ) -> Result<AuditResult, AuditError> {
+    let AuditJob {
+        mut inputs,
+        profile,
+        calendar,
+        deceased,
+        config,
+    } = job;
     inputs.sort_by_key(|i| i.date);
     if let Some(w) = inputs.windows(2).find(|w| w[0].date == w[1].date) {
         return Err(AuditError::SameDate(

@@ -38,18 +38,17 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
     let bar = Bar::new("loading");
     let spinner = StageSpinner::new();
     let timings = Timings::new(run.timings);
-    let result = rollaudit::audit::run(
-        run.inputs.clone(),
-        &run.reading.profile,
-        run.rules.calendar(),
-        deceased.as_ref().map(|d| &d.2),
-        &run.config,
-        &bar,
-        &|stage| {
-            spinner.stage(stage.name());
-            timings.begin(stage.name());
-        },
-    )?;
+    let job = rollaudit::audit::AuditJob {
+        inputs: run.inputs.clone(),
+        profile: &run.reading.profile,
+        calendar: run.rules.calendar(),
+        deceased: deceased.as_ref().map(|d| &d.2),
+        config: &run.config,
+    };
+    let result = rollaudit::audit::run(job, &bar, &|stage| {
+        spinner.stage(stage.name());
+        timings.begin(stage.name());
+    })?;
     spinner.finish();
     timings.begin("reports");
     if run.reading.strict {
