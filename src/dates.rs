@@ -103,11 +103,15 @@ enum Piece {
     Minute,
     Second,
     Literal(u8),
+    /// `[`: what follows may be absent at the end of the value.
+    Optional,
 }
 
 /// A compiled `strftime`-like format: `%Y` (4 digits), `%m`, `%d`, `%H`, `%M`, `%S` (1 or 2
-/// digits, so `3/7/2019` parses with `%m/%d/%Y`) and literal ASCII bytes. Parsing is strict:
-/// the whole input must match and the date must exist.
+/// digits, so `3/7/2019` parses with `%m/%d/%Y`) and literal ASCII bytes. A bracketed tail
+/// is optional: `%Y-%m-%d[ %H:%M:%S]` reads `2022-11-08` and `2011-10-31 00:00:00` (an
+/// export whose older files carry a time of day). Parsing is strict otherwise: the whole
+/// input must match and the date must exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DateFormat {
     pieces: Vec<Piece>,
@@ -137,6 +141,20 @@ impl DateFormat {
         let mut pieces = Vec::new();
         let mut bytes = format.bytes();
         while let Some(b) = bytes.next() {
+            if b == b'[' {
+                if pieces.contains(&Piece::Optional) {
+                    return Err(err("only one optional [...] tail"));
+                }
+                pieces.push(Piece::Optional);
+                let rest: Vec<u8> = bytes.clone().collect();
+                if rest.last() != Some(&b']') || rest[..rest.len() - 1].contains(&b']') {
+                    return Err(err("an optional [...] part must end the format"));
+                }
+                continue;
+            }
+            if b == b']' && pieces.contains(&Piece::Optional) {
+                continue;
+            }
             if b != b'%' {
                 if !b.is_ascii() {
                     return Err(err("only ASCII literals are supported"));
@@ -196,6 +214,8 @@ impl DateFormat {
         let (mut y, mut mo, mut d, mut h, mut mi, mut se) = (0i32, 0u32, 0u32, 0u32, 0u32, 0u32);
         for piece in &self.pieces {
             match *piece {
+                Piece::Optional if pos == b.len() => break,
+                Piece::Optional => {}
                 Piece::Literal(c) => {
                     if b.get(pos) != Some(&c) {
                         return None;
@@ -299,5 +319,25 @@ mod tests {
     fn bad_formats_are_refused() {
         assert!(DateFormat::compile("%Y-%m").is_err());
         assert!(DateFormat::compile("%Y-%m-%d %Z").is_err());
+        assert!(DateFormat::compile("%Y-%m-%d[ %H").is_err());
+        assert!(DateFormat::compile("[%H ]%Y-%m-%d").is_err());
+        assert!(DateFormat::compile("%Y-%m-%d[ %H][:%M]").is_err());
+    }
+
+    #[test]
+    fn an_optional_time_of_day_may_be_absent() {
+        let f = DateFormat::compile("%Y-%m-%d[ %H:%M:%S]").unwrap();
+        let day = parse_iso_date("2011-10-31").unwrap();
+        assert_eq!(f.parse_date("2011-10-31"), Some(day));
+        assert_eq!(f.parse_date("2011-10-31 00:00:00"), Some(day));
+        assert_eq!(
+            f.parse_timestamp("2011-10-31 13:05:09"),
+            Some(day as i64 * MS_PER_DAY + (13 * 3600 + 5 * 60 + 9) * 1000)
+        );
+        // Present, it must be whole and valid; nothing else may follow the date.
+        assert_eq!(f.parse_date("2011-10-31 00:00"), None);
+        assert_eq!(f.parse_date("2011-10-31 24:00:00"), None);
+        assert_eq!(f.parse_date("2011-10-31x"), None);
+        assert_eq!(f.as_str(), "%Y-%m-%d[ %H:%M:%S]");
     }
 }

@@ -493,7 +493,16 @@ fn inputs_that_cannot_fit_in_memory_are_refused_before_work_starts() {
 fn profiles_lists_the_builtins() {
     let run = Dir::new().run(&["profiles"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("canonical") && run.stdout.contains("ncvoter"));
+    for name in Profile::builtin_names() {
+        assert!(run.stdout.contains(name), "{name}: {}", run.stdout);
+    }
+    // Each layout of a real export names the document it was written from.
+    assert!(
+        run.stdout.contains("layout_VR_Snapshot.txt"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("layout_ncvoter.txt"), "{}", run.stdout);
 }
 
 /// An export whose voter ids repeat far apart (so a repeat and its first row fall in different

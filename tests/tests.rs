@@ -18,6 +18,8 @@ mod generate;
 mod fuzz_checks;
 // The hostile-input corpus (one table, every outcome counted) and the fuzzers' regressions.
 mod hostile;
+// Built-in layouts of real exports against synthetic files written from their layouts.
+mod layouts;
 // Loading real-looking exports: rejects with line numbers, one-line errors, encodings.
 mod ingest;
 // Invariants over generated inputs: dedupe pairs and clusters, row conservation through ingest.

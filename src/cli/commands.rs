@@ -136,7 +136,10 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
 pub fn profiles() -> Result<ExitCode> {
     for name in Profile::builtin_names() {
         let p = Profile::builtin(name).expect("a built-in name");
-        println!("{name:<12} {}", p.description);
+        println!("{name:<15} {}", p.description);
+        if let Some(source) = &p.source {
+            println!("{:<15} from {source}", "");
+        }
     }
     println!("\nOr pass --profile PATH.toml (format in docs/profiles.md).");
     Ok(ExitCode::SUCCESS)

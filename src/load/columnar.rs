@@ -284,6 +284,7 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
             .enumerate()
             .map(|(i, (f, _))| (*f, i))
             .collect(),
+        joins: Vec::new(),
         width: fields.len(),
         derive_birth_year: false,
     };

@@ -35,6 +35,9 @@ use crate::profile::Profile;
 pub(crate) struct Layout {
     /// (field, source column index), in canonical field order.
     pub sources: Vec<(Field, usize)>,
+    /// (field, source columns) of the fields joined from several columns with single spaces,
+    /// empty parts skipped (a profile's `{ join = [...] }`).
+    pub joins: Vec<(Field, Vec<usize>)>,
     /// The number of fields every row must have.
     pub width: usize,
     /// `birth_year` is absent in the source but derived from `birth_date`.
@@ -45,10 +48,11 @@ impl Layout {
     /// The canonical fields a loaded snapshot will have, in order.
     pub fn fields(&self) -> Vec<Field> {
         let mut fields: Vec<Field> = self.sources.iter().map(|(f, _)| *f).collect();
+        fields.extend(self.joins.iter().map(|(f, _)| *f));
         if self.derive_birth_year {
             fields.push(Field::BirthYear);
-            fields.sort();
         }
+        fields.sort();
         fields
     }
 }
@@ -66,6 +70,8 @@ enum Value<'a> {
 struct Plan<'p> {
     field: Field,
     source: usize,
+    /// The columns joined into this field, when it is joined (`source` is then unused).
+    parts: Vec<usize>,
     map: Option<&'p std::collections::BTreeMap<String, String>>,
     format: Option<&'p DateFormat>,
 }
@@ -75,6 +81,8 @@ pub(crate) struct BatchConverter<'p> {
     profile: &'p Profile,
     plans: Vec<Plan<'p>>,
     width: usize,
+    /// Some field is joined from several columns.
+    joins: bool,
     derive_birth_year: bool,
     builders: Vec<Builder>,
     derived_years: Vec<Option<i32>>,
@@ -109,16 +117,21 @@ impl<'p> BatchConverter<'p> {
             layout.sources.len() <= Field::ALL.len(),
             "a layout maps each canonical field at most once"
         );
-        let plans: Vec<Plan> = layout
+        let mut plans: Vec<Plan> = layout
             .sources
             .iter()
-            .map(|&(field, source)| Plan {
+            .map(|&(field, source)| (field, source, Vec::new()))
+            .chain(layout.joins.iter().map(|(f, parts)| (*f, 0, parts.clone())))
+            .map(|(field, source, parts)| Plan {
                 field,
                 source,
+                parts,
                 map: profile.values.get(&field),
                 format: profile.date_formats.get(&field),
             })
             .collect();
+        plans.sort_by_key(|p| p.field);
+        let joins = !layout.joins.is_empty();
         let builders = plans
             .iter()
             .map(|p| match p.field.kind() {
@@ -134,6 +147,7 @@ impl<'p> BatchConverter<'p> {
             profile,
             plans,
             width: layout.width,
+            joins,
             derive_birth_year: layout.derive_birth_year,
             builders,
             derived_years: Vec::new(),
@@ -158,7 +172,22 @@ impl<'p> BatchConverter<'p> {
     ) {
         let mut staged = [Value::Missing; Field::ALL.len()];
         let staged = &mut staged[..self.plans.len()];
-        match stage(self.profile, &self.plans, self.width, fields, staged) {
+        let joined = match self.joins {
+            true => join(&self.plans, self.width, fields),
+            false => Ok(Vec::new()),
+        };
+        let staged_ok = match &joined {
+            Ok(joined) => stage(
+                self.profile,
+                &self.plans,
+                self.width,
+                fields,
+                joined,
+                staged,
+            ),
+            Err(reason) => Err(reason.clone()),
+        };
+        match staged_ok {
             Ok(()) => {
                 self.commit(staged, line);
                 self.ranges.push(range);
@@ -236,11 +265,41 @@ impl<'p> BatchConverter<'p> {
     }
 }
 
+/// The text of every joined field of a row, one per plan (empty for the others): the
+/// non-empty parts, trimmed, joined with single spaces.
+fn join(plans: &[Plan<'_>], width: usize, fields: &[&[u8]]) -> Result<Vec<String>, RejectReason> {
+    if fields.len() != width {
+        return Err(RejectReason::FieldCount {
+            expected: width,
+            found: fields.len(),
+        });
+    }
+    let mut joined = vec![String::new(); plans.len()];
+    for (plan, out) in plans.iter().zip(&mut joined) {
+        for &part in &plan.parts {
+            let text = std::str::from_utf8(fields[part])
+                .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?;
+            if text.contains('\0') {
+                return Err(RejectReason::NulByte { field: plan.field });
+            }
+            let text = text.trim();
+            if !text.is_empty() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(text);
+            }
+        }
+    }
+    Ok(joined)
+}
+
 fn stage<'a>(
     profile: &'a Profile,
     plans: &[Plan<'a>],
     width: usize,
     fields: &[&'a [u8]],
+    joined: &'a [String],
     staged: &mut [Value<'a>],
 ) -> Result<(), RejectReason> {
     if fields.len() != width {
@@ -249,7 +308,11 @@ fn stage<'a>(
             found: fields.len(),
         });
     }
-    for (plan, slot) in plans.iter().zip(staged.iter_mut()) {
+    for (i, (plan, slot)) in plans.iter().zip(staged.iter_mut()).enumerate() {
+        if !plan.parts.is_empty() {
+            *slot = convert_value(profile, plan, &joined[i])?;
+            continue;
+        }
         let text = std::str::from_utf8(fields[plan.source])
             .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?;
         if text.contains('\0') {

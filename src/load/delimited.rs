@@ -455,6 +455,7 @@ pub(crate) fn resolve_layout(
         }
     };
     let mut sources = Vec::new();
+    let mut joins: Vec<(Field, Vec<usize>)> = Vec::new();
     if profile.columns.is_empty() {
         for field in Field::ALL {
             if let Some(i) = position_of(field.name())? {
@@ -475,6 +476,16 @@ pub(crate) fn resolve_layout(
                     found
                 }
                 ColumnRef::Position(p) => (*p <= width).then(|| p - 1),
+                ColumnRef::Join(names) => {
+                    let mut parts = Vec::new();
+                    for name in names {
+                        parts.extend(position_of(name)?);
+                    }
+                    if !parts.is_empty() {
+                        joins.push((field, parts));
+                    }
+                    continue;
+                }
             };
             match found {
                 Some(i) => sources.push((field, i)),
@@ -502,13 +513,16 @@ pub(crate) fn resolve_layout(
         });
     }
     sources.sort();
-    let has = |f: Field| sources.iter().any(|(g, _)| *g == f);
+    let has = |f: Field| sources.iter().any(|(g, _)| *g == f) || joins.iter().any(|(g, _)| *g == f);
     let derive_birth_year = !has(Field::BirthYear) && has(Field::BirthDate);
     let unmapped = header
         .map(|h| {
             h.iter()
                 .enumerate()
-                .filter(|(i, _)| !sources.iter().any(|(_, s)| s == i))
+                .filter(|(i, _)| {
+                    !sources.iter().any(|(_, s)| s == i)
+                        && !joins.iter().any(|(_, parts)| parts.contains(i))
+                })
                 .map(|(_, name)| name.clone())
                 .collect()
         })
@@ -516,6 +530,7 @@ pub(crate) fn resolve_layout(
     Ok((
         Layout {
             sources,
+            joins,
             width,
             derive_birth_year,
         },

@@ -14,9 +14,10 @@ use crate::dates::{DateFormat, DateFormatError};
 use crate::model::{Field, FieldKind, Status};
 
 /// Built-in profiles: (name, TOML text).
-const BUILTIN: [(&str, &str); 2] = [
+const BUILTIN: [(&str, &str); 3] = [
     ("canonical", include_str!("canonical.toml")),
     ("ncvoter", include_str!("ncvoter.toml")),
+    ("nc_vr_snapshot", include_str!("nc_vr_snapshot.toml")),
 ];
 
 /// Text encodings a profile can declare.
@@ -56,6 +57,10 @@ pub enum ColumnRef {
     Names(Vec<String>),
     /// A 1-based column position, for headerless files.
     Position(usize),
+    /// Several header names whose values are joined with single spaces, empty parts skipped:
+    /// an address a layout publishes only as parts (number, direction, street, type, unit).
+    /// Absent columns are skipped too; with none present the field is missing.
+    Join(Vec<String>),
 }
 
 impl fmt::Display for ColumnRef {
@@ -63,6 +68,7 @@ impl fmt::Display for ColumnRef {
         match self {
             ColumnRef::Names(names) => write!(f, "{}", names.join(" or ")),
             ColumnRef::Position(p) => write!(f, "column {p}"),
+            ColumnRef::Join(names) => write!(f, "{}", names.join(" + ")),
         }
     }
 }
@@ -72,6 +78,8 @@ impl fmt::Display for ColumnRef {
 pub struct Profile {
     pub name: String,
     pub description: String,
+    /// The published layout document the profile was written from, if any.
+    pub source: Option<String>,
     pub delimiter: u8,
     pub quote: u8,
     pub encoding: Encoding,
@@ -93,7 +101,7 @@ pub struct Profile {
 /// Why a profile could not be used. Each variant says which profile and which key.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("unknown profile {0:?} (built-in profiles: canonical, ncvoter; or give a path to a .toml file)")]
+    #[error("unknown profile {0:?} (built-in profiles: canonical, ncvoter, nc_vr_snapshot; or give a path to a .toml file)")]
     Unknown(String),
     /// TOML syntax, an unknown key or a wrong type. The parser's message is kept without its
     /// multi-line source excerpt, so the error stays one line.
@@ -124,6 +132,8 @@ struct ProfileFile {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default = "default_delimiter")]
     delimiter: String,
     #[serde(default = "default_quote")]
@@ -153,6 +163,7 @@ enum RawColumnRef {
     Name(String),
     Names(Vec<String>),
     Position(i64),
+    Join { join: Vec<String> },
 }
 
 fn default_delimiter() -> String {
@@ -248,8 +259,21 @@ impl Profile {
                         "positions start at 1".into(),
                     ))
                 }
+                RawColumnRef::Join { join } if join.is_empty() => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "empty list of columns to join".into(),
+                    ))
+                }
+                RawColumnRef::Join { .. } if field.kind() != FieldKind::Text => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "only text fields can be joined from several columns".into(),
+                    ))
+                }
+                RawColumnRef::Join { join } => ColumnRef::Join(join),
             };
-            if !raw.header && matches!(column, ColumnRef::Names(_)) {
+            if !raw.header && matches!(column, ColumnRef::Names(_) | ColumnRef::Join(_)) {
                 return Err(invalid(
                     &format!("columns.{key}"),
                     "a file without a header needs column positions, not names".into(),
@@ -317,6 +341,7 @@ impl Profile {
         Ok(Profile {
             name: raw.name,
             description: raw.description,
+            source: raw.source,
             delimiter,
             quote,
             encoding: raw.encoding,
