@@ -242,7 +242,9 @@ pub fn load_ingested(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
     while let Some(group) = reader.next_group()? {
         df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
     }
-    let table = as_ingested(&df, path)?.expect("the reader checked the schema");
+    let table = as_ingested(&df, path)?.ok_or_else(|| LoadError::NotIngested {
+        path: path.to_path_buf(),
+    })?;
     let (snapshot, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
     report.missing_fields.retain(|f| !present.contains(f));
     Ok(Loaded { snapshot, report })
