@@ -232,9 +232,12 @@ fn nc_vr_snapshots_of_both_vintages_load_with_the_address_composed() {
             .and_then(|c| c.day(0)),
         rollaudit::dates::parse_iso_date("1998-03-02")
     );
-    // `age` is not a birth date: left unmapped, never guessed.
-    assert!(old.report.unmapped_columns.iter().any(|c| c == "age"));
+    // `age` (44 on 2011-10-31) gives birth_year 1967, reported as approximate; no birth date.
+    assert!(!old.report.unmapped_columns.iter().any(|c| c == "age"));
+    assert_eq!(old.report.approximate_fields, vec![Field::BirthYear]);
     assert!(!old.snapshot.has(Field::BirthDate));
+    let years = old.snapshot.column(Field::BirthYear).expect("derived");
+    assert!((0..3).all(|r| years.day(r) == Some(1967)));
 
     // Newer vintage: UTF-8 with a byte-order mark (over the profile's Latin-1), LF, ISO dates.
     // The first voter moved, the second changed her family name, the third went inactive.
@@ -256,6 +259,9 @@ fn nc_vr_snapshots_of_both_vintages_load_with_the_address_composed() {
         ("precinct_abbrv", "12S"),
     ] {
         newer[0][at(column)] = value.into();
+    }
+    for row in &mut newer {
+        row[at("age")] = "55".into(); // eleven years on: the same birth year
     }
     newer[1][at("first_name")] = "MARÍA".into();
     newer[1][at("last_name")] = "GARCIA".into();
@@ -300,4 +306,48 @@ fn a_join_needs_a_header_and_a_text_field() {
     assert!(err.to_string().contains("empty list"), "{err}");
     let err = profile("voter_id = \"id\"\nbirth_date = { join = [\"y\", \"m\"] }").unwrap_err();
     assert!(err.to_string().contains("only text fields"), "{err}");
+}
+
+#[test]
+fn a_birth_year_from_an_age_is_the_dates_year_minus_the_age() {
+    let profile = Profile::parse(
+        "name = \"x\"\nheader = true\nnull_markers = [\"\", \"NA\"]\n\
+         [columns]\nvoter_id = \"id\"\nbirth_year = { age = \"age\", on = \"taken\" }\n",
+        "x.toml",
+    )
+    .expect("a valid profile");
+    let text =
+        "id,age,taken\n1,30,2024-06-01\n2,,2024-06-01\n3,NA,2024-06-01\n4,thirty,2024-06-01\n\
+                5,151,2024-06-01\n6,0,2024-06-31\n7,0,2024-06-30\n";
+    let loaded = load_bytes(
+        text.as_bytes().to_vec(),
+        std::path::Path::new("ages.csv"),
+        &profile,
+        &NoProgress,
+    )
+    .expect("loads");
+    let years = loaded.snapshot.column(Field::BirthYear).expect("derived");
+    let got: Vec<Option<i32>> = (0..loaded.snapshot.rows()).map(|r| years.day(r)).collect();
+    // Rows 1, 2, 3 and 7 load: 2024 - 30, missing, missing, 2024 - 0.
+    assert_eq!(got, vec![Some(1994), None, None, Some(2024)]);
+    let reasons: Vec<(u64, String)> = loaded
+        .report
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason.kind().to_string()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (5, "bad_age".to_string()),
+            (6, "bad_age".to_string()),
+            (7, "bad_date".to_string())
+        ]
+    );
+    let err = Profile::parse(
+        "name = \"x\"\n[columns]\nvoter_id = \"id\"\nbirth_date = { age = \"a\", on = \"b\" }\n",
+        "x.toml",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("only birth_year"), "{err}");
 }

@@ -183,6 +183,13 @@ pub fn inspect(loaded: &Loaded, profile: &Profile, file: &Path) -> String {
     let _ = writeln!(out, "digest   {}", snap.digest);
     let _ = writeln!(out, "schema   {} canonical fields", snap.fields.len());
     let _ = write!(out, "{}", schema(&snap.df));
+    for f in &r.approximate_fields {
+        let _ = writeln!(
+            out,
+            "approx   {} (derived from an age: the year given or the one before)",
+            f.name()
+        );
+    }
     if !r.missing_fields.is_empty() {
         let names: Vec<_> = r.missing_fields.iter().map(|f| f.name()).collect();
         let _ = writeln!(

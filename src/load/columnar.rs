@@ -285,6 +285,7 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
             .map(|(i, (f, _))| (*f, i))
             .collect(),
         joins: Vec::new(),
+        age_on: None,
         width: fields.len(),
         derive_birth_year: false,
     };

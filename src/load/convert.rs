@@ -28,7 +28,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::{Reject, RejectReason};
 use crate::dates::DateFormat;
 use crate::model::{Field, FieldKind, Status};
-use crate::profile::Profile;
+use crate::profile::{ColumnRef, Profile};
 
 /// Which source column feeds each present canonical field.
 #[derive(Clone, Debug)]
@@ -38,6 +38,9 @@ pub(crate) struct Layout {
     /// (field, source columns) of the fields joined from several columns with single spaces,
     /// empty parts skipped (a profile's `{ join = [...] }`).
     pub joins: Vec<(Field, Vec<usize>)>,
+    /// (age column, date column) when `birth_year` is derived from an age taken on a date (a
+    /// profile's `{ age = ..., on = ... }`).
+    pub age_on: Option<(usize, usize)>,
     /// The number of fields every row must have.
     pub width: usize,
     /// `birth_year` is absent in the source but derived from `birth_date`.
@@ -49,6 +52,9 @@ impl Layout {
     pub fn fields(&self) -> Vec<Field> {
         let mut fields: Vec<Field> = self.sources.iter().map(|(f, _)| *f).collect();
         fields.extend(self.joins.iter().map(|(f, _)| *f));
+        if self.age_on.is_some() {
+            fields.push(Field::BirthYear);
+        }
         if self.derive_birth_year {
             fields.push(Field::BirthYear);
         }
@@ -72,6 +78,8 @@ struct Plan<'p> {
     source: usize,
     /// The columns joined into this field, when it is joined (`source` is then unused).
     parts: Vec<usize>,
+    /// (age column, date column) of a `birth_year` derived from an age (`source` unused).
+    age_on: Option<(usize, usize)>,
     map: Option<&'p std::collections::BTreeMap<String, String>>,
     format: Option<&'p DateFormat>,
 }
@@ -120,14 +128,28 @@ impl<'p> BatchConverter<'p> {
         let mut plans: Vec<Plan> = layout
             .sources
             .iter()
-            .map(|&(field, source)| (field, source, Vec::new()))
-            .chain(layout.joins.iter().map(|(f, parts)| (*f, 0, parts.clone())))
-            .map(|(field, source, parts)| Plan {
+            .map(|&(field, source)| (field, source, Vec::new(), None))
+            .chain(
+                layout
+                    .joins
+                    .iter()
+                    .map(|(f, parts)| (*f, 0, parts.clone(), None)),
+            )
+            .chain(
+                layout
+                    .age_on
+                    .map(|a| (Field::BirthYear, 0, Vec::new(), Some(a))),
+            )
+            .map(|(field, source, parts, age_on)| Plan {
                 field,
                 source,
                 parts,
+                age_on,
                 map: profile.values.get(&field),
-                format: profile.date_formats.get(&field),
+                format: match (age_on, profile.columns.get(&field)) {
+                    (Some(_), Some(ColumnRef::AgeOn { format, .. })) => Some(format),
+                    _ => profile.date_formats.get(&field),
+                },
             })
             .collect();
         plans.sort_by_key(|p| p.field);
@@ -309,6 +331,10 @@ fn stage<'a>(
         });
     }
     for (i, (plan, slot)) in plans.iter().zip(staged.iter_mut()).enumerate() {
+        if let Some((age, on)) = plan.age_on {
+            *slot = year_from_age(profile, plan, fields[age], fields[on])?;
+            continue;
+        }
         if !plan.parts.is_empty() {
             *slot = convert_value(profile, plan, &joined[i])?;
             continue;
@@ -401,6 +427,46 @@ fn convert_value<'a>(
             .map(Value::Year)
             .ok_or(RejectReason::BadYear),
     }
+}
+
+/// The year of the date in `on` minus the whole years in `age`; missing when either is.
+fn year_from_age(
+    profile: &Profile,
+    plan: &Plan<'_>,
+    age: &[u8],
+    on: &[u8],
+) -> Result<Value<'static>, RejectReason> {
+    let text = |bytes| -> Result<Option<&str>, RejectReason> {
+        let t = std::str::from_utf8(bytes)
+            .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?
+            .trim();
+        if t.contains('\0') {
+            return Err(RejectReason::NulByte { field: plan.field });
+        }
+        Ok((!profile.null_markers.iter().any(|m| m == t)).then_some(t))
+    };
+    let (Some(age), Some(on)) = (text(age)?, text(on)?) else {
+        return Ok(Value::Missing);
+    };
+    let years: i32 =
+        match !age.is_empty() && age.len() <= 3 && age.bytes().all(|b| b.is_ascii_digit()) {
+            true => age.parse().expect("1 to 3 ASCII digits"),
+            false => return Err(RejectReason::BadAge),
+        };
+    if years > 150 {
+        return Err(RejectReason::BadAge);
+    }
+    let day = plan
+        .format
+        .and_then(|f| f.parse_date(on))
+        .ok_or_else(|| RejectReason::BadDate {
+            field: plan.field,
+            format: plan
+                .format
+                .map(|f| f.as_str().to_string())
+                .unwrap_or_default(),
+        })?;
+    Ok(Value::Year(crate::dates::civil_from_days(day).0 - years))
 }
 
 fn parse_year(text: &str) -> Option<i32> {

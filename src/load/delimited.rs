@@ -456,6 +456,7 @@ pub(crate) fn resolve_layout(
     };
     let mut sources = Vec::new();
     let mut joins: Vec<(Field, Vec<usize>)> = Vec::new();
+    let mut age_on = None;
     if profile.columns.is_empty() {
         for field in Field::ALL {
             if let Some(i) = position_of(field.name())? {
@@ -476,6 +477,12 @@ pub(crate) fn resolve_layout(
                     found
                 }
                 ColumnRef::Position(p) => (*p <= width).then(|| p - 1),
+                ColumnRef::AgeOn { age, on, .. } => {
+                    if let (Some(a), Some(o)) = (position_of(age)?, position_of(on)?) {
+                        age_on = Some((a, o));
+                    }
+                    continue;
+                }
                 ColumnRef::Join(names) => {
                     let mut parts = Vec::new();
                     for name in names {
@@ -513,7 +520,11 @@ pub(crate) fn resolve_layout(
         });
     }
     sources.sort();
-    let has = |f: Field| sources.iter().any(|(g, _)| *g == f) || joins.iter().any(|(g, _)| *g == f);
+    let has = |f: Field| {
+        sources.iter().any(|(g, _)| *g == f)
+            || joins.iter().any(|(g, _)| *g == f)
+            || (f == Field::BirthYear && age_on.is_some())
+    };
     let derive_birth_year = !has(Field::BirthYear) && has(Field::BirthDate);
     let unmapped = header
         .map(|h| {
@@ -522,6 +533,7 @@ pub(crate) fn resolve_layout(
                 .filter(|(i, _)| {
                     !sources.iter().any(|(_, s)| s == i)
                         && !joins.iter().any(|(_, parts)| parts.contains(i))
+                        && age_on.is_none_or(|(a, o)| a != *i && o != *i)
                 })
                 .map(|(_, name)| name.clone())
                 .collect()
@@ -531,6 +543,7 @@ pub(crate) fn resolve_layout(
         Layout {
             sources,
             joins,
+            age_on,
             width,
             derive_birth_year,
         },

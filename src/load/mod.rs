@@ -64,6 +64,9 @@ pub struct LoadReport {
     pub missing_fields: Vec<Field>,
     /// Source columns the profile does not map.
     pub unmapped_columns: Vec<String>,
+    /// Fields derived, not read, whose value may be off by one unit: `birth_year` from an
+    /// age (the true year is the one given or the one before).
+    pub approximate_fields: Vec<Field>,
 }
 
 impl LoadReport {
@@ -90,14 +93,28 @@ pub struct Reject {
 /// Why a row was rejected. The text names fields, never values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RejectReason {
-    FieldCount { expected: usize, found: usize },
-    InvalidUtf8 { field: Field },
-    NulByte { field: Field },
+    FieldCount {
+        expected: usize,
+        found: usize,
+    },
+    InvalidUtf8 {
+        field: Field,
+    },
+    NulByte {
+        field: Field,
+    },
     EmptyVoterId,
-    DuplicateVoterId { first_line: u64 },
+    DuplicateVoterId {
+        first_line: u64,
+    },
     UnknownStatus,
-    BadDate { field: Field, format: String },
+    BadDate {
+        field: Field,
+        format: String,
+    },
     BadYear,
+    /// `birth_year` derived from an age: the age is not a whole number of years up to 150.
+    BadAge,
 }
 
 impl RejectReason {
@@ -112,6 +129,7 @@ impl RejectReason {
             RejectReason::UnknownStatus => "unknown_status",
             RejectReason::BadDate { .. } => "bad_date",
             RejectReason::BadYear => "bad_year",
+            RejectReason::BadAge => "bad_age",
         }
     }
 }
@@ -144,6 +162,9 @@ impl fmt::Display for RejectReason {
                 write!(f, "{}: not a valid date in format {format}", field.name())
             }
             RejectReason::BadYear => write!(f, "birth_year: not a year (1 to 4 digits)"),
+            RejectReason::BadAge => {
+                write!(f, "birth_year: the age it is derived from is not 0 to 150 years")
+            }
         }
     }
 }

@@ -148,6 +148,10 @@ impl LoadedTable {
                 .filter(|f| !fields.contains(f))
                 .collect(),
             unmapped_columns: self.unmapped,
+            approximate_fields: match self.layout.age_on {
+                Some(_) => vec![Field::BirthYear],
+                None => Vec::new(),
+            },
         };
         Ok((Snapshot::new(df, fields), report))
     }

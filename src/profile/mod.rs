@@ -57,6 +57,15 @@ pub enum ColumnRef {
     Names(Vec<String>),
     /// A 1-based column position, for headerless files.
     Position(usize),
+    /// `birth_year` derived from an age column and the date it was taken on (a snapshot date
+    /// column, read with the profile's `date_format`): the year of that date minus the age.
+    /// Approximate: the true year is that or the one before (a birthday still to come), so
+    /// the load reports the field as derived, and rules already allow a year's either side.
+    AgeOn {
+        age: String,
+        on: String,
+        format: DateFormat,
+    },
     /// Several header names whose values are joined with single spaces, empty parts skipped:
     /// an address a layout publishes only as parts (number, direction, street, type, unit).
     /// Absent columns are skipped too; with none present the field is missing.
@@ -69,6 +78,7 @@ impl fmt::Display for ColumnRef {
             ColumnRef::Names(names) => write!(f, "{}", names.join(" or ")),
             ColumnRef::Position(p) => write!(f, "column {p}"),
             ColumnRef::Join(names) => write!(f, "{}", names.join(" + ")),
+            ColumnRef::AgeOn { age, on, .. } => write!(f, "{on} minus {age}"),
         }
     }
 }
@@ -164,6 +174,7 @@ enum RawColumnRef {
     Names(Vec<String>),
     Position(i64),
     Join { join: Vec<String> },
+    AgeOn { age: String, on: String },
 }
 
 fn default_delimiter() -> String {
@@ -272,8 +283,25 @@ impl Profile {
                     ))
                 }
                 RawColumnRef::Join { join } => ColumnRef::Join(join),
+                RawColumnRef::AgeOn { .. } if field != Field::BirthYear => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "only birth_year can be derived from an age".into(),
+                    ))
+                }
+                RawColumnRef::AgeOn { age, on } => ColumnRef::AgeOn {
+                    age,
+                    on,
+                    format: DateFormat::compile(&raw.date_format).map_err(|source| {
+                        ProfileError::Date {
+                            origin: origin.to_string(),
+                            key: "date_format".into(),
+                            source,
+                        }
+                    })?,
+                },
             };
-            if !raw.header && matches!(column, ColumnRef::Names(_) | ColumnRef::Join(_)) {
+            if !raw.header && !matches!(column, ColumnRef::Position(_)) {
                 return Err(invalid(
                     &format!("columns.{key}"),
                     "a file without a header needs column positions, not names".into(),
