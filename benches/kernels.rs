@@ -65,7 +65,7 @@ fn kernels(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(new.rows() as u64));
     group.bench_function("record_rules", |b| {
-        b.iter(|| scan(&new, to, None, &ScanConfig::default(), None))
+        b.iter(|| scan(&new, to, None, &ScanConfig::default(), None, &[]))
     });
     group.finish();
 

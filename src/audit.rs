@@ -169,6 +169,7 @@ pub fn run(
         calendar,
         &config.scan,
         deceased,
+        &latest.report.rejects,
     );
     stage(Stage::Diff);
     let diffs: Vec<DiffResult> = loaded

@@ -100,6 +100,16 @@ impl Snapshot {
     pub fn fingerprints(&self) -> &[u64] {
         fingerprints(&self.df)
     }
+
+    /// The source line of every row, in row order.
+    pub fn lines(&self) -> &[u64] {
+        self.df
+            .column(LINE_COLUMN)
+            .and_then(|c| c.u64())
+            .ok()
+            .and_then(|ca| ca.cont_slice().ok())
+            .expect("a snapshot has one contiguous, null-free _line column")
+    }
 }
 
 /// Read access to one canonical field's column, typed once (no per-row dynamic dispatch on

@@ -120,6 +120,7 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
         run.rules.calendar(),
         &run.config,
         deceased.as_ref().map(|d| &d.snapshot),
+        &loaded.report.rejects,
     );
     report::findings::write_scan(
         &run.output,

@@ -15,18 +15,76 @@
 //! every record; the national id itself is not repeated in the finding (it is confidential
 //! in many jurisdictions, DOMAIN.md "Privacy and trust").
 //!
-//! `voter_id` repeats never reach this rule: the loader rejects every repeated `voter_id` row
-//! with the line of the first one (`RejectReason::DuplicateVoterId`).
+//! # `R-VOTER-ID-REPEATED`
+//! One `voter_id` on several rows of the export. The loader keeps the first row and rejects
+//! the others with the line of the first (`RejectReason::DuplicateVoterId`), so the snapshot,
+//! and the keyed diff, hold one record per id. But a repeat is itself a finding: two
+//! registrations merged under one id (North Carolina's VR snapshots keep both rows of a merged
+//! pair), or an export fault that put two people under one key, and the rows after the first
+//! are neither scanned nor diffed. So each kept record with repeats is reported, `medium`,
+//! with its line and the lines of its repeats; a human must see which row is the voter.
+//! From an ingested file the repeats were rejected at ingest, and its rejects file lists
+//! them.
+
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::findings::{Evidence, Scope, Severity};
+use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
+use crate::load::{Reject, RejectReason};
 use crate::model::Field;
 
 use super::columns::{Groups, Standing};
 use super::{Context, Output};
 
 pub(crate) const RULE: &str = "R-ID-REPEATED";
+pub(crate) const VOTER_ID: &str = "R-VOTER-ID-REPEATED";
+
+/// `R-VOTER-ID-REPEATED` from the snapshot's own load rejects (see the module docs).
+pub(crate) fn check_voter_ids(ctx: &Context<'_>, rejects: &[Reject], out: &mut Output) {
+    out.run(RuleRun {
+        rule: VOTER_ID,
+        status: RuleStatus::Ran,
+    });
+    let mut repeats: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for r in rejects {
+        if let RejectReason::DuplicateVoterId { first_line } = r.reason {
+            repeats.entry(first_line).or_default().push(r.line);
+        }
+    }
+    if repeats.is_empty() {
+        return;
+    }
+    let rows: BTreeMap<u64, usize> = ctx
+        .snap
+        .lines()
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| repeats.contains_key(line))
+        .map(|(row, &line)| (line, row))
+        .collect();
+    for (first_line, lines) in repeats {
+        let Some(&row) = rows.get(&first_line) else {
+            continue;
+        };
+        let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+        out.push(ctx.record(
+            VOTER_ID,
+            Severity::Medium,
+            row,
+            Evidence {
+                observed: (lines.len() + 1) as f64,
+                expected: Some(1.0),
+                baseline: "one row per voter_id; the rows after the first were rejected".into(),
+                facts: vec![
+                    ("line", first_line.to_string()),
+                    ("repeated_at_lines", lines.join(" ")),
+                ],
+                ..Evidence::default()
+            },
+        ));
+    }
+}
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     out.run(ctx.check(RULE, &[Field::NationalId]));

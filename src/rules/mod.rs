@@ -23,6 +23,7 @@
 //! | `R-REG-AFTER-CUTOFF` | [`registration`] | an active registration dated after the cut-off |
 //! | `R-REG-FUTURE` | [`registration`] | a registration dated after the snapshot date |
 //! | `R-ID-REPEATED` | [`identity`] | one `national_id` on several records |
+//! | `R-VOTER-ID-REPEATED` | [`identity`] | one `voter_id` on several rows of the export (the repeats rejected at load) |
 //! | `R-NAME-MARKUP` | [`names`] | control characters, markup, bidi overrides, formula prefixes |
 //! | `R-NAME-IMPLAUSIBLE` | [`names`] | digits, placeholder words (TEST, UNKNOWN ...) |
 //! | `R-ADDRESS-CROWDED` | [`clusters`] | more current registrations at one address than any household |
@@ -30,9 +31,9 @@
 //! | `R-DECEASED-MATCH` | [`deceased`] | an active voter matching a death registry entry |
 //!
 //! Each module documents its rules' rationale and thresholds, with the source of every number.
-//! `voter_id` repeats are not a rule here: the loader rejects every repeated `voter_id` row
-//! with the line of the first one (`RejectReason::DuplicateVoterId`), so a loaded snapshot
-//! cannot hold any; the rejects file is where they are reported.
+//! `voter_id` repeats: the loader rejects every repeated `voter_id` row with the line of the
+//! first one (`RejectReason::DuplicateVoterId`), so a loaded snapshot holds one record per id;
+//! `R-VOTER-ID-REPEATED` reports the kept record from those rejects.
 //!
 //! # Reference date
 //! Ages are taken on the *reference date*: [`ScanConfig::as_of`] when given (`--as-of`), else
@@ -77,6 +78,7 @@ use rayon::prelude::*;
 use crate::calendar::ElectionCalendar;
 use crate::dates::IsoDate;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::load::Reject;
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 
@@ -84,7 +86,7 @@ pub use allowlist::{Allowlist, AllowlistEntry, AllowlistError};
 use columns::Standing;
 
 /// Every rule id [`scan`] reports on, in report order.
-pub const RULES: [&str; 16] = [
+pub const RULES: [&str; 17] = [
     missing::RULE,
     ages::UNDER,
     ages::OVER,
@@ -96,6 +98,7 @@ pub const RULES: [&str; 16] = [
     registration::AFTER_CUTOFF,
     registration::FUTURE,
     identity::RULE,
+    identity::VOTER_ID,
     names::MARKUP,
     names::IMPLAUSIBLE,
     clusters::ADDRESS,
@@ -243,22 +246,27 @@ type RuleCheck<'a> = dyn Fn(&Context<'_>, &mut Output) + Sync + 'a;
 ///
 /// `snapshot_date` is the export's date (days since 1970); `calendar` supplies election day,
 /// cut-off and ages; `deceased` is a death registry loaded in the canonical layout (its
-/// `voter_id` holds the registry's own record number).
+/// `voter_id` holds the registry's own record number); `rejects` are the snapshot's load
+/// rejects (its repeated `voter_id` rows are a rule's input).
 pub fn scan(
     snapshot: &Snapshot,
     snapshot_date: i32,
     calendar: Option<&ElectionCalendar>,
     config: &ScanConfig,
     deceased: Option<&Snapshot>,
+    rejects: &[Reject],
 ) -> ScanResult {
     let ctx = Context::new(snapshot, snapshot_date, calendar, config);
     let with_registry = |ctx: &Context<'_>, out: &mut Output| deceased::check(ctx, deceased, out);
-    let checks: [&RuleCheck; 8] = [
+    let repeated_ids =
+        |ctx: &Context<'_>, out: &mut Output| identity::check_voter_ids(ctx, rejects, out);
+    let checks: [&RuleCheck; 9] = [
         &missing::check,
         &ages::check,
         &birth::check,
         &registration::check,
         &identity::check,
+        &repeated_ids,
         &names::check,
         &clusters::check,
         &with_registry,

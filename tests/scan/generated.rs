@@ -29,7 +29,7 @@ fn scan_series(dir: &Path, config: &ScanConfig) -> (Snapshot, ScanResult, serde_
         .snapshot;
     let calendar = calendar_of(&dir.join("election.toml"));
     let date = date_in_file_name(file).expect("a dated file name");
-    let result = scan(&snap, date, Some(&calendar), config, None);
+    let result = scan(&snap, date, Some(&calendar), config, None, &[]);
     (snap, result, truth)
 }
 
@@ -293,6 +293,7 @@ fn death_registry_entries_with_a_typo_are_found_like_verbatim_ones() {
         None,
         &ScanConfig::default(),
         Some(&registry),
+        &[],
     );
     let found = of_rule(&result, "R-DECEASED-MATCH");
     let flagged = |ids: &[String]| {

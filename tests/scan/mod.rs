@@ -172,7 +172,14 @@ fn calendar() -> ElectionCalendar {
 
 fn run(recs: &[Rec], config: &ScanConfig) -> ScanResult {
     let snap = load(recs, HEADER);
-    scan(&snap, day(SNAPSHOT_DATE), Some(&calendar()), config, None)
+    scan(
+        &snap,
+        day(SNAPSHOT_DATE),
+        Some(&calendar()),
+        config,
+        None,
+        &[],
+    )
 }
 
 fn of_rule<'a>(result: &'a ScanResult, rule: &str) -> Vec<&'a Finding> {
@@ -423,6 +430,7 @@ fn a_rule_missing_its_fields_is_reported_skipped() {
         None,
         &ScanConfig::default(),
         None,
+        &[],
     );
     let status: BTreeMap<&str, &RuleStatus> =
         result.runs.iter().map(|r| (r.rule, &r.status)).collect();
@@ -500,6 +508,7 @@ fn death_registry_matches_only_voting_records() {
         Some(&calendar()),
         &ScanConfig::default(),
         Some(&registry),
+        &[],
     );
     let found = of_rule(&result, "R-DECEASED-MATCH");
     let got: Vec<(&str, Severity)> = found
@@ -529,6 +538,7 @@ fn scan_artefacts_list_every_voter_and_rule() {
         Some(&calendar()),
         &ScanConfig::default(),
         None,
+        &[],
     );
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = dir.path().join("out");
@@ -543,7 +553,7 @@ fn scan_artefacts_list_every_voter_and_rule() {
         serde_json::from_slice(&std::fs::read(out.join("scan.json")).expect("scan.json"))
             .expect("JSON");
     assert_eq!(json, scan_json(&result, &snap, "register-2026-10-02.csv"));
-    assert_eq!(json["rules"].as_array().map(Vec::len), Some(16));
+    assert_eq!(json["rules"].as_array().map(Vec::len), Some(17));
     assert_eq!(json["counts"]["high"], 1);
     assert_eq!(json["parameters"]["as_of"], "2026-10-22");
     // Deterministic: the same inputs give the same bytes.
@@ -559,3 +569,51 @@ fn scan_artefacts_list_every_voter_and_rule() {
 // Generated series against their ground truth: planted record anomalies, clean series,
 // institutions, death registries.
 mod generated;
+
+/// A `voter_id` on three rows of an export: the loader keeps the first (line 2) and rejects
+/// the others; the scan reports the kept record with the lines of its repeats.
+#[test]
+fn a_voter_id_on_several_rows_is_reported_with_its_lines() {
+    let text = "voter_id,given_name,family_name,status\n\
+                V1,ANA,LOPEZ,active\nV2,BEN,SMITH,active\nV1,ANA,LOPES,active\nV3,CARL,JONES,active\nV1,ANN,LOPEZ,active\n";
+    let profile = Profile::builtin("canonical").expect("built in");
+    let loaded = load_bytes(
+        text.as_bytes().to_vec(),
+        Path::new("register-2026-10-02.csv"),
+        &profile,
+        &NoProgress,
+    )
+    .expect("loads");
+    assert_eq!(loaded.report.rows_rejected, 2);
+    let result = scan(
+        &loaded.snapshot,
+        day(SNAPSHOT_DATE),
+        None,
+        &ScanConfig::default(),
+        None,
+        &loaded.report.rejects,
+    );
+    let found = of_rule(&result, "R-VOTER-ID-REPEATED");
+    assert_eq!(found.len(), 1, "{}", show(&result));
+    let f = found[0];
+    assert_eq!(f.voter_ids, vec!["V1".to_string()]);
+    assert_eq!(f.severity, Severity::Medium);
+    let facts: Vec<(&str, &str)> = f
+        .evidence
+        .facts
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    assert!(facts.contains(&("line", "2")), "{facts:?}");
+    assert!(facts.contains(&("repeated_at_lines", "4 6")), "{facts:?}");
+    // Without the rejects (an ingested file's load has none), nothing is reported.
+    let none = scan(
+        &loaded.snapshot,
+        day(SNAPSHOT_DATE),
+        None,
+        &ScanConfig::default(),
+        None,
+        &[],
+    );
+    assert!(of_rule(&none, "R-VOTER-ID-REPEATED").is_empty());
+}
