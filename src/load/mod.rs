@@ -218,7 +218,7 @@ pub enum LoadError {
         source: PolarsError,
     },
     /// A columnar file whose structure is inconsistent or declares more than memory holds,
-    /// found before its reader allocates from it (see `limits.rs`).
+    /// found before its reader allocates from it (see `memory.rs`).
     #[error("{}: cannot read {format} file: {why}", path.display())]
     Malformed {
         path: PathBuf,
