@@ -487,6 +487,15 @@ fn inputs_that_cannot_fit_in_memory_are_refused_before_work_starts() {
     dir.write("ok.csv", MESSY_CANONICAL);
     dir.run(&["inspect", "ok.csv", "--skip-memory-check"])
         .expect_code(0);
+    // A memory limit below the estimate refuses even a small file, naming the limit; one
+    // above it lets the run start.
+    let run = dir.run(&["inspect", "ok.csv", "--memory-limit", "1K"]);
+    run.expect_one_line_error();
+    assert!(run.stderr.contains("--memory-limit"), "{}", run.stderr);
+    dir.run(&["inspect", "ok.csv", "--memory-limit", "1G"])
+        .expect_code(0);
+    dir.run(&["inspect", "ok.csv", "--memory-limit", "lots"])
+        .expect_code(2);
 }
 
 #[test]

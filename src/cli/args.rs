@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use rollaudit::findings::Severity;
 use rollaudit::generate;
-use rollaudit::load;
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
@@ -28,6 +27,37 @@ pub struct Args {
     /// (the estimate and its model: `rollaudit::load::memory`).
     #[arg(long, global = true)]
     pub skip_memory_check: bool,
+    /// The memory a run may plan to use, e.g. 8G or 512M (K, M, G, T: powers of 1024). Default:
+    /// 90% of the memory the kernel says is available now. A run estimated to need more is
+    /// refused before any work (a diff of two ingested files streams instead), and `ingest`
+    /// reads a CSV in pieces of at most an eighth of it.
+    #[arg(long, global = true, value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+}
+
+/// A byte count with an optional binary unit: `1048576`, `512M`, `8G`, `1.5GiB`.
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(format!("{s:?}: a size such as 512M or 8G")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: a size such as 512M or 8G"))?;
+    let bytes = value * (1u64 << shift) as f64;
+    if !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(format!("{s:?}: at least one byte"));
+    }
+    Ok(bytes as u64)
 }
 
 #[derive(Subcommand)]
@@ -46,9 +76,9 @@ pub enum Command {
         output: PathBuf,
         /// Read a CSV/TSV export this many bytes of text at a time (sorted runs merged by
         /// voter_id), so an export larger than memory can be ingested; about four times this
-        /// is held at once.
-        #[arg(long, default_value_t = load::DEFAULT_PIECE_BYTES)]
-        piece_bytes: usize,
+        /// is held at once. Default 256 MiB, or an eighth of --memory-limit if that is less.
+        #[arg(long)]
+        piece_bytes: Option<usize>,
     },
     /// Print row counts, schema, missing values per field, the snapshot digest and rejects.
     Inspect {

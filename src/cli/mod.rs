@@ -20,10 +20,20 @@ use config::Reading;
 
 use crate::progress::Timings;
 
+/// Share of the memory the kernel reports available that a run plans to use when
+/// `--memory-limit` is not given: the rest is left to the page cache (which the loads read
+/// through) and to whatever else runs beside the audit.
+const DEFAULT_MEMORY_SHARE: f64 = 0.9;
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
+    let budget = args.memory_limit.or_else(|| {
+        rollaudit::load::memory::available_memory()
+            .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
+    });
     if !args.skip_memory_check {
-        if let Some(shortfall) = memory_shortfall(&input_paths(&args.command)) {
+        let shortfall = budget.and_then(|b| memory_shortfall(&input_paths(&args.command), b));
+        if let Some(shortfall) = shortfall {
             match &args.command {
                 // A streamed diff holds one window, not the files.
                 Command::Diff { stream: true, .. } => {}
@@ -50,7 +60,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             load,
             output,
             piece_bytes,
-        } => commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes),
+        } => {
+            let piece_bytes = piece_size(piece_bytes, args.memory_limit);
+            commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes)
+        }
         Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
         Command::Audit(args) => commands::audit(&config::Audit::resolve(&args)?),
         Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
@@ -147,19 +160,27 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
     }
 }
 
-/// What a run is estimated to need when that is more memory than the machine has free (the
-/// caller refuses it before any work, or streams instead), as one sentence naming the inputs.
-fn memory_shortfall(paths: &[PathBuf]) -> Option<String> {
+/// The CSV piece size of `ingest`: `--piece-bytes`, else the default capped at an eighth of
+/// `--memory-limit` (about four pieces' worth is held at once), at least 1 MiB.
+fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
+    explicit.unwrap_or_else(|| match memory_limit {
+        Some(limit) => ((limit / 8) as usize).clamp(1 << 20, load::DEFAULT_PIECE_BYTES),
+        None => load::DEFAULT_PIECE_BYTES,
+    })
+}
+
+/// What a run is estimated to need when that is more than `budget` (the caller refuses it
+/// before any work, or streams instead), as one sentence naming the inputs.
+fn memory_shortfall(paths: &[PathBuf], budget: u64) -> Option<String> {
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let estimate = rollaudit::load::memory::estimate(&refs);
-    let available = rollaudit::load::memory::available_memory()?;
-    if estimate.peak_bytes <= available {
+    if estimate.peak_bytes <= budget {
         return None;
     }
     use rollaudit::load::memory::gib;
     Some(format!(
         "{}: this run needs about {} of memory ({} of input text; model in rollaudit::load::memory) \
-         and {} is available",
+         and may use {} (--memory-limit, default 90% of the memory available)",
         paths
             .iter()
             .map(|p| p.display().to_string())
@@ -167,6 +188,48 @@ fn memory_shortfall(paths: &[PathBuf]) -> Option<String> {
             .join(", "),
         gib(estimate.peak_bytes),
         gib(estimate.input_text_bytes),
-        gib(available)
+        gib(budget)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args::parse_size;
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("2 tb"), Ok(2 << 40));
+        for bad in ["", "G", "8X", "-1G", "0", "1.2.3M"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_piece_size_follows_the_memory_limit() {
+        let default = load::DEFAULT_PIECE_BYTES;
+        assert_eq!(piece_size(None, None), default);
+        assert_eq!(piece_size(Some(4096), Some(1 << 30)), 4096);
+        assert_eq!(piece_size(None, Some(1 << 30)), 128 << 20);
+        assert_eq!(piece_size(None, Some(64 << 30)), default);
+        assert_eq!(piece_size(None, Some(1 << 20)), 1 << 20);
+    }
+
+    #[test]
+    fn a_run_over_its_budget_is_named_with_its_estimate() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("a.csv");
+        std::fs::write(&csv, vec![b'x'; 1000]).unwrap();
+        // 1000 bytes of text: 3.5 x 1000 + 2 x 1000 = 5500 bytes by the model.
+        assert_eq!(memory_shortfall(std::slice::from_ref(&csv), 5500), None);
+        let message = memory_shortfall(&[csv], 5499).expect("over budget");
+        assert!(
+            message.contains("a.csv") && message.contains("--memory-limit"),
+            "{message}"
+        );
+    }
 }
