@@ -351,3 +351,75 @@ fn a_birth_year_from_an_age_is_the_dates_year_minus_the_age() {
     .unwrap_err();
     assert!(err.to_string().contains("only birth_year"), "{err}");
 }
+
+/// A fixed-width layout: columns by character position, a Latin-1 name that must not shift
+/// the columns after it, a short line (trailing blanks dropped), a blank line, CRLF, a bad
+/// date rejected with its line, and a repeated id rejected with the first one's line.
+#[test]
+fn fixed_width_lines_are_cut_by_character_position() {
+    let profile = Profile::parse(
+        "name = \"fixed\"\nheader = false\nencoding = \"latin-1\"\ndate_format = \"%Y%m%d\"\n\
+         [columns]\n\
+         voter_id = { start = 1, length = 6 }\n\
+         family_name = { start = 7, length = 10 }\n\
+         given_name = { start = 17, length = 8 }\n\
+         birth_date = { start = 25, length = 8 }\n\
+         postcode = { start = 33, length = 5 }\n",
+        "fixed.toml",
+    )
+    .expect("a valid profile");
+    assert!(profile.is_fixed_width());
+    let lines = [
+        "V00001GARCÍA    JOSÉ    1980030127215",
+        "V00002SMITH     ANN     19751231",
+        "",
+        "V00003JONES     BOB     19751331",
+        "V00001GARCIA    JOSE    1980030127215",
+    ];
+    let text = lines.join("\r\n") + "\r\n";
+    let (latin1, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    let loaded = load_bytes(
+        latin1.into_owned(),
+        std::path::Path::new("fixed.txt"),
+        &profile,
+        &NoProgress,
+    )
+    .expect("loads");
+    assert_eq!(loaded.report.rows_read, 4, "the blank line is not a row");
+    assert_eq!(loaded.report.rows_loaded, 2);
+    let reasons: Vec<(u64, &str)> = loaded
+        .report
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason.kind()))
+        .collect();
+    assert_eq!(reasons, vec![(4, "bad_date"), (5, "duplicate_voter_id")]);
+    assert_eq!(
+        texts(&loaded, Field::FamilyName),
+        vec![Some("GARCÍA".to_string()), Some("SMITH".to_string())]
+    );
+    assert_eq!(
+        texts(&loaded, Field::GivenName),
+        vec![Some("JOSÉ".to_string()), Some("ANN".to_string())]
+    );
+    assert_eq!(
+        texts(&loaded, Field::Postcode),
+        vec![Some("27215".to_string()), None],
+        "the short line's missing postcode is empty, not a reject"
+    );
+    assert_eq!(
+        loaded
+            .snapshot
+            .column(Field::BirthDate)
+            .and_then(|c| c.day(0)),
+        rollaudit::dates::parse_iso_date("1980-03-01")
+    );
+    // Spans and names cannot be mixed in one profile.
+    let err = Profile::parse(
+        "name = \"x\"\nheader = false\n[columns]\nvoter_id = { start = 1, length = 6 }\nfamily_name = 2\n",
+        "x.toml",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("fixed-width"), "{err}");
+}

@@ -276,7 +276,7 @@ pub fn ingest(
                 let rows = done.report.rows_loaded;
                 (done.report, rows, done.digest)
             }
-            // Columnar or UTF-16 input: loaded whole.
+            // Columnar, UTF-16 or fixed-width input: loaded whole.
             None => {
                 let loaded = load_with(input, reading, &bar)?;
                 load::write_snapshot(&loaded.snapshot, output)?;

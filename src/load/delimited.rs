@@ -477,6 +477,8 @@ pub(crate) fn resolve_layout(
                     found
                 }
                 ColumnRef::Position(p) => (*p <= width).then(|| p - 1),
+                // Spans cut lines of fixed-width text (`fixed.rs`), never delimited fields.
+                ColumnRef::Span { .. } => None,
                 ColumnRef::AgeOn { age, on, .. } => {
                     if let (Some(a), Some(o)) = (position_of(age)?, position_of(on)?) {
                         age_on = Some((a, o));

@@ -15,6 +15,7 @@
 mod columnar;
 mod convert;
 mod delimited;
+mod fixed;
 #[doc(hidden)]
 pub use delimited::batch_starts_both_ways;
 mod ingested;
@@ -339,7 +340,10 @@ fn load_raw(
     let table = match format {
         InputFormat::Delimited => {
             let (text, encoding) = source::decode_text(raw.bytes, profile.encoding, path)?;
-            delimited::read(text, encoding, path, profile, progress)?
+            match profile.is_fixed_width() {
+                true => fixed::read(text, encoding, path, profile, progress)?,
+                false => delimited::read(text, encoding, path, profile, progress)?,
+            }
         }
         InputFormat::Parquet | InputFormat::ArrowIpc => {
             columnar::read(raw.bytes, format, path, profile)?

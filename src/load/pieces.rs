@@ -64,6 +64,10 @@ pub fn ingest_in_pieces(
     piece_bytes: usize,
     progress: &dyn Progress,
 ) -> Result<Option<PiecedIngest>, LoadError> {
+    // A fixed-width export is loaded whole (its reader has no piecewise cut yet).
+    if profile.is_fixed_width() {
+        return Ok(None);
+    }
     let Some(mut pieces) = Pieces::open(path, profile, piece_bytes.max(1))? else {
         return Ok(None);
     };

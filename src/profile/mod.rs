@@ -66,6 +66,9 @@ pub enum ColumnRef {
         on: String,
         format: DateFormat,
     },
+    /// A fixed-width column: `length` characters from the 1-based character position `start`.
+    /// A profile's columns are all spans or none.
+    Span { start: usize, length: usize },
     /// Several header names whose values are joined with single spaces, empty parts skipped:
     /// an address a layout publishes only as parts (number, direction, street, type, unit).
     /// Absent columns are skipped too; with none present the field is missing.
@@ -79,6 +82,9 @@ impl fmt::Display for ColumnRef {
             ColumnRef::Position(p) => write!(f, "column {p}"),
             ColumnRef::Join(names) => write!(f, "{}", names.join(" + ")),
             ColumnRef::AgeOn { age, on, .. } => write!(f, "{on} minus {age}"),
+            ColumnRef::Span { start, length } => {
+                write!(f, "characters {start} to {}", start + length - 1)
+            }
         }
     }
 }
@@ -175,6 +181,7 @@ enum RawColumnRef {
     Position(i64),
     Join { join: Vec<String> },
     AgeOn { age: String, on: String },
+    Span { start: i64, length: i64 },
 }
 
 fn default_delimiter() -> String {
@@ -218,6 +225,13 @@ impl Profile {
     /// [`ProfileError::Unknown`].
     pub fn names_a_file(spec: &str) -> bool {
         spec.ends_with(".toml") || spec.contains(std::path::MAIN_SEPARATOR)
+    }
+
+    /// The layout is fixed-width: its columns are character spans, not delimited fields.
+    pub fn is_fixed_width(&self) -> bool {
+        self.columns
+            .values()
+            .any(|c| matches!(c, ColumnRef::Span { .. }))
     }
 
     pub fn canonical() -> Profile {
@@ -283,6 +297,18 @@ impl Profile {
                     ))
                 }
                 RawColumnRef::Join { join } => ColumnRef::Join(join),
+                RawColumnRef::Span { start, length } if start >= 1 && length >= 1 => {
+                    ColumnRef::Span {
+                        start: start as usize,
+                        length: length as usize,
+                    }
+                }
+                RawColumnRef::Span { .. } => {
+                    return Err(invalid(
+                        &format!("columns.{key}"),
+                        "a fixed-width column needs start >= 1 and length >= 1".into(),
+                    ))
+                }
                 RawColumnRef::AgeOn { .. } if field != Field::BirthYear => {
                     return Err(invalid(
                         &format!("columns.{key}"),
@@ -301,7 +327,7 @@ impl Profile {
                     })?,
                 },
             };
-            if !raw.header && !matches!(column, ColumnRef::Position(_)) {
+            if !raw.header && !matches!(column, ColumnRef::Position(_) | ColumnRef::Span { .. }) {
                 return Err(invalid(
                     &format!("columns.{key}"),
                     "a file without a header needs column positions, not names".into(),
@@ -337,6 +363,17 @@ impl Profile {
                 }
             }
             values.insert(field, map);
+        }
+
+        let spans = columns
+            .values()
+            .filter(|c| matches!(c, ColumnRef::Span { .. }))
+            .count();
+        if spans > 0 && spans < columns.len() {
+            return Err(invalid(
+                "columns",
+                "a fixed-width layout gives every column as { start, length }".into(),
+            ));
         }
 
         let mut date_formats = BTreeMap::new();
