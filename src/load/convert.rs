@@ -194,19 +194,19 @@ impl<'p> BatchConverter<'p> {
     ) {
         let mut staged = [Value::Missing; Field::ALL.len()];
         let staged = &mut staged[..self.plans.len()];
-        let joined = match self.joins {
-            true => join(&self.plans, self.width, fields),
-            false => Ok(Vec::new()),
+        // The joined fields' text lives here, for the staged values to borrow.
+        let joined = if fields.len() != self.width {
+            Err(RejectReason::FieldCount {
+                expected: self.width,
+                found: fields.len(),
+            })
+        } else if self.joins {
+            join(&self.plans, fields)
+        } else {
+            Ok(Vec::new())
         };
         let staged_ok = match &joined {
-            Ok(joined) => stage(
-                self.profile,
-                &self.plans,
-                self.width,
-                fields,
-                joined,
-                staged,
-            ),
+            Ok(joined) => stage(self.profile, &self.plans, fields, joined, staged),
             Err(reason) => Err(reason.clone()),
         };
         match staged_ok {
@@ -289,22 +289,11 @@ impl<'p> BatchConverter<'p> {
 
 /// The text of every joined field of a row, one per plan (empty for the others): the
 /// non-empty parts, trimmed, joined with single spaces.
-fn join(plans: &[Plan<'_>], width: usize, fields: &[&[u8]]) -> Result<Vec<String>, RejectReason> {
-    if fields.len() != width {
-        return Err(RejectReason::FieldCount {
-            expected: width,
-            found: fields.len(),
-        });
-    }
+fn join(plans: &[Plan<'_>], fields: &[&[u8]]) -> Result<Vec<String>, RejectReason> {
     let mut joined = vec![String::new(); plans.len()];
     for (plan, out) in plans.iter().zip(&mut joined) {
         for &part in &plan.parts {
-            let text = std::str::from_utf8(fields[part])
-                .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?;
-            if text.contains('\0') {
-                return Err(RejectReason::NulByte { field: plan.field });
-            }
-            let text = text.trim();
+            let text = field_text(fields[part], plan.field)?;
             if !text.is_empty() {
                 if !out.is_empty() {
                     out.push(' ');
@@ -316,20 +305,24 @@ fn join(plans: &[Plan<'_>], width: usize, fields: &[&[u8]]) -> Result<Vec<String
     Ok(joined)
 }
 
+/// A source field's text, trimmed: valid UTF-8 without NUL bytes, else the row's reject
+/// reason naming `field`.
+fn field_text(bytes: &[u8], field: Field) -> Result<&str, RejectReason> {
+    let text = std::str::from_utf8(bytes).map_err(|_| RejectReason::InvalidUtf8 { field })?;
+    if text.contains('\0') {
+        return Err(RejectReason::NulByte { field });
+    }
+    Ok(text.trim())
+}
+
+/// Converts a row of the layout's width (checked by the caller) into `staged`.
 fn stage<'a>(
     profile: &'a Profile,
     plans: &[Plan<'a>],
-    width: usize,
     fields: &[&'a [u8]],
     joined: &'a [String],
     staged: &mut [Value<'a>],
 ) -> Result<(), RejectReason> {
-    if fields.len() != width {
-        return Err(RejectReason::FieldCount {
-            expected: width,
-            found: fields.len(),
-        });
-    }
     for (i, (plan, slot)) in plans.iter().zip(staged.iter_mut()).enumerate() {
         if let Some((age, on)) = plan.age_on {
             *slot = year_from_age(profile, plan, fields[age], fields[on])?;
@@ -339,12 +332,8 @@ fn stage<'a>(
             *slot = convert_value(profile, plan, &joined[i])?;
             continue;
         }
-        let text = std::str::from_utf8(fields[plan.source])
-            .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?;
-        if text.contains('\0') {
-            return Err(RejectReason::NulByte { field: plan.field });
-        }
-        *slot = convert_value(profile, plan, text.trim())?;
+        let text = field_text(fields[plan.source], plan.field)?;
+        *slot = convert_value(profile, plan, text)?;
         if plan.field == Field::VoterId && matches!(slot, Value::Missing) {
             return Err(RejectReason::EmptyVoterId);
         }
@@ -437,12 +426,7 @@ fn year_from_age(
     on: &[u8],
 ) -> Result<Value<'static>, RejectReason> {
     let text = |bytes| -> Result<Option<&str>, RejectReason> {
-        let t = std::str::from_utf8(bytes)
-            .map_err(|_| RejectReason::InvalidUtf8 { field: plan.field })?
-            .trim();
-        if t.contains('\0') {
-            return Err(RejectReason::NulByte { field: plan.field });
-        }
+        let t = field_text(bytes, plan.field)?;
         Ok((!profile.null_markers.iter().any(|m| m == t)).then_some(t))
     };
     let (Some(age), Some(on)) = (text(age)?, text(on)?) else {
