@@ -167,6 +167,10 @@ fn reruns_are_byte_identical() {
 ///   changed the same four artefacts, for the same reason.
 /// - House numbers one keying error apart on one street (the `street` level) changed pair
 ///   probabilities only: `duplicates.csv` and `dedupe.json`.
+/// - The household-id and generation guards and the threshold at 0.65 (issue #14, session
+///   8) left the clusters and the change log as they were: two review pairs became guarded
+///   (BERNIUS JOHN DAVIS born 1952 and 1989; one name at one address with two national ids),
+///   `duplicates.csv` and `dedupe.json`.
 #[test]
 fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
     let pinned = [
@@ -184,7 +188,7 @@ fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
         ),
         (
             "duplicates.csv",
-            "856e1186cb15b440b0821e7f86de63bab0be4fc66ada1a48566b8d34f9f6f7bc",
+            "bfa3fd25c811ebcf1bef27ac55d026e43cddfda3aff8f9abda18ab398481b622",
         ),
         (
             "clusters.csv",
@@ -192,7 +196,7 @@ fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
         ),
         (
             "dedupe.json",
-            "c1b8ee1f392bcb8d91ab1237c6c67a221c70fdf75fea10e53889eb8c9f26ce3f",
+            "4dbd048d87a0d2c0261a34ea8ff8def84651ae2292884e77a85dd0b625469f17",
         ),
     ];
     let dir = Dir::new();

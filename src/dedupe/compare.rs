@@ -187,6 +187,9 @@ pub(crate) const SIMILAR: u8 = 2;
 pub(crate) const DIFFERENT_NAME: u8 = 3;
 /// The national id level of two ids that differ beyond a keying error.
 pub(crate) const DIFFERENT_ID: u8 = 2;
+/// The birth-date level of two dates that differ beyond a transposition or one digit, in
+/// different years.
+pub(crate) const DIFFERENT_DATE: u8 = 4;
 
 /// A pair's levels, four bits per comparison in [`Comparison::ALL`] order, and bit 63 set
 /// when the names were compared crosswise.
@@ -295,7 +298,7 @@ fn birth_level(a: &Row, b: &Row) -> u8 {
         } else if ya == yb {
             3
         } else {
-            4
+            DIFFERENT_DATE
         };
     }
     MISSING

@@ -14,7 +14,7 @@
 //! | `probability` | match probability, 6 decimals |
 //! | `match_weight` | bits, 3 decimals |
 //! | `status` | `matched` (in a cluster), `review` (below the threshold) or `guarded` (a household guard vetoed it) |
-//! | `guard` | `generation_suffix`, `twin_pattern`, `namesake`, `kept_apart` (see `dedupe::Guard`) or empty |
+//! | `guard` | `generation_suffix`, `twin_pattern`, `household_ids`, `generations`, `namesake`, `kept_apart` (see `dedupe::Guard`) or empty |
 //! | `cluster_id` | the cluster of a matched pair, else empty |
 //! | `explanation` | `field=level(+weight)` for every field, `;`-separated (`[swapped]` after the names when compared crosswise), then `household_pattern(+w)` (the model's correction for fields agreeing together as a household's do) and `prior(+w)`; they sum to `match_weight` |
 //!
@@ -31,7 +31,7 @@
 //! pair completeness or `exact`, and `counts.exact_groups` required one address too):
 //! ```json
 //! {"schema_version": 2, "rows": 20000, "snapshot_digest": "…",
-//!  "config": {"threshold": 0.8, "review_threshold": 0.5, "max_block_size": 1000,
+//!  "config": {"threshold": 0.65, "review_threshold": 0.5, "max_block_size": 1000,
 //!             "random_pairs": 100000, "seed": 111546413966437, "term_frequency": true},
 //!  "absent_fields": [],
 //!  "blocking": [{"rule": "national_id", "description": "…", "keyed_records": 18000,

@@ -502,6 +502,36 @@ fn named_cases() -> Vec<Row> {
     k1.nid = "737817540".into();
     k2.nid = "120292789".into();
     v.extend([k1, k2, k3]);
+    // A father and son of one name without a suffix: same address and phone, born 31 years
+    // apart.
+    let mut f1 = row(
+        "H07A",
+        "THADDEUS",
+        "WINTERBOURNE",
+        "1948-03-02",
+        "M",
+        "52 ASH CT",
+    );
+    let mut f2 = row(
+        "H07B",
+        "THADDEUS",
+        "WINTERBOURNE",
+        "1979-11-23",
+        "M",
+        "52 ASH CT",
+    );
+    f1.phone = "5559990005".into();
+    f2.phone = "5559990005".into();
+    v.extend([f1, f2]);
+    // Two of one name at one address without birth dates, each with a national id of their
+    // own (more than one keying error apart).
+    let mut o1 = row("H08A", "OCTAVIA", "MERRIWEATHER", "", "F", "8 BAY RD");
+    let mut o2 = row("H08B", "OCTAVIA", "MERRIWEATHER", "", "F", "8 BAY RD");
+    o1.nid = "418820736".into();
+    o2.nid = "905163247".into();
+    o1.phone = "5559990006".into();
+    o2.phone = "5559990006".into();
+    v.extend([o1, o2]);
     v
 }
 
@@ -565,7 +595,7 @@ fn known_duplicates_match_and_look_alikes_do_not() {
         let pair = (format!("X0{k}A"), format!("X0{k}B"));
         assert!(matched.contains(&pair), "duplicate {pair:?} not matched");
     }
-    for k in 1..=6 {
+    for k in 1..=8 {
         let (a, b) = (format!("H0{k}A"), format!("H0{k}B"));
         assert!(
             !matched.contains(&(a.clone(), b.clone())),
@@ -591,6 +621,10 @@ fn known_duplicates_match_and_look_alikes_do_not() {
         Some(Guard::TwinPattern),
         "twins of one name: {p:?}"
     );
+    let p = listed("H07A", "H07B").expect("a father and son of one name are listed");
+    assert_eq!(p.guard, Some(Guard::Generations), "father and son: {p:?}");
+    let p = listed("H08A", "H08B").expect("two of one name at one address are listed");
+    assert_eq!(p.guard, Some(Guard::HouseholdIds), "two ids: {p:?}");
     // The third record of the H06 twins joins KATHERINE, not KATHRYN: the weaker match is
     // refused, so the two twins are in no cluster together.
     assert!(matched.contains(&("H06A".to_string(), "H06C".to_string())));
