@@ -156,6 +156,7 @@ pub fn dedupe(
     snapshot: &Path,
     reading: &Reading,
     exact_only: bool,
+    pairs_per_part: usize,
     output: &Path,
 ) -> Result<ExitCode> {
     // From an ingested file, only the columns the pass reads are loaded.
@@ -177,7 +178,10 @@ pub fn dedupe(
         report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
         println!("{}", render::exact(&exact));
     } else {
-        let config = rollaudit::dedupe::DedupeConfig::default();
+        let config = rollaudit::dedupe::DedupeConfig {
+            pairs_per_part,
+            ..Default::default()
+        };
         let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
         report::dedupe::write_dedupe(output, &result, &loaded.snapshot)?;
         print!("{}", render::dedupe(&result));

@@ -65,14 +65,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
             commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes)
         }
         Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
-        Command::Audit(args) => commands::audit(&config::Audit::resolve(&args)?),
+        Command::Audit(args) => {
+            let mut run = config::Audit::resolve(&args)?;
+            run.config.dedupe.pairs_per_part = pairs_per_part(budget);
+            commands::audit(&run)
+        }
         Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
         Command::Dedupe {
             snapshot,
             load,
             exact_only,
             output,
-        } => commands::dedupe(&snapshot, &Reading::resolve(&load)?, exact_only, &output),
+        } => commands::dedupe(
+            &snapshot,
+            &Reading::resolve(&load)?,
+            exact_only,
+            pairs_per_part(budget),
+            &output,
+        ),
         Command::EvalDedupe { labels, predicted } => commands::eval_dedupe(&labels, &predicted),
         Command::Diff {
             old,
@@ -162,6 +172,12 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
 
 /// The CSV piece size of `ingest`: `--piece-bytes`, else the default capped at an eighth of
 /// `--memory-limit` (about four pieces' worth is held at once), at least 1 MiB.
+/// Candidate pairs dedupe compares at once within the run's memory budget (all of them when
+/// the machine does not say how much memory it has and no limit is given).
+fn pairs_per_part(budget: Option<u64>) -> usize {
+    budget.map_or(usize::MAX, rollaudit::dedupe::pairs_per_part_within)
+}
+
 fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
     explicit.unwrap_or_else(|| match memory_limit {
         Some(limit) => ((limit / 8) as usize).clamp(1 << 20, load::DEFAULT_PIECE_BYTES),

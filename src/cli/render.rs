@@ -42,7 +42,10 @@ pub fn dedupe(result: &rollaudit::dedupe::DedupeResult) -> String {
         result.clusters.len(),
         c.found_pairs,
         c.expected_pairs
-    )
+    ) + &match result.parts {
+        1 => String::new(),
+        n => format!("candidate pairs compared in {n} parts to stay within the memory limit\n"),
+    }
 }
 
 /// Findings listed on the terminal after the counts.

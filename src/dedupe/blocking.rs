@@ -344,36 +344,116 @@ pub(crate) fn candidate_pairs(
     max_block_size: usize,
     split: Option<u32>,
 ) -> (Vec<(u32, u32)>, Vec<BlockingStat>) {
-    assert!(r.len() <= MAX_ROWS, "checked by dedupe() before blocking");
-    assert!(rules.len() < 256, "a rule index fits in 8 bits");
-    let mut stats = Vec::with_capacity(rules.len());
-    let mut all: Vec<u64> = Vec::new();
-    for (index, &rule) in rules.iter().enumerate() {
-        let (codes, stat) = one_pass(r, rule, index as u64, max_block_size, split);
-        all.extend(codes);
-        stats.push(stat);
-    }
-    all.par_sort_unstable();
-    let mut pairs = Vec::with_capacity(all.len());
-    let mut last = u64::MAX;
-    for code in all {
-        let pair = code >> 8;
-        if pair != last {
-            last = pair;
-            stats[(code & 0xFF) as usize].new_pairs += 1;
-            pairs.push(((pair >> ROW_BITS) as u32, (pair & ROW_MASK) as u32));
+    let mut blocks = Blocks::build(r, rules, max_block_size, split);
+    let (pairs, new) = blocks.pairs_from(0..u32::MAX);
+    blocks.credit(&new);
+    (pairs, blocks.stats)
+}
+
+/// Every pass's blocks, built once and expanded into candidate pairs a range of first rows
+/// at a time: a register whose candidate pairs do not fit in memory at once is compared in
+/// parts, each part the pairs `(a, b)` with `a` in one range, and the parts in order are the
+/// whole sorted list (a pair's every rule gives it the same `a`, so each part dedupes its own
+/// pairs across rules). Only the rows of blocks that are expanded are kept, four bytes each.
+pub(crate) struct Blocks {
+    passes: Vec<Pass>,
+    /// Per rule; `new_pairs` counts only what [`Blocks::credit`] was given.
+    pub stats: Vec<BlockingStat>,
+    split: Option<u32>,
+}
+
+/// One pass's expanded blocks: their rows one block after another, each block's rows in
+/// ascending order, and where each block starts (with the end as the last entry).
+struct Pass {
+    rows: Vec<u32>,
+    starts: Vec<u32>,
+}
+
+impl Blocks {
+    pub(crate) fn build(
+        r: &Records,
+        rules: &[BlockingRule],
+        max_block_size: usize,
+        split: Option<u32>,
+    ) -> Blocks {
+        assert!(r.len() <= MAX_ROWS, "checked by dedupe() before blocking");
+        assert!(rules.len() < 256, "a rule index fits in 8 bits");
+        let (passes, stats) = rules
+            .iter()
+            .map(|&rule| one_pass(r, rule, max_block_size, split))
+            .unzip();
+        Blocks {
+            passes,
+            stats,
+            split,
         }
     }
-    (pairs, stats)
+
+    /// Pairs the passes emit, a pair found by several rules counted once per rule: what
+    /// expanding every block costs before the pairs are made distinct.
+    pub(crate) fn emitted(&self) -> u64 {
+        self.stats.iter().map(|s| s.pairs).sum()
+    }
+
+    /// The distinct candidate pairs whose first row is in `first`, sorted, and how many of them
+    /// each rule found first.
+    pub(crate) fn pairs_from(&self, first: std::ops::Range<u32>) -> (Vec<(u32, u32)>, Vec<u64>) {
+        let mut all: Vec<u64> = Vec::new();
+        for (index, pass) in self.passes.iter().enumerate() {
+            all.extend(pass.codes(index as u64, self.split, &first));
+        }
+        all.par_sort_unstable();
+        let mut new = vec![0u64; self.passes.len()];
+        let mut pairs = Vec::with_capacity(all.len());
+        let mut last = u64::MAX;
+        for code in all {
+            let pair = code >> 8;
+            if pair != last {
+                last = pair;
+                new[(code & 0xFF) as usize] += 1;
+                pairs.push(((pair >> ROW_BITS) as u32, (pair & ROW_MASK) as u32));
+            }
+        }
+        (pairs, new)
+    }
+
+    /// Adds the first finds of a part ([`Blocks::pairs_from`]) to each rule's `new_pairs`.
+    pub(crate) fn credit(&mut self, new: &[u64]) {
+        for (stat, n) in self.stats.iter_mut().zip(new) {
+            stat.new_pairs += n;
+        }
+    }
+}
+
+impl Pass {
+    /// The pass's pairs whose first row is in `first`, as `a << 36 | b << 8 | index` codes.
+    fn codes(&self, index: u64, split: Option<u32>, first: &std::ops::Range<u32>) -> Vec<u64> {
+        self.starts
+            .par_windows(2)
+            .flat_map_iter(|w| {
+                let rows = &self.rows[w[0] as usize..w[1] as usize];
+                // Rows ascend, so with a split the first file's come first.
+                let firsts = split.map_or(rows.len(), |s| rows.partition_point(|&row| row < s));
+                let from = rows.partition_point(|&row| row < first.start);
+                let to = rows[..firsts].partition_point(|&row| row < first.end);
+                (from..to.max(from)).flat_map(move |i| {
+                    let second = if split.is_some() { firsts } else { i + 1 };
+                    rows[second..].iter().map(move |&b| {
+                        let a = rows[i];
+                        (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | index
+                    })
+                })
+            })
+            .collect()
+    }
 }
 
 fn one_pass(
     r: &Records,
     rule: BlockingRule,
-    index: u64,
     cap: usize,
     split: Option<u32>,
-) -> (Vec<u64>, BlockingStat) {
+) -> (Pass, BlockingStat) {
     let cap = if rule.broad() {
         cap.min(BROAD_MAX_BLOCK_SIZE)
     } else {
@@ -400,7 +480,6 @@ fn one_pass(
             stat.skipped_records += size as u64;
             stat.largest_skipped_block = stat.largest_skipped_block.max(size as u64);
         } else if size >= 2 {
-            // A block's rows are in row order, so with a split the first file's come first.
             let first = split.map_or(size, |s| {
                 keyed[start..end].partition_point(|&(_, row)| row < s)
             });
@@ -430,21 +509,16 @@ fn one_pass(
             false
         });
     }
-    let codes = blocks
-        .par_iter()
-        .flat_map_iter(|&(s, e, first)| {
-            let rows = &keyed[s..e];
-            let across = split.is_some();
-            (0..first.min(rows.len())).flat_map(move |i| {
-                let from = if across { first } else { i + 1 };
-                rows[from..].iter().map(move |&(_, b)| {
-                    let a = rows[i].1;
-                    (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | index
-                })
-            })
-        })
-        .collect();
-    (codes, stat)
+    let mut pass = Pass {
+        rows: Vec::with_capacity(blocks.iter().map(|&(s, e, _)| e - s).sum()),
+        starts: Vec::with_capacity(blocks.len() + 1),
+    };
+    for &(s, e, _) in &blocks {
+        pass.starts.push(pass.rows.len() as u32);
+        pass.rows.extend(keyed[s..e].iter().map(|&(_, row)| row));
+    }
+    pass.starts.push(pass.rows.len() as u32);
+    (pass, stat)
 }
 
 /// The pairs a block of `size` rows emits, `first` of them from the first file.

@@ -471,10 +471,20 @@ impl Row {
 
 /// The pattern of every pair of rows, in parallel, in the pairs' order.
 pub(crate) fn compare_all(r: &Records, pairs: &[(u32, u32)]) -> Vec<Pattern> {
-    let rows: Vec<Row> = (0..r.len())
+    compare_packed(r, &packed_rows(r), pairs)
+}
+
+/// Every row of `r` packed for comparing ([`Row`]), once for all the parts a large register
+/// is compared in.
+pub(crate) fn packed_rows(r: &Records) -> Vec<Row> {
+    (0..r.len())
         .into_par_iter()
         .map(|i| Row::of(r, i))
-        .collect();
+        .collect()
+}
+
+/// [`compare_all`] with the rows already packed.
+pub(crate) fn compare_packed(r: &Records, rows: &[Row], pairs: &[(u32, u32)]) -> Vec<Pattern> {
     pairs
         .par_iter()
         .map(|&(a, b)| compare_rows(r, &rows[a as usize], &rows[b as usize]))

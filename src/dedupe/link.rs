@@ -15,8 +15,9 @@
 //! The household guards always apply: a living twin must never be taken for the dead one,
 //! and a registry rarely has the address that shows a register's households.
 
+use super::blocking;
 use super::records::Records;
-use super::{blocking, fit_and_score};
+use super::scoring::{fit_and_score, Scored};
 use super::{BlockingStat, DedupeConfig, DedupeError, Model, ScoredPair};
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -51,11 +52,17 @@ pub fn link(
     }
     let records = Records::from_snapshots(&[register, registry]);
     let split = register.rows() as u32;
-    let (candidates, blocking) =
-        blocking::candidate_pairs(&records, &config.rules, config.max_block_size, Some(split));
-    let (model, mut pairs) = fit_and_score(
+    let mut blocks =
+        blocking::Blocks::build(&records, &config.rules, config.max_block_size, Some(split));
+    let Scored {
+        model,
+        mut pairs,
+        candidates,
+        ..
+    } = fit_and_score(
         &records,
-        &candidates,
+        &mut blocks,
+        split,
         register.rows() as f64 * registry.rows() as f64,
         config,
         |_| true,
@@ -65,8 +72,8 @@ pub fn link(
     }
     Ok(Linkage {
         model,
-        blocking,
-        candidates: candidates.len() as u64,
+        blocking: blocks.stats,
+        candidates,
         pairs,
     })
 }

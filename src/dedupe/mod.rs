@@ -31,6 +31,9 @@
 //! 7. [`chance`]: the birthday-problem estimate for the exact name + birth-date rule.
 //!
 //! [`link`] runs steps 1 and 3 to 5 across two files: a death registry against the register.
+//! Where the candidate pairs would not fit in memory at once ([`DedupeConfig::pairs_per_part`],
+//! sized from `--memory-limit`), steps 3 to 5 run a range of first rows at a time, twice (to
+//! count the patterns, then to score), with the same result ([`scoring`]).
 //!
 //! # Households are not duplicates
 //! Relatives share surnames, addresses, phones and emails. The model learns that a given
@@ -98,12 +101,9 @@ pub mod fellegi_sunter;
 pub mod link;
 pub mod phonetic;
 mod records;
+mod scoring;
 pub mod stages;
 mod unrelated;
-
-use std::collections::HashMap;
-
-use rayon::prelude::*;
 
 use crate::model::Field;
 use crate::snapshot::Snapshot;
@@ -117,8 +117,10 @@ pub use exact::{exact_duplicates, ExactDuplicates};
 pub use fellegi_sunter::Model;
 pub use link::{link, Linkage};
 
+use blocking::Blocks;
 use compare::{CLOSE, DIFFERENT_DATE, DIFFERENT_ID, DIFFERENT_NAME};
 use records::{Records, NO_DATE};
+use scoring::{fit_and_score, Scored};
 
 /// The fields deduplication reads (besides `voter_id`), for commands that load only these
 /// from an ingested file. A field the model reads but this list lacks would look missing to
@@ -175,7 +177,7 @@ pub const DEFAULT_RANDOM_PAIRS: usize = 100_000;
 pub const DEFAULT_MAX_EM_ITERATIONS: usize = 200;
 
 /// Thresholds and passes of the deduplication.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct DedupeConfig {
     /// Match probability at or above which a pair is a duplicate ([`DEFAULT_THRESHOLD`]).
     pub threshold: f64,
@@ -191,6 +193,41 @@ pub struct DedupeConfig {
     pub seed: u64,
     /// Term-frequency adjustment of exact name matches.
     pub term_frequency: bool,
+    /// Candidate pairs (as emitted by the blocking passes, before a pair found by several is
+    /// counted once) made and compared at once; more are compared in parts, with the same
+    /// result ([`pairs_per_part_within`] sizes it to a memory budget).
+    pub pairs_per_part: usize,
+}
+
+/// Every field but [`DedupeConfig::pairs_per_part`], which follows the machine's memory and
+/// changes how the work is done, never its result: an audit's `configuration_sha256` is the
+/// digest of this text, and must not change with the memory free when it ran.
+impl std::fmt::Debug for DedupeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DedupeConfig")
+            .field("threshold", &self.threshold)
+            .field("review_threshold", &self.review_threshold)
+            .field("max_block_size", &self.max_block_size)
+            .field("rules", &self.rules)
+            .field("random_pairs", &self.random_pairs)
+            .field("max_em_iterations", &self.max_em_iterations)
+            .field("seed", &self.seed)
+            .field("term_frequency", &self.term_frequency)
+            .finish()
+    }
+}
+
+/// Bytes a candidate pair holds while its part is compared: its code in the cross-rule sort (8)
+/// and the sorted pair (8), then the pair and its pattern (8); the rest is the vectors' spare
+/// capacity.
+pub const BYTES_PER_PAIR: u64 = 24;
+
+/// The [`DedupeConfig::pairs_per_part`] that keeps a part's pairs within a quarter of `budget`
+/// bytes: the rest is the snapshot, the normalised records and their packed copy.
+pub fn pairs_per_part_within(budget: u64) -> usize {
+    usize::try_from(budget / 4 / BYTES_PER_PAIR)
+        .unwrap_or(usize::MAX)
+        .max(1)
 }
 
 impl Default for DedupeConfig {
@@ -204,6 +241,7 @@ impl Default for DedupeConfig {
             max_em_iterations: DEFAULT_MAX_EM_ITERATIONS,
             seed: 0x6465_6475_7065, // "dedupe"
             term_frequency: true,
+            pairs_per_part: usize::MAX,
         }
     }
 }
@@ -300,7 +338,7 @@ pub const GENERATION_YEARS: u32 = 15;
 /// has these fields, the model learns from the pairs that carry them, and vetoing the pairs
 /// that happen to lack them cost 14 true matches and no false one (the same register
 /// without sex, phone and email).
-const PERSONAL_FIELDS: [Comparison; 6] = [
+pub(crate) const PERSONAL_FIELDS: [Comparison; 6] = [
     Comparison::BirthDate,
     Comparison::BirthYear,
     Comparison::NationalId,
@@ -351,6 +389,9 @@ pub struct DedupeResult {
     pub completeness: Completeness,
     /// Distinct candidate pairs scored.
     pub candidates: u64,
+    /// Parts the candidate pairs were compared in (1 when they fitted in memory at once; see
+    /// [`DedupeConfig::pairs_per_part`]). The result is the same whatever the number.
+    pub parts: usize,
     pub model: Model,
     /// Pairs at or above the review threshold, ordered by (a, b).
     pub pairs: Vec<ScoredPair>,
@@ -438,17 +479,23 @@ pub(crate) fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(),
 /// Finds the duplicate registrations of `snapshot`.
 pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult, DedupeError> {
     validate(snapshot, config)?;
-    let normalised = stages::normalise(snapshot);
-    let (candidates, blocking) = stages::block(&normalised, config);
-    let records = normalised.0;
+    let records = Records::from_snapshot(snapshot);
+    let mut blocks = Blocks::build(&records, &config.rules, config.max_block_size, None);
     let n = records.len() as f64;
-    let (model, mut pairs) = fit_and_score(
+    let Scored {
+        model,
+        mut pairs,
+        candidates,
+        parts,
+    } = fit_and_score(
         &records,
-        &candidates,
+        &mut blocks,
+        records.len() as u32,
         n * (n - 1.0) / 2.0,
         config,
         households_possible,
     );
+    let blocking = blocks.stats;
     let ids = snapshot.voter_ids();
     let voter_id = |row: u32| {
         ids.get(row as usize)
@@ -505,46 +552,14 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
             .collect(),
         blocking,
         completeness,
-        candidates: candidates.len() as u64,
+        candidates,
+        parts,
         model,
         pairs,
         clusters,
         exact: exact::from_records(&records, voter_id),
         chance,
     })
-}
-
-/// The candidates compared, the model fitted on their patterns and the pairs scored: the steps
-/// `dedupe` and [`link`] share. `all_pairs` is the number of record pairs the candidates were
-/// drawn from; `households` says from the fitted model whether the household guards apply.
-fn fit_and_score(
-    records: &Records,
-    candidates: &[(u32, u32)],
-    all_pairs: f64,
-    config: &DedupeConfig,
-    households: impl Fn(&Model) -> bool,
-) -> (Model, Vec<ScoredPair>) {
-    let patterns = compare::compare_all(records, candidates);
-    let counts = fellegi_sunter::pattern_counts(&patterns);
-    let model = fit_model(records, &counts, all_pairs, config);
-    let guards = households(&model);
-    let pairs = score(
-        records, candidates, &patterns, &counts, &model, config, guards,
-    );
-    (model, pairs)
-}
-
-/// The model fitted on the candidates' distinct patterns and their `counts`
-/// ([`fellegi_sunter::pattern_counts`]), with `u` measured on `records` and `all_pairs` the
-/// record pairs the candidates were drawn from.
-fn fit_model(
-    records: &Records,
-    counts: &[(Pattern, f64)],
-    all_pairs: f64,
-    config: &DedupeConfig,
-) -> Model {
-    let (u, compared) = unrelated::unrelated_u(records, config);
-    fellegi_sunter::fit(counts, u, compared, all_pairs, config.max_em_iterations)
 }
 
 fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {
@@ -570,80 +585,26 @@ fn households_possible(model: &Model) -> bool {
     )
 }
 
-/// Scores the candidate pairs: match weight, probability, guard; only pairs at or above the
-/// review threshold are kept. `households` says whether the household guards apply.
-fn score(
-    r: &Records,
-    candidates: &[(u32, u32)],
-    patterns: &[Pattern],
-    counts: &[(Pattern, f64)],
-    model: &Model,
-    config: &DedupeConfig,
-    households: bool,
-) -> Vec<ScoredPair> {
-    let personal = PERSONAL_FIELDS
-        .iter()
-        .any(|c| model.status[c.index()].used());
-    let zeros = |n: usize| vec![0.0f32; n];
-    let (given_tf, family_tf) = if config.term_frequency {
-        (
-            fellegi_sunter::tf_adjustments(&r.given_count),
-            fellegi_sunter::tf_adjustments(&r.family_count),
-        )
-    } else {
-        (zeros(r.given_count.len()), zeros(r.family_count.len()))
-    };
-    // The weight of each distinct pattern once (a few thousand, the ones EM counted), not of
-    // each pair (millions): the per-field log-likelihoods were a tenth of a dedupe. A weight
-    // depends on the levels only, not on whether the names were compared crosswise.
-    let weights: HashMap<Pattern, f64, foldhash::fast::RandomState> = counts
-        .iter()
-        .map(|&(p, _)| (p, model.pattern_weight(p)))
-        .collect();
-    candidates
-        .par_iter()
-        .zip(patterns)
-        .filter_map(|(&(a, b), &pattern)| {
-            // Swapped, the given name of `a` is compared with the family name of `b` (and so
-            // on): each side's own frequency is the adjustment of its level.
-            let exact = |c| pattern.level(c) == 0;
-            let g_tf = if exact(Comparison::GivenName) {
-                given_tf[r.given[a as usize] as usize]
-            } else {
-                0.0
-            };
-            let f_tf = if exact(Comparison::FamilyName) {
-                family_tf[r.family[a as usize] as usize]
-            } else {
-                0.0
-            };
-            let match_weight = weights[&pattern.levels_only()] + f64::from(g_tf + f_tf);
-            let probability = fellegi_sunter::probability(match_weight);
-            if probability < config.review_threshold {
-                return None;
-            }
-            let years = |row: u32| Some(r.year[row as usize]).filter(|&y| y != NO_DATE);
-            let years_apart = years(a).zip(years(b)).map(|(x, y)| x.abs_diff(y));
-            let guard = Guard::of(pattern, households, personal, years_apart);
-            Some(ScoredPair {
-                a,
-                b,
-                pattern,
-                given_tf: g_tf,
-                family_tf: f_tf,
-                match_weight,
-                probability,
-                guard,
-                matched: probability >= config.threshold && guard.is_none(),
-                cluster: None,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_budget_is_not_part_of_the_configuration_text() {
+        let small = DedupeConfig {
+            pairs_per_part: 5,
+            ..DedupeConfig::default()
+        };
+        assert_eq!(
+            format!("{small:?}"),
+            format!("{:?}", DedupeConfig::default())
+        );
+        let stricter = DedupeConfig {
+            threshold: 0.9,
+            ..DedupeConfig::default()
+        };
+        assert_ne!(format!("{stricter:?}"), format!("{small:?}"));
+    }
 
     #[test]
     fn the_reported_identity_fields_are_among_those_read() {

@@ -284,16 +284,6 @@ fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
         .expect("a Parquet snapshot");
     let whole =
         rollaudit::load::load_path(file, &Profile::canonical(), &NoProgress).expect("whole load");
-    let read = |out: &Path| -> BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(out)
-            .expect("written")
-            .map(|e| {
-                let e = e.expect("entry");
-                let name = e.file_name().to_string_lossy().into_owned();
-                (name, std::fs::read(e.path()).expect("readable"))
-            })
-            .collect()
-    };
     for (fields, exact_only) in [(&FIELDS[..], false), (&exact::FIELDS[..], true)] {
         let projected = rollaudit::load::load_ingested(file, fields).expect("projected load");
         assert_eq!(projected.snapshot.rows(), whole.snapshot.rows());
@@ -313,9 +303,80 @@ fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
                 assert!(result.matched().count() > 0, "the register has duplicates");
                 write_dedupe(&out, &result, snapshot).expect("written");
             }
-            outputs.push(read(&out));
+            outputs.push(files_in(&out));
         }
         assert!(outputs[0].len() >= 2);
         assert_eq!(outputs[0], outputs[1], "exact_only {exact_only}");
     }
+}
+
+/// Candidate pairs made and compared in parts (what a small memory budget asks for) give the
+/// one-part result: every artefact byte for byte, and the death-registry link's pairs, model
+/// and blocking statistics. The parts are ranges of first rows, at least seven of them.
+#[test]
+fn dedupe_in_parts_gives_the_one_part_result() {
+    use rollaudit::report::dedupe::write_dedupe;
+    let dir = Dir::new();
+    let config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, 13, dir.path("gen"));
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    let file = summary
+        .files
+        .iter()
+        .find(|f| f.to_string_lossy().contains("register-"))
+        .expect("a snapshot");
+    let snapshot = rollaudit::load::load_path(file, &Profile::canonical(), &NoProgress)
+        .expect("load")
+        .snapshot;
+    let one = dedupe(&snapshot, &DedupeConfig::default()).expect("dedupe runs");
+    assert_eq!(one.parts, 1);
+    assert!(one.matched().count() > 0, "the register has duplicates");
+    let in_parts = DedupeConfig {
+        pairs_per_part: (one.candidates / 7) as usize,
+        ..DedupeConfig::default()
+    };
+    let many = dedupe(&snapshot, &in_parts).expect("dedupe runs");
+    assert!(many.parts >= 7, "{} parts", many.parts);
+    let written = |result: &DedupeResult, name: &str| {
+        let out = dir.path(name);
+        write_dedupe(&out, result, &snapshot).expect("written");
+        files_in(&out)
+    };
+    let (a, b) = (written(&one, "one"), written(&many, "many"));
+    assert!(a.len() >= 3);
+    assert_eq!(a, b, "artefacts of one part and of {} parts", many.parts);
+
+    // A registry of 300 of the register's own records, linked in one part and in many.
+    let text = std::fs::read_to_string(file).expect("a CSV snapshot");
+    let registry: String = text.lines().take(301).map(|l| format!("{l}\n")).collect();
+    let registry = load_bytes(
+        registry.into_bytes(),
+        Path::new("registry.csv"),
+        &Profile::canonical(),
+        &NoProgress,
+    )
+    .expect("the registry loads")
+    .snapshot;
+    let link = |config: &DedupeConfig| {
+        let l = rollaudit::dedupe::link(&snapshot, &registry, config).expect("link runs");
+        assert!(!l.pairs.is_empty());
+        format!("{:?}", (l.candidates, &l.blocking, &l.pairs, &l.model))
+    };
+    let whole = link(&DedupeConfig::default());
+    let parts = DedupeConfig {
+        pairs_per_part: 50,
+        ..DedupeConfig::default()
+    };
+    assert_eq!(whole, link(&parts));
+}
+
+/// Every file in `dir`, by name, with its bytes.
+fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("written")
+        .map(|e| {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).expect("readable"))
+        })
+        .collect()
 }

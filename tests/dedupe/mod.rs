@@ -242,5 +242,6 @@ fn normalisation_cases() {
 
 // A hand-built register with known duplicates and look-alikes.
 mod register;
+mod rows;
 // Precision, recall and fitted weights on generated registers, whole and with fields removed.
 mod generated;
