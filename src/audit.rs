@@ -12,6 +12,7 @@ use crate::calendar::ElectionCalendar;
 use crate::dedupe::{self, DedupeConfig, DedupeResult};
 use crate::diff::{self, DiffConfig, DiffResult};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::incidents::{self, Incident};
 use crate::load::{self, LoadError, LoadReport, Progress};
 use crate::profile::Profile;
 use crate::rules::{self, ScanConfig, ScanResult};
@@ -93,6 +94,8 @@ pub struct AuditResult {
     pub anomalies: AnomalyResult,
     /// All findings (record rules, duplicates, change anomalies), most severe first.
     pub findings: Vec<Finding>,
+    /// The findings grouped by underlying event ([`crate::incidents`]), most severe first.
+    pub incidents: Vec<Incident>,
     /// Every rule and detector, ran or skipped.
     pub runs: Vec<RuleRun>,
 }
@@ -209,6 +212,9 @@ pub fn run(
         status: crate::findings::RuleStatus::Ran,
     });
     runs.extend(anomalies.runs.iter().cloned());
+    let series: Vec<(i32, &Snapshot)> =
+        loaded.iter().map(|l| (l.input.date, &l.snapshot)).collect();
+    let incidents = incidents::group(&findings, &series);
     Ok(AuditResult {
         inputs: loaded,
         diffs,
@@ -216,12 +222,12 @@ pub fn run(
         dedupe,
         anomalies,
         findings,
+        incidents,
         runs,
     })
 }
 
-/// Rule id of a duplicate cluster found by the deduplicator.
-pub const DUPLICATE_RULE: &str = "D-DUPLICATE-CLUSTER";
+pub use crate::findings::DUPLICATE_RULE;
 
 /// One finding per duplicate cluster, `medium`: a probable double registration for case work,
 /// never a removal by itself (DOMAIN.md: Crosscheck's purge rule hit ~300 legitimate voters

@@ -9,6 +9,10 @@
 
 use crate::model::Field;
 
+/// Rule id of a duplicate cluster found by the deduplicator (the audit's one finding per
+/// cluster).
+pub const DUPLICATE_RULE: &str = "D-DUPLICATE-CLUSTER";
+
 /// How urgently a human must look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {

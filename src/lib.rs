@@ -64,6 +64,7 @@ pub mod diff;
 pub mod files;
 pub mod findings;
 pub mod generate;
+pub mod incidents;
 pub mod load;
 pub mod model;
 pub mod normalize;

@@ -10,7 +10,7 @@ use rollaudit::generate;
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  the command ran
-  1  findings at or above --fail-on (commands that report findings)
+  1  an incident (audit) or a finding (scan) at or above --fail-on
   2  error: unusable input, bad arguments, --strict with rejected rows";
 
 #[derive(Parser)]
@@ -180,8 +180,8 @@ pub struct AuditArgs {
     pub redact: bool,
     #[arg(long)]
     pub redact_key_file: Option<PathBuf>,
-    /// Exit with status 1 when a finding reaches this severity (info, low, medium, high,
-    /// critical).
+    /// Exit with status 1 when an incident (the findings of one event, see report.json's
+    /// `incidents`) reaches this severity (info, low, medium, high, critical).
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
     /// The run's reference time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) recorded in report.json;

@@ -15,7 +15,7 @@ use super::config::{self, Reading};
 use super::render;
 use crate::progress::{Bar, StageSpinner, Timings};
 
-/// Exit status 1 when the worst finding reaches `--fail-on`.
+/// Exit status 1 when the worst finding (`scan`) or incident (`audit`) reaches `--fail-on`.
 fn fail_on(
     bar: Option<rollaudit::findings::Severity>,
     worst: Option<rollaudit::findings::Severity>,
@@ -100,7 +100,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
     timings.report();
     print!("{}", render::audit_summary(&result, run.redactor.as_ref()));
     println!("wrote {}", run.output.join("index.html").display());
-    let worst = result.findings.iter().map(|f| f.severity).max();
+    let worst = result.incidents.iter().map(|i| i.severity).max();
     Ok(fail_on(run.fail_on, worst))
 }
 

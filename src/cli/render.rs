@@ -51,6 +51,9 @@ pub fn dedupe(result: &rollaudit::dedupe::DedupeResult) -> String {
 /// Findings listed on the terminal after the counts.
 const TOP_FINDINGS: usize = 15;
 
+/// Incidents listed in the terminal summary (all are in `report.json`).
+const TOP_INCIDENTS: usize = 10;
+
 /// The audit on the terminal: loads, changes, finding counts, rules fired, top findings.
 pub fn audit_summary(
     result: &rollaudit::audit::AuditResult,
@@ -78,21 +81,10 @@ pub fn audit_summary(
             c.modified
         );
     }
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .rev()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s.name(),
-                result.findings.iter().filter(|f| f.severity == *s).count()
-            )
-        })
-        .collect();
     let _ = writeln!(
         out,
         "findings: {}; duplicate clusters {}",
-        counts.join(", "),
+        severity_counts(result.findings.iter().map(|f| f.severity)),
         result.dedupe.clusters.len()
     );
     // Every rule that fired at medium or above, with its count and worst severity: the
@@ -115,6 +107,29 @@ pub fn audit_summary(
         let _ = writeln!(out, "rules at medium or above: {}", parts.join(", "));
     }
     let shown = report::audit::shown_findings(result, redactor);
+    let _ = writeln!(
+        out,
+        "incidents: {} ({} findings grouped by event; --fail-on applies to these)",
+        severity_counts(result.incidents.iter().map(|i| i.severity)),
+        result.findings.len()
+    );
+    let latest = result.inputs.last().map_or(0, |i| i.input.date);
+    for i in result
+        .incidents
+        .iter()
+        .filter(|i| i.severity >= Severity::Medium)
+        .take(TOP_INCIDENTS)
+    {
+        let _ = writeln!(
+            out,
+            "  {:<8} {} {:<11} {}",
+            i.severity.name(),
+            i.id,
+            report::incidents::status(i, latest),
+            report::incidents::story(i, &shown)
+        );
+    }
+    let _ = writeln!(out, "findings at medium or above, most severe first:");
     for f in shown
         .iter()
         .filter(|f| f.severity >= Severity::Medium)
@@ -134,6 +149,20 @@ pub fn audit_summary(
         );
     }
     out
+}
+
+/// `critical 0, high 2, medium 5, low 1, info 0`.
+fn severity_counts(severities: impl Iterator<Item = Severity>) -> String {
+    let mut n = [0usize; Severity::ALL.len()];
+    for s in severities {
+        n[s as usize] += 1;
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("{} {}", s.name(), n[*s as usize]))
+        .collect();
+    counts.join(", ")
 }
 
 /// The diff's counts, schema drift and change kinds.

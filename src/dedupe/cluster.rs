@@ -28,20 +28,20 @@ pub fn cluster_id(smallest_voter_id: &str) -> String {
 }
 
 /// Union-find with path halving and union by size.
-struct DisjointSets {
+pub(crate) struct DisjointSets {
     parent: Vec<u32>,
     size: Vec<u32>,
 }
 
 impl DisjointSets {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         DisjointSets {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
         }
     }
 
-    fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let grand = self.parent[self.parent[x as usize] as usize];
             self.parent[x as usize] = grand;
@@ -51,7 +51,7 @@ impl DisjointSets {
     }
 
     /// Joins the sets of `a` and `b`; returns the root of the joined set.
-    fn union(&mut self, a: u32, b: u32) -> u32 {
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> u32 {
         let (mut ra, mut rb) = (self.find(a), self.find(b));
         if ra == rb {
             return ra;

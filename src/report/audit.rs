@@ -13,7 +13,9 @@
 //!   `profile` (`name`, `sha256` of its TOML), `calendar` and `deceased` (`path`, `sha256`, or
 //!   null), `configuration_sha256` (SHA-256 of the thresholds as printed by `{:?}`).
 //! - `summary`: `snapshots`, `latest_rows`, `findings_by_severity`, `duplicate_clusters`,
-//!   `max_severity`.
+//!   `max_severity`, `incidents_by_severity`, `max_incident_severity`.
+//! - `incidents`: the findings grouped by underlying event, most severe first (fields in
+//!   `report::incidents`).
 //! - `findings`: every finding, most severe first: `id, rule, severity, scope, scope_value,
 //!   snapshot_date, voter_ids, affected_voters, evidence {observed, expected, effect_size,
 //!   p_value, q_value, baseline, facts}`.
@@ -151,7 +153,10 @@ pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>
             "findings_by_severity": severity_counts_json(findings),
             "duplicate_clusters": result.dedupe.clusters.len(),
             "max_severity": findings.iter().map(|f| f.severity).max().map(|s| s.name()),
+            "incidents_by_severity": super::incidents::severity_counts_json(&result.incidents),
+            "max_incident_severity": result.incidents.iter().map(|i| i.severity).max().map(|s| s.name()),
         },
+        "incidents": super::incidents::incidents_json(&result.incidents, findings, latest.input.date),
         "findings": findings_json,
         "rule_runs": result.runs.iter().map(run_json).collect::<Vec<_>>(),
         "duplicate_clusters": clusters,
@@ -168,6 +173,7 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
     crate::files::remove_stale_temporaries(dir);
     let findings = shown_findings(result, run.redactor);
     let latest = result.inputs.last().expect("an audit has a snapshot");
+    let incident_of = super::findings::incident_of_findings(&result.incidents, findings.len());
     let report_json = || {
         let report = report_json(result, &findings, run);
         let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
@@ -182,8 +188,8 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
     // failure in this order is the one reported.
     let artefacts: [&Artefact; 6] = [
         &report_json,
-        &|| write_flagged_csv(&dir.join("flagged.csv"), &findings),
-        &|| write_flagged_parquet(&dir.join("flagged.parquet"), &findings),
+        &|| write_flagged_csv(&dir.join("flagged.csv"), &findings, &incident_of),
+        &|| write_flagged_parquet(&dir.join("flagged.parquet"), &findings, &incident_of),
         &|| write_changes_parquet(&dir.join("changes.parquet"), result, run.redactor),
         &|| super::dedupe::write_dedupe(dir, &result.dedupe, &latest.snapshot),
         &index_html,
@@ -218,10 +224,14 @@ fn parquet_bytes(
     Ok(bytes)
 }
 
-fn write_flagged_parquet(path: &Path, findings: &[Finding]) -> Result<(), WriteError> {
+fn write_flagged_parquet(
+    path: &Path,
+    findings: &[Finding],
+    incident_of: &[Option<&str>],
+) -> Result<(), WriteError> {
     let names = super::findings::FLAGGED_COLUMNS;
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    for row in super::findings::flagged_rows(findings) {
+    for row in super::findings::flagged_rows(findings, incident_of) {
         for (c, v) in cols.iter_mut().zip(row) {
             c.push(v);
         }

@@ -3,7 +3,7 @@
 //!
 //! # Format
 //! ## `flagged.csv`
-//! Header `finding_id,rule,severity,scope,scope_value,voter_id,snapshot_date,detail`, one row
+//! Header `finding_id,rule,severity,scope,scope_value,voter_id,snapshot_date,detail,incident_id`, one row
 //! per finding and affected voter (a finding without voters has one row with an empty
 //! `voter_id`), in the engine's order (rule, scope value).
 //! - `finding_id`: `F` and 12 hex digits of xxh3-64 over the rule, scope, scope value and
@@ -11,6 +11,8 @@
 //!   on every run and machine, so case notes can refer to it.
 //! - `snapshot_date`: `YYYY-MM-DD`, empty if unknown.
 //! - `detail`: the evidence in words: `observed 12; expected 18; baseline ...; facts`.
+//! - `incident_id`: the incident the finding belongs to (see `report::incidents`): the
+//!   findings of one event share it.
 //!
 //! Every cell that can hold voter-supplied text (`scope_value`, `voter_id`, `detail`) goes
 //! through [`safe_cell`]: a value starting with a formula character gets a leading `'`.
@@ -44,6 +46,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::{safe_cell, write_atomically, WriteError};
 use crate::dates::IsoDate;
 use crate::findings::{Evidence, Finding, RuleRun, RuleStatus, Severity};
+use crate::incidents::Incident;
 use crate::rules::ScanResult;
 use crate::snapshot::Snapshot;
 
@@ -150,16 +153,24 @@ pub fn run_json(r: &RuleRun) -> Value {
 
 /// Findings per severity name, `info` to `critical`.
 pub fn severity_counts_json(findings: &[Finding]) -> Value {
-    let mut counts = Map::new();
-    for s in Severity::ALL {
-        let n = findings.iter().filter(|f| f.severity == s).count();
-        counts.insert(s.name().to_string(), json!(n));
+    severity_counts(findings.iter().map(|f| f.severity))
+}
+
+/// How many of `severities` are at each severity, every severity present (0 when none).
+pub fn severity_counts(severities: impl Iterator<Item = Severity>) -> Value {
+    let mut n = [0usize; Severity::ALL.len()];
+    for s in severities {
+        n[s as usize] += 1;
     }
+    let counts: Map<String, Value> = Severity::ALL
+        .iter()
+        .map(|s| (s.name().to_string(), json!(n[*s as usize])))
+        .collect();
     Value::Object(counts)
 }
 
 /// The columns of `flagged.csv` and `flagged.parquet`.
-pub(crate) const FLAGGED_COLUMNS: [&str; 8] = [
+pub(crate) const FLAGGED_COLUMNS: [&str; 9] = [
     "finding_id",
     "rule",
     "severity",
@@ -168,13 +179,30 @@ pub(crate) const FLAGGED_COLUMNS: [&str; 8] = [
     "voter_id",
     "snapshot_date",
     "detail",
+    "incident_id",
 ];
 
+/// The incident id of each finding (by index), for `flagged.csv`'s `incident_id`.
+pub fn incident_of_findings(incidents: &[Incident], findings: usize) -> Vec<Option<&str>> {
+    let mut of = vec![None; findings];
+    for i in incidents {
+        for &f in &i.findings {
+            of[f] = Some(i.id.as_str());
+        }
+    }
+    of
+}
+
 /// The rows of `flagged.csv` and `flagged.parquet`, in [`FLAGGED_COLUMNS`] order: one per
-/// finding and voter, and one without a voter for a finding that names none.
-pub(crate) fn flagged_rows(findings: &[Finding]) -> impl Iterator<Item = [Option<String>; 8]> + '_ {
-    findings.iter().flat_map(|f| {
+/// finding and voter, and one without a voter for a finding that names none;
+/// `incident_of[k]` is the incident of finding `k` (see [`super::incidents`]).
+pub(crate) fn flagged_rows<'a>(
+    findings: &'a [Finding],
+    incident_of: &'a [Option<&'a str>],
+) -> impl Iterator<Item = [Option<String>; 9]> + 'a {
+    findings.iter().enumerate().flat_map(move |(k, f)| {
         let id = finding_id(f);
+        let incident = incident_of.get(k).copied().flatten().map(str::to_string);
         let date = f.snapshot_date.map(|d| IsoDate(d).to_string());
         let detail = detail(&f.evidence);
         let voters: Vec<Option<String>> = if f.voter_ids.is_empty() {
@@ -192,13 +220,18 @@ pub(crate) fn flagged_rows(findings: &[Finding]) -> impl Iterator<Item = [Option
                 voter,
                 date.clone(),
                 Some(detail.clone()),
+                incident.clone(),
             ]
         })
     })
 }
 
 /// Writes `flagged.csv` (format in the module docs). Missing values are empty cells.
-pub fn write_flagged_csv(path: &Path, findings: &[Finding]) -> Result<(), WriteError> {
+pub fn write_flagged_csv(
+    path: &Path,
+    findings: &[Finding],
+    incident_of: &[Option<&str>],
+) -> Result<(), WriteError> {
     let err = |source| WriteError {
         path: path.to_path_buf(),
         source,
@@ -206,7 +239,7 @@ pub fn write_flagged_csv(path: &Path, findings: &[Finding]) -> Result<(), WriteE
     let mut w = csv::Writer::from_writer(Vec::new());
     let row_err = |e: csv::Error| err(std::io::Error::other(e));
     w.write_record(FLAGGED_COLUMNS).map_err(row_err)?;
-    for row in flagged_rows(findings) {
+    for row in flagged_rows(findings, incident_of) {
         w.write_record(
             row.iter()
                 .map(|v| safe_cell(v.as_deref().unwrap_or("")).into_owned()),
@@ -292,7 +325,14 @@ pub fn write_scan(
         path: dir.to_path_buf(),
         source,
     })?;
-    write_flagged_csv(&dir.join("flagged.csv"), &result.findings)?;
+    let date = result
+        .findings
+        .iter()
+        .find_map(|f| f.snapshot_date)
+        .unwrap_or(0);
+    let incidents = crate::incidents::group(&result.findings, &[(date, snapshot)]);
+    let incident_of = incident_of_findings(&incidents, result.findings.len());
+    write_flagged_csv(&dir.join("flagged.csv"), &result.findings, &incident_of)?;
     let json = scan_json(result, snapshot, source);
     let mut bytes = serde_json::to_vec_pretty(&json).expect("a JSON value always serialises");
     bytes.push(b'\n');
@@ -341,7 +381,7 @@ mod tests {
     fn csv_cells_cannot_run_as_formulas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("flagged.csv");
-        write_flagged_csv(&path, &[finding()]).unwrap();
+        write_flagged_csv(&path, &[finding()], &[]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let row = text.lines().nth(1).unwrap();
         assert!(row.contains(",'=V1,'=V1,1970-01-01,"), "{row}");

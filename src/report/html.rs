@@ -106,18 +106,18 @@ fn summary(h: &mut String, result: &AuditResult, findings: &[Finding], run: &Run
         escape(run.as_of),
         if run.redactor.is_some() { " Personal data redacted (keyed hashes)." } else { "" }
     );
-    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let count = |s: Severity| result.incidents.iter().filter(|i| i.severity == s).count();
     let alarms = count(Severity::Critical) + count(Severity::High);
     let medium = count(Severity::Medium);
     let (class, text) = if alarms > 0 {
-        ("verdict", format!("{alarms} high or critical findings need review before this register is used; {medium} more at medium."))
+        ("verdict", format!("{alarms} high or critical incidents need review before this register is used; {medium} more at medium."))
     } else if medium > 0 {
         (
             "verdict",
-            format!("No high findings; {medium} medium findings to review."),
+            format!("No high incidents; {medium} medium incidents to review."),
         )
     } else {
-        ("verdict ok", "No findings above low severity.".to_string())
+        ("verdict ok", "No incidents above low severity.".to_string())
     };
     let _ = write!(
         h,
@@ -134,30 +134,64 @@ fn summary(h: &mut String, result: &AuditResult, findings: &[Finding], run: &Run
     }
     let _ = write!(
         h,
-        "<div class=\"card\"><b>{}</b>duplicate clusters</div></div>",
+        "<div class=\"card\"><b>{}</b>findings</div><div class=\"card\"><b>{}</b>duplicate clusters</div></div>",
+        findings.len(),
         result.dedupe.clusters.len()
     );
-    // The most serious findings, in words.
-    let top: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.severity >= Severity::High)
-        .take(12)
-        .collect();
-    if !top.is_empty() {
-        h.push_str("<h2>Look at these first</h2><ul>");
-        for f in top {
-            let _ = write!(
-                h,
-                "<li>{} <b>{}</b> in {} <b>{}</b>: {} voters ({})</li>",
-                severity_tag(f.severity),
-                escape(f.rule),
-                f.scope.name(),
-                escape(&f.scope_value),
-                f.voter_ids.len(),
-                escape(&detail(&f.evidence))
-            );
-        }
-        h.push_str("</ul>");
+    incidents_section(h, result, findings);
+}
+
+/// Incidents shown before the page says how many more there are (all are in `report.json`).
+const INCIDENTS_SHOWN: usize = 100;
+
+/// The incidents, worst first: each with its story and a drill-down to its findings and
+/// voters.
+fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding]) {
+    let latest = result.inputs.last().map_or(0, |i| i.input.date);
+    let _ = write!(
+        h,
+        "<h2>Incidents ({})</h2><p class=\"meta\">An incident is the findings that describe one event. \
+         <b>Observed</b>: what the rules counted; <b>expected</b>: what the baseline (peer areas, the \
+         area's history, the calendar) predicts. <b>High</b> needs two rules that saw it, or one \
+         overwhelming signal; routine events (list maintenance, redistricting, re-keying) stay low.</p><ol>",
+        result.incidents.len()
+    );
+    for i in result.incidents.iter().take(INCIDENTS_SHOWN) {
+        let ids: Vec<String> = i
+            .findings
+            .iter()
+            .map(|&f| super::findings::finding_id(&findings[f]))
+            .collect();
+        let voters: Vec<&str> = i
+            .voter_ids
+            .iter()
+            .take(DRILL_IDS)
+            .map(String::as_str)
+            .collect();
+        let _ =
+            write!(
+            h,
+            "<li id=\"{id}\">{} <b>{id}</b> <span class=\"meta\">{} &middot; {}</span><p>{}</p>\
+             <details><summary>{} findings, {} voters</summary><p>{}</p><p>{}{}</p></details></li>",
+            severity_tag(i.severity),
+            super::incidents::status(i, latest),
+            i.basis.name(),
+            escape(&super::incidents::story(i, findings)),
+            ids.len(),
+            i.voter_ids.len(),
+            escape(&ids.join(" ")),
+            escape(&voters.join(" ")),
+            if i.voter_ids.len() > DRILL_IDS { " &hellip;" } else { "" },
+            id = i.id,
+        );
+    }
+    h.push_str("</ol>");
+    if result.incidents.len() > INCIDENTS_SHOWN {
+        let _ = write!(
+            h,
+            "<p>{} more incidents in report.json.</p>",
+            result.incidents.len() - INCIDENTS_SHOWN
+        );
     }
 }
 

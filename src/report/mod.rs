@@ -9,6 +9,7 @@ pub mod dedupe;
 pub mod diff;
 pub mod findings;
 pub mod html;
+pub mod incidents;
 pub mod redact;
 
 use std::path::Path;

@@ -544,8 +544,20 @@ fn scan_artefacts_list_every_voter_and_rule() {
     let out = dir.path().join("out");
     write_scan(&out, &result, &snap, "register-2026-10-02.csv").expect("writes");
     let csv_text = std::fs::read_to_string(out.join("flagged.csv")).expect("flagged.csv");
-    assert!(csv_text
-        .starts_with("finding_id,rule,severity,scope,scope_value,voter_id,snapshot_date,detail\n"));
+    assert!(csv_text.starts_with(
+        "finding_id,rule,severity,scope,scope_value,voter_id,snapshot_date,detail,incident_id\n"
+    ));
+    // Three incidents: the crowded address (its 45 rows share one id), the name's markup and
+    // its digit (two record rules on one record, each rolled up on its own).
+    let incidents: std::collections::BTreeSet<&str> = csv_text
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().expect("a last cell"))
+        .collect();
+    assert_eq!(incidents.len(), 3, "{incidents:?}");
+    assert!(incidents
+        .iter()
+        .all(|i| i.len() == 13 && i.starts_with('I')));
     // Header, 45 bulk registrants, the formula name's markup and its digit (`A0`).
     assert_eq!(csv_text.lines().count(), 1 + 45 + 2, "{csv_text}");
     assert!(!csv_text.contains("calc"), "names never reach the report");

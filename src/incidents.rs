@@ -1,0 +1,432 @@
+//! Incidents: the findings that describe one underlying event, grouped, so that a data team
+//! reads one entry per event instead of one per detector and area.
+//!
+//! The detectors look at one event from several sides: a purge of one precinct is a field
+//! transition in the precinct and again in its district, a removal rate far above the peer
+//! precincts, and a burst of one clerk's edits. On an independent 213k-voter series with 13
+//! planted events the report held 753 findings (issue #17). An incident joins:
+//! - findings of one interval whose voters are mostly the same ([`SHARED_VOTERS`]): the sides
+//!   of one event;
+//! - record findings (a rule about single records, a duplicate cluster) to the event that
+//!   holds all their voters, else into one roll-up per rule and district, with the count.
+//!   They describe the event's voters; they do not corroborate it.
+//!
+//! An incident is only as severe as its corroboration allows ([`Basis`]): `high` or above
+//! needs two rules that saw it, or one overwhelming signal (a count far beyond its baseline,
+//! or a rule that states a fact, such as a voter id reassigned to another person); one rule
+//! alone is `medium` at most. An incident holding an explained routine event (redistricting,
+//! list maintenance, re-keying) stays `low` or below, as the findings mostly about it do.
+//!
+//! Plain data; `report::incidents` words it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::dedupe::cluster::DisjointSets;
+use crate::findings::{Finding, Scope, Severity, DUPLICATE_RULE};
+use crate::model::Field;
+use crate::snapshot::Snapshot;
+
+/// Two findings of one interval are one event when the voters they share are at least this
+/// share of the smaller one's: a precinct's purge is most of its district's transition
+/// finding and most of the clerk's burst, while two events in one district share few voters.
+pub const SHARED_VOTERS: f64 = 0.5;
+
+/// A statistical finding is overwhelming on its own when it counts at least this many times
+/// what its baseline predicts ...
+pub const OVERWHELMING_RATIO: f64 = 10.0;
+
+/// ... and at least this many voters: ten removals against an expected one can be chance
+/// in a register of millions of areas; fifty against five is not.
+pub const OVERWHELMING_VOTERS: f64 = 50.0;
+
+/// Rules that identify an explained routine event (see `anomalies::routine`).
+pub const ROUTINE_RULES: [&str; 3] = ["A-ROUTINE-UNIFORM", "A-ROUTINE-REDISTRICT", "A-REKEY"];
+
+/// Why an incident has its severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// Two or more rules saw it.
+    Corroborated,
+    /// One rule, overwhelming on its own ([`OVERWHELMING_RATIO`], or a rule without a
+    /// baseline because it states a fact).
+    Overwhelming,
+    /// One rule, not overwhelming: `medium` at most.
+    Single,
+    /// An explained routine event and the findings mostly about it: `low` at most.
+    Routine,
+    /// One record rule on many records of one district, rolled up.
+    RolledUp,
+}
+
+impl Basis {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Basis::Corroborated => "corroborated",
+            Basis::Overwhelming => "overwhelming",
+            Basis::Single => "single_signal",
+            Basis::Routine => "routine",
+            Basis::RolledUp => "rolled_up",
+        }
+    }
+}
+
+/// One underlying event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    /// `I` and 12 hex digits over the primary finding's rule, scope, scope value, voters and
+    /// date (for a roll-up: rule, district and date): the same on every rerun of the same
+    /// inputs, and one per incident (one account's two bursts in one interval are two).
+    pub id: String,
+    pub severity: Severity,
+    pub basis: Basis,
+    /// Indices into the findings grouped; the primary finding (most severe, then most
+    /// voters) first, the others in their given order.
+    pub findings: Vec<usize>,
+    /// The distinct rules, in the order of `findings`.
+    pub rules: Vec<&'static str>,
+    /// Every voter of its findings, sorted, once.
+    pub voter_ids: Vec<String>,
+    /// The end of the interval the event happened in: its change findings' earliest, else
+    /// its primary finding's date.
+    pub snapshot_date: Option<i32>,
+    /// The district of a roll-up's records (when the snapshot has districts).
+    pub district: Option<String>,
+    /// The accounts that last edited its voters in the latest snapshot, most edits first (at
+    /// most [`ACCOUNTS_SHOWN`]), with their counts.
+    pub accounts: Vec<(String, usize)>,
+    /// The first and last of those edits, as the snapshot writes them.
+    pub first_edit: Option<String>,
+    pub last_edit: Option<String>,
+}
+
+/// Accounts named per incident.
+pub const ACCOUNTS_SHOWN: usize = 3;
+
+/// Groups `findings` (as the audit or scan orders them) into incidents, most severe first.
+/// `snapshots` are the series in date order, each with its date: the latest gives the
+/// districts of record findings, and the snapshot an incident's interval ends at gives the
+/// edit stamps of its voters, counted only inside that interval.
+pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incident> {
+    let latest = snapshots.last().expect("a snapshot").1;
+    let record = |f: &Finding| f.scope == Scope::Record;
+    // The scan's rules describe the latest snapshot, which holds every earlier interval's
+    // events: a crowded address is the bulk registration of whichever interval made it.
+    let of_latest = |f: &Finding| f.rule.starts_with("R-") || f.rule == DUPLICATE_RULE;
+    // Not with a routine event, though: a redistricting explains the changes of its
+    // interval, not the state of every address in its district today.
+    let routine = |f: &Finding| ROUTINE_RULES.contains(&f.rule);
+    let same_time = |a: &Finding, b: &Finding| {
+        a.snapshot_date == b.snapshot_date
+            || ((of_latest(a) || of_latest(b)) && !routine(a) && !routine(b))
+    };
+    let mut sets = DisjointSets::new(findings.len());
+    // Events: findings sharing most of their voters.
+    let mut by_voter: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| !record(f)) {
+        for v in &f.voter_ids {
+            by_voter.entry(v).or_default().push(i);
+        }
+    }
+    let mut shared: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for list in by_voter.values() {
+        for (k, &i) in list.iter().enumerate() {
+            for &j in &list[k + 1..] {
+                if same_time(&findings[i], &findings[j]) {
+                    *shared.entry((i, j)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    for (&(i, j), &n) in &shared {
+        let (a, b) = (findings[i].voter_ids.len(), findings[j].voter_ids.len());
+        // Across intervals, most of both: a crowded address is the bulk registration at it,
+        // not every large event that happens to include its residents.
+        let of = match findings[i].snapshot_date == findings[j].snapshot_date {
+            true => a.min(b),
+            false => a.max(b),
+        };
+        if n as f64 >= SHARED_VOTERS * of as f64 {
+            sets.union(i as u32, j as u32);
+        }
+    }
+    // Records: to the event that holds all their voters, else rolled up by rule and
+    // district.
+    let district = districts(findings, latest);
+    let routine_events: HashSet<u32> = (0..findings.len())
+        .filter(|&i| routine(&findings[i]))
+        .map(|i| sets.find(i as u32))
+        .collect();
+    let mut rollups: BTreeMap<(&str, Option<&str>, Option<i32>), usize> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
+        let mut events: BTreeMap<u32, usize> = BTreeMap::new();
+        for v in &f.voter_ids {
+            let mut seen: HashSet<u32> = HashSet::new();
+            for &e in by_voter.get(v.as_str()).into_iter().flatten() {
+                let root = sets.find(e as u32);
+                if seen.insert(root) {
+                    *events.entry(root).or_insert(0) += 1;
+                }
+            }
+        }
+        let event = events
+            .iter()
+            .filter(|&(e, &n)| n == f.voter_ids.len() && !routine_events.contains(e))
+            .map(|(&e, _)| e as usize)
+            .next();
+        let target = event.unwrap_or_else(|| {
+            // Duplicate clusters roll up register-wide: one finding of the deduplicator.
+            let area = match f.rule == DUPLICATE_RULE {
+                true => None,
+                false => f
+                    .voter_ids
+                    .first()
+                    .and_then(|v| district.get(v.as_str()).copied()),
+            };
+            *rollups.entry((f.rule, area, f.snapshot_date)).or_insert(i)
+        });
+        sets.union(target as u32, i as u32);
+    }
+    let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for i in 0..findings.len() {
+        groups.entry(sets.find(i as u32)).or_default().push(i);
+    }
+    let named: HashSet<&str> = findings
+        .iter()
+        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
+        .collect();
+    let stamps: Vec<EditStamps<'_>> = snapshots
+        .iter()
+        .map(|&(_, s)| EditStamps::of(s, &named))
+        .collect();
+    let mut incidents: Vec<Incident> = groups
+        .into_values()
+        .map(|members| {
+            // An event's interval: its change findings' (a crowded address found in the
+            // latest snapshot was made in the interval its arrivals were), else its own.
+            let date = members
+                .iter()
+                .map(|&i| &findings[i])
+                .filter(|f| !of_latest(f))
+                .filter_map(|f| f.snapshot_date)
+                .min()
+                .or_else(|| members.iter().find_map(|&i| findings[i].snapshot_date));
+            // The snapshot the interval ends at, and the one before it.
+            let end = date
+                .and_then(|d| snapshots.iter().position(|&(s, _)| s == d))
+                .unwrap_or(snapshots.len() - 1);
+            let after = end.checked_sub(1).map(|k| snapshots[k].0);
+            let interval = (after, snapshots[end].0);
+            incident(findings, members, &district, &stamps[end], interval, date)
+        })
+        .collect();
+    incidents.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.voter_ids.len().cmp(&a.voter_ids.len()))
+            .then(a.id.cmp(&b.id))
+    });
+    incidents
+}
+
+fn incident(
+    findings: &[Finding],
+    mut members: Vec<usize>,
+    district: &HashMap<&str, &str>,
+    stamps: &EditStamps<'_>,
+    interval: (Option<i32>, i32),
+    snapshot_date: Option<i32>,
+) -> Incident {
+    let primary = *members
+        .iter()
+        .max_by_key(|&&i| {
+            let f = &findings[i];
+            (f.severity, f.voter_ids.len(), std::cmp::Reverse(i))
+        })
+        .expect("a group has a finding");
+    members.retain(|&i| i != primary);
+    members.insert(0, primary);
+    let p = &findings[primary];
+    let mut rules: Vec<&'static str> = Vec::new();
+    for &i in &members {
+        if !rules.contains(&findings[i].rule) {
+            rules.push(findings[i].rule);
+        }
+    }
+    let voters: HashSet<&str> = members
+        .iter()
+        .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
+        .collect();
+    let mut voter_ids: Vec<String> = voters.iter().map(|v| v.to_string()).collect();
+    voter_ids.sort_unstable();
+    let worst = members.iter().map(|&i| findings[i].severity).max();
+    let worst = worst.expect("a group has a finding");
+    let rolled_up = p.scope == Scope::Record && rules.len() == 1 && members.len() > 1;
+    let area = match p.scope {
+        Scope::Record if p.rule != DUPLICATE_RULE => p
+            .voter_ids
+            .first()
+            .and_then(|v| district.get(v.as_str()))
+            .map(|d| d.to_string()),
+        _ => None,
+    };
+    // Record findings attached to an event describe its voters; they are not a second view
+    // of the event (a duplicate cluster that holds one purged voter corroborates nothing).
+    let signals: HashSet<&str> = members
+        .iter()
+        .map(|&i| &findings[i])
+        .filter(|f| f.scope != Scope::Record)
+        .map(|f| f.rule)
+        .collect();
+    let (basis, severity) = if rules.iter().any(|r| ROUTINE_RULES.contains(r)) {
+        (Basis::Routine, worst.min(Severity::Low))
+    } else if rolled_up {
+        (Basis::RolledUp, worst)
+    } else if signals.len() >= 2 {
+        (Basis::Corroborated, worst)
+    } else if overwhelming(p) {
+        (Basis::Overwhelming, worst)
+    } else {
+        (Basis::Single, worst.min(Severity::Medium))
+    };
+    let key: Vec<String> = match rolled_up {
+        true => vec![p.rule.into(), area.clone().unwrap_or_default()],
+        false => {
+            let mut key = vec![p.rule.into(), p.scope.name().into(), p.scope_value.clone()];
+            key.extend(p.voter_ids.iter().cloned());
+            key
+        }
+    };
+    let date = p.snapshot_date.map_or(String::new(), |d| d.to_string());
+    let mut bytes = Vec::new();
+    for part in key.iter().map(String::as_str).chain([date.as_str()]) {
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.push(0x1f);
+    }
+    let (accounts, first_edit, last_edit) = stamps.of_voters(&voter_ids, interval);
+    Incident {
+        id: format!("I{:012x}", xxh3_64(&bytes) >> 16),
+        severity,
+        basis,
+        findings: members,
+        rules,
+        voter_ids,
+        snapshot_date,
+        district: area,
+        accounts,
+        first_edit,
+        last_edit,
+    }
+}
+
+/// Overwhelming on its own: a count far beyond its baseline, or a rule that states a fact
+/// (no baseline, or one of none: an id reassigned, an edit after the freeze).
+fn overwhelming(f: &Finding) -> bool {
+    match f.evidence.expected {
+        None => f.evidence.effect_size.is_none() && f.evidence.p_value.is_none(),
+        Some(0.0) => f.evidence.observed > 0.0,
+        Some(expected) => {
+            f.evidence.observed >= OVERWHELMING_RATIO * expected.max(1.0)
+                && f.evidence.observed >= OVERWHELMING_VOTERS
+        }
+    }
+}
+
+/// The district of every voter a record finding names, from `latest`.
+fn districts<'a>(findings: &'a [Finding], latest: &'a Snapshot) -> HashMap<&'a str, &'a str> {
+    let wanted: HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.scope == Scope::Record)
+        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
+        .collect();
+    let Some(column) = latest.column(Field::District) else {
+        return HashMap::new();
+    };
+    latest
+        .voter_ids()
+        .iter()
+        .enumerate()
+        .filter_map(|(row, id)| {
+            let id = id.filter(|id| wanted.contains(id))?;
+            Some((id, column.str(row)?))
+        })
+        .collect()
+}
+
+/// Who last edited each voter the findings name, and when, in one snapshot.
+struct EditStamps<'a> {
+    by_voter: HashMap<&'a str, (Option<&'a str>, Option<String>)>,
+}
+
+impl<'a> EditStamps<'a> {
+    fn of(snapshot: &'a Snapshot, named: &HashSet<&str>) -> EditStamps<'a> {
+        let (by, at) = (
+            snapshot.column(Field::ChangedBy),
+            snapshot.column(Field::ChangedAt),
+        );
+        if by.is_none() && at.is_none() {
+            return EditStamps {
+                by_voter: HashMap::new(),
+            };
+        }
+        let by_voter = snapshot
+            .voter_ids()
+            .iter()
+            .enumerate()
+            .filter_map(|(row, id)| {
+                let id = id.filter(|id| named.contains(id))?;
+                let who = by.as_ref().and_then(|c| c.str(row));
+                let when = at
+                    .as_ref()
+                    .and_then(|c| c.text(row))
+                    .map(|t| t.into_owned());
+                Some((id, (who, when)))
+            })
+            .collect();
+        EditStamps { by_voter }
+    }
+
+    /// The accounts (most edits first, at most [`ACCOUNTS_SHOWN`]) and the first and last
+    /// edit of `voters`, of the edits stamped on or after the day `interval.0` (if any) and on
+    /// or before the day `interval.1`: who made the change, not who touched the record years
+    /// ago.
+    fn of_voters(
+        &self,
+        voters: &[String],
+        interval: (Option<i32>, i32),
+    ) -> (Vec<(String, usize)>, Option<String>, Option<String>) {
+        let day = |d: i32| crate::dates::IsoDate(d).to_string();
+        let (after, until) = (interval.0.map(day), day(interval.1 + 1));
+        let inside = |when: &Option<String>| {
+            when.as_deref()
+                .is_none_or(|w| after.as_deref().is_none_or(|a| w > a) && w < until.as_str())
+        };
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let (mut first, mut last): (Option<&str>, Option<&str>) = (None, None);
+        for (who, when) in voters
+            .iter()
+            .filter_map(|v| self.by_voter.get(v.as_str()))
+            .filter(|(_, when)| inside(when))
+        {
+            if let Some(who) = who {
+                *counts.entry(who).or_insert(0) += 1;
+            }
+            if let Some(when) = when.as_deref() {
+                first = Some(first.map_or(when, |f| f.min(when)));
+                last = Some(last.map_or(when, |l| l.max(when)));
+            }
+        }
+        let mut accounts: Vec<(String, usize)> = counts
+            .into_iter()
+            .map(|(a, n)| (a.to_string(), n))
+            .collect();
+        accounts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        accounts.truncate(ACCOUNTS_SHOWN);
+        (
+            accounts,
+            first.map(str::to_string),
+            last.map(str::to_string),
+        )
+    }
+}
