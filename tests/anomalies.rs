@@ -176,3 +176,65 @@ fn a_clean_series_raises_no_high_findings() {
     );
     assert!(high.is_empty(), "{high:#?}");
 }
+
+/// The quiet period forbids systematic removals of registered voters: 20 pending
+/// applications closed as unverified inside it are not removals (issue #17: on a clean 1M
+/// series they were the only high finding), while 20 active voters removed for inactivity
+/// on the same days are.
+#[test]
+fn closing_pending_applications_is_not_a_quiet_period_removal() {
+    use rollaudit::load::{load_bytes, NoProgress};
+    use rollaudit::profile::Profile;
+    let dir = tempfile::tempdir().unwrap();
+    let calendar_path = dir.path().join("election.toml");
+    std::fs::write(
+        &calendar_path,
+        "name = \"test\"\nelection_day = \"2026-10-22\"\nquiet_period_days = 90\n",
+    )
+    .unwrap();
+    let calendar = calendar_of(&calendar_path);
+    let snapshot = |rows: &dyn Fn(usize) -> (&'static str, &'static str, &'static str)| {
+        let mut text =
+            String::from("voter_id,given_name,family_name,status,status_reason,changed_at\n");
+        for k in 0..40 {
+            let (status, reason, at) = rows(k);
+            text.push_str(&format!("V{k:04},ANA,LEE{k},{status},{reason},{at}\n"));
+        }
+        load_bytes(
+            text.into_bytes(),
+            Path::new("r.csv"),
+            &Profile::canonical(),
+            &NoProgress,
+        )
+        .expect("loads")
+        .snapshot
+    };
+    // Rows 0-19 pending, 20-39 active, all last edited in June.
+    let before = |k: usize| match k < 20 {
+        true => ("pending", "", "2026-06-01T10:00:00"),
+        false => ("active", "", "2026-06-01T10:00:00"),
+    };
+    let after = |k: usize| match k < 20 {
+        true => ("removed", "unverified", "2026-09-01T10:00:00"),
+        false => ("removed", "inactivity", "2026-09-01T10:00:00"),
+    };
+    let (old, new) = (snapshot(&before), snapshot(&after));
+    let d = diff(&old, &new, &DiffConfig::default());
+    let day = |s: &str| rollaudit::dates::parse_iso_date(s).unwrap();
+    let intervals = [Interval {
+        from: day("2026-07-04"),
+        to: day("2026-10-02"),
+        old: &old,
+        new: &new,
+        diff: &d,
+    }];
+    let result = detect(&intervals, Some(&calendar), &AnomalyConfig::default());
+    let quiet: Vec<&Finding> = result
+        .findings
+        .iter()
+        .filter(|f| f.rule == "A-CAL-QUIET")
+        .collect();
+    assert_eq!(quiet.len(), 1, "{quiet:#?}");
+    let expected: Vec<String> = (20..40).map(|k| format!("V{k:04}")).collect();
+    assert_eq!(quiet[0].voter_ids, expected);
+}

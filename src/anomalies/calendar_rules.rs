@@ -7,10 +7,13 @@
 //!   finish 90 days before a federal election; removals on the voter's request, for death or
 //!   for a criminal conviction are excepted, and so are individual confirmed moves. So
 //!   removals whose reason is `deceased`, `voter-request`, `felony` or `moved` are left out,
-//!   and at least `quiet_min` (10) remaining removals in the window are `high`. Without
-//!   `changed_at`, removals count as inside when the whole interval lies in the window.
+//!   and at least `quiet_min` (10) remaining removals in the window are `high`. A removal is
+//!   the removal of a registered voter: a pending application closed (`pending` to
+//!   `removed`, say "unverified") is not one; on an independent clean 1M series these were
+//!   the only high finding (issue #17). Without `changed_at`, removals count as inside when
+//!   the whole interval lies in the window.
 
-use super::{in_new, records_of, sorted, voter_id, AnomalyResult, Interval};
+use super::{in_new, in_old, records_of, sorted, voter_id, AnomalyResult, Interval};
 use crate::calendar::ElectionCalendar;
 use crate::dates::{IsoDate, MS_PER_DAY};
 use crate::diff::ChangeKind;
@@ -110,6 +113,10 @@ pub(crate) fn detect(
             continue;
         };
         let ids: Vec<String> = records_of(iv, ChangeKind::Removal)
+            // A pending application closed (never verified) removes no registered voter.
+            .filter(|r| {
+                !in_old(iv, r, Field::Status).is_some_and(|s| s.eq_ignore_ascii_case("pending"))
+            })
             .filter(|r| {
                 let reason = in_new(iv, r, Field::StatusReason)
                     .unwrap_or_default()

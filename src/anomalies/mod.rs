@@ -161,13 +161,19 @@ pub(crate) fn where_it_was(iv: &Interval<'_>, r: &RecordChange, field: Field) ->
         .map(|v| v.into_owned())
 }
 
+/// A text field of the record in OLD (None for an added record).
+pub(crate) fn in_old(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
+    text_at(iv.old, r.old_row, field)
+}
+
 /// A text field of the record in NEW (None for a dropped record).
 pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    let j = r.new_row?;
-    iv.new
-        .column(field)?
-        .text(j as usize)
-        .map(|v| v.into_owned())
+    text_at(iv.new, r.new_row, field)
+}
+
+fn text_at(snap: &Snapshot, row: Option<u32>, field: Field) -> Option<String> {
+    let text = snap.column(field)?.text(row? as usize)?;
+    Some(text.into_owned())
 }
 
 /// Records per value of an area field (missing values under ""), in one snapshot.
