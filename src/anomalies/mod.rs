@@ -151,14 +151,10 @@ pub(crate) fn voter_id(iv: &Interval<'_>, r: &RecordChange) -> String {
 
 /// A text field of the record where it was: OLD's row if it had one, else NEW's.
 pub(crate) fn where_it_was(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    let (snap, row) = match (r.old_row, r.new_row) {
-        (Some(i), _) => (iv.old, i),
-        (None, Some(j)) => (iv.new, j),
-        _ => return None,
-    };
-    snap.column(field)?
-        .text(row as usize)
-        .map(|v| v.into_owned())
+    match r.old_row {
+        Some(_) => in_old(iv, r, field),
+        None => in_new(iv, r, field),
+    }
 }
 
 /// A text field of the record in OLD (None for an added record).
