@@ -129,7 +129,11 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
             by_voter.entry(v).or_default().push(i);
         }
     }
-    let mut shared: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    // Voters shared per pair of findings (at 10,000,000 voters, millions of voters sit in
+    // several findings each). A fixed hasher keeps the order of the joins, hence which set
+    // names a group, the same on every run.
+    let mut shared: HashMap<(usize, usize), usize, foldhash::fast::FixedState> =
+        HashMap::default();
     for list in by_voter.values() {
         for (k, &i) in list.iter().enumerate() {
             for &j in &list[k + 1..] {
@@ -154,26 +158,34 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     // Records: to the event that holds all their voters, else rolled up by rule and
     // district.
     let district = districts(findings, latest);
-    let routine_events: HashSet<u32> = (0..findings.len())
+    // Each event named by its first finding, whichever set root the joins left.
+    let mut first_of: HashMap<u32, usize> = HashMap::new();
+    for i in 0..findings.len() {
+        first_of.entry(sets.find(i as u32)).or_insert(i);
+    }
+    let event_of: Vec<usize> = (0..findings.len())
+        .map(|i| first_of[&sets.find(i as u32)])
+        .collect();
+    let routine_events: HashSet<usize> = (0..findings.len())
         .filter(|&i| routine(&findings[i]))
-        .map(|i| sets.find(i as u32))
+        .map(|i| event_of[i])
         .collect();
     let mut rollups: BTreeMap<(&str, Option<&str>, Option<i32>), usize> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
-        let mut events: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut events: BTreeMap<usize, usize> = BTreeMap::new();
         for v in &f.voter_ids {
-            let mut seen: HashSet<u32> = HashSet::new();
+            let mut seen: HashSet<usize> = HashSet::new();
             for &e in by_voter.get(v.as_str()).into_iter().flatten() {
-                let root = sets.find(e as u32);
-                if seen.insert(root) {
-                    *events.entry(root).or_insert(0) += 1;
+                if seen.insert(event_of[e]) {
+                    *events.entry(event_of[e]).or_insert(0) += 1;
                 }
             }
         }
+        // All its voters in one event (the first such, if several).
         let event = events
             .iter()
             .filter(|&(e, &n)| n == f.voter_ids.len() && !routine_events.contains(e))
-            .map(|(&e, _)| e as usize)
+            .map(|(&e, _)| e)
             .next();
         let target = event.unwrap_or_else(|| {
             // Duplicate clusters roll up register-wide: one finding of the deduplicator.

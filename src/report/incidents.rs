@@ -181,8 +181,8 @@ fn what(incident: &Incident, p: &Finding, findings: &[Finding]) -> String {
     };
     match p.rule {
         "A-EVENT-TRANSITION" => format!(
-            "{voters} voters changed {} in {place}",
-            fact("transition").unwrap_or("the same way")
+            "{voters} voters had one and the same change ({}) in {place}",
+            fact("transition").unwrap_or("one field")
         ),
         "A-PEER-RATE" | "A-HISTORY-RATE" => format!(
             "{voters} voters saw one kind of change ({}) in {place}, far above its usual rate",
