@@ -130,10 +130,9 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         }
     }
     // Voters shared per pair of findings (at 10,000,000 voters, millions of voters sit in
-    // several findings each). A fixed hasher keeps the order of the joins, hence which set
-    // names a group, the same on every run.
-    let mut shared: HashMap<(usize, usize), usize, foldhash::fast::FixedState> =
-        HashMap::default();
+    // several findings each). The groups do not depend on the order of the joins; a fixed
+    // hasher keeps even that the same on every run.
+    let mut shared: HashMap<(usize, usize), usize, foldhash::fast::FixedState> = HashMap::default();
     for list in by_voter.values() {
         for (k, &i) in list.iter().enumerate() {
             for &j in &list[k + 1..] {
