@@ -183,8 +183,6 @@ fn a_clean_series_raises_no_high_findings() {
 /// on the same days are.
 #[test]
 fn closing_pending_applications_is_not_a_quiet_period_removal() {
-    use rollaudit::load::{load_bytes, NoProgress};
-    use rollaudit::profile::Profile;
     let dir = tempfile::tempdir().unwrap();
     let calendar_path = dir.path().join("election.toml");
     std::fs::write(
@@ -200,14 +198,7 @@ fn closing_pending_applications_is_not_a_quiet_period_removal() {
             let (status, reason, at) = rows(k);
             text.push_str(&format!("V{k:04},ANA,LEE{k},{status},{reason},{at}\n"));
         }
-        load_bytes(
-            text.into_bytes(),
-            Path::new("r.csv"),
-            &Profile::canonical(),
-            &NoProgress,
-        )
-        .expect("loads")
-        .snapshot
+        snapshot_of(text)
     };
     // Rows 0-19 pending, 20-39 active, all last edited in June.
     let before = |k: usize| match k < 20 {
@@ -237,4 +228,76 @@ fn closing_pending_applications_is_not_a_quiet_period_removal() {
     assert_eq!(quiet.len(), 1, "{quiet:#?}");
     let expected: Vec<String> = (20..40).map(|k| format!("V{k:04}")).collect();
     assert_eq!(quiet[0].voter_ids, expected);
+}
+
+/// An account's night against its own nights and its peers' (issue #17): among five clerks,
+/// one with 300 day edits and 25 in one night is flagged (the night edits are 8% of its work, under the half an earlier rule
+/// asked for, which let a 1M series' planted night burst pass), while a portal account that
+/// edits three records every night of the interval is not (every one of its edits is at
+/// night, which the earlier rule called high).
+#[test]
+fn a_night_is_judged_against_the_accounts_own_nights() {
+    let header = "voter_id,given_name,family_name,party,changed_at,changed_by\n";
+    let mut old = String::from(header);
+    let mut new = String::from(header);
+    let mut k = 0;
+    let mut edit = |when: String, who: &str| {
+        old.push_str(&format!("V{k:05},ANA,LEE,DEM,2026-01-02T10:00:00,{who}\n"));
+        new.push_str(&format!("V{k:05},ANA,LEE,REP,{when},{who}\n"));
+        k += 1;
+    };
+    for d in 0..300 {
+        // Weekday office hours, spread over the interval.
+        let day = rollaudit::dates::IsoDate(day_of("2026-01-12") + (d % 60) / 5 * 7 + (d % 5));
+        edit(format!("{day}T{:02}:15:00", 9 + d % 7), "CLERK");
+    }
+    for m in 0..25 {
+        edit(format!("2026-02-04T02:{m:02}:00"), "CLERK");
+    }
+    // Its peers: four clerks of day work only.
+    for d in 0..200 {
+        let day = rollaudit::dates::IsoDate(day_of("2026-01-12") + (d % 50) as i32);
+        edit(format!("{day}T11:00:00"), ["C2", "C3", "C4", "C5"][d % 4]);
+    }
+    for night in 0..88 {
+        let day = rollaudit::dates::IsoDate(day_of("2026-01-06") + night);
+        for m in 0..3 {
+            edit(format!("{day}T23:{:02}:00", 10 * m), "PORTAL");
+        }
+    }
+    let (old, new) = (snapshot_of(old), snapshot_of(new));
+    let d = diff(&old, &new, &DiffConfig::default());
+    let intervals = [Interval {
+        from: day_of("2026-01-05"),
+        to: day_of("2026-04-05"),
+        old: &old,
+        new: &new,
+        diff: &d,
+    }];
+    let result = detect(&intervals, None, &AnomalyConfig::default());
+    let night: Vec<(&str, usize)> = result
+        .findings
+        .iter()
+        .filter(|f| f.rule == "A-OPERATOR-NIGHT")
+        .map(|f| (f.scope_value.as_str(), f.voter_ids.len()))
+        .collect();
+    assert_eq!(night, [("CLERK", 25)]);
+}
+
+/// A canonical CSV text, loaded.
+fn snapshot_of(text: String) -> rollaudit::snapshot::Snapshot {
+    use rollaudit::load::{load_bytes, NoProgress};
+    use rollaudit::profile::Profile;
+    load_bytes(
+        text.into_bytes(),
+        Path::new("r.csv"),
+        &Profile::canonical(),
+        &NoProgress,
+    )
+    .expect("loads")
+    .snapshot
+}
+
+fn day_of(s: &str) -> i32 {
+    rollaudit::dates::parse_iso_date(s).unwrap()
 }

@@ -173,16 +173,19 @@ fn reruns_are_byte_identical() {
 ///   `duplicates.csv` and `dedupe.json`.
 /// - Incidents (issue #17, session 8) add `incident_id` as the last column of `flagged.csv`
 ///   and `flagged.parquet`; every other column of every row is as it was.
+/// - `A-OPERATOR-NIGHT` judged per night against the account's own nights and its peers'
+///   (issue #17): the sample's one night finding has the same voters and a new baseline
+///   and facts (`nights`, `worst_night`) in its `detail`; no other row changed.
 #[test]
 fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
     let pinned = [
         (
             "flagged.csv",
-            "3b6473d450339564c35906258abb06cec3352a006f9e1323c88d28185061fa8c",
+            "30ad68929e0dda64b524e3ecee9ab5aa8b9f084332627fcb2c812c59e74a3746",
         ),
         (
             "flagged.parquet",
-            "80979a07ed29b6cc10008321ed54e7e195e171fcd796fe798c714a9d788d6933",
+            "59d208652cfd43755eff5ed6d1d3956ca4166e93a9583dc0818eb5b00ce4e7c1",
         ),
         (
             "changes.parquet",

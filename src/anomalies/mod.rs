@@ -12,7 +12,7 @@
 //! | `A-SKEW` | [`skew`] | removals whose party, age band or sex composition differs from what the area's population predicts |
 //! | `A-EVENT-TRANSITION` | [`events`] | many records with the same field transition in one area (party A to B; status to removed with one reason; reactivations; birth-date edits) |
 //! | `A-EVENT-ADDRESS` | [`events`] | many unrelated voters moved to, or newly registered at, one address |
-//! | `A-OPERATOR-NIGHT`, `A-OPERATOR-BURST`, `A-OPERATOR-VOLUME` | [`operators`] | night or weekend work, bursts in one hour, one account far above its peers |
+//! | `A-OPERATOR-NIGHT`, `A-OPERATOR-BURST`, `A-OPERATOR-VOLUME` | [`operators`] | a night far above the account's own and its peers', weekend work, bursts in one hour, one account far above its peers |
 //! | `A-CAL-FREEZE`, `A-CAL-QUIET` | [`calendar_rules`] | edits after the roll freeze; systematic removals inside the quiet period |
 //! | `A-ID-REUSE` | here | a voter id now holding another person (never legitimate) |
 //! | `A-ROUTINE-REDISTRICT`, `A-ROUTINE-UNIFORM`, `A-REKEY` | [`routine`] | explained mass events, at info level: renumbered precincts, removals uniform across all districts, re-keyed records |

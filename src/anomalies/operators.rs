@@ -3,9 +3,15 @@
 //! DOMAIN.md lists mass edits by one account or at odd hours among the real attack patterns.
 //! Electoral offices work weekday office hours, so edits are judged against that:
 //!
-//! - `A-OPERATOR-NIGHT`: an account with at least `min_off_hours` (20) edits in the interval
-//!   made at night (22:00 to 05:59), which are at least `min_off_share` (half) of its edits:
-//!   `high`. The same at weekends only: `medium`.
+//! - `A-OPERATOR-NIGHT`: an account's night (22:00 to 05:59) with at least `min_off_hours`
+//!   (20) edits and at least `night_factor` (10) times its usual night, the larger of its own
+//!   median night in the interval and its peers' (the median of the accounts' medians):
+//!   `high`. A clerk who never works nights is flagged from 20 edits in one night however
+//!   many day edits it has (the share of night edits an earlier version required let 800
+//!   night edits of a busy clerk pass on a 2M-voter series, issue #17), and an online portal
+//!   that edits every night is judged against its own nights, not taken for an attack. At
+//!   weekends: an account with at least `min_off_hours` weekend edits that are at least
+//!   `min_off_share` (half) of its edits: `medium`.
 //! - `A-OPERATOR-BURST`: one account's edits in one clock hour at least `min_burst` (30) and
 //!   `burst_factor` (10) times the median busy hour of all accounts: `medium`.
 //! - `A-OPERATOR-VOLUME`: an account whose edit count is at least `volume_z` (6) robust
@@ -26,6 +32,7 @@ use crate::snapshot::FieldColumn;
 pub struct OperatorConfig {
     pub min_off_hours: usize,
     pub min_off_share: f64,
+    pub night_factor: f64,
     pub min_burst: usize,
     pub burst_factor: f64,
     pub volume_z: f64,
@@ -37,6 +44,7 @@ impl Default for OperatorConfig {
         OperatorConfig {
             min_off_hours: 20,
             min_off_share: 0.5,
+            night_factor: 10.0,
             min_burst: 30,
             burst_factor: 10.0,
             volume_z: 6.0,
@@ -74,6 +82,42 @@ pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>
         }
     }
     by_op
+}
+
+/// One account's night edits, by night (the day the night starts on: 22:00 of that day to
+/// 05:59 of the next), and its usual night.
+struct Nights<'a> {
+    edits: BTreeMap<i64, Vec<&'a Edit>>,
+    /// The median of its edits per night over every night of the interval, nights without
+    /// edits included.
+    usual: f64,
+}
+
+fn nights_by_operator<'a>(
+    by_op: &'a BTreeMap<String, Vec<Edit>>,
+    iv: &Interval<'_>,
+) -> BTreeMap<&'a str, Nights<'a>> {
+    let nights_in = (iv.to - iv.from).max(1) as usize;
+    by_op
+        .iter()
+        .map(|(op, edits)| {
+            let mut by_night: BTreeMap<i64, Vec<&Edit>> = BTreeMap::new();
+            for e in edits.iter().filter(|(_, ts)| !(6..22).contains(&hour(*ts))) {
+                let night = (e.1 - 6 * 3_600_000).div_euclid(MS_PER_DAY);
+                by_night.entry(night).or_default().push(e);
+            }
+            let mut counts: Vec<f64> = by_night.values().map(|v| v.len() as f64).collect();
+            counts.resize(nights_in.max(counts.len()), 0.0);
+            let usual = median(&mut counts);
+            (
+                op.as_str(),
+                Nights {
+                    edits: by_night,
+                    usual,
+                },
+            )
+        })
+        .collect()
 }
 
 fn hour(ts: i64) -> i64 {
@@ -129,34 +173,73 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
             voter_ids: sorted(ids),
             snapshot_date: Some(iv.to),
         };
-        // Off hours.
-        for (op, edits) in &by_op {
-            let night: Vec<&Edit> = edits
+        // Nights, each against the account's own nights and its peers'.
+        let nights = nights_by_operator(&by_op, iv);
+        let peers = median(&mut nights.values().map(|n| n.usual).collect::<Vec<_>>());
+        for (op, n) in &nights {
+            let usual = n.usual.max(peers);
+            let flagged: Vec<(&i64, &Vec<&Edit>)> = n
+                .edits
                 .iter()
-                .filter(|(_, ts)| !(6..22).contains(&hour(*ts)))
+                .filter(|(_, e)| {
+                    e.len() >= config.min_off_hours
+                        && e.len() as f64 >= config.night_factor * usual.max(1.0)
+                })
                 .collect();
+            let Some((worst, most)) = flagged.iter().max_by_key(|(d, e)| (e.len(), -**d)) else {
+                continue;
+            };
+            let ids: Vec<String> = flagged
+                .iter()
+                .flat_map(|(_, e)| e.iter().map(|(id, _)| id.clone()))
+                .collect();
+            out.findings.push(finding(
+                "A-OPERATOR-NIGHT",
+                Severity::High,
+                op,
+                ids.len() as f64,
+                Some(usual * flagged.len() as f64),
+                format!(
+                    "the account's usual night: {} edits (its own median night in the \
+                     interval, or its peers' if higher)",
+                    usual
+                ),
+                vec![
+                    ("when", "night (22:00-05:59)".to_string()),
+                    ("nights", flagged.len().to_string()),
+                    (
+                        "worst_night",
+                        format!(
+                            "{} to {} ({} edits)",
+                            crate::dates::IsoDate(**worst as i32),
+                            crate::dates::IsoDate(**worst as i32 + 1),
+                            most.len()
+                        ),
+                    ),
+                    ("edits_total", by_op[*op].len().to_string()),
+                ],
+                ids,
+            ));
+        }
+        // Weekends.
+        for (op, edits) in &by_op {
             let weekend: Vec<&Edit> = edits.iter().filter(|(_, ts)| weekday(*ts) >= 5).collect();
-            for (list, severity, what) in [
-                (&night, Severity::High, "night (22:00-05:59)"),
-                (&weekend, Severity::Medium, "weekend"),
-            ] {
-                if list.len() >= config.min_off_hours
-                    && list.len() as f64 >= config.min_off_share * edits.len() as f64
-                {
-                    out.findings.push(finding(
-                        "A-OPERATOR-NIGHT",
-                        severity,
-                        op,
-                        list.len() as f64,
-                        Some(0.0),
-                        "electoral offices edit the register in weekday office hours".into(),
-                        vec![
-                            ("when", what.to_string()),
-                            ("edits_total", edits.len().to_string()),
-                        ],
-                        list.iter().map(|(id, _)| id.clone()).collect(),
-                    ));
-                }
+            if weekend.len() >= config.min_off_hours
+                && weekend.len() as f64 >= config.min_off_share * edits.len() as f64
+            {
+                out.findings.push(finding(
+                    "A-OPERATOR-NIGHT",
+                    Severity::Medium,
+                    op,
+                    weekend.len() as f64,
+                    Some(0.0),
+                    "electoral offices edit the register in weekday office hours".into(),
+                    vec![
+                        ("when", "weekend".to_string()),
+                        ("edits_total", edits.len().to_string()),
+                    ],
+                    weekend.iter().map(|(id, _)| id.clone()).collect(),
+                ));
             }
         }
         // Bursts within one clock hour.

@@ -150,9 +150,8 @@ fn baseline(rule: &str) -> &'static str {
         "A-PEER-RATE" => "the peer areas of the same interval",
         "A-HISTORY-RATE" => "the area's own earlier intervals",
         "A-EVENT-TRANSITION" => "the same change in the other areas",
-        "A-OPERATOR-NIGHT" | "A-OPERATOR-BURST" | "A-OPERATOR-VOLUME" => {
-            "office hours and the other accounts"
-        }
+        "A-OPERATOR-NIGHT" => "the account's own nights and its peers'",
+        "A-OPERATOR-BURST" | "A-OPERATOR-VOLUME" => "office hours and the other accounts",
         "A-CAL-FREEZE" | "A-CAL-QUIET" => "the election calendar",
         "A-SKEW" => "the area's population",
         "R-ADDRESS-CROWDED" | "A-EVENT-ADDRESS" => "the register's other addresses",
