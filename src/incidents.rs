@@ -207,15 +207,12 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         .iter()
         .flat_map(|f| f.voter_ids.iter().map(String::as_str))
         .collect();
-    let stamps: Vec<EditStamps<'_>> = snapshots
-        .iter()
-        .map(|&(_, s)| EditStamps::of(s, &named))
-        .collect();
-    let mut incidents: Vec<Incident> = groups
+    // Each group's interval: its change findings' (a crowded address found in the latest
+    // snapshot was made in the interval its arrivals were), else its own; and the index of
+    // the snapshot that interval ends at.
+    let dated: Vec<(Vec<usize>, Option<i32>, usize)> = groups
         .into_values()
         .map(|members| {
-            // An event's interval: its change findings' (a crowded address found in the
-            // latest snapshot was made in the interval its arrivals were), else its own.
             let date = members
                 .iter()
                 .map(|&i| &findings[i])
@@ -223,13 +220,26 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
                 .filter_map(|f| f.snapshot_date)
                 .min()
                 .or_else(|| members.iter().find_map(|&i| findings[i].snapshot_date));
-            // The snapshot the interval ends at, and the one before it.
             let end = date
                 .and_then(|d| snapshots.iter().position(|&(s, _)| s == d))
                 .unwrap_or(snapshots.len() - 1);
+            (members, date, end)
+        })
+        .collect();
+    // Edit stamps only of the snapshots some interval ends at (never the first of a series).
+    let stamps: BTreeMap<usize, EditStamps<'_>> = dated
+        .iter()
+        .map(|&(_, _, end)| end)
+        .collect::<std::collections::BTreeSet<usize>>()
+        .into_iter()
+        .map(|end| (end, EditStamps::of(snapshots[end].1, &named)))
+        .collect();
+    let mut incidents: Vec<Incident> = dated
+        .into_iter()
+        .map(|(members, date, end)| {
             let after = end.checked_sub(1).map(|k| snapshots[k].0);
             let interval = (after, snapshots[end].0);
-            incident(findings, members, &district, &stamps[end], interval, date)
+            incident(findings, members, &district, &stamps[&end], interval, date)
         })
         .collect();
     incidents.sort_by(|a, b| {
