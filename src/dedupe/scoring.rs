@@ -34,29 +34,6 @@ pub(crate) fn fit_and_score(
         .emitted()
         .div_ceil(config.pairs_per_part.max(1) as u64)
         .max(1);
-    if parts == 1 {
-        let (candidates, new) = blocks.pairs_from(0..u32::MAX);
-        blocks.credit(&new);
-        let patterns = compare::compare_packed(records, &rows, &candidates);
-        let counts = fellegi_sunter::pattern_counts(&patterns);
-        let model = fit_model(records, &counts, all_pairs, config);
-        let guards = households(&model);
-        let pairs = score(
-            records,
-            &candidates,
-            &patterns,
-            &counts,
-            &model,
-            config,
-            guards,
-        );
-        return Scored {
-            model,
-            pairs,
-            candidates: candidates.len() as u64,
-            parts: 1,
-        };
-    }
     let step = u64::from(first_rows).div_ceil(parts).max(1);
     let ranges: Vec<std::ops::Range<u32>> = (0..parts)
         .map(|k| {
@@ -66,6 +43,8 @@ pub(crate) fn fit_and_score(
         .collect();
     let mut total: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
     let mut candidates = 0u64;
+    // One part's pairs and patterns are kept for scoring rather than made again.
+    let mut kept = None;
     for range in &ranges {
         let (part, new) = blocks.pairs_from(range.clone());
         blocks.credit(&new);
@@ -74,6 +53,9 @@ pub(crate) fn fit_and_score(
         for (p, n) in fellegi_sunter::pattern_counts(&patterns) {
             *total.entry(p).or_insert(0) += n as u64;
         }
+        if ranges.len() == 1 {
+            kept = Some((part, patterns));
+        }
     }
     let mut counts: Vec<(Pattern, f64)> = total.into_iter().map(|(p, n)| (p, n as f64)).collect();
     counts.sort_unstable_by_key(|&(p, _)| p);
@@ -81,8 +63,11 @@ pub(crate) fn fit_and_score(
     let guards = households(&model);
     let mut pairs = Vec::new();
     for range in &ranges {
-        let (part, _) = blocks.pairs_from(range.clone());
-        let patterns = compare::compare_packed(records, &rows, &part);
+        let (part, patterns) = kept.take().unwrap_or_else(|| {
+            let (part, _) = blocks.pairs_from(range.clone());
+            let patterns = compare::compare_packed(records, &rows, &part);
+            (part, patterns)
+        });
         pairs.extend(score(
             records, &part, &patterns, &counts, &model, config, guards,
         ));
