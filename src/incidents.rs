@@ -156,7 +156,12 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     }
     // Records: to the event that holds all their voters, else rolled up by rule and
     // district.
-    let district = districts(findings, latest);
+    let named: HashSet<&str> = findings
+        .iter()
+        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
+        .collect();
+    let latest_rows = rows_of(latest, &named);
+    let district = districts(findings, latest, &latest_rows);
     // Each event named by its first finding, whichever set root the joins left.
     let mut first_of: HashMap<u32, usize> = HashMap::new();
     for i in 0..findings.len() {
@@ -203,10 +208,6 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     for i in 0..findings.len() {
         groups.entry(sets.find(i as u32)).or_default().push(i);
     }
-    let named: HashSet<&str> = findings
-        .iter()
-        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-        .collect();
     // Each group's interval: its change findings' (a crowded address found in the latest
     // snapshot was made in the interval its arrivals were), else its own; and the index of
     // the snapshot that interval ends at.
@@ -232,7 +233,14 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         .map(|&(_, _, end)| end)
         .collect::<std::collections::BTreeSet<usize>>()
         .into_iter()
-        .map(|end| (end, EditStamps::of(snapshots[end].1, &named)))
+        .map(|end| {
+            let snapshot = snapshots[end].1;
+            let stamps = match end + 1 == snapshots.len() {
+                true => EditStamps::of(snapshot, &latest_rows),
+                false => EditStamps::of(snapshot, &rows_of(snapshot, &named)),
+            };
+            (end, stamps)
+        })
         .collect();
     let mut incidents: Vec<Incident> = dated
         .into_iter()
@@ -292,19 +300,11 @@ fn incident(
             .map(|d| d.to_string()),
         _ => None,
     };
-    // Record findings attached to an event describe its voters; they are not a second view
-    // of the event (a duplicate cluster that holds one purged voter corroborates nothing).
-    let signals: HashSet<&str> = members
-        .iter()
-        .map(|&i| &findings[i])
-        .filter(|f| f.scope != Scope::Record)
-        .map(|f| f.rule)
-        .collect();
     let (basis, severity) = if rules.iter().any(|r| ROUTINE_RULES.contains(r)) {
         (Basis::Routine, worst.min(Severity::Low))
     } else if rolled_up {
         (Basis::RolledUp, worst)
-    } else if signals.len() >= 2 {
+    } else if signals(&members, findings).len() >= 2 {
         (Basis::Corroborated, worst)
     } else if overwhelming(p) {
         (Basis::Overwhelming, worst)
@@ -341,6 +341,20 @@ fn incident(
     }
 }
 
+/// The rules that saw the event among `members` (indices into `findings`), each once, in
+/// their order. Record findings attached to an event describe its voters; they are not a
+/// second view of the event (a duplicate cluster that holds one purged voter corroborates
+/// nothing).
+pub fn signals(members: &[usize], findings: &[Finding]) -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = Vec::new();
+    for f in members.iter().map(|&i| &findings[i]) {
+        if f.scope != Scope::Record && !rules.contains(&f.rule) {
+            rules.push(f.rule);
+        }
+    }
+    rules
+}
+
 /// Overwhelming on its own: a count far beyond its baseline, or a rule that states a fact
 /// (no baseline, or one of none: an id reassigned, an edit after the freeze).
 fn overwhelming(f: &Finding) -> bool {
@@ -355,23 +369,30 @@ fn overwhelming(f: &Finding) -> bool {
 }
 
 /// The district of every voter a record finding names, from `latest`.
-fn districts<'a>(findings: &'a [Finding], latest: &'a Snapshot) -> HashMap<&'a str, &'a str> {
-    let wanted: HashSet<&str> = findings
-        .iter()
-        .filter(|f| f.scope == Scope::Record)
-        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-        .collect();
+fn districts<'a>(
+    findings: &'a [Finding],
+    latest: &'a Snapshot,
+    rows: &HashMap<&str, usize>,
+) -> HashMap<&'a str, &'a str> {
     let Some(column) = latest.column(Field::District) else {
         return HashMap::new();
     };
-    latest
+    findings
+        .iter()
+        .filter(|f| f.scope == Scope::Record)
+        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
+        .filter_map(|v| Some((v, column.str(*rows.get(v)?)?)))
+        .collect()
+}
+
+/// The row of each voter `named` in `snapshot` (one pass over its ids, shared by the
+/// districts and the edit stamps of the latest snapshot).
+fn rows_of<'a>(snapshot: &'a Snapshot, named: &HashSet<&str>) -> HashMap<&'a str, usize> {
+    snapshot
         .voter_ids()
         .iter()
         .enumerate()
-        .filter_map(|(row, id)| {
-            let id = id.filter(|id| wanted.contains(id))?;
-            Some((id, column.str(row)?))
-        })
+        .filter_map(|(row, id)| Some((id.filter(|id| named.contains(id))?, row)))
         .collect()
 }
 
@@ -381,7 +402,7 @@ struct EditStamps<'a> {
 }
 
 impl<'a> EditStamps<'a> {
-    fn of(snapshot: &'a Snapshot, named: &HashSet<&str>) -> EditStamps<'a> {
+    fn of(snapshot: &'a Snapshot, rows: &HashMap<&'a str, usize>) -> EditStamps<'a> {
         let (by, at) = (
             snapshot.column(Field::ChangedBy),
             snapshot.column(Field::ChangedAt),
@@ -391,18 +412,15 @@ impl<'a> EditStamps<'a> {
                 by_voter: HashMap::new(),
             };
         }
-        let by_voter = snapshot
-            .voter_ids()
+        let by_voter = rows
             .iter()
-            .enumerate()
-            .filter_map(|(row, id)| {
-                let id = id.filter(|id| named.contains(id))?;
+            .map(|(&id, &row)| {
                 let who = by.as_ref().and_then(|c| c.str(row));
                 let when = at
                     .as_ref()
                     .and_then(|c| c.text(row))
                     .map(|t| t.into_owned());
-                Some((id, (who, when)))
+                (id, (who, when))
             })
             .collect();
         EditStamps { by_voter }

@@ -101,17 +101,7 @@ pub fn story(incident: &Incident, findings: &[Finding]) -> String {
     let others = incident.findings.len() - 1;
     s.push_str(&match incident.basis {
         Basis::Corroborated => {
-            let signals: Vec<&str> = incident
-                .rules
-                .iter()
-                .copied()
-                .filter(|r| {
-                    incident
-                        .findings
-                        .iter()
-                        .any(|&f| findings[f].rule == *r && findings[f].scope != Scope::Record)
-                })
-                .collect();
+            let signals = crate::incidents::signals(&incident.findings, findings);
             format!(
                 " Corroborated: {} rules saw it ({}), in {} findings about {voters} voters.",
                 signals.len(),
