@@ -43,6 +43,15 @@ impl Severity {
         }
     }
 
+    /// How many of `severities` are at each severity, indexed in [`Severity::ALL`] order.
+    pub fn tally(severities: impl Iterator<Item = Severity>) -> [usize; Severity::ALL.len()] {
+        let mut n = [0; Severity::ALL.len()];
+        for s in severities {
+            n[s as usize] += 1;
+        }
+        n
+    }
+
     pub fn from_name(name: &str) -> Option<Severity> {
         Severity::ALL.into_iter().find(|s| s.name() == name)
     }

@@ -153,10 +153,7 @@ pub fn audit_summary(
 
 /// `critical 0, high 2, medium 5, low 1, info 0`.
 fn severity_counts(severities: impl Iterator<Item = Severity>) -> String {
-    let mut n = [0usize; Severity::ALL.len()];
-    for s in severities {
-        n[s as usize] += 1;
-    }
+    let n = Severity::tally(severities);
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()

@@ -158,10 +158,7 @@ pub fn severity_counts_json(findings: &[Finding]) -> Value {
 
 /// How many of `severities` are at each severity, every severity present (0 when none).
 pub fn severity_counts(severities: impl Iterator<Item = Severity>) -> Value {
-    let mut n = [0usize; Severity::ALL.len()];
-    for s in severities {
-        n[s as usize] += 1;
-    }
+    let n = Severity::tally(severities);
     let counts: Map<String, Value> = Severity::ALL
         .iter()
         .map(|s| (s.name().to_string(), json!(n[*s as usize])))

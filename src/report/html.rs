@@ -106,7 +106,8 @@ fn summary(h: &mut String, result: &AuditResult, findings: &[Finding], run: &Run
         escape(run.as_of),
         if run.redactor.is_some() { " Personal data redacted (keyed hashes)." } else { "" }
     );
-    let count = |s: Severity| result.incidents.iter().filter(|i| i.severity == s).count();
+    let tally = Severity::tally(result.incidents.iter().map(|i| i.severity));
+    let count = |s: Severity| tally[s as usize];
     let alarms = count(Severity::Critical) + count(Severity::High);
     let medium = count(Severity::Medium);
     let (class, text) = if alarms > 0 {
