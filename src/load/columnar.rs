@@ -18,7 +18,7 @@ use polars::prelude::{
 };
 use rayon::prelude::*;
 
-use super::convert::{BatchConverter, ConvertedBatch, Layout};
+use super::convert::{BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
 use super::delimited::resolve_layout;
 use super::ipc_check;
 use super::memory::{gib, Limits};
@@ -28,9 +28,6 @@ use super::{InputFormat, LoadError};
 use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::Profile;
-
-/// Rows per conversion task.
-const BATCH_ROWS: usize = 16_384;
 
 pub(crate) fn read(
     bytes: Vec<u8>,

@@ -84,6 +84,10 @@ struct Plan<'p> {
     format: Option<&'p DateFormat>,
 }
 
+/// Rows per conversion task (a batch), for every reader: large enough to amortise a rayon
+/// task, small enough that a few batches in flight stay a few MB.
+pub(crate) const BATCH_ROWS: usize = 16_384;
+
 /// Converts rows into column builders. One per batch; batches run in parallel.
 pub(crate) struct BatchConverter<'p> {
     profile: &'p Profile,

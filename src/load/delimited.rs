@@ -17,15 +17,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::convert::{BatchConverter, ConvertedBatch, Layout};
+use super::convert::{BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
 use super::table::{raw_text, LoadedTable, SourceText};
 use super::{LoadError, Progress};
 use crate::model::Field;
 use crate::profile::{ColumnRef, Profile};
-
-/// Records per batch: large enough to amortise a rayon task, small enough that a few batches in
-/// flight stay a few MB.
-const BATCH_ROWS: usize = 16_384;
 
 /// Records of one batch, copied out of the reader.
 struct RecordBatch {

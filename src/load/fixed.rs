@@ -11,14 +11,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::convert::{BatchConverter, ConvertedBatch, Layout};
+use super::convert::{BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
 use super::table::{raw_text, LoadedTable, SourceText};
 use super::{LoadError, Progress};
 use crate::model::Field;
 use crate::profile::{ColumnRef, Profile};
-
-/// Lines per conversion task.
-const BATCH_LINES: usize = 16_384;
 
 pub(crate) fn read(
     text: Vec<u8>,
@@ -78,7 +75,7 @@ pub(crate) fn read(
         start = end + 1;
     }
     let batches: Vec<ConvertedBatch> = lines
-        .par_chunks(BATCH_LINES)
+        .par_chunks(BATCH_ROWS)
         .map(|chunk| {
             let mut conv = BatchConverter::new(profile, &layout, chunk.len());
             let mut fields: Vec<&[u8]> = Vec::with_capacity(spans.len());
