@@ -322,10 +322,13 @@ pub fn write_scan(
         path: dir.to_path_buf(),
         source,
     })?;
+    // The scan's own date (a parameter of every scan) bounds the edit stamps its incidents
+    // name.
     let date = result
-        .findings
+        .parameters
         .iter()
-        .find_map(|f| f.snapshot_date)
+        .find(|(k, _)| *k == "snapshot_date")
+        .and_then(|(_, v)| crate::dates::parse_iso_date(v))
         .unwrap_or(0);
     let incidents = crate::incidents::group(&result.findings, &[(date, snapshot)]);
     let incident_of = incident_of_findings(&incidents, result.findings.len());

@@ -226,11 +226,7 @@ pub struct ScanResult {
 impl ScanResult {
     /// Findings per severity, from `info` to `critical`.
     pub fn severity_counts(&self) -> [usize; 5] {
-        let mut counts = [0; 5];
-        for f in &self.findings {
-            counts[f.severity as usize] += 1;
-        }
-        counts
+        Severity::tally(self.findings.iter().map(|f| f.severity))
     }
 
     /// The most severe finding's severity, if any.
