@@ -26,6 +26,11 @@ use super::rng::{Rng, Stream};
 use super::time::{night_time, office_time, to_seconds, working_day_in, Stamp};
 use super::truth::{voter_id, Event};
 
+/// Calendar days the quiet form of the targeted purge is spread over: a week and a half, as
+/// in the purge the incident work met on an independent series (about 100 removals by two
+/// clerks).
+pub(crate) const QUIET_PURGE_DAYS: i32 = 11;
+
 /// Where and when a planter works: an interval, or the first snapshot (`iv == None`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Window {
@@ -212,24 +217,72 @@ impl Planter<'_> {
         working_day_in(rng, lo, (hi - span).max(lo))
     }
 
+    /// The first of `span` days, inside the quiet period when the window reaches it (the
+    /// last interval does), and whether it did.
+    fn first_day_in_quiet(&self, rng: &mut Rng, span: i32) -> (i32, bool) {
+        let (lo, hi) = self.window.days();
+        let quiet_lo = self.cal.quiet_start.max(lo);
+        if quiet_lo + span - 1 <= hi {
+            (working_day_in(rng, quiet_lo, hi - (span - 1)), true)
+        } else {
+            (self.first_day(rng, span), false)
+        }
+    }
+
     fn count_of(fraction: f64, n: usize) -> usize {
         (fraction * n as f64).round() as usize
     }
 
+    /// Removes voters of one precinct as "moved". A fraction is the blunt form: that share of
+    /// the precinct in three working days by one clerk. A count is the quiet form the
+    /// precinct's background hides better: that many voters over a week and a half
+    /// ([`QUIET_PURGE_DAYS`]) by two clerks of the district, inside the quiet period when the
+    /// window reaches it (see [`AnomalyKind::TargetedPurge`]).
     pub(crate) fn targeted_purge(&mut self, magnitude: f64) -> Option<Planted> {
         let kind = AnomalyKind::TargetedPurge;
         let mut rng = self.rng(kind);
         let (p, rows) = self.choose_precinct(&mut rng, |v| v.status == ACTIVE)?;
-        let k = Self::count_of(magnitude, rows.len());
+        let quiet_form = magnitude > 1.0;
+        let k = if quiet_form {
+            (magnitude as usize).min(rows.len())
+        } else {
+            Self::count_of(magnitude, rows.len())
+        };
         let chosen = rng.sample(&rows, k);
         let district = self.geo.precincts[p as usize].district;
-        let operator = self.geo.draw_operator(&mut rng, district);
         for &i in &chosen {
             let v = &mut self.reg.voters[i];
             (v.status, v.reason) = (REMOVED, R_MOVED);
         }
-        let first = self.first_day(&mut rng, 3);
-        self.stamp_rows(&chosen, &mut rng, operator, first, 3);
+        let mut operators = vec![self.geo.draw_operator(&mut rng, district)];
+        let mut details = BTreeMap::from([
+            ("active_before".into(), json!(rows.len())),
+            ("status_reason".into(), json!("moved")),
+        ]);
+        if quiet_form {
+            let (first, in_quiet) = self.first_day_in_quiet(&mut rng, QUIET_PURGE_DAYS);
+            let second = self.geo.draw_operator(&mut rng, district);
+            if second != operators[0] {
+                operators.push(second);
+            }
+            // `chosen` is a random sample, so halves are two random shares of the voters.
+            let half = chosen.len().div_ceil(operators.len()).max(1);
+            for (rows, &op) in chosen.chunks(half).zip(&operators.clone()) {
+                self.stamp_rows(rows, &mut rng, op, first, QUIET_PURGE_DAYS);
+            }
+            details.insert("in_quiet_period".into(), json!(in_quiet));
+        } else {
+            let first = self.first_day(&mut rng, 3);
+            self.stamp_rows(&chosen, &mut rng, operators[0], first, 3);
+        }
+        let names: Vec<&str> = operators
+            .iter()
+            .map(|&o| self.geo.operators[o as usize].as_str())
+            .collect();
+        match names[..] {
+            [one] => details.insert("operator".into(), json!(one)),
+            _ => details.insert("operators".into(), json!(names)),
+        };
         Some(Planted {
             kind: kind.name(),
             benign: false,
@@ -237,14 +290,7 @@ impl Planter<'_> {
             scope_value: self.geo.precincts[p as usize].code.clone(),
             magnitude,
             rows: self.ids(&chosen),
-            details: BTreeMap::from([
-                (
-                    "operator".into(),
-                    json!(self.geo.operators[operator as usize]),
-                ),
-                ("active_before".into(), json!(rows.len())),
-                ("status_reason".into(), json!("moved")),
-            ]),
+            details,
         })
     }
 
@@ -262,15 +308,7 @@ impl Planter<'_> {
             let v = &mut self.reg.voters[i];
             (v.status, v.reason) = (REMOVED, R_INACTIVITY);
         }
-        // Inside the quiet period when the window reaches it (the last interval does).
-        let (lo, hi) = self.window.days();
-        let quiet_lo = self.cal.quiet_start.max(lo);
-        let in_quiet = quiet_lo + 4 <= hi;
-        let first = if in_quiet {
-            working_day_in(&mut rng, quiet_lo, hi - 4)
-        } else {
-            self.first_day(&mut rng, 5)
-        };
+        let (first, in_quiet) = self.first_day_in_quiet(&mut rng, 5);
         let operator = self.geo.draw_operator(&mut rng, d);
         self.stamp_rows(&chosen, &mut rng, operator, first, 5);
         Some(Planted {

@@ -12,7 +12,10 @@ use std::str::FromStr;
 /// `truth.json`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AnomalyKind {
-    /// Removal of a fraction of one precinct's active voters (default 0.6: 60%).
+    /// Removal of one precinct's active voters as "moved". A fraction (default 0.6: 60%) is
+    /// removed in three days by one clerk. A count above 1 (`targeted-purge=100`) is the
+    /// quiet form: that many voters over a week and a half by two clerks, inside the quiet
+    /// period before the election (planted in the last interval).
     TargetedPurge,
     /// Removal of a fraction of one party's active voters across one district, dated inside
     /// the quiet period before the election (default 0.25).
@@ -103,6 +106,11 @@ impl AnomalyKind {
             AnomalyKind::FuzzyDuplicates => 0.01,
             AnomalyKind::Rekey => 12.0,
         }
+    }
+
+    /// Whether the magnitude may be a count as well as a fraction (see each variant).
+    pub const fn also_counts(self) -> bool {
+        matches!(self, AnomalyKind::TargetedPurge)
     }
 
     /// Whether the magnitude is a fraction (in `(0, 1]`) rather than a count.
@@ -226,7 +234,10 @@ fn parse_magnitude(kind: AnomalyKind, v: &str) -> Result<f64, AnomalySelectionEr
     if !m.is_finite() || m <= 0.0 {
         return Err(bad("must be positive"));
     }
-    if kind.is_fraction() && m > 1.0 {
+    if kind.also_counts() && m > 1.0 && m.fract() != 0.0 {
+        return Err(bad("above 1, a count must be a whole number"));
+    }
+    if kind.is_fraction() && !kind.also_counts() && m > 1.0 {
         return Err(bad("a fraction must be at most 1"));
     }
     if !kind.is_fraction() && m.fract() != 0.0 {
@@ -263,6 +274,9 @@ mod tests {
         );
         assert!("bogus".parse::<AnomalySelection>().is_err());
         assert!("targeted-purge=1.5".parse::<AnomalySelection>().is_err());
+        assert!("skewed-purge=100".parse::<AnomalySelection>().is_err());
+        let quiet: AnomalySelection = "targeted-purge=100".parse().unwrap();
+        assert_eq!(quiet.kinds, vec![(AnomalyKind::TargetedPurge, 100.0)]);
         assert!("night-burst=2.5".parse::<AnomalySelection>().is_err());
         assert!("night-burst,night-burst"
             .parse::<AnomalySelection>()

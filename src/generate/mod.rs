@@ -244,11 +244,13 @@ fn validate(config: &GenerateConfig) -> Result<(), GenerateError> {
     Ok(())
 }
 
-/// When each selected anomaly is planted: the interval index, for `intervals` intervals.
-fn schedule(kind: AnomalyKind, intervals: usize) -> usize {
+/// When each selected anomaly, of magnitude `m`, is planted: the interval index, for
+/// `intervals` intervals. Those dated by the election calendar go in the last one.
+fn schedule(kind: AnomalyKind, m: f64, intervals: usize) -> usize {
     let last = intervals - 1;
     match kind {
         AnomalyKind::PostFreezeEdits | AnomalyKind::SkewedPurge => last,
+        AnomalyKind::TargetedPurge if m > 1.0 => last,
         _ => {
             let position = AnomalyKind::ALL
                 .iter()
@@ -467,7 +469,7 @@ impl<'c> Run<'c> {
         };
         planted.into_iter().for_each(|p| planter.record(p));
         for &(kind, m) in &config.anomalies.kinds {
-            if kind == AnomalyKind::FuzzyDuplicates || schedule(kind, intervals) != index {
+            if kind == AnomalyKind::FuzzyDuplicates || schedule(kind, m, intervals) != index {
                 continue;
             }
             let results = plant(&mut planter, kind, m);
@@ -666,12 +668,15 @@ mod tests {
     fn every_kind_has_an_interval_and_interval_kinds_spread() {
         for intervals in 1..5 {
             for k in AnomalyKind::ALL {
-                assert!(schedule(k, intervals) < intervals);
+                assert!(schedule(k, k.default_magnitude(), intervals) < intervals);
             }
         }
-        assert_eq!(schedule(AnomalyKind::PostFreezeEdits, 3), 2);
-        let used: std::collections::BTreeSet<usize> =
-            AnomalyKind::ALL.iter().map(|&k| schedule(k, 3)).collect();
+        assert_eq!(schedule(AnomalyKind::PostFreezeEdits, 60.0, 3), 2);
+        assert_eq!(schedule(AnomalyKind::TargetedPurge, 100.0, 3), 2);
+        let used: std::collections::BTreeSet<usize> = AnomalyKind::ALL
+            .iter()
+            .map(|&k| schedule(k, k.default_magnitude(), 3))
+            .collect();
         assert_eq!(used.len(), 3);
     }
 
