@@ -10,7 +10,7 @@ use rollaudit::generate;
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  the command ran
-  1  an incident (audit) or a finding (scan) at or above --fail-on
+  1  an incident (the findings of one event, grouped) at or above --fail-on
   2  error: unusable input, bad arguments, --strict with rejected rows";
 
 #[derive(Parser)]
@@ -206,8 +206,8 @@ pub struct ScanArgs {
     /// Reference date for ages (YYYY-MM-DD); default election day, else the snapshot date.
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Exit with status 1 when a finding reaches this severity (info, low, medium, high,
-    /// critical).
+    /// Exit with status 1 when an incident (the findings of one event, see scan.json's
+    /// `incidents`) reaches this severity (info, low, medium, high, critical).
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
     #[arg(short, long)]

@@ -15,7 +15,7 @@ use super::config::{self, Reading};
 use super::render;
 use crate::progress::{Bar, StageSpinner, Timings};
 
-/// Exit status 1 when the worst finding (`scan`) or incident (`audit`) reaches `--fail-on`.
+/// Exit status 1 when the worst incident reaches `--fail-on`.
 fn fail_on(
     bar: Option<rollaudit::findings::Severity>,
     worst: Option<rollaudit::findings::Severity>,
@@ -122,16 +122,19 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
         deceased.as_ref().map(|d| &d.snapshot),
         &loaded.report.rejects,
     );
+    let incidents = result.incidents(&loaded.snapshot);
     report::findings::write_scan(
         &run.output,
         &result,
+        &incidents,
         &loaded.snapshot,
         &run.input.path.display().to_string(),
     )?;
     println!("{}", render::conservation(&loaded.report));
-    print!("{}", report::findings::scan_summary(&result));
+    print!("{}", report::findings::scan_summary(&result, &incidents));
     println!("wrote {}", run.output.display());
-    Ok(fail_on(run.fail_on, result.max_severity()))
+    let worst = incidents.iter().map(|i| i.severity).max();
+    Ok(fail_on(run.fail_on, worst))
 }
 
 pub fn profiles() -> Result<ExitCode> {

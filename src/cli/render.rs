@@ -51,9 +51,6 @@ pub fn dedupe(result: &rollaudit::dedupe::DedupeResult) -> String {
 /// Findings listed on the terminal after the counts.
 const TOP_FINDINGS: usize = 15;
 
-/// Incidents listed in the terminal summary (all are in `report.json`).
-const TOP_INCIDENTS: usize = 10;
-
 /// The audit on the terminal: loads, changes, finding counts, rules fired, top findings.
 pub fn audit_summary(
     result: &rollaudit::audit::AuditResult,
@@ -84,7 +81,7 @@ pub fn audit_summary(
     let _ = writeln!(
         out,
         "findings: {}; duplicate clusters {}",
-        severity_counts(result.findings.iter().map(|f| f.severity)),
+        report::incidents::severity_counts_text(result.findings.iter().map(|f| f.severity)),
         result.dedupe.clusters.len()
     );
     // Every rule that fired at medium or above, with its count and worst severity: the
@@ -107,28 +104,12 @@ pub fn audit_summary(
         let _ = writeln!(out, "rules at medium or above: {}", parts.join(", "));
     }
     let shown = report::audit::shown_findings(result, redactor);
-    let _ = writeln!(
-        out,
-        "incidents: {} ({} findings grouped by event; --fail-on applies to these)",
-        severity_counts(result.incidents.iter().map(|i| i.severity)),
-        result.findings.len()
-    );
     let latest = result.inputs.last().map_or(0, |i| i.input.date);
-    for i in result
-        .incidents
-        .iter()
-        .filter(|i| i.severity >= Severity::Medium)
-        .take(TOP_INCIDENTS)
-    {
-        let _ = writeln!(
-            out,
-            "  {:<8} {} {:<11} {}",
-            i.severity.name(),
-            i.id,
-            report::incidents::status(i, latest),
-            report::incidents::story(i, &shown)
-        );
-    }
+    out.push_str(&report::incidents::summary(
+        &result.incidents,
+        &shown,
+        latest,
+    ));
     let _ = writeln!(out, "findings at medium or above, most severe first:");
     for f in shown
         .iter()
@@ -149,17 +130,6 @@ pub fn audit_summary(
         );
     }
     out
-}
-
-/// `critical 0, high 2, medium 5, low 1, info 0`.
-fn severity_counts(severities: impl Iterator<Item = Severity>) -> String {
-    let n = Severity::tally(severities);
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .rev()
-        .map(|s| format!("{} {}", s.name(), n[*s as usize]))
-        .collect();
-    counts.join(", ")
 }
 
 /// The diff's counts, schema drift and change kinds.

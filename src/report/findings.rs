@@ -248,12 +248,13 @@ pub fn write_flagged_csv(
 }
 
 /// `scan.json` for a scan of `snapshot`, read from `source` (format in the module docs).
-pub fn scan_json(result: &ScanResult, snapshot: &Snapshot, source: &str) -> Value {
-    let date = result
-        .parameters
-        .iter()
-        .find(|(k, _)| *k == "snapshot_date")
-        .map(|(_, v)| v.clone());
+pub fn scan_json(
+    result: &ScanResult,
+    incidents: &[Incident],
+    snapshot: &Snapshot,
+    source: &str,
+) -> Value {
+    let date = result.date().map(|d| IsoDate(d).to_string());
     let parameters: Map<String, Value> = result
         .parameters
         .iter()
@@ -270,13 +271,15 @@ pub fn scan_json(result: &ScanResult, snapshot: &Snapshot, source: &str) -> Valu
         "parameters": parameters,
         "rules": result.runs.iter().map(run_json).collect::<Vec<_>>(),
         "counts": severity_counts_json(&result.findings),
+        "incident_counts": super::incidents::severity_counts_json(incidents),
+        "incidents": super::incidents::incidents_json(incidents, &result.findings, result.date().unwrap_or(0)),
         "findings": result.findings.iter().map(finding_json).collect::<Vec<_>>(),
     })
 }
 
 /// A short text summary of a scan for the terminal: counts by severity, findings per rule,
-/// and the rules that did not run with the reason.
-pub fn scan_summary(result: &ScanResult) -> String {
+/// the rules that did not run with the reason, and the worst incidents.
+pub fn scan_summary(result: &ScanResult, incidents: &[Incident]) -> String {
     let counts = result.severity_counts();
     let mut out = String::from("findings:");
     for (s, n) in Severity::ALL.iter().zip(counts) {
@@ -308,13 +311,21 @@ pub fn scan_summary(result: &ScanResult) -> String {
         };
         out.push_str(&format!("  {rule:<20} {line}\n"));
     }
+    let date = result.date().unwrap_or(0);
+    out.push_str(&super::incidents::summary(
+        incidents,
+        &result.findings,
+        date,
+    ));
     out
 }
 
-/// Writes `DIR/flagged.csv` and `DIR/scan.json`, creating `DIR` if needed.
+/// Writes `DIR/flagged.csv` and `DIR/scan.json`, creating `DIR` if needed; `incidents` are
+/// the scan's ([`ScanResult::incidents`]).
 pub fn write_scan(
     dir: &Path,
     result: &ScanResult,
+    incidents: &[Incident],
     snapshot: &Snapshot,
     source: &str,
 ) -> Result<(), WriteError> {
@@ -322,18 +333,9 @@ pub fn write_scan(
         path: dir.to_path_buf(),
         source,
     })?;
-    // The scan's own date (a parameter of every scan) bounds the edit stamps its incidents
-    // name.
-    let date = result
-        .parameters
-        .iter()
-        .find(|(k, _)| *k == "snapshot_date")
-        .and_then(|(_, v)| crate::dates::parse_iso_date(v))
-        .unwrap_or(0);
-    let incidents = crate::incidents::group(&result.findings, &[(date, snapshot)]);
-    let incident_of = incident_of_findings(&incidents, result.findings.len());
+    let incident_of = incident_of_findings(incidents, result.findings.len());
     write_flagged_csv(&dir.join("flagged.csv"), &result.findings, &incident_of)?;
-    let json = scan_json(result, snapshot, source);
+    let json = scan_json(result, incidents, snapshot, source);
     let mut bytes = serde_json::to_vec_pretty(&json).expect("a JSON value always serialises");
     bytes.push(b'\n');
     write_atomically(&dir.join("scan.json"), &bytes)
@@ -395,9 +397,9 @@ mod tests {
             runs: Vec::new(),
             parameters: Vec::new(),
         };
-        let text = scan_summary(&result);
+        let text = scan_summary(&result, &[]);
         assert!(text.starts_with("findings: info 0 low 0 medium 1 high 0 critical 0\n"));
-        assert_eq!(text.lines().count(), 1 + crate::rules::RULES.len());
+        assert_eq!(text.lines().count(), 1 + crate::rules::RULES.len() + 1);
         assert!(
             text.contains("R-NAME-MARKUP        1 findings, worst medium"),
             "{text}"

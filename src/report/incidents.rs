@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::findings::finding_id;
 use crate::dates::IsoDate;
-use crate::findings::{Finding, Scope};
+use crate::findings::{Finding, Scope, Severity};
 use crate::incidents::{Basis, Incident};
 
 /// The `incidents` array of `report.json`; `findings` are the findings as shown (redacted
@@ -45,6 +45,44 @@ pub fn incidents_json(incidents: &[Incident], findings: &[Finding], latest: i32)
             })
         })
         .collect()
+}
+
+/// Incidents listed on the terminal (all are in `report.json` or `scan.json`).
+pub const TOP_INCIDENTS: usize = 10;
+
+/// The terminal's incident lines, for `audit` and `scan`: the count per severity, then the
+/// worst [`TOP_INCIDENTS`] at medium or above, each with its status and story.
+pub fn summary(incidents: &[Incident], findings: &[Finding], latest: i32) -> String {
+    let mut out = format!(
+        "incidents: {} ({} findings grouped by event; --fail-on applies to these)\n",
+        severity_counts_text(incidents.iter().map(|i| i.severity)),
+        findings.len()
+    );
+    for i in incidents
+        .iter()
+        .filter(|i| i.severity >= Severity::Medium)
+        .take(TOP_INCIDENTS)
+    {
+        out.push_str(&format!(
+            "  {:<8} {} {:<11} {}\n",
+            i.severity.name(),
+            i.id,
+            status(i, latest),
+            story(i, findings)
+        ));
+    }
+    out
+}
+
+/// `critical N, high N, ...`: how many of `severities` are at each, worst first.
+pub fn severity_counts_text(severities: impl Iterator<Item = Severity>) -> String {
+    let n = Severity::tally(severities);
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("{} {}", s.name(), n[*s as usize]))
+        .collect();
+    counts.join(", ")
 }
 
 /// Incidents per severity, every severity present (0 when none).

@@ -233,6 +233,20 @@ impl ScanResult {
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+
+    /// The date the scan judged the snapshot at (its `snapshot_date` parameter).
+    pub fn date(&self) -> Option<i32> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| *k == "snapshot_date")
+            .and_then(|(_, v)| crate::dates::parse_iso_date(v))
+    }
+
+    /// The findings grouped into incidents (see [`crate::incidents`]); the scan's date bounds
+    /// the edit stamps they name. An audit groups its scan's findings with the rest instead.
+    pub fn incidents(&self, snapshot: &Snapshot) -> Vec<crate::incidents::Incident> {
+        crate::incidents::group(&self.findings, &[(self.date().unwrap_or(0), snapshot)])
+    }
 }
 
 /// One module's rules: what they find goes to the output.

@@ -144,15 +144,20 @@ fn households() -> Vec<Rec> {
     out
 }
 
-fn load(recs: &[Rec], header: &str) -> Snapshot {
+/// The records as a CSV file's text.
+fn csv_text(recs: &[Rec], header: &str) -> String {
     let mut text = format!("{header}\n");
     for r in recs {
         let cells: Vec<String> = header.split(',').map(|c| quote(r.get(c))).collect();
         text.push_str(&cells.join(","));
         text.push('\n');
     }
+    text
+}
+
+fn load(recs: &[Rec], header: &str) -> Snapshot {
     let loaded = load_bytes(
-        text.into_bytes(),
+        csv_text(recs, header).into_bytes(),
         Path::new("register-2026-10-02.csv"),
         &Profile::canonical(),
         &NoProgress,
@@ -542,20 +547,21 @@ fn scan_artefacts_list_every_voter_and_rule() {
     );
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = dir.path().join("out");
-    write_scan(&out, &result, &snap, "register-2026-10-02.csv").expect("writes");
+    let incidents = result.incidents(&snap);
+    write_scan(&out, &result, &incidents, &snap, "register-2026-10-02.csv").expect("writes");
     let csv_text = std::fs::read_to_string(out.join("flagged.csv")).expect("flagged.csv");
     assert!(csv_text.starts_with(
         "finding_id,rule,severity,scope,scope_value,voter_id,snapshot_date,detail,incident_id\n"
     ));
     // Three incidents: the crowded address (its 45 rows share one id), the name's markup and
     // its digit (two record rules on one record, each rolled up on its own).
-    let incidents: std::collections::BTreeSet<&str> = csv_text
+    let incident_ids: std::collections::BTreeSet<&str> = csv_text
         .lines()
         .skip(1)
         .map(|l| l.rsplit(',').next().expect("a last cell"))
         .collect();
-    assert_eq!(incidents.len(), 3, "{incidents:?}");
-    assert!(incidents
+    assert_eq!(incident_ids.len(), 3, "{incident_ids:?}");
+    assert!(incident_ids
         .iter()
         .all(|i| i.len() == 13 && i.starts_with('I')));
     // Header, 45 bulk registrants, the formula name's markup and its digit (`A0`).
@@ -564,17 +570,65 @@ fn scan_artefacts_list_every_voter_and_rule() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("scan.json")).expect("scan.json"))
             .expect("JSON");
-    assert_eq!(json, scan_json(&result, &snap, "register-2026-10-02.csv"));
+    assert_eq!(
+        json,
+        scan_json(&result, &incidents, &snap, "register-2026-10-02.csv")
+    );
     assert_eq!(json["rules"].as_array().map(Vec::len), Some(17));
     assert_eq!(json["counts"]["high"], 1);
     assert_eq!(json["parameters"]["as_of"], "2026-10-22");
     // Deterministic: the same inputs give the same bytes.
     let again = dir.path().join("again");
-    write_scan(&again, &result, &snap, "register-2026-10-02.csv").expect("writes");
+    write_scan(
+        &again,
+        &result,
+        &incidents,
+        &snap,
+        "register-2026-10-02.csv",
+    )
+    .expect("writes");
     assert_eq!(
         std::fs::read(out.join("flagged.csv")).unwrap(),
         std::fs::read(again.join("flagged.csv")).unwrap()
     );
+}
+
+/// `scan --fail-on` judges incidents, as `audit` does. Forty-five registrations at one
+/// address are a high finding, but one rule on fewer than 50 voters is a single signal: a
+/// medium incident (`incidents::OVERWHELMING_VOTERS`). `scan.json` lists the incident with
+/// its finding.
+#[test]
+fn scan_fail_on_applies_to_incidents() {
+    let mut recs = households();
+    recs.extend(residents(45, "7 HIGH ST", "2026-05-04", 0, 10_000));
+    let dir = crate::util::Dir::new();
+    dir.write("register-2026-10-02.csv", csv_text(&recs, HEADER));
+    dir.write("election.toml", CALENDAR);
+    let scan_with = |bar: &str, out: &str| {
+        dir.run(&[
+            "scan",
+            "register-2026-10-02.csv",
+            "--calendar",
+            "election.toml",
+            "--fail-on",
+            bar,
+            "-o",
+            out,
+        ])
+    };
+    scan_with("high", "high").expect_code(0);
+    scan_with("medium", "medium").expect_code(1);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("high/scan.json")).expect("scan.json"))
+            .expect("JSON");
+    assert_eq!(json["counts"]["high"], 1, "{}", json["counts"]);
+    assert_eq!(json["incident_counts"]["high"], 0);
+    assert_eq!(json["incident_counts"]["medium"], 1);
+    let incident = &json["incidents"][0];
+    assert_eq!(incident["severity"], "medium");
+    assert_eq!(incident["basis"], "single_signal");
+    assert_eq!(incident["rules"][0], "R-ADDRESS-CROWDED");
+    assert_eq!(incident["affected_voters"], 45);
 }
 
 /// Findings per rule and severity, one line per pair.
