@@ -9,6 +9,7 @@ use rollaudit::anomalies::{detect, AnomalyConfig, Interval};
 use rollaudit::diff::{diff, DiffConfig, DiffResult};
 use rollaudit::findings::{Finding, Severity};
 use rollaudit::generate::AnomalySelection;
+use rollaudit::incidents::Incident;
 
 use crate::util::{calendar_of, generated_series};
 
@@ -33,6 +34,8 @@ const MIN_COVERAGE: f64 = 0.9;
 struct Series {
     truth: serde_json::Value,
     findings: Vec<Finding>,
+    /// The findings grouped, as the audit groups the detectors' findings.
+    incidents: Vec<Incident>,
     voters: usize,
 }
 
@@ -54,9 +57,13 @@ fn run_series(dir: &Path, voters: usize, anomalies: AnomalySelection, seed: u64)
         .collect();
     let calendar = calendar_of(&dir.join("election.toml"));
     let result = detect(&intervals, Some(&calendar), &AnomalyConfig::default());
+    let dated: Vec<(i32, &rollaudit::snapshot::Snapshot)> =
+        dates.iter().copied().zip(snaps.iter()).collect();
+    let incidents = rollaudit::incidents::group(&result.findings, &dated);
     Series {
         truth: series.truth,
         findings: result.findings,
+        incidents,
         voters,
     }
 }
@@ -175,6 +182,57 @@ fn a_clean_series_raises_no_high_findings() {
         high.len()
     );
     assert!(high.is_empty(), "{high:#?}");
+}
+
+/// The small targeted purge of issue #17, missed on an independent series: 100 voters of one
+/// precinct removed as "moved" over a week and a half by two clerks, inside the quiet period
+/// (`targeted-purge=100`). It must be the primary subject of exactly one incident, at medium
+/// or above, holding at least [`MIN_COVERAGE`] of its voters.
+#[test]
+fn a_quiet_purge_of_one_precinct_is_one_incident_at_medium_or_above() {
+    let dir = tempfile::tempdir().unwrap();
+    let anomalies: AnomalySelection = "targeted-purge=100".parse().unwrap();
+    let s = run_series(dir.path(), 20_000, anomalies, 13);
+    let event = &s.truth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "targeted-purge")
+        .expect("the purge is planted");
+    assert_eq!(event["details"]["in_quiet_period"], true, "{event}");
+    assert_eq!(
+        event["details"]["operators"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let ids: HashSet<&str> = event["voter_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    let subjects: Vec<&Incident> = s
+        .incidents
+        .iter()
+        .filter(|i| {
+            let primary = &s.findings[i.findings[0]];
+            let inside = primary
+                .voter_ids
+                .iter()
+                .filter(|v| ids.contains(v.as_str()))
+                .count();
+            2 * inside >= primary.voter_ids.len()
+        })
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:#?}");
+    let incident = subjects[0];
+    assert!(incident.severity >= Severity::Medium, "{incident:#?}");
+    let held = incident
+        .voter_ids
+        .iter()
+        .filter(|v| ids.contains(v.as_str()))
+        .count();
+    assert!(held as f64 >= MIN_COVERAGE * 100.0, "{held} of 100 voters");
 }
 
 /// The quiet period forbids systematic removals of registered voters: 20 pending

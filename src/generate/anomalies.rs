@@ -261,9 +261,14 @@ impl Planter<'_> {
         ]);
         if quiet_form {
             let (first, in_quiet) = self.first_day_in_quiet(&mut rng, QUIET_PURGE_DAYS);
-            let second = self.geo.draw_operator(&mut rng, district);
-            if second != operators[0] {
-                operators.push(second);
+            let others: Vec<u16> = self.geo.districts[district as usize]
+                .operators
+                .iter()
+                .copied()
+                .filter(|&o| o != operators[0])
+                .collect();
+            if !others.is_empty() {
+                operators.push(*rng.pick(&others));
             }
             // `chosen` is a random sample, so halves are two random shares of the voters.
             let half = chosen.len().div_ceil(operators.len()).max(1);
