@@ -58,6 +58,8 @@ pub enum Basis {
     Routine,
     /// One record rule on many records of one district, rolled up.
     RolledUp,
+    /// Several record rules on records one account entered in one district and interval.
+    Batch,
 }
 
 impl Basis {
@@ -68,6 +70,7 @@ impl Basis {
             Basis::Single => "single_signal",
             Basis::Routine => "routine",
             Basis::RolledUp => "rolled_up",
+            Basis::Batch => "batch",
         }
     }
 }
@@ -175,6 +178,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         .map(|i| event_of[i])
         .collect();
     let mut rollups: BTreeMap<(&str, Option<&str>, Option<i32>), usize> = BTreeMap::new();
+    let mut rolled: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
         let mut events: BTreeMap<usize, usize> = BTreeMap::new();
         for v in &f.voter_ids {
@@ -200,10 +204,16 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
                     .first()
                     .and_then(|v| district.get(v.as_str()).copied()),
             };
-            *rollups.entry((f.rule, area, f.snapshot_date)).or_insert(i)
+            let target = *rollups.entry((f.rule, area, f.snapshot_date)).or_insert(i);
+            rolled.entry(target).or_default().push(i);
+            target
         });
         sets.union(target as u32, i as u32);
     }
+    // Batches: roll-ups of several record rules in one district whose records were all
+    // entered in one interval by one account are one event (a batch of impossible records
+    // keyed in by one clerk reads as one incident, not one per rule).
+    let batch_dates = batches(findings, &rolled, snapshots, &mut sets);
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for i in 0..findings.len() {
         groups.entry(sets.find(i as u32)).or_default().push(i);
@@ -220,6 +230,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
                 .filter(|f| !of_latest(f))
                 .filter_map(|f| f.snapshot_date)
                 .min()
+                .or_else(|| members.iter().find_map(|i| batch_dates.get(i).copied()))
                 .or_else(|| members.iter().find_map(|&i| findings[i].snapshot_date));
             let end = date
                 .and_then(|d| snapshots.iter().position(|&(s, _)| s == d))
@@ -291,7 +302,9 @@ fn incident(
     voter_ids.sort_unstable();
     let worst = members.iter().map(|&i| findings[i].severity).max();
     let worst = worst.expect("a group has a finding");
-    let rolled_up = p.scope == Scope::Record && rules.len() == 1 && members.len() > 1;
+    let records_only = members.iter().all(|&i| findings[i].scope == Scope::Record);
+    let rolled_up = records_only && rules.len() == 1 && members.len() > 1;
+    let batch = records_only && rules.len() > 1;
     let area = match p.scope {
         Scope::Record if p.rule != DUPLICATE_RULE => p
             .voter_ids
@@ -304,6 +317,8 @@ fn incident(
         (Basis::Routine, worst.min(Severity::Low))
     } else if rolled_up {
         (Basis::RolledUp, worst)
+    } else if batch {
+        (Basis::Batch, worst)
     } else if signals(&members, findings).len() >= 2 {
         (Basis::Corroborated, worst)
     } else if overwhelming(p) {
@@ -311,9 +326,14 @@ fn incident(
     } else {
         (Basis::Single, worst.min(Severity::Medium))
     };
-    let key: Vec<String> = match rolled_up {
-        true => vec![p.rule.into(), area.clone().unwrap_or_default()],
-        false => {
+    let key: Vec<String> = match (rolled_up, batch) {
+        (true, _) => vec![p.rule.into(), area.clone().unwrap_or_default()],
+        (_, true) => {
+            let mut key = vec!["batch".to_string(), area.clone().unwrap_or_default()];
+            key.extend(rules.iter().map(|r| r.to_string()));
+            key
+        }
+        _ => {
             let mut key = vec![p.rule.into(), p.scope.name().into(), p.scope_value.clone()];
             key.extend(p.voter_ids.iter().cloned());
             key
@@ -366,6 +386,70 @@ fn overwhelming(f: &Finding) -> bool {
                 && f.evidence.observed >= OVERWHELMING_VOTERS
         }
     }
+}
+
+/// Joins the roll-ups (`rolled`: each roll-up's first finding and its members) whose records
+/// were all entered in one district, in one interval and by one account, when at least two
+/// rules share that batch. A record is entered where it first appears in the series (never
+/// the first snapshot, whose records predate the series), in the district and by the account
+/// stamped on it there (a record that moved since is still of its batch). Roll-ups holding records of several batches stay apart: a district's late
+/// registrations by all its clerks are the calendar's, not one batch. Returns the date each
+/// joined roll-up's records were entered by (the end of their interval).
+fn batches(
+    findings: &[Finding],
+    rolled: &BTreeMap<usize, Vec<usize>>,
+    snapshots: &[(i32, &Snapshot)],
+    sets: &mut DisjointSets,
+) -> HashMap<usize, i32> {
+    let voters: HashSet<&str> = rolled
+        .iter()
+        .filter(|(&t, _)| findings[t].rule != DUPLICATE_RULE)
+        .flat_map(|(_, members)| members.iter())
+        .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
+        .collect();
+    if snapshots.len() < 2 || voters.is_empty() {
+        return HashMap::new();
+    }
+    // Where each voter first appears (index), and its district and account there.
+    type Batch<'b> = (Option<&'b str>, usize, &'b str);
+    let mut entered: HashMap<&str, Option<Batch<'_>>> = HashMap::new();
+    for (k, &(_, snapshot)) in snapshots.iter().enumerate() {
+        let (by, district) = (
+            snapshot.column(Field::ChangedBy),
+            snapshot.column(Field::District),
+        );
+        for (row, id) in snapshot.voter_ids().iter().enumerate() {
+            let Some(id) = id.and_then(|id| voters.get(id).copied()) else {
+                continue;
+            };
+            entered.entry(id).or_insert_with(|| {
+                let account = by.as_ref().and_then(|c| c.str(row))?;
+                let area = district.as_ref().and_then(|c| c.str(row));
+                (k > 0).then_some((area, k, account))
+            });
+        }
+    }
+    let mut by_batch: BTreeMap<Batch<'_>, Vec<usize>> = BTreeMap::new();
+    for (&target, members) in rolled {
+        let mut keys = members
+            .iter()
+            .flat_map(|&i| findings[i].voter_ids.iter())
+            .map(|v| entered.get(v.as_str()).copied().flatten());
+        let Some(Some(first)) = keys.next() else {
+            continue;
+        };
+        if keys.all(|key| key == Some(first)) {
+            by_batch.entry(first).or_default().push(target);
+        }
+    }
+    let mut dates = HashMap::new();
+    for ((_, k, _), targets) in by_batch.into_iter().filter(|(_, t)| t.len() > 1) {
+        for &t in &targets {
+            sets.union(targets[0] as u32, t as u32);
+            dates.insert(t, snapshots[k].0);
+        }
+    }
+    dates
 }
 
 /// The district of every voter a record finding names, from `latest`.

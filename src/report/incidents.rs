@@ -2,7 +2,7 @@
 //!
 //! # `report.json`'s `incidents`
 //! Most severe first: `id, severity, basis` (`corroborated`, `overwhelming`, `single_signal`,
-//! `routine`, `rolled_up`: why the severity, see `rollaudit::incidents`), `status` (`new`:
+//! `routine`, `rolled_up`, `batch`: why the severity, see `rollaudit::incidents`), `status` (`new`:
 //! its interval ends at the latest snapshot; `seen_before`: an earlier interval, which the
 //! audit of an earlier snapshot reported too), `story` (one paragraph, figures rounded),
 //! `rules`, `finding_ids` (the primary finding first), `snapshot_date`, `district` (roll-ups),
@@ -112,7 +112,7 @@ pub fn story(incident: &Incident, findings: &[Finding]) -> String {
     if let Some(expected) = p
         .evidence
         .expected
-        .filter(|_| incident.basis != Basis::RolledUp)
+        .filter(|_| !matches!(incident.basis, Basis::RolledUp | Basis::Batch))
     {
         let expects = match expected < 1.0 {
             true => "less than 1".to_string(),
@@ -168,6 +168,12 @@ pub fn story(incident: &Incident, findings: &[Finding]) -> String {
             )
         }
         Basis::RolledUp => format!(" {} records; {voters} voters.", others + 1),
+        Basis::Batch => format!(
+            " One batch: every record was entered by one account, in one district and \
+             interval; {} findings of {} rules about {voters} voters.",
+            others + 1,
+            incident.rules.len()
+        ),
     });
     s
 }
@@ -206,6 +212,13 @@ fn what(incident: &Incident, p: &Finding, findings: &[Finding]) -> String {
         },
         scope => format!("{} {}", scope.name(), p.scope_value),
     };
+    if incident.basis == Basis::Batch {
+        return format!(
+            "{} records entered in {place} fail record checks ({})",
+            incident.voter_ids.len(),
+            incident.rules.join(", ")
+        );
+    }
     match p.rule {
         "A-EVENT-TRANSITION" => format!(
             "{voters} voters had one and the same change ({}) in {place}",
