@@ -123,7 +123,7 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
         &loaded.report.rejects,
     );
     let incidents = result.incidents(&loaded.snapshot);
-    report::findings::write_scan(
+    report::scan::write_scan(
         &run.output,
         &result,
         &incidents,
@@ -131,7 +131,7 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
         &run.input.path.display().to_string(),
     )?;
     println!("{}", render::conservation(&loaded.report));
-    print!("{}", report::findings::scan_summary(&result, &incidents));
+    print!("{}", report::scan::scan_summary(&result, &incidents));
     println!("wrote {}", run.output.display());
     let worst = incidents.iter().map(|i| i.severity).max();
     Ok(fail_on(run.fail_on, worst))

@@ -11,6 +11,7 @@ pub mod findings;
 pub mod html;
 pub mod incidents;
 pub mod redact;
+pub mod scan;
 
 use std::path::Path;
 

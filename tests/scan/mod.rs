@@ -13,7 +13,7 @@ use rollaudit::generate::{generate, AnomalySelection, GenerateConfig};
 use rollaudit::load::{load_bytes, load_path, NoProgress};
 use rollaudit::model::Field;
 use rollaudit::profile::Profile;
-use rollaudit::report::findings::{scan_json, write_scan};
+use rollaudit::report::scan::{scan_json, write_scan};
 use rollaudit::rules::{date_in_file_name, scan, Allowlist, ScanConfig, ScanResult};
 use rollaudit::snapshot::Snapshot;
 
