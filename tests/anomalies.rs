@@ -10,6 +10,7 @@ use rollaudit::diff::{diff, DiffConfig, DiffResult};
 use rollaudit::findings::{Finding, Severity};
 use rollaudit::generate::AnomalySelection;
 use rollaudit::incidents::Incident;
+use rollaudit::model::Field;
 
 use crate::util::{calendar_of, generated_series};
 
@@ -36,6 +37,10 @@ struct Series {
     findings: Vec<Finding>,
     /// The findings grouped, as the audit groups the detectors' findings.
     incidents: Vec<Incident>,
+    /// The flagged areas' and accounts' rates at every snapshot (the page's charts).
+    series: Vec<rollaudit::anomalies::Series>,
+    /// Records per precinct in each snapshot, in date order.
+    precinct_sizes: Vec<BTreeMap<String, usize>>,
     voters: usize,
 }
 
@@ -60,10 +65,25 @@ fn run_series(dir: &Path, voters: usize, anomalies: AnomalySelection, seed: u64)
     let dated: Vec<(i32, &rollaudit::snapshot::Snapshot)> =
         dates.iter().copied().zip(snaps.iter()).collect();
     let incidents = rollaudit::incidents::group(&result.findings, &dated);
+    let precinct_sizes = snaps
+        .iter()
+        .map(|snap| {
+            let column = snap.column(Field::Precinct).expect("generated precincts");
+            let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+            for row in 0..snap.rows() {
+                *sizes
+                    .entry(column.str(row).unwrap_or_default().to_string())
+                    .or_default() += 1;
+            }
+            sizes
+        })
+        .collect();
     Series {
         truth: series.truth,
         findings: result.findings,
         incidents,
+        series: result.series,
+        precinct_sizes,
         voters,
     }
 }
@@ -233,6 +253,29 @@ fn a_quiet_purge_of_one_precinct_is_one_incident_at_medium_or_above() {
         .filter(|v| ids.contains(v.as_str()))
         .count();
     assert!(held as f64 >= MIN_COVERAGE * 100.0, "{held} of 100 voters");
+    // The page's chart of the purged precinct: its removal rate at every snapshot after the
+    // first, per 1,000 of its records before the interval. The purge's interval (the last)
+    // holds at least the 100 planted removals and stands far above the median precinct; in
+    // the earlier intervals (list maintenance in the first) the precinct was ordinary.
+    let precinct = event["scope_value"].as_str().unwrap();
+    let chart = s
+        .series
+        .iter()
+        .find(|c| c.subject == precinct && c.kind == Some("removal"))
+        .expect("a chart of the purged precinct's removals");
+    assert_eq!(chart.points.len(), 3);
+    let before = s.precinct_sizes[2][precinct] as f64;
+    let last = chart.points[2];
+    let own = last.own.expect("the precinct has records");
+    assert!(
+        own >= 100.0 * 1000.0 / before,
+        "{own} per 1,000 of {before}"
+    );
+    assert!(own >= 3.0 * last.peers.expect("peers"), "{last:?}");
+    for earlier in &chart.points[..2] {
+        let (own, peers) = (earlier.own.unwrap_or(0.0), earlier.peers.expect("peers"));
+        assert!(own <= 2.0 * peers, "{:?}", chart.points);
+    }
 }
 
 /// The quiet period forbids systematic removals of registered voters: 20 pending

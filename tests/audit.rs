@@ -82,6 +82,29 @@ fn audit_of_the_sample_writes_every_artefact_and_names_the_planted_anomalies() {
     assert_eq!(report["provenance"]["inputs"].as_array().unwrap().len(), 4);
     let html = std::fs::read_to_string(dir.path("out/index.html")).unwrap();
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    // The planted targeted purge's incident draws its precinct's removal rate beside its
+    // peers', inside the incident's entry.
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo().join("sample-data/truth.json")).unwrap())
+            .unwrap();
+    let purge = truth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "targeted-purge")
+        .unwrap();
+    let label = format!(
+        "aria-label=\"removal, changes per 1,000 records in precinct {}\"",
+        purge["scope_value"].as_str().unwrap()
+    );
+    let chart = html.find(&label).expect("the purge's chart");
+    let entry = html[..chart]
+        .rfind("<li id=\"I")
+        .expect("inside an incident");
+    assert!(
+        !html[entry..chart].contains("</li>"),
+        "the chart is in its incident"
+    );
 
     // The page lists at most 100 findings of a rule at a severity and says how many more
     // there are; report.json lists them all.

@@ -64,6 +64,60 @@ pub struct AnomalyConfig {
 pub struct AnomalyResult {
     pub findings: Vec<Finding>,
     pub runs: Vec<RuleRun>,
+    /// The rate of every flagged area and account in each interval beside its peers', for
+    /// the charts of the report page.
+    pub series: Vec<Series>,
+}
+
+/// One flagged area's or account's rate in every interval of the series, beside its peers':
+/// what a reader needs to see that one interval stands out (issue #17).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub scope: Scope,
+    /// The area or account, as in the findings' `scope_value`.
+    pub subject: String,
+    /// The change kind of an area's rate; `None` for an account's edits.
+    pub kind: Option<&'static str>,
+    /// What the values count: `changes per 1,000 records` or `edits`.
+    pub unit: &'static str,
+    pub points: Vec<SeriesPoint>,
+}
+
+/// One interval of a [`Series`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesPoint {
+    /// The interval's end (days since 1970-01-01).
+    pub to: i32,
+    /// The subject's value; `None` where it had no records or edits to count.
+    pub own: Option<f64>,
+    /// The median over its peers (the areas of its level with enough records, or the
+    /// accounts editing in the interval); `None` when it has none.
+    pub peers: Option<f64>,
+}
+
+impl Series {
+    /// The series a finding's chart draws from, if any: by scope, subject and change kind.
+    pub fn of<'s>(series: &'s [Series], f: &Finding) -> Option<&'s Series> {
+        let kind = f
+            .evidence
+            .facts
+            .iter()
+            .find(|(n, _)| *n == "change_kind")
+            .map(|(_, v)| v.as_str());
+        series
+            .iter()
+            .find(|s| s.scope == f.scope && s.subject == f.scope_value && s.kind == kind)
+    }
+}
+
+/// The median of `v` (upper middle for an even count; 0 for none). Sorts `v`.
+pub(crate) fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
 }
 
 /// Runs every change detector over the intervals.

@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{sorted, voter_id, AnomalyResult, Interval};
+use super::{median, sorted, voter_id, AnomalyResult, Interval, Series, SeriesPoint};
 use crate::dates::MS_PER_DAY;
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
@@ -129,15 +129,6 @@ fn weekday(ts: i64) -> i64 {
     (ts.div_euclid(MS_PER_DAY) + 3).rem_euclid(7)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        0.0
-    } else {
-        v[v.len() / 2]
-    }
-}
-
 pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &mut AnomalyResult) {
     for rule in ["A-OPERATOR-NIGHT", "A-OPERATOR-BURST", "A-OPERATOR-VOLUME"] {
         out.runs.push(RuleRun::check(
@@ -146,8 +137,15 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
             &[Field::ChangedAt, Field::ChangedBy],
         ));
     }
+    // Edits per account in each interval, for the charts of flagged accounts.
+    let mut volumes: Vec<(i32, BTreeMap<String, usize>)> = Vec::new();
+    let flagged_from = out.findings.len();
     for iv in intervals {
         let by_op = edits_by_operator(iv);
+        volumes.push((
+            iv.to,
+            by_op.iter().map(|(op, e)| (op.clone(), e.len())).collect(),
+        ));
         if by_op.is_empty() {
             continue;
         }
@@ -299,5 +297,29 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
                 }
             }
         }
+    }
+    let mut flagged: Vec<String> = out.findings[flagged_from..]
+        .iter()
+        .map(|f| f.scope_value.clone())
+        .collect();
+    flagged.sort_unstable();
+    flagged.dedup();
+    for op in flagged {
+        let points = volumes
+            .iter()
+            .map(|(to, counts)| SeriesPoint {
+                to: *to,
+                own: counts.get(&op).map(|&n| n as f64),
+                peers: (!counts.is_empty())
+                    .then(|| median(&mut counts.values().map(|&n| n as f64).collect::<Vec<_>>())),
+            })
+            .collect();
+        out.series.push(Series {
+            scope: Scope::Operator,
+            subject: op,
+            kind: None,
+            unit: "edits",
+            points,
+        });
     }
 }

@@ -29,7 +29,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::rates::RateModel;
 use super::routine::Routine;
-use super::{sorted, voter_id, where_it_was, AnomalyResult, Interval, AREA_LEVELS};
+use super::{
+    median, sorted, voter_id, where_it_was, AnomalyResult, Interval, Series, SeriesPoint,
+    AREA_LEVELS,
+};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
@@ -252,6 +255,7 @@ pub(crate) fn detect(
         }
     }
     let mut already: HashSet<(usize, usize, ChangeKind, String)> = HashSet::new();
+    let mut charted: std::collections::BTreeSet<(usize, ChangeKind, String)> = Default::default();
     for i in flagged_idx {
         let t = &tests[i];
         if let Some(&(ck, cn)) =
@@ -312,6 +316,38 @@ pub(crate) fn detect(
                     .unwrap_or_default(),
             ),
             snapshot_date: Some(iv.to),
+        });
+        charted.insert((t.level, t.kind, t.area.clone()));
+    }
+    for (level, kind, area) in charted {
+        let points = tables
+            .iter()
+            .zip(intervals)
+            .map(|(per_level, iv)| {
+                let table = &per_level[level];
+                let per_mille = |a: &str, n: u64| count(table, kind, a) as f64 * 1000.0 / n as f64;
+                let exposure = exposure_for(table, kind);
+                let mut peers: Vec<f64> = exposure
+                    .iter()
+                    .filter(|(_, &n)| n >= config.min_exposure)
+                    .map(|(a, &n)| per_mille(a, n))
+                    .collect();
+                SeriesPoint {
+                    to: iv.to,
+                    own: exposure
+                        .get(&area)
+                        .filter(|&&n| n > 0)
+                        .map(|&n| per_mille(&area, n)),
+                    peers: (!peers.is_empty()).then(|| median(&mut peers)),
+                }
+            })
+            .collect();
+        out.series.push(Series {
+            scope: levels[level].2,
+            subject: area,
+            kind: Some(kind.name()),
+            unit: "changes per 1,000 records",
+            points,
         });
     }
 }

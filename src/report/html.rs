@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::findings::{detail, finding_id};
 use super::RunInfo;
+use crate::anomalies::Series;
 use crate::audit::AuditResult;
 use crate::dates::{IsoDate, MS_PER_DAY};
 use crate::diff::ChangeKind;
@@ -172,12 +173,16 @@ fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding])
         let _ =
             write!(
             h,
-            "<li id=\"{id}\">{} <b>{id}</b> <span class=\"meta\">{} &middot; {}</span><p>{}</p>\
+            "<li id=\"{id}\">{} <b>{id}</b> <span class=\"meta\">{} &middot; {}</span><p>{}</p>{}\
              <details><summary>{} findings, {} voters</summary><p>{}</p><p>{}{}</p></details></li>",
             severity_tag(i.severity),
             super::incidents::status(i, latest),
             i.basis.name(),
             escape(&super::incidents::story(i, findings)),
+            i.findings
+                .iter()
+                .find_map(|&f| Series::of(&result.anomalies.series, &findings[f]))
+                .map_or(String::new(), rate_chart),
             ids.len(),
             i.voter_ids.len(),
             escape(&ids.join(" ")),
@@ -194,6 +199,88 @@ fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding])
             result.incidents.len() - INCIDENTS_SHOWN
         );
     }
+}
+
+/// An area's or account's rate at every snapshot beside the median of its peers: a small
+/// inline SVG (own values in red, the peers' median dashed grey), so that a reader sees the
+/// one interval that stands out.
+fn rate_chart(s: &Series) -> String {
+    const W: f64 = 420.0;
+    const H: f64 = 120.0;
+    const LEFT: f64 = 48.0;
+    const TOP: f64 = 22.0;
+    const BOTTOM: f64 = 22.0;
+    let n = s.points.len();
+    let max = s
+        .points
+        .iter()
+        .flat_map(|p| [p.own, p.peers])
+        .flatten()
+        .fold(0.0_f64, f64::max);
+    if n == 0 || max <= 0.0 {
+        return String::new();
+    }
+    let x = |i: usize| LEFT + (W - LEFT - 30.0) * (i as f64 + 0.5) / n as f64;
+    let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / max);
+    let line = |values: Vec<Option<f64>>| -> String {
+        let pts: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+            .collect();
+        pts.join(" ")
+    };
+    let own = line(s.points.iter().map(|p| p.own).collect());
+    let peers = line(s.points.iter().map(|p| p.peers).collect());
+    let what = match s.kind {
+        Some(kind) => format!("{kind}, {} in {} {}", s.unit, s.scope.name(), s.subject),
+        None => format!("{} by account {} per interval", s.unit, s.subject),
+    };
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" role=\"img\" aria-label=\"{}\">\
+         <text x=\"4\" y=\"14\" font-size=\"11\">{}</text>\
+         <line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#d7dbe2\"/>\
+         <text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
+         <text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">0</text>\
+         <polyline points=\"{peers}\" fill=\"none\" stroke=\"#5a6272\" stroke-dasharray=\"4 3\"/>\
+         <polyline points=\"{own}\" fill=\"none\" stroke=\"#c62828\" stroke-width=\"2\"/>",
+        escape(&what),
+        escape(&what),
+        H - BOTTOM,
+        W - 20.0,
+        H - BOTTOM,
+        LEFT - 4.0,
+        TOP + 4.0,
+        super::incidents::about(max),
+        LEFT - 4.0,
+        H - BOTTOM,
+    );
+    for (i, p) in s.points.iter().enumerate() {
+        if let Some(v) = p.own {
+            let _ = write!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#c62828\"/>",
+                x(i),
+                y(v)
+            );
+        }
+        // Every date when they fit, else the first and the last.
+        if n <= 6 || i == 0 || i + 1 == n {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+                x(i),
+                H - 6.0,
+                IsoDate(p.to)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    format!(
+        "{svg}<p class=\"meta\"><span style=\"color:#c62828\">&#9679; {}</span> &middot; \
+         <span style=\"color:#5a6272\">- - the median of its peers</span>, at each snapshot</p>",
+        escape(&s.subject)
+    )
 }
 
 /// Voter ids shown inside a drill-down before it says how many more there are.
