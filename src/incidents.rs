@@ -8,7 +8,8 @@
 //! - findings of one interval whose voters are mostly the same ([`SHARED_VOTERS`]): the sides
 //!   of one event;
 //! - record findings (a rule about single records, a duplicate cluster) to the event that
-//!   holds all their voters, else into one roll-up per rule and district, with the count.
+//!   holds all their voters, else into one roll-up per rule and district (register-wide for
+//!   duplicates, [`REGISTER_WIDE_RULES`]), with the count.
 //!   They describe the event's voters; they do not corroborate it.
 //!
 //! An incident is only as severe as its corroboration allows ([`Basis`]): `high` or above
@@ -40,6 +41,11 @@ pub const OVERWHELMING_RATIO: f64 = 10.0;
 /// ... and at least this many voters: ten removals against an expected one can be chance
 /// in a register of millions of areas; fifty against five is not.
 pub const OVERWHELMING_VOTERS: f64 = 50.0;
+
+/// Record rules that roll up register-wide, not per district: both see duplicate
+/// registrations, whose records often sit in two districts (a voter who moved and registered
+/// again), so the district of the first record is no place of the event.
+pub const REGISTER_WIDE_RULES: [&str; 2] = [DUPLICATE_RULE, "R-ID-REPEATED"];
 
 /// Rules that identify an explained routine event (see `anomalies::routine`).
 pub const ROUTINE_RULES: [&str; 3] = ["A-ROUTINE-UNIFORM", "A-ROUTINE-REDISTRICT", "A-REKEY"];
@@ -196,8 +202,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
             .map(|(&e, _)| e)
             .next();
         let target = event.unwrap_or_else(|| {
-            // Duplicate clusters roll up register-wide: one finding of the deduplicator.
-            let area = match f.rule == DUPLICATE_RULE {
+            let area = match REGISTER_WIDE_RULES.contains(&f.rule) {
                 true => None,
                 false => f
                     .voter_ids
@@ -306,7 +311,7 @@ fn incident(
     let rolled_up = records_only && rules.len() == 1 && members.len() > 1;
     let batch = records_only && rules.len() > 1;
     let area = match p.scope {
-        Scope::Record if p.rule != DUPLICATE_RULE => p
+        Scope::Record if !REGISTER_WIDE_RULES.contains(&p.rule) => p
             .voter_ids
             .first()
             .and_then(|v| district.get(v.as_str()))
@@ -403,7 +408,7 @@ fn batches(
 ) -> HashMap<usize, i32> {
     let voters: HashSet<&str> = rolled
         .iter()
-        .filter(|(&t, _)| findings[t].rule != DUPLICATE_RULE)
+        .filter(|(&t, _)| !REGISTER_WIDE_RULES.contains(&findings[t].rule))
         .flat_map(|(_, members)| members.iter())
         .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
         .collect();

@@ -202,16 +202,19 @@ fn reruns_are_byte_identical() {
 /// - Batches (issue #17, session 9): the implausible records one clerk entered in D006 are
 ///   one incident instead of eight roll-ups, so 28 rows of `flagged.csv` and
 ///   `flagged.parquet` name a new `incident_id`; every other cell is as it was.
+/// - Repeated national ids roll up register-wide, as duplicate clusters do (issue #17,
+///   session 9): the 70 `R-ID-REPEATED` rows name one new `incident_id` instead of one per
+///   district; every other cell is as it was.
 #[test]
 fn findings_change_log_and_duplicates_of_the_sample_are_pinned() {
     let pinned = [
         (
             "flagged.csv",
-            "5ed7607e9c0a5750e4aa6dadf3a86b3d8fb1d289c40a0f28faa2deabccc0534e",
+            "9ccf69978bfc199e33e840498f7203e79c6dd68b49c1200c326ed1d6d38f840e",
         ),
         (
             "flagged.parquet",
-            "be45194249d8098c03a8b3c7cc1d807861953ed03a0ab17cddff724704a49331",
+            "f870c406a5e8f0443bbef1dcb8453f37489d030b491876efbc57a301e59166cd",
         ),
         (
             "changes.parquet",
@@ -417,6 +420,9 @@ fn a_killed_run_leaves_no_partial_report() {
 /// - every planted event that changes records in one stroke is the primary subject of exactly
 ///   one incident (the incident's primary finding has at least half its voters in the
 ///   event), so one event no longer reads as five to fifteen findings;
+/// - no planted event is the primary subject of more than two incidents at high or above
+///   (the fuzzy duplicates' repeated national ids were four, one per district, before they
+///   rolled up register-wide);
 /// - the incident holding most voters of a routine event (list maintenance, redistricting,
 ///   re-keying) is at low or below;
 /// - every finding is in exactly one incident, and `flagged.csv` names it.
@@ -484,17 +490,22 @@ fn incidents_group_the_planted_events_of_the_sample() {
     for e in truth["events"].as_array().unwrap() {
         let kind = e["kind"].as_str().unwrap();
         let voters = set(&e["voter_ids"]);
+        let subjects: Vec<&serde_json::Value> = incidents
+            .iter()
+            .filter(|i| {
+                let primary = &findings[i["finding_ids"][0].as_str().unwrap()];
+                let shared = primary.intersection(&voters).count();
+                !primary.is_empty() && 2 * shared >= primary.len()
+            })
+            .collect();
+        let high = subjects
+            .iter()
+            .filter(|i| matches!(i["severity"].as_str(), Some("high" | "critical")))
+            .count();
+        assert!(high <= 2, "{} ({kind}): {high} incidents at high", e["id"]);
         if one_stroke.contains(&kind) {
-            let subjects: Vec<&str> = incidents
-                .iter()
-                .filter(|i| {
-                    let primary = &findings[i["finding_ids"][0].as_str().unwrap()];
-                    let shared = primary.intersection(&voters).count();
-                    !primary.is_empty() && 2 * shared >= primary.len()
-                })
-                .map(|i| i["id"].as_str().unwrap())
-                .collect();
-            assert_eq!(subjects.len(), 1, "{} ({kind}): {subjects:?}", e["id"]);
+            let ids: Vec<&str> = subjects.iter().map(|i| i["id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), 1, "{} ({kind}): {ids:?}", e["id"]);
             checked += 1;
         }
         if e["benign"].as_bool().unwrap() {

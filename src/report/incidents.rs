@@ -250,7 +250,7 @@ fn what(incident: &Incident, p: &Finding, findings: &[Finding]) -> String {
             fact("category").unwrap_or("one category")
         ),
         "D-DUPLICATE-CLUSTER" => format!(
-            "{} probable duplicate registrations in {place}, {voters} voters",
+            "{} clusters of probable duplicate registrations in {place}",
             incident.findings.len()
         ),
         rule => {
