@@ -8,11 +8,13 @@
 //! - findings of one interval whose voters are mostly the same ([`SHARED_VOTERS`]): the sides
 //!   of one event;
 //! - record findings (a rule about single records, a duplicate cluster) to the event that
-//!   holds all their voters, else into one roll-up per rule and district (register-wide for
-//!   duplicates, [`REGISTER_WIDE_RULES`]), with the count.
-//!   They describe the event's voters; they do not corroborate it.
+//!   holds all their voters and is at least as severe, else into one roll-up per rule and
+//!   district (register-wide for duplicates, [`REGISTER_WIDE_RULES`]), with the count. They
+//!   describe the event's voters; they do not corroborate it.
 //!
-//! An incident is only as severe as its corroboration allows ([`Basis`]): `high` or above
+//! An incident's severity and primary finding come from the event's own findings; record
+//! findings attached to it do not raise it. It is only as severe as its corroboration
+//! allows ([`Basis`]): `high` or above
 //! needs two rules that saw it, or one overwhelming signal (a count far beyond its baseline,
 //! or a rule that states a fact, such as a voter id reassigned to another person); one rule
 //! alone is `medium` at most. An incident holding an explained routine event (redistricting,
@@ -91,7 +93,8 @@ pub struct Incident {
     pub severity: Severity,
     pub basis: Basis,
     /// Indices into the findings grouped; the primary finding (most severe, then most
-    /// voters) first, the others in their given order.
+    /// voters, of the event's own findings when it has any besides record findings) first,
+    /// the others in their given order.
     pub findings: Vec<usize>,
     /// The distinct rules, in the order of `findings`.
     pub rules: Vec<&'static str>,
@@ -183,6 +186,14 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         .filter(|&i| routine(&findings[i]))
         .map(|i| event_of[i])
         .collect();
+    // A record finding joins only an event at least as severe as itself: records describe an
+    // event's voters and must not raise it (a busy clerk's edits touch records with repeated
+    // ids by chance), nor be hidden in a milder one.
+    let mut event_worst: HashMap<usize, Severity> = HashMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| !record(f)) {
+        let worst = event_worst.entry(event_of[i]).or_insert(f.severity);
+        *worst = (*worst).max(f.severity);
+    }
     let mut rollups: BTreeMap<(&str, Option<&str>, Option<i32>), usize> = BTreeMap::new();
     let mut rolled: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
@@ -198,7 +209,11 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         // All its voters in one event (the first such, if several).
         let event = events
             .iter()
-            .filter(|&(e, &n)| n == f.voter_ids.len() && !routine_events.contains(e))
+            .filter(|&(e, &n)| {
+                n == f.voter_ids.len()
+                    && !routine_events.contains(e)
+                    && event_worst.get(e).is_some_and(|&w| w >= f.severity)
+            })
             .map(|(&e, _)| e)
             .next();
         let target = event.unwrap_or_else(|| {
@@ -283,13 +298,27 @@ fn incident(
     interval: (Option<i32>, i32),
     snapshot_date: Option<i32>,
 ) -> Incident {
-    let primary = *members
+    // Record findings attached to an event describe its voters: the event's own findings
+    // give its primary finding and its severity (a busy clerk's medium volume is not high
+    // because one of the records it touched repeats a national id).
+    let of_event: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&i| findings[i].scope != Scope::Record)
+        .collect();
+    let own = match of_event.is_empty() {
+        true => &members,
+        false => &of_event,
+    };
+    let primary = *own
         .iter()
         .max_by_key(|&&i| {
             let f = &findings[i];
             (f.severity, f.voter_ids.len(), std::cmp::Reverse(i))
         })
         .expect("a group has a finding");
+    let worst = own.iter().map(|&i| findings[i].severity).max();
+    let worst = worst.expect("a group has a finding");
     members.retain(|&i| i != primary);
     members.insert(0, primary);
     let p = &findings[primary];
@@ -305,8 +334,6 @@ fn incident(
         .collect();
     let mut voter_ids: Vec<String> = voters.iter().map(|v| v.to_string()).collect();
     voter_ids.sort_unstable();
-    let worst = members.iter().map(|&i| findings[i].severity).max();
-    let worst = worst.expect("a group has a finding");
     let records_only = members.iter().all(|&i| findings[i].scope == Scope::Record);
     let rolled_up = records_only && rules.len() == 1 && members.len() > 1;
     let batch = records_only && rules.len() > 1;

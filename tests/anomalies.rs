@@ -402,3 +402,82 @@ fn snapshot_of(text: String) -> rollaudit::snapshot::Snapshot {
 fn day_of(s: &str) -> i32 {
     rollaudit::dates::parse_iso_date(s).unwrap()
 }
+
+/// A record finding joins an event only when the event is at least as severe (issue #17: at
+/// 10,000,000 voters a busy clerk's medium volume and burst findings held 244 records with
+/// repeated national ids, and the incident read as a high "R-ID-REPEATED" event). The
+/// clerk's incident stays medium with its own finding first; the repeated id rolls up on
+/// its own, high. A low record finding inside the clerk's edits joins the clerk's incident.
+#[test]
+fn record_findings_do_not_raise_the_event_they_touch() {
+    use rollaudit::findings::{Evidence, Scope};
+    let mut text = String::from("voter_id,given_name,family_name,district\n");
+    for v in 0..200 {
+        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1\n"));
+    }
+    let snap = snapshot_of(text);
+    let date = day_of("2026-04-05");
+    let voters = |range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|v| format!("V{v:03}")).collect()
+    };
+    let finding = |rule, severity, scope, value: &str, ids: Vec<String>| Finding {
+        rule,
+        severity,
+        scope,
+        scope_value: value.to_string(),
+        evidence: Evidence {
+            observed: ids.len() as f64,
+            ..Evidence::default()
+        },
+        voter_ids: ids,
+        snapshot_date: Some(date),
+    };
+    let findings = vec![
+        finding(
+            "A-OPERATOR-VOLUME",
+            Severity::Medium,
+            Scope::Operator,
+            "OP1",
+            voters(0..150),
+        ),
+        finding(
+            "A-OPERATOR-BURST",
+            Severity::Medium,
+            Scope::Operator,
+            "OP1",
+            voters(0..120),
+        ),
+        finding(
+            "R-ID-REPEATED",
+            Severity::High,
+            Scope::Record,
+            "V010",
+            voters(10..12),
+        ),
+        finding(
+            "R-NAME-IMPLAUSIBLE",
+            Severity::Low,
+            Scope::Record,
+            "V020",
+            voters(20..21),
+        ),
+    ];
+    let incidents = rollaudit::incidents::group(&findings, &[(date, &snap)]);
+    let clerk = incidents
+        .iter()
+        .find(|i| i.findings.contains(&0))
+        .expect("the clerk's incident");
+    assert_eq!(clerk.severity, Severity::Medium, "{clerk:#?}");
+    assert_eq!(findings[clerk.findings[0]].rule, "A-OPERATOR-VOLUME");
+    assert!(
+        clerk.findings.contains(&1) && clerk.findings.contains(&3),
+        "{clerk:#?}"
+    );
+    assert!(!clerk.findings.contains(&2), "{clerk:#?}");
+    let repeated = incidents
+        .iter()
+        .find(|i| i.findings.contains(&2))
+        .expect("the repeated id's incident");
+    assert_eq!(repeated.findings, vec![2]);
+    assert_eq!(repeated.severity, Severity::High);
+}

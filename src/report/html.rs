@@ -162,6 +162,7 @@ fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding])
         let ids: Vec<String> = i
             .findings
             .iter()
+            .take(DRILL_IDS)
             .map(|&f| super::findings::finding_id(&findings[f]))
             .collect();
         let voters: Vec<&str> = i
@@ -174,7 +175,7 @@ fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding])
             write!(
             h,
             "<li id=\"{id}\">{} <b>{id}</b> <span class=\"meta\">{} &middot; {}</span><p>{}</p>{}\
-             <details><summary>{} findings, {} voters</summary><p>{}</p><p>{}{}</p></details></li>",
+             <details><summary>{} findings, {} voters</summary><p>{}{}</p><p>{}{}</p></details></li>",
             severity_tag(i.severity),
             super::incidents::status(i, latest),
             i.basis.name(),
@@ -183,9 +184,10 @@ fn incidents_section(h: &mut String, result: &AuditResult, findings: &[Finding])
                 .iter()
                 .find_map(|&f| Series::of(&result.anomalies.series, &findings[f]))
                 .map_or(String::new(), rate_chart),
-            ids.len(),
+            i.findings.len(),
             i.voter_ids.len(),
             escape(&ids.join(" ")),
+            if i.findings.len() > DRILL_IDS { " &hellip;" } else { "" },
             escape(&voters.join(" ")),
             if i.voter_ids.len() > DRILL_IDS { " &hellip;" } else { "" },
             id = i.id,
@@ -283,7 +285,8 @@ fn rate_chart(s: &Series) -> String {
     )
 }
 
-/// Voter ids shown inside a drill-down before it says how many more there are.
+/// Voter ids (and an incident's finding ids) shown inside a drill-down before it says how
+/// many more there are.
 const DRILL_IDS: usize = 500;
 
 /// Findings of one rule shown at one severity before the page says how many more there are:
