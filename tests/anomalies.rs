@@ -481,3 +481,85 @@ fn record_findings_do_not_raise_the_event_they_touch() {
     assert_eq!(repeated.findings, vec![2]);
     assert_eq!(repeated.severity, Severity::High);
 }
+
+/// A register-wide finding joins only the event it shares the most voters with (issue #17:
+/// at 10,000,000 voters the quiet period's removals held both a routine list maintenance and
+/// a party's purge in one district, glued them into one routine incident, and the purge was
+/// held at low). Here 300 routine removals and a 30-voter purge seen by two rules, all inside
+/// one quiet-period finding: the purge is its own incident at high, and the quiet-period
+/// finding stays with the routine event it mostly is.
+#[test]
+fn a_register_wide_finding_does_not_glue_a_purge_to_a_routine_event() {
+    use rollaudit::findings::{Evidence, Scope};
+    let mut text = String::from("voter_id,given_name,family_name,district\n");
+    for v in 0..400 {
+        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1\n"));
+    }
+    let snap = snapshot_of(text);
+    let date = day_of("2026-04-05");
+    let voters = |range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|v| format!("V{v:03}")).collect()
+    };
+    let finding = |rule, severity, scope, value: &str, ids: Vec<String>| Finding {
+        rule,
+        severity,
+        scope,
+        scope_value: value.to_string(),
+        evidence: Evidence {
+            observed: ids.len() as f64,
+            expected: Some(1.0),
+            ..Evidence::default()
+        },
+        voter_ids: ids,
+        snapshot_date: Some(date),
+    };
+    let findings = vec![
+        finding(
+            "A-ROUTINE-UNIFORM",
+            Severity::Info,
+            Scope::Snapshot,
+            "2026-04-05",
+            voters(0..300),
+        ),
+        finding(
+            "A-CAL-QUIET",
+            Severity::High,
+            Scope::Snapshot,
+            "2026-04-05",
+            voters(0..330),
+        ),
+        finding(
+            "A-SKEW",
+            Severity::High,
+            Scope::District,
+            "D1",
+            voters(300..330),
+        ),
+        finding(
+            "A-OPERATOR-VOLUME",
+            Severity::Medium,
+            Scope::Operator,
+            "OP1",
+            voters(300..330),
+        ),
+    ];
+    let incidents = rollaudit::incidents::group(&findings, &[(date, &snap)]);
+    let of = |k: usize| {
+        incidents
+            .iter()
+            .find(|i| i.findings.contains(&k))
+            .expect("every finding is in an incident")
+    };
+    let purge = of(2);
+    assert_eq!(purge.severity, Severity::High, "{incidents:#?}");
+    assert!(
+        purge.findings.contains(&3) && !purge.findings.contains(&0),
+        "{purge:#?}"
+    );
+    assert_eq!(
+        of(1).id,
+        of(0).id,
+        "the quiet-period finding stays with the routine event"
+    );
+    assert!(of(0).severity <= Severity::Low);
+}
