@@ -153,18 +153,25 @@ pub fn run(
             crate::dates::IsoDate(w[0].date).to_string(),
         ));
     }
-    stage(Stage::Load);
-    let mut loaded = Vec::with_capacity(inputs.len());
-    for input in inputs {
+    // Every input must open before any work: a missing earlier snapshot is reported at once,
+    // not after the latest one's scan and dedupe.
+    for input in &inputs {
+        load::check_readable(&input.path)?;
+    }
+    let load = |input: AuditInput| -> Result<LoadedInput, AuditError> {
         let (l, sha256) = load::load_path_hashed(&input.path, profile, progress)?;
-        loaded.push(LoadedInput {
+        Ok(LoadedInput {
             input,
             sha256,
             report: l.report,
             snapshot: l.snapshot,
-        });
-    }
-    let latest = loaded.last().expect("at least one snapshot");
+        })
+    };
+    // The latest snapshot first: scan and dedupe need only it, and run before the earlier
+    // snapshots are loaded, so that dedupe's working set (at 10,000,000 voters about 6 GB)
+    // and the earlier snapshots are never in memory together.
+    stage(Stage::Load);
+    let latest = load(inputs.pop().expect("at least one snapshot"))?;
     stage(Stage::Scan);
     let scan = rules::scan(
         &latest.snapshot,
@@ -174,13 +181,20 @@ pub fn run(
         deceased,
         &latest.report.rejects,
     );
+    stage(Stage::Dedupe);
+    let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
+    let duplicates = duplicate_findings(&dedupe, &latest);
+    stage(Stage::Load);
+    let mut loaded = inputs
+        .into_iter()
+        .map(load)
+        .collect::<Result<Vec<_>, _>>()?;
+    loaded.push(latest);
     stage(Stage::Diff);
     let diffs: Vec<DiffResult> = loaded
         .windows(2)
         .map(|w| diff::diff(&w[0].snapshot, &w[1].snapshot, &config.diff))
         .collect();
-    stage(Stage::Dedupe);
-    let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
     stage(Stage::Anomalies);
     let intervals: Vec<Interval> = diffs
         .iter()
@@ -196,7 +210,7 @@ pub fn run(
     let anomalies = anomalies::detect(&intervals, calendar, &config.anomalies);
 
     let mut findings = scan.findings.clone();
-    findings.extend(duplicate_findings(&dedupe, latest));
+    findings.extend(duplicates);
     findings.extend(anomalies.findings.iter().cloned());
     findings.sort_by(|a, b| {
         b.severity

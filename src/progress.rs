@@ -103,14 +103,25 @@ impl Timings {
     }
 
     /// Ends the running stage, if any.
+    /// A stage run in parts (the audit loads its latest snapshot, then the earlier ones after
+    /// scan and dedupe) is one row: its times summed, its peak memory at its last part's end.
     pub fn end(&self) {
         if let Some((name, t0)) = self.open.borrow_mut().take() {
-            self.done.borrow_mut().push(StageTime {
-                name,
-                seconds: t0.elapsed().as_secs_f64(),
-                rows: None,
-                peak_rss_bytes: rollaudit::load::memory::peak_resident_memory(),
-            });
+            let seconds = t0.elapsed().as_secs_f64();
+            let peak_rss_bytes = rollaudit::load::memory::peak_resident_memory();
+            let mut done = self.done.borrow_mut();
+            match done.iter_mut().find(|s| s.name == name) {
+                Some(s) => {
+                    s.seconds += seconds;
+                    s.peak_rss_bytes = peak_rss_bytes;
+                }
+                None => done.push(StageTime {
+                    name,
+                    seconds,
+                    rows: None,
+                    peak_rss_bytes,
+                }),
+            }
         }
     }
 

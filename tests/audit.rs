@@ -266,6 +266,11 @@ fn fail_on_sets_exit_status_1_and_errors_exit_2() {
     run_audit(&dir, &["--fail-on", "high", "-o", "out"]).expect_code(1);
     dir.run(&["audit", "nodate.csv", "-o", "out"])
         .expect_one_line_error();
+    // A missing earlier snapshot is one line naming it (the audit loads the latest first).
+    let latest = sample_args()[3].clone();
+    let run = dir.run(&["audit", "gone-2025-01-01.csv", &latest, "-o", "out"]);
+    run.expect_one_line_error();
+    assert!(run.stderr.contains("gone-2025-01-01.csv"), "{}", run.stderr);
     // `--redact` without a key (no key file, and the key variable removed from the child's
     // environment, whatever the test runner's holds) is refused.
     let mut args: Vec<String> = vec!["audit".into()];

@@ -291,6 +291,17 @@ pub fn read_config(path: &Path, what: &'static str) -> Result<String, LoadError>
     })
 }
 
+/// Whether `path` opens for reading, with the error [`load_path`] would give if not: a run
+/// over several inputs checks them all before its first long stage.
+pub fn check_readable(path: &Path) -> Result<(), LoadError> {
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// [`load_path`], also returning the SHA-256 (hex) of the file's bytes as stored, computed on
 /// the load's own read: what reports cite to identify their inputs.
 pub fn load_path_hashed(
