@@ -403,6 +403,39 @@ fn day_of(s: &str) -> i32 {
     rollaudit::dates::parse_iso_date(s).unwrap()
 }
 
+/// `n` voters `V000`.. of one district, for the hand-built incident tests.
+fn one_district(n: usize) -> rollaudit::snapshot::Snapshot {
+    let mut text = String::from("voter_id,given_name,family_name,district\n");
+    for v in 0..n {
+        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1\n"));
+    }
+    snapshot_of(text)
+}
+
+fn voters(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|v| format!("V{v:03}")).collect()
+}
+
+/// A finding of `rule` on `voters` at `date`, observed as many times as it has voters.
+fn hand_finding(
+    date: i32,
+    expected: Option<f64>,
+) -> impl Fn(&'static str, Severity, rollaudit::findings::Scope, &str, Vec<String>) -> Finding {
+    move |rule, severity, scope, value, ids| Finding {
+        rule,
+        severity,
+        scope,
+        scope_value: value.to_string(),
+        evidence: rollaudit::findings::Evidence {
+            observed: ids.len() as f64,
+            expected,
+            ..Default::default()
+        },
+        voter_ids: ids,
+        snapshot_date: Some(date),
+    }
+}
+
 /// A record finding joins an event only when the event is at least as severe (issue #17: at
 /// 10,000,000 voters a busy clerk's medium volume and burst findings held 244 records with
 /// repeated national ids, and the incident read as a high "R-ID-REPEATED" event). The
@@ -410,28 +443,10 @@ fn day_of(s: &str) -> i32 {
 /// its own, high. A low record finding inside the clerk's edits joins the clerk's incident.
 #[test]
 fn record_findings_do_not_raise_the_event_they_touch() {
-    use rollaudit::findings::{Evidence, Scope};
-    let mut text = String::from("voter_id,given_name,family_name,district\n");
-    for v in 0..200 {
-        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1\n"));
-    }
-    let snap = snapshot_of(text);
+    use rollaudit::findings::Scope;
+    let snap = one_district(200);
     let date = day_of("2026-04-05");
-    let voters = |range: std::ops::Range<usize>| -> Vec<String> {
-        range.map(|v| format!("V{v:03}")).collect()
-    };
-    let finding = |rule, severity, scope, value: &str, ids: Vec<String>| Finding {
-        rule,
-        severity,
-        scope,
-        scope_value: value.to_string(),
-        evidence: Evidence {
-            observed: ids.len() as f64,
-            ..Evidence::default()
-        },
-        voter_ids: ids,
-        snapshot_date: Some(date),
-    };
+    let finding = hand_finding(date, None);
     let findings = vec![
         finding(
             "A-OPERATOR-VOLUME",
@@ -490,29 +505,10 @@ fn record_findings_do_not_raise_the_event_they_touch() {
 /// finding stays with the routine event it mostly is.
 #[test]
 fn a_register_wide_finding_does_not_glue_a_purge_to_a_routine_event() {
-    use rollaudit::findings::{Evidence, Scope};
-    let mut text = String::from("voter_id,given_name,family_name,district\n");
-    for v in 0..400 {
-        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1\n"));
-    }
-    let snap = snapshot_of(text);
+    use rollaudit::findings::Scope;
+    let snap = one_district(400);
     let date = day_of("2026-04-05");
-    let voters = |range: std::ops::Range<usize>| -> Vec<String> {
-        range.map(|v| format!("V{v:03}")).collect()
-    };
-    let finding = |rule, severity, scope, value: &str, ids: Vec<String>| Finding {
-        rule,
-        severity,
-        scope,
-        scope_value: value.to_string(),
-        evidence: Evidence {
-            observed: ids.len() as f64,
-            expected: Some(1.0),
-            ..Evidence::default()
-        },
-        voter_ids: ids,
-        snapshot_date: Some(date),
-    };
+    let finding = hand_finding(date, Some(1.0));
     let findings = vec![
         finding(
             "A-ROUTINE-UNIFORM",
