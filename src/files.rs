@@ -19,15 +19,30 @@ pub struct WriteError {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes `path` as [`write_atomically`] does, from `write`, which streams into a buffered
+/// temporary file: a large artefact (a 10^7-voter report) is never held whole in memory. A
+/// failed `write` leaves no temporary behind.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let err = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
     let tmp = temp_name(path);
-    let mut file = create_private(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    drop(file);
+    let file = create_private(&tmp).map_err(err)?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = write(&mut buffered)
+        .and_then(|()| buffered.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
     std::fs::rename(&tmp, path).map_err(err)
 }
 

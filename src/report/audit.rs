@@ -33,6 +33,7 @@
 //! `report::diff` (`voter_id, field, old_value, new_value, change_kind`) plus `snapshot_from`
 //! and `snapshot_to`. Under `--redact`, values of personal fields are keyed hashes.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
@@ -41,7 +42,7 @@ use serde_json::{json, Map, Value};
 
 use super::findings::{finding_json, run_json, severity_counts_json, write_flagged_csv};
 use super::redact::{Redactor, REDACTED_FIELDS};
-use super::{write_atomically, RunInfo, WriteError};
+use super::{write_atomically, write_atomically_with, RunInfo, WriteError};
 use crate::audit::AuditResult;
 use crate::dates::IsoDate;
 use crate::findings::Finding;
@@ -60,16 +61,24 @@ fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteEr
     }
 }
 
-/// The findings as they will be shown: redacted when asked.
-pub fn shown_findings(result: &AuditResult, redactor: Option<&Redactor>) -> Vec<Finding> {
+/// The findings as they will be shown: redacted when asked (borrowed otherwise: at 10^7
+/// voters a copy of every finding's voter ids is a gigabyte).
+pub fn shown_findings<'a>(
+    result: &'a AuditResult,
+    redactor: Option<&Redactor>,
+) -> Cow<'a, [Finding]> {
     match redactor {
-        Some(r) => result.findings.iter().map(|f| r.finding(f)).collect(),
-        None => result.findings.clone(),
+        Some(r) => Cow::Owned(result.findings.iter().map(|f| r.finding(f)).collect()),
+        None => Cow::Borrowed(&result.findings),
     }
 }
 
-/// `report.json` as a value.
-pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>) -> Value {
+/// `report.json` as a value, but for its `findings` list (see [`Report`]).
+fn report_head(
+    result: &AuditResult,
+    findings: &[Finding],
+    run: &RunInfo<'_>,
+) -> Map<String, Value> {
     let sha = crate::load::sha256_hex;
     let inputs: Vec<Value> = result
         .inputs
@@ -126,15 +135,7 @@ pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>
             json!({"cluster_id": c.id, "voter_ids": members})
         })
         .collect();
-    let findings_json: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let mut v = finding_json(f);
-            v["affected_voters"] = json!(f.voter_ids.len());
-            v
-        })
-        .collect();
-    json!({
+    let head = json!({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "rollaudit", "version": env!("CARGO_PKG_VERSION")},
         "command_line": run.command_line,
@@ -157,11 +158,64 @@ pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>
             "max_incident_severity": result.incidents.iter().map(|i| i.severity).max().map(|s| s.name()),
         },
         "incidents": super::incidents::incidents_json(&result.incidents, findings, latest.input.date),
-        "findings": findings_json,
         "rule_runs": result.runs.iter().map(run_json).collect::<Vec<_>>(),
         "duplicate_clusters": clusters,
         "changes": changes,
-    })
+    });
+    match head {
+        Value::Object(map) => map,
+        _ => unreachable!("json! of an object literal is an object"),
+    }
+}
+
+/// `report.json`: the head's keys in order (serde_json's maps are sorted) with `findings`
+/// in its place, each finding turned into JSON only as it is written. At 10^7 voters the
+/// findings hold millions of voter ids, and a whole JSON tree of them took gigabytes; the
+/// bytes are those of the tree written at once.
+struct Report<'a> {
+    head: Map<String, Value>,
+    findings: &'a [Finding],
+}
+
+impl serde::Serialize for Report<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const FINDINGS: &str = "findings";
+        let mut map = s.serialize_map(Some(self.head.len() + 1))?;
+        let mut pending = true;
+        for (key, value) in &self.head {
+            if pending && key.as_str() > FINDINGS {
+                map.serialize_entry(FINDINGS, &ReportFindings(self.findings))?;
+                pending = false;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if pending {
+            map.serialize_entry(FINDINGS, &ReportFindings(self.findings))?;
+        }
+        map.end()
+    }
+}
+
+struct ReportFindings<'a>(&'a [Finding]);
+
+impl serde::Serialize for ReportFindings<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|f| {
+            let mut v = finding_json(f);
+            v["affected_voters"] = json!(f.voter_ids.len());
+            v
+        }))
+    }
+}
+
+/// `report.json` as a value (the whole tree; [`write_audit`] streams the same bytes).
+pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>) -> Value {
+    let report = Report {
+        head: report_head(result, findings, run),
+        findings,
+    };
+    serde_json::to_value(&report).expect("a report serialises")
 }
 
 /// Writes every artefact of the audit into `dir`.
@@ -175,10 +229,14 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
     let latest = result.inputs.last().expect("an audit has a snapshot");
     let incident_of = super::findings::incident_of_findings(&result.incidents, findings.len());
     let report_json = || {
-        let report = report_json(result, &findings, run);
-        let mut bytes = serde_json::to_vec_pretty(&report).expect("a JSON value serialises");
-        bytes.push(b'\n');
-        write_atomically(&dir.join("report.json"), &bytes)
+        let report = Report {
+            head: report_head(result, &findings, run),
+            findings: &findings,
+        };
+        write_atomically_with(&dir.join("report.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, &report)?;
+            w.write_all(b"\n")
+        })
     };
     let index_html = || {
         let html = super::html::render(result, &findings, run);
@@ -201,27 +259,42 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
 /// Writes one artefact.
 type Artefact<'a> = dyn Fn() -> Result<(), WriteError> + Sync + 'a;
 
-fn parquet_bytes(
-    path: &Path,
-    columns: Vec<(&str, Vec<Option<String>>)>,
-) -> Result<Vec<u8>, WriteError> {
-    let height = columns.first().map_or(0, |c| c.1.len());
-    let cols = columns
-        .into_iter()
-        .map(|(name, values)| {
-            let mut b = StringChunkedBuilder::new(name.into(), values.len());
-            for v in values {
-                b.append_option(v);
-            }
-            b.finish().into_column()
+/// Text columns built row by row straight into Arrow buffers (no column of `String`s in
+/// between), then written as Parquet.
+struct TextColumns {
+    builders: Vec<StringChunkedBuilder>,
+}
+
+impl TextColumns {
+    fn new(names: &[&str]) -> TextColumns {
+        let builders = names
+            .iter()
+            .map(|n| StringChunkedBuilder::new((*n).into(), 0))
+            .collect();
+        TextColumns { builders }
+    }
+
+    fn push<S: AsRef<str>>(&mut self, row: impl IntoIterator<Item = Option<S>>) {
+        for (b, v) in self.builders.iter_mut().zip(row) {
+            b.append_option(v.as_ref().map(AsRef::as_ref));
+        }
+    }
+
+    fn write(self, path: &Path) -> Result<(), WriteError> {
+        let cols: Vec<_> = self
+            .builders
+            .into_iter()
+            .map(|b| b.finish().into_column())
+            .collect();
+        let height = cols.first().map_or(0, |c| c.len());
+        let mut df = DataFrame::new(height, cols).map_err(|e| io(path, e))?;
+        write_atomically_with(path, |w| {
+            ParquetWriter::new(w)
+                .finish(&mut df)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
         })
-        .collect();
-    let mut df = DataFrame::new(height, cols).map_err(|e| io(path, e))?;
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(&mut df)
-        .map_err(|e| io(path, e))?;
-    Ok(bytes)
+    }
 }
 
 fn write_flagged_parquet(
@@ -229,15 +302,11 @@ fn write_flagged_parquet(
     findings: &[Finding],
     incident_of: &[Option<&str>],
 ) -> Result<(), WriteError> {
-    let names = super::findings::FLAGGED_COLUMNS;
-    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    let mut cols = TextColumns::new(&super::findings::FLAGGED_COLUMNS);
     for row in super::findings::flagged_rows(findings, incident_of) {
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
+        cols.push(row);
     }
-    let bytes = parquet_bytes(path, names.into_iter().zip(cols).collect())?;
-    write_atomically(path, &bytes)
+    cols.write(path)
 }
 
 fn write_changes_parquet(
@@ -245,7 +314,7 @@ fn write_changes_parquet(
     result: &AuditResult,
     redactor: Option<&Redactor>,
 ) -> Result<(), WriteError> {
-    let names = [
+    let mut cols = TextColumns::new(&[
         "snapshot_from",
         "snapshot_to",
         "voter_id",
@@ -253,8 +322,7 @@ fn write_changes_parquet(
         "old_value",
         "new_value",
         "change_kind",
-    ];
-    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    ]);
     for (t, d) in result.diffs.iter().enumerate() {
         let (old, new) = (&result.inputs[t], &result.inputs[t + 1]);
         let log = super::diff::render_log(&d.log, &old.snapshot, &new.snapshot);
@@ -265,24 +333,25 @@ fn write_changes_parquet(
         for k in 0..log.voter_id.len() {
             let personal =
                 Field::from_name(log.field[k]).is_some_and(|f| REDACTED_FIELDS.contains(&f));
-            let shown = |v: &Option<std::borrow::Cow<'_, str>>| match (redactor, personal) {
-                (Some(r), true) => v.as_deref().map(|v| r.token(v)),
-                _ => v.as_deref().map(str::to_string),
-            };
-            let row = [
-                Some(from.clone()),
-                Some(to.clone()),
-                Some(log.voter_id[k].to_string()),
-                Some(log.field[k].to_string()),
-                shown(&log.old_value[k]),
-                shown(&log.new_value[k]),
-                Some(log.change_kind[k].to_string()),
-            ];
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(v);
-            }
+            let redact = redactor.filter(|_| personal);
+            cols.push([
+                Some(Cow::Borrowed(from.as_str())),
+                Some(Cow::Borrowed(to.as_str())),
+                Some(Cow::Borrowed(log.voter_id[k])),
+                Some(Cow::Borrowed(log.field[k])),
+                shown(log.old_value[k].as_deref(), redact),
+                shown(log.new_value[k].as_deref(), redact),
+                Some(Cow::Borrowed(log.change_kind[k])),
+            ]);
         }
     }
-    let bytes = parquet_bytes(path, names.into_iter().zip(cols).collect())?;
-    write_atomically(path, &bytes)
+    cols.write(path)
+}
+
+/// A change-log value as written: a keyed hash when `redact` is given.
+fn shown<'v>(v: Option<&'v str>, redact: Option<&Redactor>) -> Option<Cow<'v, str>> {
+    match redact {
+        Some(r) => v.map(|v| Cow::Owned(r.token(v))),
+        None => v.map(Cow::Borrowed),
+    }
 }

@@ -24,7 +24,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{safe_cell, write_atomically, WriteError};
+use super::{safe_cell, write_atomically_with, WriteError};
 use crate::dates::IsoDate;
 use crate::findings::{Evidence, Finding, RuleRun, RuleStatus, Severity};
 use crate::incidents::Incident;
@@ -205,22 +205,17 @@ pub fn write_flagged_csv(
     findings: &[Finding],
     incident_of: &[Option<&str>],
 ) -> Result<(), WriteError> {
-    let err = |source| WriteError {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let row_err = |e: csv::Error| err(std::io::Error::other(e));
-    w.write_record(FLAGGED_COLUMNS).map_err(row_err)?;
-    for row in flagged_rows(findings, incident_of) {
-        w.write_record(
-            row.iter()
-                .map(|v| safe_cell(v.as_deref().unwrap_or("")).into_owned()),
-        )
-        .map_err(row_err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| err(e.into_error()))?;
-    write_atomically(path, &bytes)
+    write_atomically_with(path, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(FLAGGED_COLUMNS)?;
+        for row in flagged_rows(findings, incident_of) {
+            w.write_record(
+                row.iter()
+                    .map(|v| safe_cell(v.as_deref().unwrap_or("")).into_owned()),
+            )?;
+        }
+        w.flush()
+    })
 }
 
 #[cfg(test)]

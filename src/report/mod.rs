@@ -16,7 +16,7 @@ pub mod scan;
 use std::path::Path;
 
 pub(crate) use crate::files::temp_name;
-pub use crate::files::{create_private, write_atomically, WriteError};
+pub use crate::files::{create_private, write_atomically, write_atomically_with, WriteError};
 use crate::load::Reject;
 use redact::Redactor;
 
