@@ -504,6 +504,10 @@ fn profiles_lists_the_builtins() {
     run.expect_code(0);
     for name in Profile::builtin_names() {
         assert!(run.stdout.contains(name), "{name}: {}", run.stdout);
+        let source = Profile::builtin(name).and_then(|p| p.source);
+        if let Some(source) = source {
+            assert!(run.stdout.contains(&source), "{name}: {}", run.stdout);
+        }
     }
     // Each layout of a real export names the document it was written from.
     assert!(

@@ -138,11 +138,12 @@ pub fn scan(run: &config::Scan) -> Result<ExitCode> {
 }
 
 pub fn profiles() -> Result<ExitCode> {
+    let width = Profile::builtin_names().map(str::len).max().unwrap_or(0);
     for name in Profile::builtin_names() {
         let p = Profile::builtin(name).expect("a built-in name");
-        println!("{name:<15} {}", p.description);
+        println!("{name:<width$} {}", p.description);
         if let Some(source) = &p.source {
-            println!("{:<15} from {source}", "");
+            println!("{:<width$} from {source}", "");
         }
     }
     println!("\nOr pass --profile PATH.toml (format in docs/profiles.md).");

@@ -21,7 +21,7 @@ use super::convert::{BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
 use super::table::{raw_text, LoadedTable, SourceText};
 use super::{LoadError, Progress};
 use crate::model::Field;
-use crate::profile::{ColumnRef, Profile};
+use crate::profile::{ColumnRef, JoinPart, Profile};
 
 /// Records of one batch, copied out of the reader.
 struct RecordBatch {
@@ -481,10 +481,22 @@ pub(crate) fn resolve_layout(
                     }
                     continue;
                 }
-                ColumnRef::Join(names) => {
+                ColumnRef::Join(join) => {
                     let mut parts = Vec::new();
-                    for name in names {
-                        parts.extend(position_of(name)?);
+                    for part in join {
+                        match part {
+                            JoinPart::Name(name) => parts.extend(position_of(name)?),
+                            JoinPart::Position(p) if *p <= width => parts.push(p - 1),
+                            JoinPart::Position(_) => {
+                                return Err(LoadError::MissingColumn {
+                                    path: path.to_path_buf(),
+                                    field: field.name(),
+                                    column: format!("{part}, but rows have {width} columns"),
+                                })
+                            }
+                            // Spans cut fixed-width lines (`fixed.rs`); a profile never mixes.
+                            JoinPart::Span { .. } => {}
+                        }
                     }
                     if !parts.is_empty() {
                         joins.push((field, parts));

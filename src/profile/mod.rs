@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::dates::{DateFormat, DateFormatError};
 use crate::model::{Field, FieldKind, Status};
 
-/// Built-in profiles: (name, TOML text).
+/// Built-in profiles: (name, TOML text). Each layout of a real export opens with a comment
+/// naming the published document it was written from and what could not be confirmed.
 const BUILTIN: [(&str, &str); 3] = [
     ("canonical", include_str!("canonical.toml")),
     ("ncvoter", include_str!("ncvoter.toml")),
@@ -69,10 +70,55 @@ pub enum ColumnRef {
     /// A fixed-width column: `length` characters from the 1-based character position `start`.
     /// A profile's columns are all spans or none.
     Span { start: usize, length: usize },
-    /// Several header names whose values are joined with single spaces, empty parts skipped:
-    /// an address a layout publishes only as parts (number, direction, street, type, unit).
-    /// Absent columns are skipped too; with none present the field is missing.
-    Join(Vec<String>),
+    /// Several columns whose values are joined with single spaces, empty parts skipped: an
+    /// address a layout publishes only as parts (number, direction, street, type, unit). The
+    /// parts are header names (absent ones skipped; with none present the field is missing),
+    /// positions in a headerless file, or spans of a fixed-width one.
+    Join(Vec<JoinPart>),
+}
+
+/// One column of a [`ColumnRef::Join`]: named as the profile's other columns are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JoinPart {
+    Name(String),
+    /// 1-based.
+    Position(usize),
+    Span {
+        start: usize,
+        length: usize,
+    },
+}
+
+impl fmt::Display for JoinPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinPart::Name(name) => write!(f, "{name}"),
+            JoinPart::Position(p) => write!(f, "column {p}"),
+            JoinPart::Span { start, length } => {
+                write!(f, "characters {start} to {}", start + length - 1)
+            }
+        }
+    }
+}
+
+impl ColumnRef {
+    /// The column is cut from a fixed-width line: a span, or a join of spans.
+    fn is_span(&self) -> bool {
+        match self {
+            ColumnRef::Span { .. } => true,
+            ColumnRef::Join(parts) => parts.iter().any(|p| matches!(p, JoinPart::Span { .. })),
+            _ => false,
+        }
+    }
+
+    /// The column can be found without a header: a position, a span, or a join of those.
+    fn needs_no_header(&self) -> bool {
+        match self {
+            ColumnRef::Position(_) | ColumnRef::Span { .. } => true,
+            ColumnRef::Join(parts) => parts.iter().all(|p| !matches!(p, JoinPart::Name(_))),
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for ColumnRef {
@@ -80,7 +126,10 @@ impl fmt::Display for ColumnRef {
         match self {
             ColumnRef::Names(names) => write!(f, "{}", names.join(" or ")),
             ColumnRef::Position(p) => write!(f, "column {p}"),
-            ColumnRef::Join(names) => write!(f, "{}", names.join(" + ")),
+            ColumnRef::Join(parts) => {
+                let parts: Vec<String> = parts.iter().map(ToString::to_string).collect();
+                write!(f, "{}", parts.join(" + "))
+            }
             ColumnRef::AgeOn { age, on, .. } => write!(f, "{on} minus {age}"),
             ColumnRef::Span { start, length } => {
                 write!(f, "characters {start} to {}", start + length - 1)
@@ -117,7 +166,10 @@ pub struct Profile {
 /// Why a profile could not be used. Each variant says which profile and which key.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("unknown profile {0:?} (built-in profiles: canonical, ncvoter, nc_vr_snapshot; or give a path to a .toml file)")]
+    #[error(
+        "unknown profile {0:?} (built-in profiles: {names}; or give a path to a .toml file)",
+        names = Profile::builtin_names().collect::<Vec<_>>().join(", ")
+    )]
     Unknown(String),
     /// TOML syntax, an unknown key or a wrong type. The parser's message is kept without its
     /// multi-line source excerpt, so the error stays one line.
@@ -179,8 +231,16 @@ enum RawColumnRef {
     Name(String),
     Names(Vec<String>),
     Position(i64),
-    Join { join: Vec<String> },
+    Join { join: Vec<RawJoinPart> },
     AgeOn { age: String, on: String },
+    Span { start: i64, length: i64 },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawJoinPart {
+    Name(String),
+    Position(i64),
     Span { start: i64, length: i64 },
 }
 
@@ -229,9 +289,7 @@ impl Profile {
 
     /// The layout is fixed-width: its columns are character spans, not delimited fields.
     pub fn is_fixed_width(&self) -> bool {
-        self.columns
-            .values()
-            .any(|c| matches!(c, ColumnRef::Span { .. }))
+        self.columns.values().any(ColumnRef::is_span)
     }
 
     pub fn canonical() -> Profile {
@@ -296,7 +354,12 @@ impl Profile {
                         "only text fields can be joined from several columns".into(),
                     ))
                 }
-                RawColumnRef::Join { join } => ColumnRef::Join(join),
+                RawColumnRef::Join { join } => ColumnRef::Join(
+                    join.into_iter()
+                        .map(join_part)
+                        .collect::<Result<_, _>>()
+                        .map_err(|why| invalid(&format!("columns.{key}"), why))?,
+                ),
                 RawColumnRef::Span { start, length } if start >= 1 && length >= 1 => {
                     ColumnRef::Span {
                         start: start as usize,
@@ -327,7 +390,7 @@ impl Profile {
                     })?,
                 },
             };
-            if !raw.header && !matches!(column, ColumnRef::Position(_) | ColumnRef::Span { .. }) {
+            if !raw.header && !column.needs_no_header() {
                 return Err(invalid(
                     &format!("columns.{key}"),
                     "a file without a header needs column positions, not names".into(),
@@ -365,11 +428,14 @@ impl Profile {
             values.insert(field, map);
         }
 
-        let spans = columns
-            .values()
-            .filter(|c| matches!(c, ColumnRef::Span { .. }))
-            .count();
-        if spans > 0 && spans < columns.len() {
+        let spans = columns.values().filter(|c| c.is_span()).count();
+        let mixed_join = columns.values().any(|c| match c {
+            ColumnRef::Join(parts) => {
+                c.is_span() && !parts.iter().all(|p| matches!(p, JoinPart::Span { .. }))
+            }
+            _ => false,
+        });
+        if mixed_join || (spans > 0 && spans < columns.len()) {
             return Err(invalid(
                 "columns",
                 "a fixed-width layout gives every column as { start, length }".into(),
@@ -425,6 +491,21 @@ impl Profile {
     }
 }
 
+fn join_part(raw: RawJoinPart) -> Result<JoinPart, String> {
+    match raw {
+        RawJoinPart::Name(name) => Ok(JoinPart::Name(name)),
+        RawJoinPart::Position(p) if p >= 1 => Ok(JoinPart::Position(p as usize)),
+        RawJoinPart::Position(_) => Err("positions start at 1".into()),
+        RawJoinPart::Span { start, length } if start >= 1 && length >= 1 => Ok(JoinPart::Span {
+            start: start as usize,
+            length: length as usize,
+        }),
+        RawJoinPart::Span { .. } => {
+            Err("a fixed-width column needs start >= 1 and length >= 1".into())
+        }
+    }
+}
+
 fn single_byte(s: &str) -> Option<u8> {
     let s = if s == "tab" { "\t" } else { s };
     (s.len() == 1 && s.is_ascii()).then(|| s.as_bytes()[0])
@@ -446,6 +527,8 @@ mod tests {
         for name in Profile::builtin_names() {
             let p = Profile::builtin(name).unwrap();
             assert_eq!(p.name, name);
+            // Every layout of a real export names its published layout document.
+            assert!(name == "canonical" || p.source.is_some(), "{name}");
         }
         let nc = Profile::builtin("ncvoter").unwrap();
         assert_eq!(nc.delimiter, b'\t');
@@ -502,6 +585,11 @@ mod tests {
     #[test]
     fn unknown_profile_name() {
         assert!(Profile::builtin("ohio").is_none());
+        // The error lists every built-in, from the one list.
+        let text = ProfileError::Unknown("ohio".into()).to_string();
+        for name in Profile::builtin_names() {
+            assert!(text.contains(name), "{name}: {text}");
+        }
         assert!(!Profile::names_a_file("ohio"));
         assert!(Profile::names_a_file("ohio.toml"));
         assert!(Profile::names_a_file(&format!(

@@ -1,14 +1,12 @@
-//! Built-in layouts of real exports, each against a synthetic file written from its published
-//! layout (no real person in it).
-//!
 //! `nc_vr_snapshot`: North Carolina's VR snapshot series, 90 tab-separated columns
 //! (`layout_VR_Snapshot.txt`), in its two vintages: UTF-8 with a byte-order mark and ISO
 //! dates, and Latin-1 with CRLF line ends and date-times.
 
 use rollaudit::diff::{diff, ChangeKind, DiffConfig};
-use rollaudit::load::{load_bytes, Loaded, NoProgress};
+use rollaudit::load::Loaded;
 use rollaudit::model::Field;
-use rollaudit::profile::Profile;
+
+use super::{load_builtin, texts};
 
 /// The 90 columns of `layout_VR_Snapshot.txt`, in order.
 const NC_VR_COLUMNS: [&str; 90] = [
@@ -180,18 +178,7 @@ fn tsv(rows: &[Vec<String>], eol: &str) -> String {
 }
 
 fn load(bytes: Vec<u8>, name: &str) -> Loaded {
-    let profile = Profile::builtin("nc_vr_snapshot").expect("built in");
-    load_bytes(bytes, std::path::Path::new(name), &profile, &NoProgress).expect("loads")
-}
-
-fn texts(loaded: &Loaded, field: Field) -> Vec<Option<String>> {
-    loaded
-        .snapshot
-        .texts(field)
-        .expect("the field is loaded")
-        .into_iter()
-        .map(|v| v.map(str::to_string))
-        .collect()
+    load_builtin("nc_vr_snapshot", bytes, name)
 }
 
 #[test]
@@ -291,135 +278,4 @@ fn nc_vr_snapshots_of_both_vintages_load_with_the_address_composed() {
         "{:?}",
         result.log
     );
-}
-
-#[test]
-fn a_join_needs_a_header_and_a_text_field() {
-    let profile = |columns: &str| {
-        Profile::parse(
-            &format!("name = \"x\"\ndescription = \"x\"\nheader = true\n[columns]\n{columns}\n"),
-            "x.toml",
-        )
-    };
-    assert!(profile("voter_id = \"id\"\naddress_line = { join = [\"a\", \"b\"] }").is_ok());
-    let err = profile("voter_id = \"id\"\naddress_line = { join = [] }").unwrap_err();
-    assert!(err.to_string().contains("empty list"), "{err}");
-    let err = profile("voter_id = \"id\"\nbirth_date = { join = [\"y\", \"m\"] }").unwrap_err();
-    assert!(err.to_string().contains("only text fields"), "{err}");
-}
-
-#[test]
-fn a_birth_year_from_an_age_is_the_dates_year_minus_the_age() {
-    let profile = Profile::parse(
-        "name = \"x\"\nheader = true\nnull_markers = [\"\", \"NA\"]\n\
-         [columns]\nvoter_id = \"id\"\nbirth_year = { age = \"age\", on = \"taken\" }\n",
-        "x.toml",
-    )
-    .expect("a valid profile");
-    let text =
-        "id,age,taken\n1,30,2024-06-01\n2,,2024-06-01\n3,NA,2024-06-01\n4,thirty,2024-06-01\n\
-                5,151,2024-06-01\n6,0,2024-06-31\n7,0,2024-06-30\n";
-    let loaded = load_bytes(
-        text.as_bytes().to_vec(),
-        std::path::Path::new("ages.csv"),
-        &profile,
-        &NoProgress,
-    )
-    .expect("loads");
-    let years = loaded.snapshot.column(Field::BirthYear).expect("derived");
-    let got: Vec<Option<i32>> = (0..loaded.snapshot.rows()).map(|r| years.day(r)).collect();
-    // Rows 1, 2, 3 and 7 load: 2024 - 30, missing, missing, 2024 - 0.
-    assert_eq!(got, vec![Some(1994), None, None, Some(2024)]);
-    let reasons: Vec<(u64, String)> = loaded
-        .report
-        .rejects
-        .iter()
-        .map(|r| (r.line, r.reason.kind().to_string()))
-        .collect();
-    assert_eq!(
-        reasons,
-        vec![
-            (5, "bad_age".to_string()),
-            (6, "bad_age".to_string()),
-            (7, "bad_date".to_string())
-        ]
-    );
-    let err = Profile::parse(
-        "name = \"x\"\n[columns]\nvoter_id = \"id\"\nbirth_date = { age = \"a\", on = \"b\" }\n",
-        "x.toml",
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("only birth_year"), "{err}");
-}
-
-/// A fixed-width layout: columns by character position, a Latin-1 name that must not shift
-/// the columns after it, a short line (trailing blanks dropped), a blank line, CRLF, a bad
-/// date rejected with its line, and a repeated id rejected with the first one's line.
-#[test]
-fn fixed_width_lines_are_cut_by_character_position() {
-    let profile = Profile::parse(
-        "name = \"fixed\"\nheader = false\nencoding = \"latin-1\"\ndate_format = \"%Y%m%d\"\n\
-         [columns]\n\
-         voter_id = { start = 1, length = 6 }\n\
-         family_name = { start = 7, length = 10 }\n\
-         given_name = { start = 17, length = 8 }\n\
-         birth_date = { start = 25, length = 8 }\n\
-         postcode = { start = 33, length = 5 }\n",
-        "fixed.toml",
-    )
-    .expect("a valid profile");
-    assert!(profile.is_fixed_width());
-    let lines = [
-        "V00001GARCÍA    JOSÉ    1980030127215",
-        "V00002SMITH     ANN     19751231",
-        "",
-        "V00003JONES     BOB     19751331",
-        "V00001GARCIA    JOSE    1980030127215",
-    ];
-    let text = lines.join("\r\n") + "\r\n";
-    let (latin1, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
-    assert!(!unmappable);
-    let loaded = load_bytes(
-        latin1.into_owned(),
-        std::path::Path::new("fixed.txt"),
-        &profile,
-        &NoProgress,
-    )
-    .expect("loads");
-    assert_eq!(loaded.report.rows_read, 4, "the blank line is not a row");
-    assert_eq!(loaded.report.rows_loaded, 2);
-    let reasons: Vec<(u64, &str)> = loaded
-        .report
-        .rejects
-        .iter()
-        .map(|r| (r.line, r.reason.kind()))
-        .collect();
-    assert_eq!(reasons, vec![(4, "bad_date"), (5, "duplicate_voter_id")]);
-    assert_eq!(
-        texts(&loaded, Field::FamilyName),
-        vec![Some("GARCÍA".to_string()), Some("SMITH".to_string())]
-    );
-    assert_eq!(
-        texts(&loaded, Field::GivenName),
-        vec![Some("JOSÉ".to_string()), Some("ANN".to_string())]
-    );
-    assert_eq!(
-        texts(&loaded, Field::Postcode),
-        vec![Some("27215".to_string()), None],
-        "the short line's missing postcode is empty, not a reject"
-    );
-    assert_eq!(
-        loaded
-            .snapshot
-            .column(Field::BirthDate)
-            .and_then(|c| c.day(0)),
-        rollaudit::dates::parse_iso_date("1980-03-01")
-    );
-    // Spans and names cannot be mixed in one profile.
-    let err = Profile::parse(
-        "name = \"x\"\nheader = false\n[columns]\nvoter_id = { start = 1, length = 6 }\nfamily_name = 2\n",
-        "x.toml",
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("fixed-width"), "{err}");
 }
