@@ -7,6 +7,8 @@ use rollaudit::load::{load_bytes, Loaded, NoProgress};
 use rollaudit::model::Field;
 use rollaudit::profile::Profile;
 
+// `fl_voter_extract`: Florida's statewide voter extract, tab-separated, no header.
+mod florida;
 // `nc_vr_snapshot`: North Carolina's VR snapshot series, both vintages.
 mod north_carolina;
 
