@@ -11,6 +11,8 @@ use rollaudit::profile::Profile;
 mod florida;
 // `nc_vr_snapshot`: North Carolina's VR snapshot series, both vintages.
 mod north_carolina;
+// `ny_voter_list`: New York's NYSVoter list, quoted CSV, no header.
+mod new_york;
 
 /// Loads `bytes` (as a file called `name`) with the built-in profile `profile`.
 fn load_builtin(profile: &str, bytes: Vec<u8>, name: &str) -> Loaded {
