@@ -9,6 +9,8 @@ use rollaudit::profile::Profile;
 
 // `fl_voter_extract`: Florida's statewide voter extract, tab-separated, no header.
 mod florida;
+// `mi_qvf`: Michigan's Qualified Voter File, fixed width.
+mod michigan;
 // `nc_vr_snapshot`: North Carolina's VR snapshot series, both vintages.
 mod north_carolina;
 // `ny_voter_list`: New York's NYSVoter list, quoted CSV, no header.
