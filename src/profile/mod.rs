@@ -15,13 +15,14 @@ use crate::model::{Field, FieldKind, Status};
 
 /// Built-in profiles: (name, TOML text). Each layout of a real export opens with a comment
 /// naming the published document it was written from and what could not be confirmed.
-const BUILTIN: [(&str, &str); 6] = [
+const BUILTIN: [(&str, &str); 7] = [
     ("canonical", include_str!("canonical.toml")),
     ("ncvoter", include_str!("ncvoter.toml")),
     ("nc_vr_snapshot", include_str!("nc_vr_snapshot.toml")),
     ("fl_voter_extract", include_str!("fl_voter_extract.toml")),
     ("mi_qvf", include_str!("mi_qvf.toml")),
     ("ny_voter_list", include_str!("ny_voter_list.toml")),
+    ("oh_swvf", include_str!("oh_swvf.toml")),
 ];
 
 /// Text encodings a profile can declare.

@@ -15,6 +15,8 @@ mod michigan;
 mod north_carolina;
 // `ny_voter_list`: New York's NYSVoter list, quoted CSV, no header.
 mod new_york;
+// `oh_swvf`: Ohio's Statewide Voter File, CSV with a header.
+mod ohio;
 
 /// Loads `bytes` (as a file called `name`) with the built-in profile `profile`.
 fn load_builtin(profile: &str, bytes: Vec<u8>, name: &str) -> Loaded {
