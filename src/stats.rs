@@ -1,5 +1,5 @@
-//! The statistics rules and detectors share: an order-statistic quantile, the Poisson, normal
-//! and chi-square upper tails, and Benjamini-Hochberg false-discovery control.
+//! The statistics rules and detectors share: an order-statistic quantile, the Poisson,
+//! binomial, normal and chi-square upper tails, and Benjamini-Hochberg false-discovery control.
 //!
 //! Hand-written (no statistics crate is a dependency) and kept small; each function states
 //! its definition and source so that a second party can reproduce the numbers, and the tests
@@ -50,6 +50,50 @@ pub fn poisson_upper_tail(k: u64, lambda: f64) -> f64 {
         sum += term;
         i += 1;
         term *= lambda / i as f64;
+    }
+    sum.min(1.0)
+}
+
+/// `P(X >= k)` for `X ~ Binomial(m, p)`, summed term by term from `k` upwards in the tail (the
+/// complement below the mean), each term from its neighbour: `C(m, x+1) p^(x+1) q^(m-x-1) =
+/// C(m, x) p^x q^(m-x) * (m - x) / (x + 1) * p / q`. The conditional test of two Poisson counts
+/// (is `k` of `m` events in one period more than its share `p` of the exposure?) is this tail.
+pub fn binomial_upper_tail(k: u64, m: u64, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > m || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let ln_term = |x: u64| {
+        ln_factorial(m) - ln_factorial(x) - ln_factorial(m - x)
+            + x as f64 * p.ln()
+            + (m - x) as f64 * (1.0 - p).ln()
+    };
+    let odds = p / (1.0 - p);
+    if (k as f64) <= m as f64 * p {
+        // Not a tail: one minus the terms below `k`, summed downwards from `k - 1` (near the
+        // mean, so the first term does not underflow however large `m` is).
+        let (mut term, mut below) = (ln_term(k - 1).exp(), 0.0);
+        for x in (0..k).rev() {
+            below += term;
+            if term <= below * 1e-17 {
+                break;
+            }
+            term *= x as f64 / (m - x + 1) as f64 / odds;
+        }
+        return (1.0 - below).clamp(0.0, 1.0);
+    }
+    let (mut term, mut sum) = (ln_term(k).exp(), 0.0);
+    for x in k..=m {
+        sum += term;
+        if term <= sum * 1e-17 {
+            break;
+        }
+        term *= (m - x) as f64 / (x + 1) as f64 * odds;
     }
     sum.min(1.0)
 }
@@ -190,6 +234,23 @@ mod tests {
         assert!((poisson_upper_tail(1, 2.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
         assert!(poisson_upper_tail(300, 10.0) < 1e-200);
         assert_eq!(poisson_upper_tail(0, 5.0), 1.0);
+    }
+
+    /// Closed forms: `P(X >= 16)` of Binomial(16, 1/2) is `2^-16`; `P(X >= 8)` is
+    /// 39,203 / 65,536 (the binomial coefficients of 16 from 8 up, summed); `P(X >= 3)` of
+    /// Binomial(10, 0.1) is `1 - 0.9^10 - 10 * 0.1 * 0.9^9 - 45 * 0.01 * 0.9^8`.
+    #[test]
+    fn binomial_tail_matches_closed_forms() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.max(1e-300) + 1e-15;
+        assert!(close(binomial_upper_tail(16, 16, 0.5), 2f64.powi(-16)));
+        assert!(close(binomial_upper_tail(8, 16, 0.5), 39_203.0 / 65_536.0));
+        let below = 0.9f64.powi(10) + 0.9f64.powi(9) + 0.45 * 0.9f64.powi(8);
+        assert!(close(binomial_upper_tail(3, 10, 0.1), 1.0 - below));
+        assert_eq!(binomial_upper_tail(0, 10, 0.1), 1.0);
+        assert_eq!(binomial_upper_tail(11, 10, 0.1), 0.0);
+        // Far tail: P(X = 300) of Binomial(300, 1/3) is 3^-300, and nothing above.
+        let far = binomial_upper_tail(300, 300, 1.0 / 3.0);
+        assert!((far.ln() - (-300.0 * 3f64.ln())).abs() < 1e-6, "{far}");
     }
 
     #[test]
