@@ -101,12 +101,7 @@ fn planted_change_anomalies_are_found_and_benign_events_are_not_alarms() {
     for event in s.truth["events"].as_array().unwrap() {
         let kind = event["kind"].as_str().unwrap();
         let to = event["snapshot_to"].as_str().unwrap_or_default();
-        let ids: HashSet<&str> = event["voter_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
+        let ids: HashSet<&str> = event_voters(event);
         if event["benign"].as_bool().unwrap() {
             // Findings at medium or above must not be mostly about a benign event.
             for f in s
@@ -224,12 +219,7 @@ fn a_quiet_purge_of_one_precinct_is_one_incident_at_medium_or_above() {
         event["details"]["operators"].as_array().map(Vec::len),
         Some(2)
     );
-    let ids: HashSet<&str> = event["voter_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let ids: HashSet<&str> = event_voters(event);
     assert_eq!(ids.len(), 100);
     let subjects: Vec<&Incident> = s
         .incidents
@@ -397,6 +387,16 @@ fn snapshot_of(text: String) -> rollaudit::snapshot::Snapshot {
     )
     .expect("loads")
     .snapshot
+}
+
+/// The voter ids of a planted event of `truth.json`.
+fn event_voters(event: &serde_json::Value) -> HashSet<&str> {
+    event["voter_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
 }
 
 fn day_of(s: &str) -> i32 {
