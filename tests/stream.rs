@@ -233,3 +233,43 @@ fn an_ingested_file_written_in_pieces_equals_the_whole_load() {
         "line numbers continue across pieces"
     );
 }
+
+/// A projected load of an ingested file reads and checks only the column chunks it needs
+/// (issue #14's exact pass reads 4 of 28 columns): a corrupt page header in a column it does
+/// not read leaves it loading, while a load that reads that column refuses the file with the
+/// reason, as a whole-file load does.
+#[test]
+fn a_projected_load_checks_the_pages_of_the_columns_it_reads() {
+    use polars::prelude::{ParquetReader, SerReader};
+    use rollaudit::model::Field;
+    let dir = Dir::new();
+    let series = generated_series(&dir.path("series"), 2_000, 1, 3, AnomalySelection::none());
+    let path = write_in_groups(&series.snapshots[0], &dir.path("snap.parquet"), 700);
+    let metadata = ParquetReader::new(std::fs::File::open(&path).unwrap())
+        .get_metadata()
+        .unwrap()
+        .clone();
+    let mut bytes = std::fs::read(&path).unwrap();
+    for group in &metadata.row_groups {
+        for chunk in group.parquet_columns() {
+            if chunk.descriptor().path_in_schema[0].as_str() == "phone" {
+                let start = chunk.byte_range().start as usize;
+                bytes[start..start + 8].fill(0xff);
+            }
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let exact = rollaudit::dedupe::exact::FIELDS;
+    assert!(!exact.contains(&Field::Phone));
+    let loaded = rollaudit::load::load_ingested(&path, &exact).expect("phone is not read");
+    assert_eq!(loaded.snapshot.rows(), series.snapshots[0].rows());
+    for only in [&[Field::Phone][..], &Field::ALL[..]] {
+        match rollaudit::load::load_ingested(&path, only) {
+            Err(LoadError::Malformed { why, .. }) => {
+                assert!(why.contains("page header is corrupt"), "{why}")
+            }
+            other => panic!("a corrupt phone page was read: {:?}", other.map(|_| ())),
+        }
+    }
+}

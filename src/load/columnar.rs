@@ -78,7 +78,7 @@ fn read_frame(
                 .map_err(columnar_err)?
                 .clone();
             let all = 0..metadata.row_groups.len();
-            check_row_groups(&metadata, all, &bytes, 0, bytes.len() as u64, limits)
+            check_row_groups(&metadata, all, None, &bytes, 0, bytes.len() as u64, limits)
                 .map_err(malformed)?;
             let mut reader = ParquetReader::new(Cursor::new(bytes));
             reader.set_metadata(metadata);
@@ -95,11 +95,14 @@ fn read_frame(
 }
 
 /// Checks what the footer and the page headers of `groups` declare ([`check_parquet`] and
-/// `parquet_pages.rs`). `bytes` holds the file from offset `base` on, at least up to the end of
-/// the groups' last column chunk; `file_size` is the whole file's.
+/// `parquet_pages.rs`), of the columns polars will read: all, or those named in `only` (a
+/// column never read cannot harm the reader, and need not be read to be checked). `bytes`
+/// holds the file from offset `base` on, at least up to the end of the groups' last checked
+/// column chunk (other chunks' bytes may be anything); `file_size` is the whole file's.
 pub(crate) fn check_row_groups(
     metadata: &FileMetadata,
     groups: Range<usize>,
+    only: Option<&[String]>,
     bytes: &[u8],
     base: u64,
     file_size: u64,
@@ -107,9 +110,15 @@ pub(crate) fn check_row_groups(
 ) -> Result<(), String> {
     let groups = &metadata.row_groups[groups];
     let columns = || {
-        groups.iter().flat_map(|rg| {
+        groups.iter().flat_map(move |rg| {
             let rows = rg.num_rows() as u64;
-            rg.parquet_columns().iter().map(move |c| (rows, c))
+            rg.parquet_columns()
+                .iter()
+                .filter(move |c| {
+                    let root = c.descriptor().path_in_schema.first();
+                    is_read(root.map(|r| r.as_str()), only)
+                })
+                .map(move |c| (rows, c))
         })
     };
     let chunks = columns().map(|(_, c)| ParquetChunk {
@@ -129,6 +138,12 @@ pub(crate) fn check_row_groups(
         }
     });
     parquet_pages::check(bytes, pages, limits)
+}
+
+/// Whether a reader of the columns `only` (all when `None`) reads the column chunk whose
+/// path in the schema starts at `root`.
+pub(crate) fn is_read(root: Option<&str>, only: Option<&[String]>) -> bool {
+    only.is_none_or(|names| root.is_some_and(|root| names.iter().any(|n| n == root)))
 }
 
 /// Runs a polars reader, turning a panic inside it into an error (see [`read_frame`]).
