@@ -73,7 +73,7 @@ pub fn shown_findings<'a>(
     }
 }
 
-/// `report.json` as a value, but for its `findings` list (see [`Report`]).
+/// `report.json` as a JSON tree, but for its `findings` list (see [`Report`]).
 fn report_head(
     result: &AuditResult,
     findings: &[Finding],
@@ -207,15 +207,6 @@ impl serde::Serialize for ReportFindings<'_> {
             v
         }))
     }
-}
-
-/// `report.json` as a value (the whole tree; [`write_audit`] streams the same bytes).
-pub fn report_json(result: &AuditResult, findings: &[Finding], run: &RunInfo<'_>) -> Value {
-    let report = Report {
-        head: report_head(result, findings, run),
-        findings,
-    };
-    serde_json::to_value(&report).expect("a report serialises")
 }
 
 /// Writes every artefact of the audit into `dir`.
