@@ -485,3 +485,67 @@ fn history_tests(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One interval's precinct table: `(area, records, inactivated)` per precinct.
+    fn table(areas: &[(&str, u64, u64)]) -> AreaTable {
+        let exposure: HashMap<String, u64> =
+            areas.iter().map(|(a, n, _)| (a.to_string(), *n)).collect();
+        let changed = areas
+            .iter()
+            .map(|(a, _, k)| {
+                let ids = (0..*k).map(|i| format!("{a}-{i}")).collect();
+                ((ChangeKind::Inactivation, a.to_string()), ids)
+            })
+            .collect();
+        AreaTable {
+            exposure_old: exposure.clone(),
+            exposure_new: exposure,
+            changed,
+            parent: HashMap::new(),
+        }
+    }
+
+    /// The history test of areas `A` (0 inactivations of 1,400, then 16) and `B` (0, then
+    /// 60) among 39 precincts of 1,400 with 7 in each interval. Against its earlier rate taken
+    /// as known (half an event), A's 16 would be z = 21; of A's 16 events, the later interval's
+    /// share under "nothing changed" is its share of the exposure scaled by the register-wide
+    /// change, so the chance that all 16 fall in it is that share to the 16th.
+    #[test]
+    fn a_first_burst_is_judged_against_the_uncertainty_of_an_empty_history() {
+        let interval = |a: u64, b: u64| {
+            let mut areas = vec![("A", 1_400, a), ("B", 1_400, b)];
+            let names: Vec<String> = (0..39).map(|i| format!("P{i:02}")).collect();
+            areas.extend(names.iter().map(|n| (n.as_str(), 1_400, 7)));
+            vec![table(&areas)]
+        };
+        let tables = vec![interval(0, 0), interval(16, 60)];
+        let levels = [(0, Field::Precinct, Scope::Precinct)];
+        let models: HashMap<_, _> = [(
+            (1, 0, ChangeKind::Inactivation),
+            RateModel { p: 0.005, rho: 0.0 },
+        )]
+        .into();
+        let mut tests = Vec::new();
+        let config = PeerConfig::default();
+        history_tests(
+            &tables,
+            &levels,
+            &models,
+            &Routine::default(),
+            &config,
+            &mut tests,
+        );
+        let p_of = |area: &str| tests.iter().find(|t| t.area == area).expect("tested").p;
+
+        let scale = (16.0 + 60.0 + 39.0 * 7.0) / (39.0 * 7.0);
+        let share: f64 = scale / (scale + 1.0);
+        let p_a = p_of("A");
+        assert!((p_a / share.powi(16) - 1.0).abs() < 1e-9, "{p_a}");
+        assert!(p_a > 1e-5, "{p_a}: no longer 'p < 1e-10'");
+        assert!(p_of("B") < 1e-15, "a burst of 60 still stands out");
+    }
+}
