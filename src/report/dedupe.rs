@@ -64,7 +64,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{safe_cell, write_atomically, WriteError};
+use super::{safe_cell, write_atomically, write_csv, WriteError};
 use crate::dedupe::{Cluster, Comparison, DedupeResult, ExactDuplicates, ScoredPair};
 use crate::snapshot::Snapshot;
 
@@ -154,38 +154,35 @@ fn write_duplicates_csv(
     result: &DedupeResult,
     snapshot: &Snapshot,
 ) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| io(path, e);
-    w.write_record([
-        "voter_id_a",
-        "voter_id_b",
-        "probability",
-        "match_weight",
-        "status",
-        "guard",
-        "cluster_id",
-        "explanation",
-    ])
-    .map_err(err)?;
-    for p in &result.pairs {
-        let cluster = p
-            .cluster
-            .map(|c| result.clusters[c as usize].id.as_str())
-            .unwrap_or("");
+    write_csv(path, |w| {
         w.write_record([
-            safe_cell(voter_id(snapshot, p.a)).as_ref(),
-            &safe_cell(voter_id(snapshot, p.b)),
-            &format!("{:.6}", p.probability),
-            &format!("{:.3}", p.match_weight),
-            status(p),
-            p.guard.map_or("", |g| g.name()),
-            cluster,
-            &explanation(result, p),
-        ])
-        .map_err(err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
-    write_atomically(path, &bytes)
+            "voter_id_a",
+            "voter_id_b",
+            "probability",
+            "match_weight",
+            "status",
+            "guard",
+            "cluster_id",
+            "explanation",
+        ])?;
+        for p in &result.pairs {
+            let cluster = p
+                .cluster
+                .map(|c| result.clusters[c as usize].id.as_str())
+                .unwrap_or("");
+            w.write_record([
+                safe_cell(voter_id(snapshot, p.a)).as_ref(),
+                &safe_cell(voter_id(snapshot, p.b)),
+                &format!("{:.6}", p.probability),
+                &format!("{:.3}", p.match_weight),
+                status(p),
+                p.guard.map_or("", |g| g.name()),
+                cluster,
+                &explanation(result, p),
+            ])?;
+        }
+        Ok(())
+    })
 }
 
 /// One row per member of each group: `ID_COLUMN, voter_id, SIZE_COLUMN`.
@@ -195,20 +192,17 @@ fn write_groups_csv(
     groups: &[Cluster],
     snapshot: &Snapshot,
 ) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| io(path, e);
     let size_column = id_column.replace("_id", "_size");
-    w.write_record([id_column, "voter_id", size_column.as_str()])
-        .map_err(err)?;
-    for c in groups {
-        let size = c.rows.len().to_string();
-        for &row in &c.rows {
-            w.write_record([c.id.as_str(), &safe_cell(voter_id(snapshot, row)), &size])
-                .map_err(err)?;
+    write_csv(path, |w| {
+        w.write_record([id_column, "voter_id", size_column.as_str()])?;
+        for c in groups {
+            let size = c.rows.len().to_string();
+            for &row in &c.rows {
+                w.write_record([c.id.as_str(), &safe_cell(voter_id(snapshot, row)), &size])?;
+            }
         }
-    }
-    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
-    write_atomically(path, &bytes)
+        Ok(())
+    })
 }
 
 /// The exact pass's part of `dedupe.json` (and the whole of `exact.json`).

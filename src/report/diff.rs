@@ -45,7 +45,7 @@ use polars::prelude::{
 };
 use serde_json::json;
 
-use super::{safe_cell, write_atomically, WriteError};
+use super::{safe_cell, write_atomically, write_csv, WriteError};
 use rayon::prelude::*;
 
 use crate::diff::{Change, ChangeKind, DiffResult};
@@ -359,20 +359,18 @@ fn write_summary_csv(
     path: &Path,
     summary: &BTreeMap<(ChangeKind, String, String), u64>,
 ) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["change_kind", "district", "precinct", "records"])
-        .map_err(|e| io(path, e))?;
-    for ((kind, district, precinct), n) in summary {
-        w.write_record([
-            kind.name(),
-            &safe_cell(district),
-            &safe_cell(precinct),
-            &n.to_string(),
-        ])
-        .map_err(|e| io(path, e))?;
-    }
-    let bytes = w.into_inner().map_err(|e| io(path, e.into_error()))?;
-    write_atomically(path, &bytes)
+    write_csv(path, |w| {
+        w.write_record(["change_kind", "district", "precinct", "records"])?;
+        for ((kind, district, precinct), n) in summary {
+            w.write_record([
+                kind.name(),
+                &safe_cell(district),
+                &safe_cell(precinct),
+                &n.to_string(),
+            ])?;
+        }
+        Ok(())
+    })
 }
 
 /// Removals by `status_reason` in NEW (dropped records have none).

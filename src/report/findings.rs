@@ -24,7 +24,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{safe_cell, write_atomically_with, WriteError};
+use super::{safe_cell, write_csv, WriteError};
 use crate::dates::IsoDate;
 use crate::findings::{Evidence, Finding, RuleRun, RuleStatus, Severity};
 use crate::incidents::Incident;
@@ -205,8 +205,7 @@ pub fn write_flagged_csv(
     findings: &[Finding],
     incident_of: &[Option<&str>],
 ) -> Result<(), WriteError> {
-    write_atomically_with(path, |out| {
-        let mut w = csv::Writer::from_writer(out);
+    write_csv(path, |w| {
         w.write_record(FLAGGED_COLUMNS)?;
         for row in flagged_rows(findings, incident_of) {
             w.write_record(
@@ -214,7 +213,7 @@ pub fn write_flagged_csv(
                     .map(|v| safe_cell(v.as_deref().unwrap_or("")).into_owned()),
             )?;
         }
-        w.flush()
+        Ok(())
     })
 }
 

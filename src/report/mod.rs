@@ -43,29 +43,33 @@ pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Writes a CSV file row by row through [`write_atomically_with`]: never held whole in memory.
+pub(crate) fn write_csv(
+    path: &Path,
+    rows: impl FnOnce(&mut csv::Writer<&mut dyn std::io::Write>) -> csv::Result<()>,
+) -> Result<(), WriteError> {
+    write_atomically_with(path, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        rows(&mut w)?;
+        w.flush()
+    })
+}
+
 /// The rejects file of a load: `line,reason,raw`, one row per rejected source row, in source
 /// order. It holds the raw rows (personal data) for case work; reasons never do.
 pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), WriteError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let row_err = |e: csv::Error| WriteError {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    };
-    w.write_record(["line", "reason", "raw"]).map_err(row_err)?;
-    for r in rejects {
-        let reason = r.reason.to_string();
-        w.write_record([
-            r.line.to_string().as_str(),
-            &safe_cell(&reason),
-            &safe_cell(&r.raw),
-        ])
-        .map_err(row_err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| WriteError {
-        path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    write_atomically(path, &bytes)
+    write_csv(path, |w| {
+        w.write_record(["line", "reason", "raw"])?;
+        for r in rejects {
+            let reason = r.reason.to_string();
+            w.write_record([
+                r.line.to_string().as_str(),
+                &safe_cell(&reason),
+                &safe_cell(&r.raw),
+            ])?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
