@@ -31,12 +31,17 @@
 //! # `changes.parquet`
 //! The change logs of every interval, one after the other, in the columns of
 //! `report::diff` (`voter_id, field, old_value, new_value, change_kind`) plus `snapshot_from`
-//! and `snapshot_to`. Under `--redact`, values of personal fields are keyed hashes.
+//! and `snapshot_to`. Under `--redact`, values of personal fields are keyed hashes. It and
+//! `flagged.parquet` are written a row group of [`ROW_GROUP_ROWS`] rows at a time.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::path::Path;
 
-use polars::prelude::{DataFrame, IntoColumn, ParquetWriter, StringChunkedBuilder};
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::{
+    DataFrame, DataType, Field as PlField, IntoColumn, ParquetWriter, Schema, StringChunkedBuilder,
+};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -53,13 +58,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON Schema of `report.json`.
 pub const REPORT_SCHEMA: &str = include_str!("report.schema.json");
-
-fn io(path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> WriteError {
-    WriteError {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    }
-}
 
 /// The findings as they will be shown: redacted when asked (borrowed otherwise: at 10^7
 /// voters a copy of every finding's voter ids is a gigabyte).
@@ -250,41 +248,82 @@ pub fn write_audit(dir: &Path, result: &AuditResult, run: &RunInfo<'_>) -> Resul
 /// Writes one artefact.
 type Artefact<'a> = dyn Fn() -> Result<(), WriteError> + Sync + 'a;
 
-/// Text columns built row by row straight into Arrow buffers (no column of `String`s in
-/// between), then written as Parquet.
-struct TextColumns {
+/// Rows per Parquet row group of the text artefacts: polars' own default, so that a file of
+/// fewer rows (the sample's) has the bytes of one written whole, while a larger one is written
+/// a row group at a time and its builders never hold more than this many rows.
+const ROW_GROUP_ROWS: usize = 512 * 512;
+
+/// A Parquet file of text columns, written a row group at a time: rows go straight into Arrow
+/// builders (no column of `String`s in between), and every [`ROW_GROUP_ROWS`] rows they are
+/// encoded and written out.
+struct TextParquet<'w> {
+    names: Vec<String>,
     builders: Vec<StringChunkedBuilder>,
+    rows: usize,
+    written: bool,
+    out: BatchedWriter<&'w mut dyn Write>,
 }
 
-impl TextColumns {
-    fn new(names: &[&str]) -> TextColumns {
-        let builders = names
+impl<'w> TextParquet<'w> {
+    fn new(names: &[&str], w: &'w mut dyn Write) -> std::io::Result<TextParquet<'w>> {
+        let schema: Schema = names
             .iter()
-            .map(|n| StringChunkedBuilder::new((*n).into(), 0))
+            .map(|n| PlField::new((*n).into(), DataType::String))
             .collect();
-        TextColumns { builders }
+        let out = ParquetWriter::new(w)
+            .batched(&schema)
+            .map_err(std::io::Error::other)?;
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        Ok(TextParquet {
+            builders: Self::builders(&names),
+            names,
+            rows: 0,
+            written: false,
+            out,
+        })
     }
 
-    fn push<S: AsRef<str>>(&mut self, row: impl IntoIterator<Item = Option<S>>) {
+    fn builders(names: &[String]) -> Vec<StringChunkedBuilder> {
+        names
+            .iter()
+            .map(|n| StringChunkedBuilder::new(n.as_str().into(), 0))
+            .collect()
+    }
+
+    fn push<S: AsRef<str>>(
+        &mut self,
+        row: impl IntoIterator<Item = Option<S>>,
+    ) -> std::io::Result<()> {
         for (b, v) in self.builders.iter_mut().zip(row) {
             b.append_option(v.as_ref().map(AsRef::as_ref));
         }
+        self.rows += 1;
+        if self.rows == ROW_GROUP_ROWS {
+            self.write_group()?;
+        }
+        Ok(())
     }
 
-    fn write(self, path: &Path) -> Result<(), WriteError> {
-        let cols: Vec<_> = self
-            .builders
+    /// Encodes and writes the rows held (also when there are none and nothing was written:
+    /// an empty file still has its columns).
+    fn write_group(&mut self) -> std::io::Result<()> {
+        let builders = std::mem::replace(&mut self.builders, Self::builders(&self.names));
+        let cols: Vec<_> = builders
             .into_iter()
             .map(|b| b.finish().into_column())
             .collect();
-        let height = cols.first().map_or(0, |c| c.len());
-        let mut df = DataFrame::new(height, cols).map_err(|e| io(path, e))?;
-        write_atomically_with(path, |w| {
-            ParquetWriter::new(w)
-                .finish(&mut df)
-                .map(|_| ())
-                .map_err(std::io::Error::other)
-        })
+        let df = DataFrame::new(self.rows, cols).map_err(std::io::Error::other)?;
+        self.out.write_batch(&df).map_err(std::io::Error::other)?;
+        self.rows = 0;
+        self.written = true;
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        if self.rows > 0 || !self.written {
+            self.write_group()?;
+        }
+        self.out.finish().map(|_| ()).map_err(std::io::Error::other)
     }
 }
 
@@ -293,11 +332,13 @@ fn write_flagged_parquet(
     findings: &[Finding],
     incident_of: &[Option<&str>],
 ) -> Result<(), WriteError> {
-    let mut cols = TextColumns::new(&super::findings::FLAGGED_COLUMNS);
-    for row in super::findings::flagged_rows(findings, incident_of) {
-        cols.push(row);
-    }
-    cols.write(path)
+    write_atomically_with(path, |w| {
+        let mut out = TextParquet::new(&super::findings::FLAGGED_COLUMNS, w)?;
+        for row in super::findings::flagged_rows(findings, incident_of) {
+            out.push(row)?;
+        }
+        out.finish()
+    })
 }
 
 fn write_changes_parquet(
@@ -305,7 +346,7 @@ fn write_changes_parquet(
     result: &AuditResult,
     redactor: Option<&Redactor>,
 ) -> Result<(), WriteError> {
-    let mut cols = TextColumns::new(&[
+    let names = [
         "snapshot_from",
         "snapshot_to",
         "voter_id",
@@ -313,30 +354,33 @@ fn write_changes_parquet(
         "old_value",
         "new_value",
         "change_kind",
-    ]);
-    for (t, d) in result.diffs.iter().enumerate() {
-        let (old, new) = (&result.inputs[t], &result.inputs[t + 1]);
-        let log = super::diff::render_log(&d.log, &old.snapshot, &new.snapshot);
-        let (from, to) = (
-            IsoDate(old.input.date).to_string(),
-            IsoDate(new.input.date).to_string(),
-        );
-        for k in 0..log.voter_id.len() {
-            let personal =
-                Field::from_name(log.field[k]).is_some_and(|f| REDACTED_FIELDS.contains(&f));
-            let redact = redactor.filter(|_| personal);
-            cols.push([
-                Some(Cow::Borrowed(from.as_str())),
-                Some(Cow::Borrowed(to.as_str())),
-                Some(Cow::Borrowed(log.voter_id[k])),
-                Some(Cow::Borrowed(log.field[k])),
-                shown(log.old_value[k].as_deref(), redact),
-                shown(log.new_value[k].as_deref(), redact),
-                Some(Cow::Borrowed(log.change_kind[k])),
-            ]);
+    ];
+    write_atomically_with(path, |w| {
+        let mut out = TextParquet::new(&names, w)?;
+        for (t, d) in result.diffs.iter().enumerate() {
+            let (old, new) = (&result.inputs[t], &result.inputs[t + 1]);
+            let log = super::diff::render_log(&d.log, &old.snapshot, &new.snapshot);
+            let (from, to) = (
+                IsoDate(old.input.date).to_string(),
+                IsoDate(new.input.date).to_string(),
+            );
+            for k in 0..log.voter_id.len() {
+                let personal =
+                    Field::from_name(log.field[k]).is_some_and(|f| REDACTED_FIELDS.contains(&f));
+                let redact = redactor.filter(|_| personal);
+                out.push([
+                    Some(Cow::Borrowed(from.as_str())),
+                    Some(Cow::Borrowed(to.as_str())),
+                    Some(Cow::Borrowed(log.voter_id[k])),
+                    Some(Cow::Borrowed(log.field[k])),
+                    shown(log.old_value[k].as_deref(), redact),
+                    shown(log.new_value[k].as_deref(), redact),
+                    Some(Cow::Borrowed(log.change_kind[k])),
+                ])?;
+            }
         }
-    }
-    cols.write(path)
+        out.finish()
+    })
 }
 
 /// A change-log value as written: a keyed hash when `redact` is given.
@@ -344,5 +388,37 @@ fn shown<'v>(v: Option<&'v str>, redact: Option<&Redactor>) -> Option<Cow<'v, st
     match redact {
         Some(r) => v.map(|v| Cow::Owned(r.token(v))),
         None => v.map(Cow::Borrowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{ParquetReader, SerReader};
+
+    /// More rows than a row group: the file is written in parts, and reads back as the rows
+    /// pushed, in order, nulls included.
+    #[test]
+    fn text_parquet_writes_row_groups_that_read_back_as_the_rows() {
+        let rows = 2 * ROW_GROUP_ROWS + 7;
+        let value = |i: usize| (i % 3 != 0).then(|| format!("v{i}"));
+        let mut bytes = Vec::new();
+        {
+            let mut out = TextParquet::new(&["id", "value"], &mut bytes).unwrap();
+            for i in 0..rows {
+                out.push([Some(i.to_string()), value(i)]).unwrap();
+            }
+            out.finish().unwrap();
+        }
+        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
+        assert_eq!(reader.get_metadata().unwrap().row_groups.len(), 3);
+        let df = reader.finish().unwrap();
+        assert_eq!(df.height(), rows);
+        let ids = df.column("id").unwrap().str().unwrap().clone();
+        let values = df.column("value").unwrap().str().unwrap().clone();
+        for i in [0, 1, 2, ROW_GROUP_ROWS - 1, ROW_GROUP_ROWS, rows - 1] {
+            assert_eq!(ids.get(i), Some(i.to_string().as_str()));
+            assert_eq!(values.get(i).map(str::to_string), value(i));
+        }
     }
 }
