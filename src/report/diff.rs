@@ -160,7 +160,7 @@ pub struct DiffWriter {
 /// Change-log rows rendered and written at a time: about 110 MB of rendered rows and as much
 /// again in the Parquet batch, however many rows a part's log has (a million new records
 /// make twenty million rows).
-const WRITE_CHUNK: usize = 1 << 20;
+pub(crate) const WRITE_CHUNK: usize = 1 << 20;
 
 const LOG_COLUMNS: [&str; 5] = ["voter_id", "field", "old_value", "new_value", "change_kind"];
 
