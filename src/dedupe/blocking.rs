@@ -187,15 +187,13 @@ impl BlockingRule {
 
     /// The record's key under this rule, `None` if a field it needs is missing.
     fn key(self, r: &Records, row: usize) -> Option<u64> {
-        let names = &r.names;
-        let given = r.given[row] as usize;
-        let family = r.family[row] as usize;
-        let birth = r.birth[row];
+        let (names, x) = (&r.names, &r.rows[row]);
+        let (given, family, birth) = (x.given as usize, x.family as usize, x.birth);
         let present = |v: u64| (v != 0).then_some(v);
         let date = (birth != NO_DATE).then_some(birth as u64);
         let name = |id: usize| (id != 0).then_some(id);
         let parts: [u64; 3] = match self {
-            BlockingRule::NationalId => [present(r.national_id[row])?, 0, 0],
+            BlockingRule::NationalId => [present(x.national_id)?, 0, 0],
             BlockingRule::GivenPrefixBirthDate => [names.canon_prefix[name(given)?], date?, 0],
             BlockingRule::FamilySoundBirthDate => [u64::from(names.sound[name(family)?]), date?, 0],
             BlockingRule::NameSoundsSwappedBirthDate => {
@@ -203,7 +201,7 @@ impl BlockingRule {
                 [u64::from(g.min(f)), u64::from(g.max(f)), date?]
             }
             BlockingRule::NameSoundsBirthYear => {
-                let year = r.year[row];
+                let year = x.year;
                 [
                     u64::from(names.sound[name(given)?]),
                     u64::from(names.sound[name(family)?]),
@@ -220,7 +218,7 @@ impl BlockingRule {
                 [initials, y as u64, u64::from(m.min(d) * 100 + m.max(d))]
             }
             BlockingRule::AddressFamilySound => [
-                present(r.address[row])?,
+                present(x.address)?,
                 u64::from(names.sound[name(family)?]),
                 0,
             ],
@@ -230,36 +228,32 @@ impl BlockingRule {
                     names.get(name(family)? as u32).as_bytes()[0],
                 );
                 [
-                    present(r.address[row])?,
+                    present(x.address)?,
                     u64::from(g.min(f)) << 8 | u64::from(g.max(f)),
                     0,
                 ]
             }
-            BlockingRule::BirthDatePostcode => [date?, present(r.area[row])?, 0],
+            BlockingRule::BirthDatePostcode => [date?, present(x.area)?, 0],
             BlockingRule::NameSoundsArea => {
                 let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
                 [
                     u64::from(g.min(f)) << 32 | u64::from(g.max(f)),
-                    present(r.area[row])?,
+                    present(x.area)?,
                     0,
                 ]
             }
             BlockingRule::GivenPrefixFamilyName => {
                 [names.canon_prefix[name(given)?], name(family)? as u64, 0]
             }
-            BlockingRule::Phone => [present(r.phone[row])?, 0, 0],
-            BlockingRule::Email => [present(r.email[row])?, 0, 0],
+            BlockingRule::Phone => [present(x.phone)?, 0, 0],
+            BlockingRule::Email => [present(x.email)?, 0, 0],
             BlockingRule::BirthDate => [date?, 0, 0],
-            BlockingRule::FamilySoundArea => [
-                u64::from(names.sound[name(family)?]),
-                present(r.area[row])?,
-                0,
-            ],
-            BlockingRule::GivenSoundArea => [
-                u64::from(names.sound[name(given)?]),
-                present(r.area[row])?,
-                0,
-            ],
+            BlockingRule::FamilySoundArea => {
+                [u64::from(names.sound[name(family)?]), present(x.area)?, 0]
+            }
+            BlockingRule::GivenSoundArea => {
+                [u64::from(names.sound[name(given)?]), present(x.area)?, 0]
+            }
         };
         let mut bytes = [0u8; 25];
         bytes[0] = self as u8;

@@ -16,7 +16,7 @@
 //! is young), which makes real coincidences somewhat more frequent than this predicts: when
 //! found pairs barely exceed expected pairs, the rule is finding coincidences, not people.
 
-use super::records::{Records, NO_DATE};
+use super::records::{Records, Row, NO_DATE};
 
 /// The birthday-problem estimate for the exact name + birth-date rule.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,11 +46,13 @@ fn run_lengths<T: PartialEq>(sorted: &[T]) -> impl Iterator<Item = u64> + '_ {
 
 /// The estimate over the rows with both names and a birth date.
 pub(crate) fn chance_estimate(r: &Records) -> ChanceEstimate {
-    let rows: Vec<usize> = (0..r.len())
-        .filter(|&i| r.given[i] != 0 && r.family[i] != 0 && r.birth[i] != NO_DATE)
+    let rows: Vec<&Row> = r
+        .rows
+        .iter()
+        .filter(|x| x.given != 0 && x.family != 0 && x.birth != NO_DATE)
         .collect();
     let n = rows.len() as u64;
-    let mut dates: Vec<i32> = rows.iter().map(|&i| r.birth[i]).collect();
+    let mut dates: Vec<i32> = rows.iter().map(|x| x.birth).collect();
     dates.sort_unstable();
     let same_date: u64 = run_lengths(&dates).map(|c| c * c.saturating_sub(1)).sum();
     let p = if n >= 2 {
@@ -58,10 +60,8 @@ pub(crate) fn chance_estimate(r: &Records) -> ChanceEstimate {
     } else {
         0.0
     };
-    let mut names: Vec<(u32, u32, i32)> = rows
-        .iter()
-        .map(|&i| (r.given[i], r.family[i], r.birth[i]))
-        .collect();
+    let mut names: Vec<(u32, u32, i32)> =
+        rows.iter().map(|x| (x.given, x.family, x.birth)).collect();
     names.sort_unstable();
     let name_only: Vec<(u32, u32)> = names.iter().map(|&(g, f, _)| (g, f)).collect();
     let same_name_pairs: u64 = run_lengths(&name_only).map(pairs_of).sum();

@@ -97,19 +97,23 @@ pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
 
 /// The exact pass on normalised records (inside [`super::dedupe`]).
 pub(crate) fn from_records<'a>(r: &Records, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates {
-    let name: Vec<u64> = (0..r.len())
-        .map(|i| {
-            if r.given[i] == 0 || r.family[i] == 0 {
+    let name: Vec<u64> = r
+        .rows
+        .iter()
+        .map(|x| {
+            if x.given == 0 || x.family == 0 {
                 0
             } else {
-                u64::from(r.given[i]) << 32 | u64::from(r.family[i])
+                u64::from(x.given) << 32 | u64::from(x.family)
             }
         })
         .collect();
+    let birth: Vec<i32> = r.rows.iter().map(|x| x.birth).collect();
+    let id: Vec<u64> = r.rows.iter().map(|x| x.national_id).collect();
     let keys = Keys {
         name: &name,
-        birth: &r.birth,
-        id: &r.national_id,
+        birth: &birth,
+        id: &id,
     };
     group(&keys, voter_id)
 }

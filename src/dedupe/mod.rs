@@ -563,11 +563,8 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
 }
 
 fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {
-    let (a, b) = (a as usize, b as usize);
-    r.given[a] == r.given[b]
-        && r.family[a] == r.family[b]
-        && r.birth[a] == r.birth[b]
-        && r.birth[a] != NO_DATE
+    let (a, b) = (&r.rows[a as usize], &r.rows[b as usize]);
+    a.given == b.given && a.family == b.family && a.birth == b.birth && a.birth != NO_DATE
 }
 
 /// Whether the register may hold households, for [`Guard::TwinPattern`] and

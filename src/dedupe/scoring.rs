@@ -29,7 +29,6 @@ pub(crate) fn fit_and_score(
     config: &DedupeConfig,
     households: impl Fn(&Model) -> bool,
 ) -> Scored {
-    let rows = compare::packed_rows(records);
     let parts = blocks
         .emitted()
         .div_ceil(config.pairs_per_part.max(1) as u64)
@@ -49,7 +48,7 @@ pub(crate) fn fit_and_score(
         let (part, new) = blocks.pairs_from(range.clone());
         blocks.credit(&new);
         candidates += part.len() as u64;
-        let patterns = compare::compare_packed(records, &rows, &part);
+        let patterns = compare::compare_all(records, &part);
         for (p, n) in fellegi_sunter::pattern_counts(&patterns) {
             *total.entry(p).or_insert(0) += n as u64;
         }
@@ -65,7 +64,7 @@ pub(crate) fn fit_and_score(
     for range in &ranges {
         let (part, patterns) = kept.take().unwrap_or_else(|| {
             let (part, _) = blocks.pairs_from(range.clone());
-            let patterns = compare::compare_packed(records, &rows, &part);
+            let patterns = compare::compare_all(records, &part);
             (part, patterns)
         });
         pairs.extend(score(
@@ -142,12 +141,12 @@ fn score(
             // on): each side's own frequency is the adjustment of its level.
             let exact = |c| pattern.level(c) == 0;
             let g_tf = if exact(Comparison::GivenName) {
-                given_tf[r.given[a as usize] as usize]
+                given_tf[r.rows[a as usize].given as usize]
             } else {
                 0.0
             };
             let f_tf = if exact(Comparison::FamilyName) {
-                family_tf[r.family[a as usize] as usize]
+                family_tf[r.rows[a as usize].family as usize]
             } else {
                 0.0
             };
@@ -156,7 +155,7 @@ fn score(
             if probability < config.review_threshold {
                 return None;
             }
-            let years = |row: u32| Some(r.year[row as usize]).filter(|&y| y != NO_DATE);
+            let years = |row: u32| Some(r.rows[row as usize].year).filter(|&y| y != NO_DATE);
             let years_apart = years(a).zip(years(b)).map(|(x, y)| x.abs_diff(y));
             let guard = Guard::of(pattern, households, personal, years_apart);
             Some(ScoredPair {

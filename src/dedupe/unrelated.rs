@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::compare::{self, Comparison, Pattern, MISSING};
 use super::fellegi_sunter::pattern_counts;
-use super::records::{Records, NO_DATE};
+use super::records::{Records, Row, NO_DATE};
 use super::DedupeConfig;
 
 /// `u` per comparison and level (see the module docs), and per comparison the share of the
@@ -37,18 +37,16 @@ pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> (Vec<Vec<f64>>,
         .collect();
     let counts = pattern_counts(&patterns);
     let floor = 0.5 / config.random_pairs.max(1) as f64;
-    let mut birth: Vec<i32> = r.birth.iter().copied().filter(|&d| d != NO_DATE).collect();
-    birth.sort_unstable();
-    let birth_counts: Vec<u32> = birth
-        .chunk_by(|a, b| a == b)
-        .map(|run| run.len() as u32)
-        .collect();
-    let mut years: Vec<i32> = r.year.iter().copied().filter(|&y| y != NO_DATE).collect();
-    years.sort_unstable();
-    let year_counts: Vec<u32> = years
-        .chunk_by(|a, b| a == b)
-        .map(|run| run.len() as u32)
-        .collect();
+    // How often each date and each year occurs, for the chance that two records share one.
+    let run_counts = |value: fn(&Row) -> i32| -> Vec<u32> {
+        let mut values: Vec<i32> = r.rows.iter().map(value).filter(|&v| v != NO_DATE).collect();
+        values.sort_unstable();
+        values
+            .chunk_by(|a, b| a == b)
+            .map(|run| run.len() as u32)
+            .collect()
+    };
+    let (birth_counts, year_counts) = (run_counts(|x| x.birth), run_counts(|x| x.year));
     let sampled = pairs.len().max(1) as f64;
     let compared = Comparison::ALL
         .iter()

@@ -214,6 +214,24 @@ fn jaro_and_jaro_winkler_match_jellyfish() {
     }
 }
 
+proptest::proptest! {
+    /// The byte path of `compare::jaro_winkler` (ASCII, at most 64 bytes a side) against
+    /// `strsim` on `str`, to the bit: texts of four letters (so matches, windows and
+    /// transpositions are common), of any length across the 64-byte limit, and with a
+    /// non-ASCII letter (the fallback).
+    #[test]
+    fn jaro_winkler_equals_strsim_to_the_bit(
+        x in "[ABCD]{0,70}",
+        y in "[ABCD]{0,70}",
+        z in "[ABÉ]{0,8}",
+    ) {
+        for (a, b) in [(&x, &y), (&y, &x), (&x, &z), (&z, &x)] {
+            let ours = rollaudit::dedupe::compare::jaro_winkler(a, b);
+            proptest::prop_assert_eq!(ours.to_bits(), strsim::jaro_winkler(a, b).to_bits(), "{:?} / {:?}", a, b);
+        }
+    }
+}
+
 #[test]
 fn normalisation_cases() {
     assert_eq!(name_key("Mc Donald"), name_key("MacDonald"));
