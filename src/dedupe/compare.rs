@@ -45,6 +45,7 @@
 
 use rayon::prelude::*;
 
+use super::blocking::Pairs;
 use super::records::{NameTable, Records, Row, NO_DATE};
 use crate::dates::civil_from_days;
 
@@ -461,17 +462,18 @@ fn equal_level<T: PartialEq + Default>(x: &T, y: &T) -> u8 {
 /// With the pairs in row order, the second row of a pair is anywhere in the register: two
 /// thirds of a comparison went to waiting for it (`perf annotate`, 1,000,000 voters). So the
 /// second row of the pair [`PREFETCH_AHEAD`] places on is fetched while this one is compared.
-pub(crate) fn compare_all(r: &Records, pairs: &[(u32, u32)]) -> Vec<Pattern> {
+pub(crate) fn compare_all(r: &Records, pairs: &Pairs) -> Vec<Pattern> {
     const CHUNK: usize = 1 << 12;
     let mut patterns = vec![Pattern(0); pairs.len()];
     patterns
         .par_chunks_mut(CHUNK)
-        .zip(pairs.par_chunks(CHUNK))
-        .for_each(|(patterns, pairs)| {
-            for (k, (pattern, &(a, b))) in patterns.iter_mut().zip(pairs).enumerate() {
-                if let Some(&(_, ahead)) = pairs.get(k + PREFETCH_AHEAD) {
-                    prefetch(&r.rows[ahead as usize]);
+        .zip(pairs.codes().par_chunks(CHUNK))
+        .for_each(|(patterns, codes)| {
+            for (k, (pattern, &code)) in patterns.iter_mut().zip(codes).enumerate() {
+                if let Some(&ahead) = codes.get(k + PREFETCH_AHEAD) {
+                    prefetch(&r.rows[Pairs::unpack(ahead).1 as usize]);
                 }
+                let (a, b) = Pairs::unpack(code);
                 *pattern = compare(r, a as usize, b as usize);
             }
         });
@@ -572,7 +574,7 @@ mod tests {
 
     /// The address level of rows `a` and `b`.
     fn address_level_of(r: &Records, a: u32, b: u32) -> &'static str {
-        let p = compare_all(r, &[(a, b)])[0];
+        let p = compare(r, a as usize, b as usize);
         Comparison::Address.level_name(p.level(Comparison::Address))
     }
 

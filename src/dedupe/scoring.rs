@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::blocking::Blocks;
+use super::blocking::{Blocks, Pairs};
 use super::compare::{self, Comparison, Pattern};
 use super::fellegi_sunter::{self, Model};
 use super::records::{Records, NO_DATE};
@@ -53,6 +53,7 @@ pub(crate) fn fit_and_score(
             *total.entry(p).or_insert(0) += n as u64;
         }
         if ranges.len() == 1 {
+            blocks.drop_blocks();
             kept = Some((part, patterns));
         }
     }
@@ -107,7 +108,7 @@ fn fit_model(
 /// review threshold are kept. `households` says whether the household guards apply.
 fn score(
     r: &Records,
-    candidates: &[(u32, u32)],
+    candidates: &Pairs,
     patterns: &[Pattern],
     counts: &[(Pattern, f64)],
     model: &Model,
@@ -134,9 +135,11 @@ fn score(
         .map(|&(p, _)| (p, model.pattern_weight(p)))
         .collect();
     candidates
+        .codes()
         .par_iter()
         .zip(patterns)
-        .filter_map(|(&(a, b), &pattern)| {
+        .filter_map(|(&code, &pattern)| {
+            let (a, b) = Pairs::unpack(code);
             // Swapped, the given name of `a` is compared with the family name of `b` (and so
             // on): each side's own frequency is the adjustment of its level.
             let exact = |c| pattern.level(c) == 0;

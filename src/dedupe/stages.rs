@@ -2,7 +2,7 @@
 //! diagnostics: normalisation, blocking and pair comparison. `dedupe` itself runs the same
 //! functions; nothing here is needed to use the module.
 
-use super::blocking::{self, BlockingStat};
+use super::blocking::{self, BlockingStat, Pairs};
 use super::compare::{self, Pattern};
 use super::records::Records;
 use super::DedupeConfig;
@@ -18,11 +18,11 @@ pub fn normalise(snapshot: &Snapshot) -> Normalised {
 
 /// The candidate pairs of `config`'s blocking rules, sorted and distinct, and the statistics
 /// per rule.
-pub fn block(records: &Normalised, config: &DedupeConfig) -> (Vec<(u32, u32)>, Vec<BlockingStat>) {
+pub fn block(records: &Normalised, config: &DedupeConfig) -> (Pairs, Vec<BlockingStat>) {
     blocking::candidate_pairs(&records.0, &config.rules, config.max_block_size, None)
 }
 
 /// The agreement pattern of every pair, in parallel.
-pub fn compare_pairs(records: &Normalised, pairs: &[(u32, u32)]) -> Vec<Pattern> {
+pub fn compare_pairs(records: &Normalised, pairs: &Pairs) -> Vec<Pattern> {
     compare::compare_all(&records.0, pairs)
 }
