@@ -227,15 +227,24 @@ pub(crate) fn national_id_key(s: &str) -> u64 {
 
 /// See [`Row::national_digits`].
 fn national_digits(s: &str) -> u64 {
-    let key: String = s.chars().filter(char::is_ascii_alphanumeric).collect();
-    if key.is_empty() || key.len() > 15 || !key.bytes().all(|b| b.is_ascii_digit()) {
-        return 0;
+    let (mut len, mut value) = (0u64, 0u64);
+    for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
+        if !b.is_ascii_digit() || len == 15 {
+            return 0;
+        }
+        (len, value) = (len + 1, value * 10 + u64::from(b - b'0'));
     }
-    key.parse::<u64>()
-        .map_or(0, |v| (key.len() as u64) << 56 | v)
+    if len == 0 {
+        0
+    } else {
+        len << 56 | value
+    }
 }
 
 fn suffix_key(s: &str) -> u64 {
+    if s.is_empty() {
+        return 0;
+    }
     let k = crate::normalize::letters(s);
     let k = match k.as_str() {
         "JUNIOR" => "JR",
@@ -287,7 +296,9 @@ impl Records {
                 let keys: Vec<RowKeys> = chunk
                     .par_iter_mut()
                     .enumerate()
-                    .map(|(i, row)| normalise(c * CHUNK_ROWS + i, row))
+                    .map_init(Places::default, |places, (i, row)| {
+                        normalise(places, c * CHUNK_ROWS + i, row)
+                    })
                     .collect();
                 for (row, k) in chunk.iter_mut().zip(keys) {
                     row.given = names.intern(k.given);
@@ -351,9 +362,35 @@ impl Interner {
     }
 }
 
+/// Place keys ([`hash_key`] of [`address_key`]) by raw text, kept by each thread: a
+/// register names a few thousand localities, districts and postcodes, and normalising them
+/// again on every row was three string allocations a record.
+#[derive(Default)]
+struct Places<'a>(HashMap<&'a str, u64, foldhash::fast::RandomState>);
+
+impl<'a> Places<'a> {
+    /// Distinct raw texts kept before the map starts over (postcodes can run to tens of
+    /// thousands; the map stays a few megabytes a thread).
+    const KEPT: usize = 1 << 16;
+
+    fn key(&mut self, raw: &'a str) -> u64 {
+        if let Some(&key) = self.0.get(raw) {
+            return key;
+        }
+        let key = hash_key(&address_key(raw));
+        if self.0.len() == Places::KEPT {
+            self.0.clear();
+        }
+        self.0.insert(raw, key);
+        key
+    }
+}
+
 /// For one snapshot, the function that sets a row's hashed and numeric fields and returns
 /// its strings to intern.
-fn normaliser<'a>(s: &'a Snapshot) -> impl Fn(usize, &mut Row) -> RowKeys + Sync + 'a {
+fn normaliser<'a>(
+    s: &'a Snapshot,
+) -> impl Fn(&mut Places<'a>, usize, &mut Row) -> RowKeys + Sync + 'a {
     let col = |f: Field| s.column(f);
     let (given, middle, family, suffix) = (
         col(Field::GivenName),
@@ -371,8 +408,7 @@ fn normaliser<'a>(s: &'a Snapshot) -> impl Fn(usize, &mut Row) -> RowKeys + Sync
     );
     let (phone, email, national_id) =
         (col(Field::Phone), col(Field::Email), col(Field::NationalId));
-    let place = |s: &str| hash_key(&address_key(s));
-    move |r, row| {
+    move |places, r, row| {
         row.suffix = suffix_key(text(&suffix, r));
         (row.birth, row.year) = birth_of(&date, &year, r);
         row.sex = text(&sex, r)
@@ -383,9 +419,9 @@ fn normaliser<'a>(s: &'a Snapshot) -> impl Fn(usize, &mut Row) -> RowKeys + Sync
         (row.address, row.building, row.house, row.house_digits) =
             (a.address, a.building, a.house, a.house_digits);
         let p = text(&postcode, r);
-        row.area = place(if p.is_empty() { text(&locality, r) } else { p });
-        row.locality = place(text(&locality, r));
-        row.district = place(text(&district, r));
+        row.area = places.key(if p.is_empty() { text(&locality, r) } else { p });
+        row.locality = places.key(text(&locality, r));
+        row.district = places.key(text(&district, r));
         row.phone = phone_key(text(&phone, r)).map_or(0, |p| p.max(1));
         row.email = email_key(text(&email, r)).map_or(0, |e| hash_key(&e));
         let id = text(&national_id, r);
