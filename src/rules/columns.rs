@@ -5,9 +5,9 @@
 //! [`Groups`], the group-by behind every rule that counts records per address, phone, email
 //! or national id.
 
-use std::collections::HashMap;
-
+use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::model::{Field, Status};
 use crate::normalize::push_address_words;
@@ -202,27 +202,45 @@ pub(crate) struct Groups<'k> {
 
 impl<'k> Groups<'k> {
     /// Groups the rows whose key is present and not empty, and for which `keep(row)` holds.
+    ///
+    /// The keys are hashed on every core first; the one sequential pass then probes a table
+    /// sized for every row at once. Grown insert by insert, the table's rehashing and hashing
+    /// were a third of the grouping at 10,000,000 voters.
     pub fn new(keys: impl Iterator<Item = Option<&'k str>>, keep: impl Fn(usize) -> bool) -> Self {
-        let mut index: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+        let keys: Vec<Option<&'k str>> = keys
+            .enumerate()
+            .map(|(row, key)| key.filter(|k| !k.is_empty() && keep(row)))
+            .collect();
+        let hashes: Vec<u64> = keys
+            .par_iter()
+            .map(|key| key.map_or(0, |k| xxh3_64(k.as_bytes())))
+            .collect();
+        let mut table: HashTable<u32> =
+            HashTable::with_capacity(keys.iter().filter(|k| k.is_some()).count());
         let mut groups = Groups {
             keys: Vec::new(),
             sizes: Vec::new(),
-            code: Vec::new(),
+            code: Vec::with_capacity(keys.len()),
         };
-        for (row, key) in keys.enumerate() {
-            let code = match key.filter(|k| !k.is_empty()) {
-                Some(key) if keep(row) => {
-                    let next = groups.keys.len() as u32;
-                    let code = *index.entry(key).or_insert(next);
-                    if code == next {
-                        groups.keys.push(key);
-                        groups.sizes.push(0);
-                    }
-                    groups.sizes[code as usize] += 1;
+        let mut group_hash: Vec<u64> = Vec::new();
+        for (key, &hash) in keys.iter().zip(&hashes) {
+            let Some(key) = *key else {
+                groups.code.push(NO_GROUP);
+                continue;
+            };
+            let same = |&g: &u32| groups.keys[g as usize] == key;
+            let code = match table.entry(hash, same, |&g| group_hash[g as usize]) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    let code = groups.keys.len() as u32;
+                    e.insert(code);
+                    groups.keys.push(key);
+                    groups.sizes.push(0);
+                    group_hash.push(hash);
                     code
                 }
-                _ => NO_GROUP,
             };
+            groups.sizes[code as usize] += 1;
             groups.code.push(code);
         }
         groups
