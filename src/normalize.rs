@@ -107,6 +107,22 @@ pub fn name_key(s: &str) -> String {
     key
 }
 
+/// [`name_key`], borrowed when the text is its own key: uppercase letters `A`-`Z` only, with
+/// no `MAC` to rewrite, as most registers write names. Normalising a register then allocates
+/// only for the names that change.
+pub fn name_key_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain_name(s) && !(s.len() >= 6 && s.starts_with("MAC")) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(name_key(s))
+    }
+}
+
+/// Whether `s` is uppercase letters `A`-`Z` only: one word, nothing to fold, no particle.
+pub fn is_plain_name(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 /// [`name_key`] written into `key` (cleared first), for callers that reuse one buffer.
 pub fn name_key_into(s: &str, key: &mut String) {
     key.clear();
@@ -377,19 +393,34 @@ fn push_address_tokens(s: &str, out: &mut String, abbreviate: bool) {
 /// 11-digit number; `None` for fewer than 7 digits or one digit repeated (`0000000000`,
 /// `9999999999`: placeholders, not numbers).
 pub fn phone_key(s: &str) -> Option<u64> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).collect();
-    let digits = match digits.as_slice() {
-        [b'1', rest @ ..] if rest.len() == 10 => rest,
-        d => d,
-    };
-    if digits.len() < 7 || digits.len() > 15 || digits.iter().all(|&d| d == digits[0]) {
-        return None;
+    // In one pass without collecting the digits (a phone per row of a register): their
+    // count and value, the first two, and whether all of them, or all but the first, repeat
+    // one digit.
+    let (mut count, mut value) = (0usize, 0u64);
+    let (mut first, mut second) = (0u8, 0u8);
+    let (mut one_digit, mut one_digit_after_first) = (true, true);
+    for d in s.bytes().filter(u8::is_ascii_digit) {
+        match count {
+            0 => first = d,
+            1 => second = d,
+            _ => {}
+        }
+        one_digit &= d == first;
+        one_digit_after_first &= count == 0 || d == second;
+        if count < 15 {
+            value = value * 10 + u64::from(d - b'0');
+        }
+        count += 1;
     }
-    Some(
-        digits
-            .iter()
-            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
-    )
+    let (count, value, one_digit) = if count == 11 && first == b'1' {
+        (10, value % 10_000_000_000, one_digit_after_first)
+    } else {
+        (count, value, one_digit)
+    };
+    (7..=15)
+        .contains(&count)
+        .then_some(value)
+        .filter(|_| !one_digit)
 }
 
 /// An email address trimmed and lowercased; `None` without an `@` or with a placeholder
@@ -494,6 +525,36 @@ mod tests {
         assert_eq!(parts, "40|SOUTH PL");
         assert_eq!(address_key("7 Elm Avenue Unit 2"), "7 ELM AVE # 2");
         assert_ne!(address_key("12 OAK ST"), address_key("14 OAK ST"));
+    }
+
+    #[test]
+    fn phone_numbers_by_hand() {
+        assert_eq!(phone_key("+1 (555) 123-4567"), Some(5_551_234_567));
+        assert_eq!(phone_key("1-800-555-1212"), Some(8_005_551_212));
+        assert_eq!(phone_key("+44 20 7946 0958"), Some(442_079_460_958));
+        assert_eq!(phone_key("555 1234"), Some(5_551_234));
+        assert_eq!(phone_key("555 123"), None, "six digits");
+        assert_eq!(phone_key("1234567890123456"), None, "sixteen digits");
+        assert_eq!(
+            phone_key("12222222222"),
+            None,
+            "a country code before one digit repeated"
+        );
+        assert_eq!(phone_key("11111111111"), None);
+        assert_eq!(
+            phone_key("21111111111"),
+            Some(21_111_111_111),
+            "no code: not one digit"
+        );
+        assert_eq!(phone_key(""), None);
+    }
+
+    proptest::proptest! {
+        /// The borrowed key is the key.
+        #[test]
+        fn name_key_cow_is_name_key(s in "(MAC|Mac|O'|[A-Z]|[a-z]| |-){0,10}") {
+            proptest::prop_assert_eq!(name_key_cow(&s), name_key(&s));
+        }
     }
 
     #[test]

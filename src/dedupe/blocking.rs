@@ -508,8 +508,14 @@ fn one_pass(
     let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
     let mut start = 0;
     while start < keyed.len() {
+        // Blocks hold a row or two on average: a linear scan, not a binary search over the
+        // rest of the pass (twenty cache misses a block, half of `Blocks::build`).
         let key = keyed[start].0;
-        let end = start + keyed[start..].partition_point(|&(k, _)| k == key);
+        let end = start
+            + keyed[start..]
+                .iter()
+                .take_while(|&&(k, _)| k == key)
+                .count();
         let size = end - start;
         if size > cap {
             stat.skipped_blocks += 1;

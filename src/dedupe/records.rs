@@ -8,6 +8,7 @@
 //! dates stay day numbers. Per distinct name, the sound key and nickname classes are computed
 //! once, not per pair.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -17,8 +18,8 @@ use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
 use crate::model::Field;
 use crate::normalize::{
-    address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date, name_key,
-    nickname_classes, ocr_key, phone_key,
+    address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date,
+    is_plain_name, name_key_cow, nickname_classes, ocr_key, phone_key,
 };
 use crate::snapshot::{FieldColumn, Snapshot};
 
@@ -49,19 +50,19 @@ pub(crate) struct NameTable {
 impl NameTable {
     fn new() -> NameTable {
         let mut t = NameTable::default();
-        t.intern(String::new());
+        t.intern("");
         t
     }
 
-    fn intern(&mut self, key: String) -> u32 {
-        if let Some(&id) = self.index.get(key.as_str()) {
+    fn intern(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.index.get(key) {
             return id;
         }
         let id = self.values.len() as u32;
-        let canon = canonical_given(&key);
+        let canon = canonical_given(key);
         let prefix: String = canon.chars().take(3).collect();
-        self.sound.push(sound_key(&key));
-        self.nick.push(nickname_classes(&key));
+        self.sound.push(sound_key(key));
+        self.nick.push(nickname_classes(key));
         self.canon_prefix.push(if key.is_empty() {
             0
         } else {
@@ -69,8 +70,8 @@ impl NameTable {
         });
         self.canon_initial.push(canon.bytes().next().unwrap_or(0));
         self.core.push(0);
-        self.ocr.push(xxh3_64(ocr_key(&key).as_bytes()));
-        self.letters.push(Letters::of(&key));
+        self.ocr.push(xxh3_64(ocr_key(key).as_bytes()));
+        self.letters.push(Letters::of(key));
         let key: Box<str> = key.into();
         self.values.push(key.clone());
         self.index.insert(key, id);
@@ -263,12 +264,14 @@ fn suffix_key(s: &str) -> u64 {
     }
 }
 
-/// One row's normalised strings, computed in parallel before the sequential interning.
-struct RowKeys {
-    given: String,
-    middle: String,
-    family: String,
-    family_core: String,
+/// One row's normalised strings, computed in parallel before the sequential interning; the
+/// names borrowed from the snapshot where they are their own keys.
+struct RowKeys<'a> {
+    given: Cow<'a, str>,
+    middle: Cow<'a, str>,
+    family: Cow<'a, str>,
+    /// Empty when the family name is one plain word (its core is itself).
+    family_core: Cow<'a, str>,
     street: String,
 }
 
@@ -301,11 +304,11 @@ impl Records {
                     })
                     .collect();
                 for (row, k) in chunk.iter_mut().zip(keys) {
-                    row.given = names.intern(k.given);
-                    row.middle = names.intern(k.middle);
-                    row.family = names.intern(k.family);
+                    row.given = names.intern(&k.given);
+                    row.middle = names.intern(&k.middle);
+                    row.family = names.intern(&k.family);
                     if !k.family_core.is_empty() && names.get(row.family) != k.family_core {
-                        let core = names.intern(k.family_core);
+                        let core = names.intern(&k.family_core);
                         names.core[row.family as usize] = core;
                     }
                     row.street = streets.intern(k.street);
@@ -390,7 +393,7 @@ impl<'a> Places<'a> {
 /// its strings to intern.
 fn normaliser<'a>(
     s: &'a Snapshot,
-) -> impl Fn(&mut Places<'a>, usize, &mut Row) -> RowKeys + Sync + 'a {
+) -> impl Fn(&mut Places<'a>, usize, &mut Row) -> RowKeys<'a> + Sync + 'a {
     let col = |f: Field| s.column(f);
     let (given, middle, family, suffix) = (
         col(Field::GivenName),
@@ -428,10 +431,14 @@ fn normaliser<'a>(
         (row.national_id, row.national_digits) = (national_id_key(id), national_digits(id));
         let family = text(&family, r);
         RowKeys {
-            given: name_key(text(&given, r)),
-            middle: name_key(text(&middle, r)),
-            family: name_key(family),
-            family_core: family_core_key(family),
+            given: name_key_cow(text(&given, r)),
+            middle: name_key_cow(text(&middle, r)),
+            family: name_key_cow(family),
+            family_core: if is_plain_name(family) {
+                Cow::Borrowed("")
+            } else {
+                Cow::Owned(family_core_key(family))
+            },
             street: a.street,
         }
     }
