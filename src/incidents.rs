@@ -25,6 +25,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// The maps and sets of voter ids here hold millions of keys at 10,000,000 voters: foldhash,
+/// not std's SipHash, took the grouping of a 10M audit from 4.5 s to 2.6 s. No result depends
+/// on their order.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::dedupe::cluster::DisjointSets;
@@ -136,7 +142,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     };
     let mut sets = DisjointSets::new(findings.len());
     // Events: findings sharing most of their voters.
-    let mut by_voter: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_voter: Map<&str, Vec<usize>> = Map::default();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| !record(f)) {
         for v in &f.voter_ids {
             by_voter.entry(v).or_default().push(i);
@@ -195,28 +201,28 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     }
     // Records: to the event that holds all their voters, else rolled up by rule and
     // district.
-    let named: HashSet<&str> = findings
+    let named: Set<&str> = findings
         .iter()
         .flat_map(|f| f.voter_ids.iter().map(String::as_str))
         .collect();
     let latest_rows = rows_of(latest, &named);
     let district = districts(findings, latest, &latest_rows);
     // Each event named by its first finding, whichever set root the joins left.
-    let mut first_of: HashMap<u32, usize> = HashMap::new();
+    let mut first_of: Map<u32, usize> = Map::default();
     for i in 0..findings.len() {
         first_of.entry(sets.find(i as u32)).or_insert(i);
     }
     let event_of: Vec<usize> = (0..findings.len())
         .map(|i| first_of[&sets.find(i as u32)])
         .collect();
-    let routine_events: HashSet<usize> = (0..findings.len())
+    let routine_events: Set<usize> = (0..findings.len())
         .filter(|&i| routine(&findings[i]))
         .map(|i| event_of[i])
         .collect();
     // A record finding joins only an event at least as severe as itself: records describe an
     // event's voters and must not raise it (a busy clerk's edits touch records with repeated
     // ids by chance), nor be hidden in a milder one.
-    let mut event_worst: HashMap<usize, Severity> = HashMap::new();
+    let mut event_worst: Map<usize, Severity> = Map::default();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| !record(f)) {
         let worst = event_worst.entry(event_of[i]).or_insert(f.severity);
         *worst = (*worst).max(f.severity);
@@ -226,7 +232,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
         let mut events: BTreeMap<usize, usize> = BTreeMap::new();
         for v in &f.voter_ids {
-            let mut seen: HashSet<usize> = HashSet::new();
+            let mut seen: Set<usize> = Set::default();
             for &e in by_voter.get(v.as_str()).into_iter().flatten() {
                 if seen.insert(event_of[e]) {
                     *events.entry(event_of[e]).or_insert(0) += 1;
@@ -320,7 +326,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
 fn incident(
     findings: &[Finding],
     mut members: Vec<usize>,
-    district: &HashMap<&str, &str>,
+    district: &Map<&str, &str>,
     stamps: &EditStamps<'_>,
     interval: (Option<i32>, i32),
     snapshot_date: Option<i32>,
@@ -355,7 +361,7 @@ fn incident(
             rules.push(findings[i].rule);
         }
     }
-    let voters: HashSet<&str> = members
+    let voters: Set<&str> = members
         .iter()
         .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
         .collect();
@@ -459,19 +465,19 @@ fn batches(
     rolled: &BTreeMap<usize, Vec<usize>>,
     snapshots: &[(i32, &Snapshot)],
     sets: &mut DisjointSets,
-) -> HashMap<usize, i32> {
-    let voters: HashSet<&str> = rolled
+) -> Map<usize, i32> {
+    let voters: Set<&str> = rolled
         .iter()
         .filter(|(&t, _)| !REGISTER_WIDE_RULES.contains(&findings[t].rule))
         .flat_map(|(_, members)| members.iter())
         .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
         .collect();
     if snapshots.len() < 2 || voters.is_empty() {
-        return HashMap::new();
+        return Map::default();
     }
     // Where each voter first appears (index), and its district and account there.
     type Batch<'b> = (Option<&'b str>, usize, &'b str);
-    let mut entered: HashMap<&str, Option<Batch<'_>>> = HashMap::new();
+    let mut entered: Map<&str, Option<Batch<'_>>> = Map::default();
     for (k, &(_, snapshot)) in snapshots.iter().enumerate() {
         let (by, district) = (
             snapshot.column(Field::ChangedBy),
@@ -501,7 +507,7 @@ fn batches(
             by_batch.entry(first).or_default().push(target);
         }
     }
-    let mut dates = HashMap::new();
+    let mut dates = Map::default();
     for ((_, k, _), targets) in by_batch.into_iter().filter(|(_, t)| t.len() > 1) {
         for &t in &targets {
             sets.union(targets[0] as u32, t as u32);
@@ -515,10 +521,10 @@ fn batches(
 fn districts<'a>(
     findings: &'a [Finding],
     latest: &'a Snapshot,
-    rows: &HashMap<&str, usize>,
-) -> HashMap<&'a str, &'a str> {
+    rows: &Map<&str, usize>,
+) -> Map<&'a str, &'a str> {
     let Some(column) = latest.column(Field::District) else {
-        return HashMap::new();
+        return Map::default();
     };
     findings
         .iter()
@@ -530,7 +536,7 @@ fn districts<'a>(
 
 /// The row of each voter `named` in `snapshot` (one pass over its ids, shared by the
 /// districts and the edit stamps of the latest snapshot).
-fn rows_of<'a>(snapshot: &'a Snapshot, named: &HashSet<&str>) -> HashMap<&'a str, usize> {
+fn rows_of<'a>(snapshot: &'a Snapshot, named: &Set<&str>) -> Map<&'a str, usize> {
     snapshot
         .voter_ids()
         .iter()
@@ -541,18 +547,18 @@ fn rows_of<'a>(snapshot: &'a Snapshot, named: &HashSet<&str>) -> HashMap<&'a str
 
 /// Who last edited each voter the findings name, and when, in one snapshot.
 struct EditStamps<'a> {
-    by_voter: HashMap<&'a str, (Option<&'a str>, Option<String>)>,
+    by_voter: Map<&'a str, (Option<&'a str>, Option<String>)>,
 }
 
 impl<'a> EditStamps<'a> {
-    fn of(snapshot: &'a Snapshot, rows: &HashMap<&'a str, usize>) -> EditStamps<'a> {
+    fn of(snapshot: &'a Snapshot, rows: &Map<&'a str, usize>) -> EditStamps<'a> {
         let (by, at) = (
             snapshot.column(Field::ChangedBy),
             snapshot.column(Field::ChangedAt),
         );
         if by.is_none() && at.is_none() {
             return EditStamps {
-                by_voter: HashMap::new(),
+                by_voter: Map::default(),
             };
         }
         let by_voter = rows
