@@ -204,8 +204,8 @@ impl<'k> Groups<'k> {
     /// Groups the rows whose key is present and not empty, and for which `keep(row)` holds.
     ///
     /// The keys are hashed on every core first; the one sequential pass then probes a table
-    /// sized for every row at once. Grown insert by insert, the table's rehashing and hashing
-    /// were a third of the grouping at 10,000,000 voters.
+    /// sized for every row at once. A map grown insert by insert, hashing as it went, showed
+    /// as a fifth of the samples of a 10,000,000-voter scan.
     pub fn new(keys: impl Iterator<Item = Option<&'k str>>, keep: impl Fn(usize) -> bool) -> Self {
         let keys: Vec<Option<&'k str>> = keys
             .enumerate()
