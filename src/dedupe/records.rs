@@ -26,10 +26,11 @@ use crate::snapshot::{FieldColumn, Snapshot};
 /// Marks a missing birth date or year.
 pub(crate) const NO_DATE: i32 = i32::MIN;
 
-/// Distinct normalised names, id 0 being the missing name.
+/// Distinct normalised names, id 0 being the missing name, with what the comparisons and
+/// blocking keys read of each.
 #[derive(Debug, Default)]
 pub(crate) struct NameTable {
-    pub values: Vec<Box<str>>,
+    strings: Interner,
     /// Sound key per name ([`sound_key`]).
     pub sound: Vec<u32>,
     /// Nickname classes per name (`normalize::nickname_classes`).
@@ -44,21 +45,25 @@ pub(crate) struct NameTable {
     pub core: Vec<u32>,
     /// Letter counts per name ([`Letters`]), to rule out Jaro-Winkler without computing it.
     pub letters: Vec<Letters>,
-    index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
 
 impl NameTable {
     fn new() -> NameTable {
         let mut t = NameTable::default();
-        t.intern("");
+        t.describe("");
         t
     }
 
     fn intern(&mut self, key: &str) -> u32 {
-        if let Some(&id) = self.index.get(key) {
-            return id;
+        let id = self.strings.intern(key);
+        if id as usize == self.sound.len() {
+            self.describe(key);
         }
-        let id = self.values.len() as u32;
+        id
+    }
+
+    /// Appends what is read of a new name.
+    fn describe(&mut self, key: &str) {
         let canon = canonical_given(key);
         let prefix: String = canon.chars().take(3).collect();
         self.sound.push(sound_key(key));
@@ -72,14 +77,14 @@ impl NameTable {
         self.core.push(0);
         self.ocr.push(xxh3_64(ocr_key(key).as_bytes()));
         self.letters.push(Letters::of(key));
-        let key: Box<str> = key.into();
-        self.values.push(key.clone());
-        self.index.insert(key, id);
-        id
     }
 
     pub fn get(&self, id: u32) -> &str {
-        &self.values[id as usize]
+        &self.strings.values[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.values.len()
     }
 }
 
@@ -311,12 +316,12 @@ impl Records {
                         let core = names.intern(&k.family_core);
                         names.core[row.family as usize] = core;
                     }
-                    row.street = streets.intern(k.street);
+                    row.street = streets.intern(&k.street);
                 }
             }
         }
-        let mut given_count = vec![0u32; names.values.len()];
-        let mut family_count = vec![0u32; names.values.len()];
+        let mut given_count = vec![0u32; names.len()];
+        let mut family_count = vec![0u32; names.len()];
         for row in &rows {
             given_count[row.given as usize] += 1;
             family_count[row.family as usize] += 1;
@@ -337,7 +342,9 @@ impl Records {
     }
 }
 
-/// Distinct strings by id in first-seen order, id 0 being the empty string.
+/// Distinct strings by id in first-seen order, id 0 being the empty string: names and
+/// street keys.
+#[derive(Debug)]
 struct Interner {
     values: Vec<Box<str>>,
     index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
@@ -353,8 +360,8 @@ impl Default for Interner {
 }
 
 impl Interner {
-    fn intern(&mut self, key: String) -> u32 {
-        if let Some(&id) = self.index.get(key.as_str()) {
+    fn intern(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.index.get(key) {
             return id;
         }
         let id = self.values.len() as u32;
