@@ -70,7 +70,9 @@ pub fn letters(s: &str) -> String {
 fn push_letters(s: &str, out: &mut String) {
     if s.bytes().all(|b| b.is_ascii_alphabetic()) {
         // The common case, byte for byte what the fold below gives.
-        out.extend(s.bytes().map(|b| b.to_ascii_uppercase() as char));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_uppercase();
         return;
     }
     for c in s.chars() {

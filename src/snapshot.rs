@@ -12,7 +12,11 @@ use std::fmt;
 
 use std::borrow::Cow;
 
-use polars::prelude::{DataFrame, Int32Chunked, Int64Chunked, IntoColumn, StringChunked};
+use polars::datatypes::StaticArray;
+use polars::prelude::{
+    ChunkedArray, DataFrame, Int32Chunked, Int64Chunked, IntoColumn, PolarsDataType, StringChunked,
+};
+use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::dates::{IsoDate, IsoTimestamp};
@@ -36,9 +40,11 @@ const DIGEST_SEED: u64 = 0x726f_6c6c_6175_6469; // "rollaudi"
 
 impl Digest {
     pub fn of(fingerprints: &[u64]) -> Digest {
-        let sum = fingerprints.iter().fold(0u64, |acc, fp| {
-            acc.wrapping_add(xxh3_64_with_seed(&fp.to_le_bytes(), DIGEST_SEED))
-        });
+        // A wrapping sum, so the parts can be added up on any core in any order.
+        let sum = fingerprints
+            .par_iter()
+            .map(|fp| xxh3_64_with_seed(&fp.to_le_bytes(), DIGEST_SEED))
+            .reduce(|| 0, u64::wrapping_add);
         Digest {
             rows: fingerprints.len() as u64,
             sum,
@@ -193,6 +199,39 @@ impl Snapshot {
             .and_then(|c| c.str())
             .expect("a snapshot always has a text voter_id column")
     }
+}
+
+/// The values of `ca` at `rows`, in order, in one pass over the arrays that hold them
+/// (`get` searches polars' list of chunks for every row): for loops over a block of rows.
+pub fn values_at<'a, T>(
+    ca: &'a ChunkedArray<T>,
+    rows: std::ops::Range<usize>,
+) -> impl Iterator<Item = Option<T::Physical<'a>>> + 'a
+where
+    T: PolarsDataType,
+{
+    arrays_at(ca, rows).flat_map(|(array, at)| at.map(move |i| array.get(i)))
+}
+
+/// The arrays of `ca` that hold `rows`, each with the positions of those rows in it.
+pub fn arrays_at<'a, T>(
+    ca: &'a ChunkedArray<T>,
+    rows: std::ops::Range<usize>,
+) -> impl Iterator<Item = (&'a T::Array, std::ops::Range<usize>)> + 'a
+where
+    T: PolarsDataType,
+{
+    let (mut skip, mut take) = (rows.start, rows.len());
+    ca.downcast_iter()
+        .zip(ca.chunk_lengths())
+        .map(move |(array, n)| {
+            let from = skip.min(n);
+            let len = take.min(n - from);
+            skip -= from;
+            take -= len;
+            (array, from..from + len)
+        })
+        .filter(|(_, at)| !at.is_empty())
 }
 
 fn fingerprints(df: &DataFrame) -> &[u64] {

@@ -1,6 +1,6 @@
 //! The exact-duplicate pass: records with the same normalised given name, family name and
-//! full birth date, or the same national id. No model, no blocking: two sorts and a walk, so
-//! it runs first and alone (`rollaudit dedupe --exact-only`) when a data team wants the
+//! full birth date, or the same national id. No model, no blocking: a sketch that sets aside
+//! the rows whose key is held once, a sort of the others and a walk, so it runs first and alone (`rollaudit dedupe --exact-only`) when a data team wants the
 //! cheap answer, and it is reported beside the model's clusters in every run.
 //!
 //! It is not a verdict. Name and birth date are the Interstate Crosscheck key, which pairs
@@ -12,14 +12,19 @@
 //! Keys are the ones the model compares ([`crate::normalize::name_key`] for names, birth dates
 //! without placeholders, national ids without separators), so `O'Brien` and `OBRIEN` group.
 
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::StringChunked;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::cluster::{connected_components, Cluster};
-use super::records::{birth_columns, national_id_key, text, Records, NO_DATE};
+use super::records::{national_id_key, Records, NO_DATE};
 use crate::model::Field;
-use crate::normalize::name_key_into;
-use crate::snapshot::Snapshot;
+use crate::normalize::{is_placeholder_birth_date, name_key_into};
+use crate::snapshot::{arrays_at, values_at, FieldColumn, Snapshot};
 
 /// What the exact pass found. Plain data.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,39 +63,115 @@ struct Keys<'a> {
     id: &'a [u64],
 }
 
+/// Rows per block of the key computation: a block's rows are read in one pass over the
+/// columns, and the blocks are spread over the cores.
+const BLOCK: usize = 1 << 16;
+
+/// Hashed name keys ([`name_key_into`]) of a thread's rows, each distinct short name
+/// normalised once.
+///
+/// A name of at most 12 bytes is held whole in its 16-byte Arrow view, so equal views are
+/// equal names and the view is the cache's key: the common names of a register are looked up,
+/// not normalised and hashed again, without reading their bytes. Longer names (their views
+/// point into a buffer) are normalised every time. The cache is emptied when it reaches
+/// [`Names::MAX_CACHED`] names, so that a register of mostly distinct names cannot make it large.
+#[derive(Default)]
+struct Names {
+    by_view: HashMap<u128, u64, foldhash::fast::RandomState>,
+    key: String,
+}
+
+impl Names {
+    const MAX_CACHED: usize = 1 << 16;
+
+    /// The hashed key of the name in every row of `rows` into `out`; 0 for a missing or empty
+    /// one.
+    fn keys(&mut self, ca: &StringChunked, rows: Range<usize>, out: &mut [u64]) {
+        let mut out = out.iter_mut();
+        for (array, at) in arrays_at(ca, rows) {
+            let views = array.views();
+            for (i, key) in at.zip(&mut out) {
+                let Some(name) = array.get(i) else {
+                    *key = 0;
+                    continue;
+                };
+                let mut hash = |name: &str| {
+                    name_key_into(name.trim(), &mut self.key);
+                    match self.key.is_empty() {
+                        true => 0,
+                        false => xxh3_64(self.key.as_bytes()).max(1),
+                    }
+                };
+                let view = views[i];
+                if self.by_view.len() == Self::MAX_CACHED {
+                    self.by_view.clear();
+                }
+                *key = match view.length <= 12 {
+                    true => *self
+                        .by_view
+                        .entry(view.as_u128())
+                        .or_insert_with(|| hash(name)),
+                    false => hash(name),
+                };
+            }
+        }
+    }
+}
+
 /// The exact pass on a snapshot, without the model's normalisation of other fields: the fast
 /// path of `--exact-only`.
 pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
+    let n = snapshot.rows();
+    let text = |field| match snapshot.column(field) {
+        Some(FieldColumn::Text(ca)) => Some(ca),
+        _ => None,
+    };
     let (given, family, id) = (
-        snapshot.column(Field::GivenName),
-        snapshot.column(Field::FamilyName),
-        snapshot.column(Field::NationalId),
+        text(Field::GivenName),
+        text(Field::FamilyName),
+        text(Field::NationalId),
     );
-    let name: Vec<u64> = (0..snapshot.rows())
-        .into_par_iter()
-        .map_init(
-            || (String::new(), String::new()),
-            |(g, f), r| {
-                name_key_into(text(&given, r), g);
-                name_key_into(text(&family, r), f);
-                if g.is_empty() || f.is_empty() {
-                    0
-                } else {
-                    g.push('\u{1f}');
-                    g.push_str(f);
-                    xxh3_64(g.as_bytes()).max(1)
+    let date = match snapshot.column(Field::BirthDate) {
+        Some(FieldColumn::Day(ca)) => Some(ca),
+        _ => None,
+    };
+    let (mut name, mut birth, mut ids) = (vec![0u64; n], vec![NO_DATE; n], vec![0u64; n]);
+    name.par_chunks_mut(BLOCK)
+        .zip(birth.par_chunks_mut(BLOCK))
+        .zip(ids.par_chunks_mut(BLOCK))
+        .enumerate()
+        .for_each_init(Names::default, |names, (b, ((name, birth), ids))| {
+            let rows = b * BLOCK..b * BLOCK + name.len();
+            if let (Some(given), Some(family)) = (given, family) {
+                let mut family_keys = vec![0u64; name.len()];
+                names.keys(given, rows.clone(), name);
+                names.keys(family, rows.clone(), &mut family_keys);
+                for (key, family) in name.iter_mut().zip(family_keys) {
+                    *key = match (*key, family) {
+                        (0, _) | (_, 0) => 0,
+                        (g, f) => {
+                            xxh3_64(&(u128::from(g) << 64 | u128::from(f)).to_le_bytes()).max(1)
+                        }
+                    };
                 }
-            },
-        )
-        .collect();
-    let id: Vec<u64> = (0..snapshot.rows())
-        .into_par_iter()
-        .map(|r| national_id_key(text(&id, r)))
-        .collect();
+            }
+            if let Some(date) = date {
+                for (d, v) in birth.iter_mut().zip(values_at(date, rows.clone())) {
+                    *d = v
+                        .filter(|&d| !is_placeholder_birth_date(d))
+                        .unwrap_or(NO_DATE);
+                }
+            }
+            if let Some(id) = id {
+                for (key, v) in ids.iter_mut().zip(values_at(id, rows)) {
+                    *key = national_id_key(v.unwrap_or("").trim());
+                }
+            }
+        });
     let keys = Keys {
         name: &name,
-        birth: &birth_columns(snapshot).0,
-        id: &id,
+        birth: &birth,
+        id: &ids,
     };
     group(&keys, |row| voter_id(snapshot, row))
 }
@@ -125,17 +206,23 @@ fn voter_id(snapshot: &Snapshot, row: u32) -> &str {
         .expect("a group row is a snapshot row, and voter_id is never null")
 }
 
-/// Sorts each key, counts the pairs of every run and joins its rows.
+/// Sorts each key, counts the pairs of every run and joins its rows. Only the rows whose key
+/// [`may_repeat`] are sorted: in a register nearly every key is held once.
 fn group<'a>(keys: &Keys<'_>, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplicates {
     let n = keys.name.len();
-    let mut by_name: Vec<(u64, i32, u32)> = (0..n)
-        .filter(|&i| keys.name[i] != 0 && keys.birth[i] != NO_DATE)
-        .map(|i| (keys.name[i], keys.birth[i], i as u32))
+    let name_birth = |i: usize| {
+        (keys.name[i] != 0 && keys.birth[i] != NO_DATE)
+            .then(|| mix(keys.name[i] ^ (keys.birth[i] as u32 as u64).rotate_left(32)))
+    };
+    let mut by_name: Vec<(u64, i32, u32)> = may_repeat(n, name_birth)
+        .into_iter()
+        .map(|i| (keys.name[i as usize], keys.birth[i as usize], i))
         .collect();
     by_name.par_sort_unstable();
-    let mut by_id: Vec<(u64, u32)> = (0..n)
-        .filter(|&i| keys.id[i] != 0)
-        .map(|i| (keys.id[i], i as u32))
+    let id = |i: usize| (keys.id[i] != 0).then(|| mix(keys.id[i]));
+    let mut by_id: Vec<(u64, u32)> = may_repeat(n, id)
+        .into_iter()
+        .map(|i| (keys.id[i as usize], i))
         .collect();
     by_id.par_sort_unstable();
     let mut edges: Vec<(u32, u32)> = Vec::new();
@@ -169,5 +256,120 @@ fn group<'a>(keys: &Keys<'_>, voter_id: impl Fn(u32) -> &'a str) -> ExactDuplica
         name_birth_pairs,
         national_id_pairs,
         skipped_ids,
+    }
+}
+
+/// The rows, ascending, whose key (`None`: the row has none) might be another row's too: every
+/// row whose key is repeated, and some others.
+///
+/// A sketch of two bits per bucket, about eight buckets per row: a key's bucket is marked
+/// `seen`, and `twice` when it was seen already. Two rows with one key fall in one bucket, so
+/// both are kept; a row alone in its bucket is dropped. With eight buckets a row, about one
+/// key in eight shares its bucket by chance and is kept for the sort to tell apart.
+/// `key` must be well mixed in its high bits ([`mix`]).
+fn may_repeat(n: usize, key: impl Fn(usize) -> Option<u64> + Sync) -> Vec<u32> {
+    let buckets = (n * 8).next_power_of_two().max(64);
+    let shift = 64 - buckets.trailing_zeros();
+    let at = |k: u64| {
+        let b = (k >> shift) as usize;
+        (b / 64, 1u64 << (b % 64))
+    };
+    let words = || {
+        (0..buckets / 64)
+            .map(|_| AtomicU64::new(0))
+            .collect::<Vec<_>>()
+    };
+    let (seen, twice) = (words(), words());
+    (0..n).into_par_iter().for_each(|i| {
+        if let Some(k) = key(i) {
+            let (w, bit) = at(k);
+            if seen[w].fetch_or(bit, Ordering::Relaxed) & bit != 0 {
+                twice[w].fetch_or(bit, Ordering::Relaxed);
+            }
+        }
+    });
+    (0..n)
+        .into_par_iter()
+        .filter(|&i| {
+            key(i).is_some_and(|k| {
+                let (w, bit) = at(k);
+                twice[w].load(Ordering::Relaxed) & bit != 0
+            })
+        })
+        .map(|i| i as u32)
+        .collect()
+}
+
+/// A bijective mix of a key's bits (the splitmix64 finaliser), so that interned ids, which
+/// differ only in their low bits, spread over [`may_repeat`]'s buckets.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::name_key;
+    use polars::prelude::NewChunkedArray;
+    use proptest::prelude::*;
+
+    /// Cached or not, short or long, a name's key is the hash of its normalised form, computed
+    /// here directly from `name_key`; missing and letterless names have none.
+    #[test]
+    fn name_keys_are_the_hashes_of_normalised_names() {
+        let values = [
+            Some("Smith"),
+            Some("SMITH"),
+            Some("O'Brien"),
+            None,
+            Some("Smith"),
+            Some("Featherstonehaugh-Wolfeschlegel"),
+            Some(" - "),
+            Some("0'BRIEN"),
+            Some("Featherstonehaugh-Wolfeschlegel"),
+            Some(""),
+        ];
+        let ca = StringChunked::from_slice_options("n".into(), &values);
+        let mut out = vec![u64::MAX; values.len()];
+        let mut names = Names::default();
+        names.keys(&ca, 0..values.len(), &mut out);
+        // Again, from the cache.
+        let mut again = vec![u64::MAX; values.len()];
+        names.keys(&ca, 0..values.len(), &mut again);
+        let expected: Vec<u64> = values
+            .iter()
+            .map(|v| match name_key(v.unwrap_or("")) {
+                k if k.is_empty() => 0,
+                k => xxh3_64(k.as_bytes()).max(1),
+            })
+            .collect();
+        assert_eq!(out, expected);
+        assert_eq!(again, expected);
+        assert_eq!(out[0], out[1]);
+        assert_eq!(out[2], out[7], "OCR digit read as a letter");
+        assert_eq!(out[3], 0);
+        assert_eq!(out[6], 0);
+    }
+
+    proptest! {
+        /// The sketch keeps every row whose key another row holds (whatever else it keeps):
+        /// checked against counting the keys, with keys drawn from a few values so that they
+        /// repeat.
+        #[test]
+        fn may_repeat_keeps_every_repeated_key(keys in prop::collection::vec(prop::option::of(0u64..40), 0..300)) {
+            let kept = may_repeat(keys.len(), |i| keys[i].map(mix));
+            prop_assert!(kept.windows(2).all(|w| w[0] < w[1]));
+            for (i, k) in keys.iter().enumerate() {
+                let Some(k) = k else {
+                    prop_assert!(!kept.contains(&(i as u32)));
+                    continue;
+                };
+                if keys.iter().filter(|&&o| o == Some(*k)).count() > 1 {
+                    prop_assert!(kept.contains(&(i as u32)), "row {} (key {}) dropped", i, k);
+                }
+            }
+        }
     }
 }

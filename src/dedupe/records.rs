@@ -451,17 +451,6 @@ fn normaliser<'a>(
     }
 }
 
-/// Every row's birth date and year ([`Row::birth`], [`Row::year`]).
-pub(crate) fn birth_columns(snapshot: &Snapshot) -> (Vec<i32>, Vec<i32>) {
-    let (date, year) = (
-        snapshot.column(Field::BirthDate),
-        snapshot.column(Field::BirthYear),
-    );
-    (0..snapshot.rows())
-        .map(|r| birth_of(&date, &year, r))
-        .unzip()
-}
-
 /// Row `r`'s birth date and year ([`Row::birth`], [`Row::year`]).
 fn birth_of(
     date: &Option<FieldColumn<'_>>,

@@ -283,11 +283,16 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
         });
     }
     let values = |c: &Column| -> Vec<u64> {
-        c.u64()
-            .expect("dtype checked above")
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect()
+        let ca = c.u64().expect("dtype checked above");
+        if ca.null_count() > 0 {
+            return ca.iter().map(|v| v.unwrap_or(0)).collect();
+        }
+        // Without nulls, the arrays' value buffers are the values: copied whole.
+        let mut out = Vec::with_capacity(ca.len());
+        for array in ca.downcast_iter() {
+            out.extend_from_slice(array.values());
+        }
+        out
     };
     let rows = df.height();
     let layout = Layout {

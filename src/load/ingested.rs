@@ -23,6 +23,7 @@ use polars::prelude::{
     DataFrame, IntoColumn, IpcWriter, ParquetCompression, ParquetReader, ParquetWriter,
     PolarsResult, SerReader, SerWriter, StringChunked,
 };
+use rayon::prelude::*;
 
 use super::columnar::{as_ingested, catch_reader_panic, check_row_groups, is_read};
 use super::memory::Limits;
@@ -132,10 +133,22 @@ impl IngestedReader {
     /// The next row group (canonical columns, `_fingerprint`, `_line`), or `None` after the
     /// last.
     pub fn next_group(&mut self) -> Result<Option<DataFrame>, LoadError> {
-        let Some(group) = self.metadata.row_groups.get(self.next) else {
+        if self.next == self.metadata.row_groups.len() {
             return Ok(None);
-        };
-        let rows = group.num_rows();
+        }
+        let df = self.group(self.next, self.offset)?;
+        self.accept(&df)?;
+        Ok(Some(df))
+    }
+
+    /// Row group `index`, whose first row is `offset`, checked on its own: its byte ranges
+    /// and page headers before polars reads it. The order of its ids, which depends on the
+    /// groups before it, is [`accept`]'s to check. Groups can be read in any order, and on
+    /// any thread.
+    ///
+    /// [`accept`]: IngestedReader::accept
+    fn group(&self, index: usize, offset: usize) -> Result<DataFrame, LoadError> {
+        let group = &self.metadata.row_groups[index];
         let malformed = |why| LoadError::Malformed {
             path: self.path.clone(),
             format: "Parquet",
@@ -159,13 +172,13 @@ impl IngestedReader {
         if end > self.file_size || start > end {
             return Err(malformed(format!(
                 "row group {} extends beyond the end of the file (truncated?)",
-                self.next + 1
+                index + 1
             )));
         }
         let bytes = read_ranges(&self.path, start..end, &ranges)?;
         check_row_groups(
             &self.metadata,
-            self.next..self.next + 1,
+            index..index + 1,
             only,
             &bytes,
             start,
@@ -174,11 +187,17 @@ impl IngestedReader {
         )
         .map_err(malformed)?;
         drop(bytes);
-        let df = self.read_rows(self.offset, rows)?;
-        self.check_order(&df)?;
+        self.read_rows(offset, group.num_rows())
+    }
+
+    /// Takes the next group, read by [`group`]: checks that its ids continue the file's order.
+    ///
+    /// [`group`]: IngestedReader::group
+    fn accept(&mut self, df: &DataFrame) -> Result<(), LoadError> {
+        self.check_order(df)?;
         self.next += 1;
-        self.offset += rows;
-        Ok(Some(df))
+        self.offset += df.height();
+        Ok(())
     }
 
     fn read_rows(&self, offset: usize, rows: usize) -> Result<DataFrame, LoadError> {
@@ -247,8 +266,27 @@ pub fn load_ingested(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
     let mut keep = only.to_vec();
     keep.push(Field::VoterId);
     reader.project(&keep);
+    // The groups are read on every core, then taken in file order, as `next_group` takes
+    // them: the error reported is the one a read in order meets first.
+    let offsets: Vec<usize> = reader
+        .metadata
+        .row_groups
+        .iter()
+        .scan(0, |offset, g| {
+            let first = *offset;
+            *offset += g.num_rows();
+            Some(first)
+        })
+        .collect();
+    let groups: Vec<Result<DataFrame, LoadError>> = offsets
+        .par_iter()
+        .enumerate()
+        .map(|(index, &offset)| reader.group(index, offset))
+        .collect();
     let mut df = reader.empty()?;
-    while let Some(group) = reader.next_group()? {
+    for group in groups {
+        let group = group?;
+        reader.accept(&group)?;
         df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
     }
     let table = as_ingested(&df, path)?.ok_or_else(|| LoadError::NotIngested {
