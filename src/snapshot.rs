@@ -14,7 +14,8 @@ use std::borrow::Cow;
 
 use polars::datatypes::StaticArray;
 use polars::prelude::{
-    ChunkedArray, DataFrame, Int32Chunked, Int64Chunked, IntoColumn, PolarsDataType, StringChunked,
+    Categorical32Chunked, Categories, ChunkedArray, DataFrame, DataType, Int32Chunked,
+    Int64Chunked, IntoColumn, PolarsDataType, StringChunked,
 };
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -123,6 +124,8 @@ impl Snapshot {
 #[derive(Clone, Copy)]
 pub enum FieldColumn<'a> {
     Text(&'a StringChunked),
+    /// A text field stored as codes into polars' global string mapping ([`Snapshot::compact`]).
+    Coded(&'a Categorical32Chunked),
     Day(&'a Int32Chunked),
     Year(&'a Int32Chunked),
     Millis(&'a Int64Chunked),
@@ -132,7 +135,7 @@ impl<'a> FieldColumn<'a> {
     /// The value at `row` in its canonical text form (ISO dates), `None` if missing.
     pub fn text(&self, row: usize) -> Option<Cow<'a, str>> {
         match self {
-            FieldColumn::Text(ca) => ca.get(row).map(Cow::Borrowed),
+            FieldColumn::Text(_) | FieldColumn::Coded(_) => self.str(row).map(Cow::Borrowed),
             FieldColumn::Day(ca) => ca.get(row).map(|d| IsoDate(d).to_string().into()),
             FieldColumn::Year(ca) => ca.get(row).map(|y| y.to_string().into()),
             FieldColumn::Millis(ca) => ca.get(row).map(|t| IsoTimestamp(t).to_string().into()),
@@ -143,6 +146,14 @@ impl<'a> FieldColumn<'a> {
     pub fn same(&self, row: usize, other: &FieldColumn<'_>, other_row: usize) -> bool {
         match (self, other) {
             (FieldColumn::Text(a), FieldColumn::Text(b)) => a.get(row) == b.get(other_row),
+            // One mapping for every coded column: equal codes are equal strings.
+            (FieldColumn::Coded(a), FieldColumn::Coded(b)) => {
+                a.physical().get(row) == b.physical().get(other_row)
+            }
+            (
+                FieldColumn::Text(_) | FieldColumn::Coded(_),
+                FieldColumn::Text(_) | FieldColumn::Coded(_),
+            ) => self.str(row) == other.str(other_row),
             (FieldColumn::Day(a), FieldColumn::Day(b))
             | (FieldColumn::Year(a), FieldColumn::Year(b)) => a.get(row) == b.get(other_row),
             (FieldColumn::Millis(a), FieldColumn::Millis(b)) => a.get(row) == b.get(other_row),
@@ -157,19 +168,78 @@ impl<'a> FieldColumn<'a> {
         }
     }
 
+    /// The text values at `rows`, in order (`None` for missing; all `None` for a column that
+    /// is not text): a block of rows read in one pass.
+    pub fn strs(
+        &self,
+        rows: std::ops::Range<usize>,
+    ) -> Box<dyn Iterator<Item = Option<&'a str>> + 'a> {
+        match *self {
+            FieldColumn::Text(ca) => Box::new(values_at(ca, rows)),
+            FieldColumn::Coded(ca) => {
+                let mapping = ca.get_mapping();
+                Box::new(values_at(ca.physical(), rows).map(move |code| {
+                    code.map(|c| {
+                        mapping
+                            .cat_to_str(c)
+                            .expect("a coded column's codes are in its mapping")
+                    })
+                }))
+            }
+            _ => Box::new(rows.map(|_| None)),
+        }
+    }
+
     pub fn str(&self, row: usize) -> Option<&'a str> {
         match self {
             FieldColumn::Text(ca) => ca.get(row),
+            FieldColumn::Coded(ca) => {
+                let code = ca.physical().get(row)?;
+                Some(
+                    ca.get_mapping()
+                        .cat_to_str(code)
+                        .expect("a coded column's codes are in its mapping"),
+                )
+            }
             _ => None,
         }
     }
 }
+
+/// The text fields [`Snapshot::compact`] stores as codes: those whose values repeat in any
+/// register (names, address parts below the street line, areas, status, party, operator
+/// accounts). A value's 16-byte Arrow view becomes a 4-byte code: at 10,000,000 voters these
+/// seventeen columns took about 2.7 GB of views, and a coded snapshot is about 1.9 GB smaller
+/// (measured: 4.15 GB to 2.27 GB RSS for sixteen of them). Fields unique per voter (ids, the
+/// address line, phone, email) stay text: coding them would add a mapping entry per row.
+pub const CODED_FIELDS: [Field; 17] = [
+    Field::GivenName,
+    Field::MiddleName,
+    Field::FamilyName,
+    Field::NameSuffix,
+    Field::Sex,
+    Field::HouseNumber,
+    Field::Street,
+    Field::Unit,
+    Field::Locality,
+    Field::Postcode,
+    Field::Region,
+    Field::District,
+    Field::Precinct,
+    Field::Status,
+    Field::StatusReason,
+    Field::Party,
+    Field::ChangedBy,
+];
 
 impl Snapshot {
     /// Typed access to a field's column; `None` when the snapshot lacks the field.
     pub fn column(&self, field: Field) -> Option<FieldColumn<'_>> {
         let c = self.df.column(field.name()).ok()?;
         Some(match field.kind() {
+            FieldKind::Text | FieldKind::Status if c.dtype().is_categorical() => {
+                FieldColumn::Coded(c.cat32().ok()?)
+            }
             FieldKind::Text | FieldKind::Status => FieldColumn::Text(c.str().ok()?),
             FieldKind::Date => FieldColumn::Day(c.date().ok()?.physical()),
             FieldKind::Year => FieldColumn::Year(c.i32().ok()?),
@@ -182,8 +252,19 @@ impl Snapshot {
     pub fn texts(&self, field: Field) -> Option<Vec<Option<&str>>> {
         match self.column(field)? {
             FieldColumn::Text(ca) => Some(ca.iter().collect()),
+            coded @ FieldColumn::Coded(_) => Some((0..self.rows()).map(|r| coded.str(r)).collect()),
             _ => None,
         }
+    }
+
+    /// Stores the [`CODED_FIELDS`] the snapshot has as codes into polars' global string
+    /// mapping, shared by every snapshot, so that equal strings have equal codes across
+    /// snapshots. Values read the same through [`FieldColumn`]; nothing orders by code.
+    /// The columns are coded on every core, and the views they replace are returned to the
+    /// operating system.
+    pub fn compact(&mut self) {
+        compact_frame(&mut self.df);
+        release_freed_memory();
     }
 
     /// Every field's column, indexed by [`Field::index`]: one lookup per field instead of one
@@ -232,6 +313,40 @@ where
             (array, from..from + len)
         })
         .filter(|(_, at)| !at.is_empty())
+}
+
+/// [`Snapshot::compact`] on a frame of snapshot columns (a row group being loaded, say).
+pub(crate) fn compact_frame(df: &mut DataFrame) {
+    let coded = DataType::from_categories(Categories::global());
+    let columns: Vec<_> = CODED_FIELDS
+        .par_iter()
+        .filter_map(|f| df.column(f.name()).ok())
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| {
+            c.cast(&coded)
+                .expect("a text column casts to a categorical one")
+        })
+        .collect();
+    for c in columns {
+        df.with_column(c)
+            .expect("a coded column has its text column's name and height");
+    }
+}
+
+/// Returns the memory freed so far to the operating system. glibc keeps freed blocks below its
+/// (self-raising) mmap threshold in its heaps, so the views a compaction frees would still
+/// count in the process's resident memory without it.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim only returns unused heap pages; it takes no pointers.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 fn fingerprints(df: &DataFrame) -> &[u64] {

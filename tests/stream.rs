@@ -273,3 +273,70 @@ fn a_projected_load_checks_the_pages_of_the_columns_it_reads() {
         }
     }
 }
+
+/// The audit's loads code their text columns (`Snapshot::compact`), an ingested file a row
+/// group at a time (`load_ingested_coded`): every value of every field, the digest, the load
+/// report and the input's SHA-256 must be the uncoded load's, and the diff of coded snapshots
+/// must write what the diff of uncoded ones writes.
+#[test]
+fn coded_snapshots_read_and_diff_as_the_text_ones() {
+    use rollaudit::load::{load_ingested_coded, sha256_hex};
+    use rollaudit::model::Field;
+    let dir = Dir::new();
+    let series = generated_series(
+        &dir.path("series"),
+        5_000,
+        2,
+        3,
+        AnomalySelection::all_defaults(),
+    );
+    let files: Vec<PathBuf> = series
+        .snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| write_in_groups(s, &dir.path(&format!("s{i}.parquet")), 700))
+        .collect();
+    let profile = Profile::canonical();
+    let mut coded = Vec::new();
+    for (text, file) in series.snapshots.iter().zip(&files) {
+        let whole = load_path(file, &profile, &NoProgress).unwrap();
+        let (by_groups, sha256) = load_ingested_coded(file).unwrap();
+        assert_eq!(sha256, sha256_hex(&std::fs::read(file).unwrap()));
+        let mut compacted = whole.snapshot.clone();
+        compacted.compact();
+        for snapshot in [&by_groups.snapshot, &compacted] {
+            assert_eq!(snapshot.digest, text.digest);
+            assert_eq!(snapshot.rows(), text.rows());
+            assert!(snapshot
+                .df
+                .column("given_name")
+                .unwrap()
+                .dtype()
+                .is_categorical());
+            for field in Field::ALL {
+                let (a, b) = (text.column(field), snapshot.column(field));
+                assert_eq!(a.is_some(), b.is_some(), "{field:?}");
+                let (Some(a), Some(b)) = (a, b) else { continue };
+                for row in 0..text.rows() {
+                    assert_eq!(a.text(row), b.text(row), "{field:?} row {row}");
+                    assert!(a.same(row, &b, row) && b.same(row, &a, row));
+                }
+            }
+        }
+        assert_eq!(by_groups.report.rows_loaded, whole.report.rows_loaded);
+        assert_eq!(by_groups.report.missing_fields, whole.report.missing_fields);
+        coded.push(by_groups.snapshot);
+    }
+    let (old, new) = (&series.snapshots[0], &series.snapshots[1]);
+    write_diff(
+        &dir.path("text"),
+        &diff(old, new, &DiffConfig::default()),
+        old,
+        new,
+    )
+    .unwrap();
+    let result = diff(&coded[0], &coded[1], &DiffConfig::default());
+    write_diff(&dir.path("coded"), &result, &coded[0], &coded[1]).unwrap();
+    assert!(!result.log.is_empty());
+    assert_eq!(artefacts(&dir.path("text")), artefacts(&dir.path("coded")));
+}

@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use polars::prelude::StringChunked;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -78,6 +77,8 @@ const BLOCK: usize = 1 << 16;
 #[derive(Default)]
 struct Names {
     by_view: HashMap<u128, u64, foldhash::fast::RandomState>,
+    /// For a coded column ([`FieldColumn::Coded`]): by code.
+    by_code: HashMap<u32, u64, foldhash::fast::RandomState>,
     key: String,
 }
 
@@ -86,34 +87,56 @@ impl Names {
 
     /// The hashed key of the name in every row of `rows` into `out`; 0 for a missing or empty
     /// one.
-    fn keys(&mut self, ca: &StringChunked, rows: Range<usize>, out: &mut [u64]) {
-        let mut out = out.iter_mut();
-        for (array, at) in arrays_at(ca, rows) {
-            let views = array.views();
-            for (i, key) in at.zip(&mut out) {
-                let Some(name) = array.get(i) else {
-                    *key = 0;
-                    continue;
-                };
-                let mut hash = |name: &str| {
-                    name_key_into(name.trim(), &mut self.key);
-                    match self.key.is_empty() {
-                        true => 0,
-                        false => xxh3_64(self.key.as_bytes()).max(1),
-                    }
-                };
-                let view = views[i];
-                if self.by_view.len() == Self::MAX_CACHED {
-                    self.by_view.clear();
-                }
-                *key = match view.length <= 12 {
-                    true => *self
-                        .by_view
-                        .entry(view.as_u128())
-                        .or_insert_with(|| hash(name)),
-                    false => hash(name),
-                };
+    fn keys(&mut self, column: FieldColumn<'_>, rows: Range<usize>, out: &mut [u64]) {
+        let (by_view, by_code, key) = (&mut self.by_view, &mut self.by_code, &mut self.key);
+        let mut hash = |name: &str| {
+            name_key_into(name.trim(), key);
+            match key.is_empty() {
+                true => 0,
+                false => xxh3_64(key.as_bytes()).max(1),
             }
+        };
+        let mut out = out.iter_mut();
+        match column {
+            FieldColumn::Text(ca) => {
+                for (array, at) in arrays_at(ca, rows) {
+                    let views = array.views();
+                    for (i, key) in at.zip(&mut out) {
+                        let Some(name) = array.get(i) else {
+                            *key = 0;
+                            continue;
+                        };
+                        let view = views[i];
+                        if by_view.len() == Self::MAX_CACHED {
+                            by_view.clear();
+                        }
+                        *key = match view.length <= 12 {
+                            true => *by_view.entry(view.as_u128()).or_insert_with(|| hash(name)),
+                            false => hash(name),
+                        };
+                    }
+                }
+            }
+            FieldColumn::Coded(ca) => {
+                let mapping = ca.get_mapping();
+                for (code, key) in values_at(ca.physical(), rows).zip(out) {
+                    let Some(code) = code else {
+                        *key = 0;
+                        continue;
+                    };
+                    if by_code.len() == Self::MAX_CACHED {
+                        by_code.clear();
+                    }
+                    *key = *by_code.entry(code).or_insert_with(|| {
+                        hash(
+                            mapping
+                                .cat_to_str(code)
+                                .expect("a coded column's codes are in its mapping"),
+                        )
+                    });
+                }
+            }
+            _ => out.for_each(|key| *key = 0),
         }
     }
 }
@@ -122,14 +145,10 @@ impl Names {
 /// path of `--exact-only`.
 pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
     let n = snapshot.rows();
-    let text = |field| match snapshot.column(field) {
-        Some(FieldColumn::Text(ca)) => Some(ca),
-        _ => None,
-    };
     let (given, family, id) = (
-        text(Field::GivenName),
-        text(Field::FamilyName),
-        text(Field::NationalId),
+        snapshot.column(Field::GivenName),
+        snapshot.column(Field::FamilyName),
+        snapshot.column(Field::NationalId),
     );
     let date = match snapshot.column(Field::BirthDate) {
         Some(FieldColumn::Day(ca)) => Some(ca),
@@ -163,7 +182,7 @@ pub fn exact_duplicates(snapshot: &Snapshot) -> ExactDuplicates {
                 }
             }
             if let Some(id) = id {
-                for (key, v) in ids.iter_mut().zip(values_at(id, rows)) {
+                for (key, v) in ids.iter_mut().zip(id.strs(rows)) {
                     *key = national_id_key(v.unwrap_or("").trim());
                 }
             }
@@ -312,7 +331,7 @@ fn mix(mut x: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::normalize::name_key;
-    use polars::prelude::NewChunkedArray;
+    use polars::prelude::{Categories, DataType, IntoSeries, NewChunkedArray, StringChunked};
     use proptest::prelude::*;
 
     /// Cached or not, short or long, a name's key is the hash of its normalised form, computed
@@ -334,10 +353,10 @@ mod tests {
         let ca = StringChunked::from_slice_options("n".into(), &values);
         let mut out = vec![u64::MAX; values.len()];
         let mut names = Names::default();
-        names.keys(&ca, 0..values.len(), &mut out);
+        names.keys(FieldColumn::Text(&ca), 0..values.len(), &mut out);
         // Again, from the cache.
         let mut again = vec![u64::MAX; values.len()];
-        names.keys(&ca, 0..values.len(), &mut again);
+        names.keys(FieldColumn::Text(&ca), 0..values.len(), &mut again);
         let expected: Vec<u64> = values
             .iter()
             .map(|v| match name_key(v.unwrap_or("")) {
@@ -347,6 +366,18 @@ mod tests {
             .collect();
         assert_eq!(out, expected);
         assert_eq!(again, expected);
+        // And from the same names stored as codes.
+        let coded = ca
+            .into_series()
+            .cast(&DataType::from_categories(Categories::global()))
+            .expect("text casts to codes");
+        let mut from_codes = vec![u64::MAX; values.len()];
+        names.keys(
+            FieldColumn::Coded(coded.cat32().expect("coded")),
+            0..values.len(),
+            &mut from_codes,
+        );
+        assert_eq!(from_codes, expected);
         assert_eq!(out[0], out[1]);
         assert_eq!(out[2], out[7], "OCR digit read as a letter");
         assert_eq!(out[3], 0);

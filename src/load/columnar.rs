@@ -262,7 +262,13 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
             FINGERPRINT_COLUMN if c.dtype() == &DataType::UInt64 => fingerprints = Some(c),
             LINE_COLUMN if c.dtype() == &DataType::UInt64 => lines = Some(c),
             name => match Field::from_name(name) {
-                Some(f) if c.dtype() == &f.dtype() => fields.push((f, c.clone())),
+                // Text may arrive coded (`load_ingested_coded`).
+                Some(f)
+                    if c.dtype() == &f.dtype()
+                        || (f.dtype() == DataType::String && c.dtype().is_categorical()) =>
+                {
+                    fields.push((f, c.clone()))
+                }
                 _ => return Ok(None),
             },
         }

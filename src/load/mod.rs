@@ -35,7 +35,9 @@ use polars::prelude::PolarsError;
 use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
-pub use ingested::{load_ingested, write_snapshot, IngestedReader, IngestedWriter};
+pub use ingested::{
+    load_ingested, load_ingested_coded, write_snapshot, IngestedReader, IngestedWriter,
+};
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::{sha256_hex, InputFormat};
 pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};

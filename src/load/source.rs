@@ -116,6 +116,25 @@ pub(crate) fn read_input_hashed(path: &Path) -> Result<(RawInput, String), LoadE
     Ok((classify(bytes, path)?, hex(&hasher.finalize())))
 }
 
+/// Hex SHA-256 of a file's bytes, read a piece at a time.
+pub(crate) fn sha256_of_file(path: &Path) -> Result<String, LoadError> {
+    use sha2::{Digest as _, Sha256};
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut piece = vec![0u8; 8 << 20];
+    let mut hasher = Sha256::new();
+    loop {
+        let n = read_full(&mut file, &mut piece).map_err(io)?;
+        hasher.update(&piece[..n]);
+        if n < piece.len() {
+            return Ok(hex(&hasher.finalize()));
+        }
+    }
+}
+
 /// Hex SHA-256 of bytes: how reports identify their inputs and the artefacts they list.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
