@@ -445,6 +445,8 @@ impl Blocks {
             }
         }
         codes.truncate(kept);
+        // The repeats' room is returned (glibc moves a large block's pages, it does not copy).
+        codes.shrink_to_fit();
         (Pairs(codes), new)
     }
 

@@ -68,7 +68,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::compare::{Comparison, Pattern, MISSING};
+use super::compare::{Comparison, Packed, Pattern, MISSING};
 use super::constraints::sane_ratios;
 
 /// Start of `lambda`, the share of candidate pairs that are one person: blocking keeps pairs
@@ -348,13 +348,13 @@ pub fn probability(weight: f64) -> f64 {
 }
 
 /// Distinct patterns (swapped bit cleared) and how many pairs have each.
-pub(crate) fn pattern_counts(patterns: &[Pattern]) -> Vec<(Pattern, f64)> {
+pub(crate) fn pattern_counts(patterns: &[Packed]) -> Vec<(Pattern, f64)> {
     let counts = patterns
         .par_chunks(1 << 16)
         .map(|chunk| {
             let mut h: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
             for p in chunk {
-                *h.entry(p.levels_only()).or_insert(0) += 1;
+                *h.entry(p.unpack().levels_only()).or_insert(0) += 1;
             }
             h
         })

@@ -218,8 +218,8 @@ impl std::fmt::Debug for DedupeConfig {
 }
 
 /// Bytes a candidate pair holds while its part is compared: its code in the cross-rule sort (8)
-/// and the sorted pair (8), then the pair and its pattern (8); the rest is the vectors' spare
-/// capacity.
+/// and the sorted pair (8), then the pair (8) and its packed pattern (4); the rest is the
+/// vectors' spare capacity.
 pub const BYTES_PER_PAIR: u64 = 24;
 
 /// The [`DedupeConfig::pairs_per_part`] that keeps a part's pairs within a quarter of `budget`

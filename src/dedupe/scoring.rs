@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::blocking::{Blocks, Pairs};
-use super::compare::{self, Comparison, Pattern};
+use super::compare::{self, Comparison, Packed, Pattern};
 use super::fellegi_sunter::{self, Model};
 use super::records::{Records, NO_DATE};
 use super::{unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
@@ -47,13 +47,17 @@ pub(crate) fn fit_and_score(
     for range in &ranges {
         let (part, new) = blocks.pairs_from(range.clone());
         blocks.credit(&new);
+        if ranges.len() == 1 {
+            // The only part's pairs are made: the expanded blocks go before its patterns
+            // are computed, not after (about 450 MB at 10,000,000 voters).
+            blocks.drop_blocks();
+        }
         candidates += part.len() as u64;
         let patterns = compare::compare_all(records, &part);
         for (p, n) in fellegi_sunter::pattern_counts(&patterns) {
             *total.entry(p).or_insert(0) += n as u64;
         }
         if ranges.len() == 1 {
-            blocks.drop_blocks();
             kept = Some((part, patterns));
         }
     }
@@ -109,7 +113,7 @@ fn fit_model(
 fn score(
     r: &Records,
     candidates: &Pairs,
-    patterns: &[Pattern],
+    patterns: &[Packed],
     counts: &[(Pattern, f64)],
     model: &Model,
     config: &DedupeConfig,
@@ -139,6 +143,7 @@ fn score(
         .par_iter()
         .zip(patterns)
         .filter_map(|(&code, &pattern)| {
+            let pattern = pattern.unpack();
             let (a, b) = Pairs::unpack(code);
             // Swapped, the given name of `a` is compared with the family name of `b` (and so
             // on): each side's own frequency is the adjustment of its level.

@@ -3,7 +3,7 @@
 //! functions; nothing here is needed to use the module.
 
 use super::blocking::{self, BlockingStat, Pairs};
-use super::compare::{self, Pattern};
+use super::compare::{self, Packed};
 use super::records::Records;
 use super::DedupeConfig;
 use crate::snapshot::Snapshot;
@@ -23,6 +23,6 @@ pub fn block(records: &Normalised, config: &DedupeConfig) -> (Pairs, Vec<Blockin
 }
 
 /// The agreement pattern of every pair, in parallel.
-pub fn compare_pairs(records: &Normalised, pairs: &Pairs) -> Vec<Pattern> {
+pub fn compare_pairs(records: &Normalised, pairs: &Pairs) -> Vec<Packed> {
     compare::compare_all(&records.0, pairs)
 }

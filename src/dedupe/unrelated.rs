@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use super::compare::{self, Comparison, Pattern, MISSING};
+use super::compare::{self, Comparison, Packed, MISSING};
 use super::fellegi_sunter::pattern_counts;
 use super::records::{Records, Row, NO_DATE};
 use super::DedupeConfig;
@@ -31,9 +31,9 @@ use super::DedupeConfig;
 /// random pairs that carry it on both sides.
 pub(crate) fn unrelated_u(r: &Records, config: &DedupeConfig) -> (Vec<Vec<f64>>, Vec<f64>) {
     let pairs = random_pairs(r.len(), config);
-    let patterns: Vec<Pattern> = pairs
+    let patterns: Vec<Packed> = pairs
         .par_iter()
-        .map(|&(a, b)| compare::compare(r, a, b))
+        .map(|&(a, b)| Packed::pack(compare::compare(r, a, b)))
         .collect();
     let counts = pattern_counts(&patterns);
     let floor = 0.5 / config.random_pairs.max(1) as f64;
