@@ -340,3 +340,49 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
     assert!(!result.log.is_empty());
     assert_eq!(artefacts(&dir.path("text")), artefacts(&dir.path("coded")));
 }
+
+/// An audit of ingested files is estimated by the coded model (they are coded as read), any
+/// other audit by the whole-load model; a death registry beside them adds its whole-load
+/// share. Expected values from the constants and the files' sizes.
+#[test]
+fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
+    use rollaudit::load::memory::{
+        estimate, estimate_audit, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO,
+    };
+    let dir = Dir::new();
+    let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
+    let files: Vec<PathBuf> = series
+        .snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| write_in_groups(s, &dir.path(&format!("s{i}.parquet")), 500))
+        .collect();
+    let (a, b) = (files[0].as_path(), files[1].as_path());
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
+    let text = (COLUMNAR_RATIO * size(a)) as u64 + (COLUMNAR_RATIO * size(b)) as u64;
+    let coded = estimate_audit(&[a, b], &[]);
+    assert_eq!(coded.input_text_bytes, text);
+    assert_eq!(
+        coded.peak_bytes,
+        CODED_BASE + (CODED_RETAINED * text as f64) as u64
+    );
+    let registry = dir.path("deceased.csv");
+    std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();
+    let with_registry = estimate_audit(&[a, b], &[&registry]);
+    assert_eq!(
+        with_registry.peak_bytes,
+        coded.peak_bytes + estimate(&[&registry]).peak_bytes
+    );
+    // A snapshot that is not an ingested file: the whole-load model for every input.
+    let csv = series_csv(&dir.path("series"));
+    assert_eq!(estimate_audit(&[a, &csv], &[]), estimate(&[a, &csv]));
+}
+
+/// A CSV snapshot the generator wrote into `dir`.
+fn series_csv(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .expect("the generator writes CSV snapshots")
+}

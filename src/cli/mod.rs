@@ -32,7 +32,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
     });
     if !args.skip_memory_check {
-        let shortfall = budget.and_then(|b| memory_shortfall(&input_paths(&args.command), b));
+        let shortfall = budget.and_then(|b| memory_shortfall(&args.command, b));
         if let Some(shortfall) = shortfall {
             match &args.command {
                 // A streamed diff holds one window, not the files.
@@ -187,9 +187,17 @@ fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
 
 /// What a run is estimated to need when that is more than `budget` (the caller refuses it
 /// before any work, or streams instead), as one sentence naming the inputs.
-fn memory_shortfall(paths: &[PathBuf], budget: u64) -> Option<String> {
+fn memory_shortfall(command: &Command, budget: u64) -> Option<String> {
+    let paths = input_paths(command);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let estimate = rollaudit::load::memory::estimate(&refs);
+    let estimate = match command {
+        // An audit's snapshots come first in its inputs, then a death registry if any.
+        Command::Audit(a) => {
+            let (snapshots, others) = refs.split_at(a.snapshots.len());
+            rollaudit::load::memory::estimate_audit(snapshots, others)
+        }
+        _ => rollaudit::load::memory::estimate(&refs),
+    };
     if estimate.peak_bytes <= budget {
         return None;
     }
@@ -240,9 +248,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("a.csv");
         std::fs::write(&csv, vec![b'x'; 1000]).unwrap();
+        use clap::Parser;
+        let inspect = Args::parse_from(["rollaudit", "inspect", csv.to_str().unwrap()]).command;
         // 1000 bytes of text: 3.5 x 1000 + 2 x 1000 = 5500 bytes by the model.
-        assert_eq!(memory_shortfall(std::slice::from_ref(&csv), 5500), None);
-        let message = memory_shortfall(&[csv], 5499).expect("over budget");
+        assert_eq!(memory_shortfall(&inspect, 5500), None);
+        let message = memory_shortfall(&inspect, 5499).expect("over budget");
         assert!(
             message.contains("a.csv") && message.contains("--memory-limit"),
             "{message}"
