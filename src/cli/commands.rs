@@ -105,7 +105,9 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
 }
 
 pub fn scan(run: &config::Scan) -> Result<ExitCode> {
-    let loaded = load(&run.input.path, &run.reading)?;
+    let mut loaded = load(&run.input.path, &run.reading)?;
+    // Coded, the snapshot is about two fifths smaller while the rules run.
+    loaded.snapshot.compact();
     let deceased = match &run.rules.deceased {
         Some(path) => Some(load::load_path(
             path,
@@ -182,6 +184,9 @@ pub fn dedupe(
         report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
         println!("{}", render::exact(&exact));
     } else {
+        // Coded, the snapshot is about two fifths smaller beside dedupe's working set.
+        let mut loaded = loaded;
+        loaded.snapshot.compact();
         let config = rollaudit::dedupe::DedupeConfig {
             pairs_per_part,
             ..Default::default()
