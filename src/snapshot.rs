@@ -209,8 +209,8 @@ impl<'a> FieldColumn<'a> {
 }
 
 /// The text fields [`Snapshot::compact`] stores as codes: those whose values repeat in any
-/// register (names, address parts below the street line, areas, status, party, operator
-/// accounts). A value's 16-byte Arrow view becomes a 4-byte code: at 10,000,000 voters these
+/// register (names, the parts of an address but not its whole line, areas, status, party,
+/// operator accounts). A value's 16-byte Arrow view becomes a 4-byte code: at 10,000,000 voters these
 /// seventeen columns took about 2.7 GB of views, and a coded snapshot is about 1.9 GB smaller
 /// (measured: 4.15 GB to 2.27 GB RSS for sixteen of them). Fields unique per voter (ids, the
 /// address line, phone, email) stay text: coding them would add a mapping entry per row.
@@ -254,7 +254,7 @@ impl Snapshot {
     pub fn texts(&self, field: Field) -> Option<Vec<Option<&str>>> {
         match self.column(field)? {
             FieldColumn::Text(ca) => Some(ca.iter().collect()),
-            coded @ FieldColumn::Coded(_) => Some((0..self.rows()).map(|r| coded.str(r)).collect()),
+            coded @ FieldColumn::Coded(_) => Some(coded.strs(0..self.rows()).collect()),
             _ => None,
         }
     }
