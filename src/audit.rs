@@ -14,6 +14,7 @@ use crate::diff::{self, DiffConfig, DiffResult};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::incidents::{self, Incident};
 use crate::load::{self, LoadError, LoadReport, Progress};
+use crate::model::Field;
 use crate::profile::Profile;
 use crate::rules::{self, ScanConfig, ScanResult};
 use crate::snapshot::Snapshot;
@@ -163,9 +164,18 @@ pub fn run(
         // about two fifths smaller (`Snapshot::compact`). An ingested file is coded as it is
         // read; any other input (or an ingested file the group-wise reader refuses, which the
         // whole-file load then reports or accepts as it always has) after its load.
-        let ingested = load::IngestedReader::open(&input.path)
-            .ok()
-            .and_then(|_| load::load_ingested_coded(&input.path).ok());
+        let ingested = load::IngestedReader::open(&input.path).ok().and_then(|_| {
+            // The file's SHA-256 from a read of its own, on another thread.
+            std::thread::scope(|scope| {
+                let sha256 = scope.spawn(|| load::sha256_of_file(&input.path));
+                let loaded = load::load_ingested_coded(&input.path, &Field::ALL).ok()?;
+                let sha256 = sha256
+                    .join()
+                    .expect("the hashing thread does not panic")
+                    .ok()?;
+                Some((loaded, sha256))
+            })
+        });
         let (l, sha256) = match ingested {
             Some(loaded) => loaded,
             None => {

@@ -264,20 +264,15 @@ pub fn load_ingested(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
     read_groups(path, only, false)
 }
 
-/// Loads a whole ingested file a row group at a time, coding each group's text columns as it
-/// is read ([`Snapshot::compact`]), and returns it with the SHA-256 of the file's bytes
-/// (computed on another thread from a read of its own). The snapshot never exists uncoded:
-/// at 10,000,000 voters a whole-file read held the file's 0.7 GB and about 4.1 GB of
-/// uncoded columns before they could be coded. The snapshot is the one a whole-file load
-/// and `compact` give.
-pub fn load_ingested_coded(path: &Path) -> Result<(Loaded, String), LoadError> {
-    std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| super::source::sha256_of_file(path));
-        let loaded = read_groups(path, &Field::ALL, true);
-        let sha256 = hashing.join().expect("the hashing thread does not panic")?;
-        crate::snapshot::release_freed_memory();
-        Ok((loaded?, sha256))
-    })
+/// [`load_ingested`] with each row group's text columns coded as it is read
+/// ([`Snapshot::compact`]): the snapshot never exists uncoded. At 10,000,000 voters a
+/// whole-file read held the file's 0.7 GB and about 4.1 GB of uncoded columns before they
+/// could be coded. With every field, the snapshot is the one a whole-file load and `compact`
+/// give.
+pub fn load_ingested_coded(path: &Path, only: &[Field]) -> Result<Loaded, LoadError> {
+    let loaded = read_groups(path, only, true);
+    crate::snapshot::release_freed_memory();
+    loaded
 }
 
 /// [`load_ingested`], each group coded as it is read when `coded`.

@@ -39,7 +39,7 @@ pub use ingested::{
     load_ingested, load_ingested_coded, write_snapshot, IngestedReader, IngestedWriter,
 };
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
-pub use source::{sha256_hex, InputFormat};
+pub use source::{sha256_hex, sha256_of_file, InputFormat};
 pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};
 
 /// A loaded snapshot and the account of how it was loaded.

@@ -117,7 +117,7 @@ pub(crate) fn read_input_hashed(path: &Path) -> Result<(RawInput, String), LoadE
 }
 
 /// Hex SHA-256 of a file's bytes, read a piece at a time.
-pub(crate) fn sha256_of_file(path: &Path) -> Result<String, LoadError> {
+pub fn sha256_of_file(path: &Path) -> Result<String, LoadError> {
     use sha2::{Digest as _, Sha256};
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
