@@ -161,8 +161,9 @@ pub fn run(
     }
     let load = |input: AuditInput| -> Result<LoadedInput, AuditError> {
         // Two snapshots are held together for the diff and the detectors: coded, each is
-        // about two fifths smaller (`Snapshot::compact`). An ingested file is coded as it is
-        // read; any other input (or an ingested file the group-wise reader refuses, which the
+        // about two fifths smaller (`Snapshot::compact`). An ingested file is coded a row
+        // group at a time as it is read, a CSV export a batch at a time as it is converted;
+        // any other input (or an ingested file the group-wise reader refuses, which the
         // whole-file load then reports or accepts as it always has) after its load.
         let ingested = load::IngestedReader::open(&input.path).ok().and_then(|_| {
             // The file's SHA-256 from a read of its own, on another thread.
@@ -178,11 +179,7 @@ pub fn run(
         });
         let (l, sha256) = match ingested {
             Some(loaded) => loaded,
-            None => {
-                let (mut l, sha256) = load::load_path_hashed(&input.path, profile, progress)?;
-                l.snapshot.compact();
-                (l, sha256)
-            }
+            None => load::load_path_hashed_coded(&input.path, profile, progress)?,
         };
         Ok(LoadedInput {
             input,

@@ -332,6 +332,18 @@ pub(crate) fn compact_frame(df: &mut DataFrame) {
     }
 }
 
+/// [`Snapshot::compact`] on the columns of a batch being converted, in place, on the calling
+/// thread (the batches are converted on every core already).
+pub(crate) fn code_columns(columns: &mut [Column]) {
+    let coded = DataType::from_categories(Categories::global());
+    for c in columns.iter_mut() {
+        let is_coded = CODED_FIELDS.iter().any(|f| f.name() == c.name().as_str());
+        if let (true, Ok(ca)) = (is_coded, c.str()) {
+            *c = code(ca, &coded);
+        }
+    }
+}
+
 /// `ca` as codes into the mapping of `dtype` (a categorical type). A value of at most 12
 /// bytes is held whole in its 16-byte Arrow view, so equal views are equal values: each
 /// column keeps its own table from view to code, and asks the shared mapping (a concurrent

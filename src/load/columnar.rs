@@ -311,6 +311,7 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
         age_on: None,
         width: fields.len(),
         derive_birth_year: false,
+        coded: false,
     };
     Ok(Some(LoadedTable {
         batches: vec![ConvertedBatch {

@@ -45,6 +45,10 @@ pub(crate) struct Layout {
     pub width: usize,
     /// `birth_year` is absent in the source but derived from `birth_date`.
     pub derive_birth_year: bool,
+    /// Each batch's [`CODED_FIELDS`](crate::snapshot::CODED_FIELDS) are coded as the batch is
+    /// finished ([`crate::snapshot::Snapshot::compact`]), so that a load for the audit never
+    /// holds the whole snapshot uncoded.
+    pub coded: bool,
 }
 
 impl Layout {
@@ -103,6 +107,7 @@ pub(crate) struct BatchConverter<'p> {
     rejects: Vec<Reject>,
     ranges: Vec<(usize, usize)>,
     hash_buf: Vec<u8>,
+    coded: bool,
 }
 
 /// What a batch produced: accepted rows as canonical columns (canonical order, no
@@ -171,6 +176,7 @@ impl<'p> BatchConverter<'p> {
             .collect();
         BatchConverter {
             profile,
+            coded: layout.coded,
             plans,
             width: layout.width,
             joins,
@@ -281,8 +287,12 @@ impl<'p> BatchConverter<'p> {
             ));
             columns.sort_by_key(|(f, _)| *f);
         }
+        let mut columns: Vec<Column> = columns.into_iter().map(|(_, c)| c).collect();
+        if self.coded {
+            crate::snapshot::code_columns(&mut columns);
+        }
         ConvertedBatch {
-            columns: columns.into_iter().map(|(_, c)| c).collect(),
+            columns,
             fingerprints: self.fingerprints,
             lines: self.lines,
             rejects: self.rejects,

@@ -39,20 +39,40 @@ pub(crate) fn read(
     path: &Path,
     profile: &Profile,
     progress: &dyn Progress,
+    coded: bool,
 ) -> Result<LoadedTable, LoadError> {
-    read_in_batches(text, encoding, path, profile, progress, BATCH_ROWS, true)
+    let batching = Batching {
+        rows: BATCH_ROWS,
+        parallel: true,
+        coded,
+    };
+    read_in_batches(text, encoding, path, profile, progress, batching)
 }
 
-/// [`read`] with `batch_rows` records per batch; `parallel: false` takes the one-thread path.
+/// How [`read_in_batches`] converts: records per batch, on every core or on one, and whether
+/// each batch's repeating text fields are coded as it is finished ([`Layout::coded`]).
+#[derive(Clone, Copy)]
+struct Batching {
+    rows: usize,
+    parallel: bool,
+    coded: bool,
+}
+
+/// [`read`] with `batching.rows` records per batch; `parallel: false` takes the one-thread
+/// path.
 fn read_in_batches(
     text: Vec<u8>,
     encoding: &'static str,
     path: &Path,
     profile: &Profile,
     progress: &dyn Progress,
-    batch_rows: usize,
-    parallel: bool,
+    batching: Batching,
 ) -> Result<LoadedTable, LoadError> {
+    let Batching {
+        rows: batch_rows,
+        parallel,
+        coded,
+    } = batching;
     progress.start(text.len() as u64);
     let io_err = |e: csv::Error| LoadError::Io {
         path: path.to_path_buf(),
@@ -85,6 +105,7 @@ fn read_in_batches(
         let (layout, unmapped) = resolve_layout(None, width, profile, path)?;
         (layout, unmapped, 0)
     };
+    let layout = Layout { coded, ..layout };
     let body = body.min(text.len());
     let first_line = 1 + count_breaks(&text, 0, body);
     let parsed = match parallel {
@@ -556,6 +577,7 @@ pub(crate) fn resolve_layout(
             age_on,
             width,
             derive_birth_year,
+            coded: false,
         },
         unmapped,
     ))
@@ -638,8 +660,11 @@ mod tests {
                 Path::new("t.csv"),
                 &profile,
                 &NoProgress,
-                batch_rows,
-                parallel,
+                Batching {
+                    rows: batch_rows,
+                    parallel,
+                    coded: false,
+                },
             )
             .unwrap()
         };

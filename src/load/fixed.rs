@@ -118,6 +118,7 @@ fn spans_of(profile: &Profile) -> (Vec<(usize, usize)>, Layout) {
         joins,
         age_on: None,
         derive_birth_year,
+        coded: false,
     };
     (cuts, layout)
 }

@@ -280,7 +280,7 @@ pub fn load_path(
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
     let raw = source::read_input(path)?;
-    load_raw(raw, path, profile, progress)
+    load_raw(raw, path, profile, progress, false)
 }
 
 /// Reads a configuration file (a profile, an election calendar, an allowlist) as text, for
@@ -312,7 +312,21 @@ pub fn load_path_hashed(
     progress: &dyn Progress,
 ) -> Result<(Loaded, String), LoadError> {
     let (raw, sha256) = source::read_input_hashed(path)?;
-    Ok((load_raw(raw, path, profile, progress)?, sha256))
+    Ok((load_raw(raw, path, profile, progress, false)?, sha256))
+}
+
+/// [`load_path_hashed`] with the snapshot coded ([`Snapshot::compact`]); a CSV export's
+/// batches are coded as they are converted, so its whole snapshot is never held uncoded.
+pub fn load_path_hashed_coded(
+    path: &Path,
+    profile: &Profile,
+    progress: &dyn Progress,
+) -> Result<(Loaded, String), LoadError> {
+    let (raw, sha256) = source::read_input_hashed(path)?;
+    let mut loaded = load_raw(raw, path, profile, progress, true)?;
+    // Codes what the other readers left as text, and returns the freed memory.
+    loaded.snapshot.compact();
+    Ok((loaded, sha256))
 }
 
 /// Loads an input already in memory; `source_name` stands in for its path in messages.
@@ -323,7 +337,7 @@ pub fn load_bytes(
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
     let raw = source::classify(bytes, source_name)?;
-    load_raw(raw, source_name, profile, progress)
+    load_raw(raw, source_name, profile, progress, false)
 }
 
 /// Converts canonical CSV text into an ingested file: Parquet for a `.parquet` path, else Arrow IPC.
@@ -346,6 +360,7 @@ fn load_raw(
     path: &Path,
     profile: &Profile,
     progress: &dyn Progress,
+    coded: bool,
 ) -> Result<Loaded, LoadError> {
     progress.start(raw.bytes.len() as u64);
     let format = raw.format;
@@ -355,7 +370,7 @@ fn load_raw(
             let (text, encoding) = source::decode_text(raw.bytes, profile.encoding, path)?;
             match profile.is_fixed_width() {
                 true => fixed::read(text, encoding, path, profile, progress)?,
-                false => delimited::read(text, encoding, path, profile, progress)?,
+                false => delimited::read(text, encoding, path, profile, progress, coded)?,
             }
         }
         InputFormat::Parquet | InputFormat::ArrowIpc => {

@@ -85,6 +85,7 @@ pub fn ingest_in_pieces(
             path,
             profile,
             &super::NoProgress,
+            false,
         )?;
         let (mut snapshot, mut piece_report) =
             table.into_snapshot(path, InputFormat::Delimited, pieces.gzipped)?;
