@@ -14,7 +14,6 @@ use crate::diff::{self, DiffConfig, DiffResult};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::incidents::{self, Incident};
 use crate::load::{self, LoadError, LoadReport, Progress};
-use crate::model::Field;
 use crate::profile::Profile;
 use crate::rules::{self, ScanConfig, ScanResult};
 use crate::snapshot::Snapshot;
@@ -161,26 +160,8 @@ pub fn run(
     }
     let load = |input: AuditInput| -> Result<LoadedInput, AuditError> {
         // Two snapshots are held together for the diff and the detectors: coded, each is
-        // about two fifths smaller (`Snapshot::compact`). An ingested file is coded a row
-        // group at a time as it is read, a CSV export a batch at a time as it is converted;
-        // any other input (or an ingested file the group-wise reader refuses, which the
-        // whole-file load then reports or accepts as it always has) after its load.
-        let ingested = load::IngestedReader::open(&input.path).ok().and_then(|_| {
-            // The file's SHA-256 from a read of its own, on another thread.
-            std::thread::scope(|scope| {
-                let sha256 = scope.spawn(|| load::sha256_of_file(&input.path));
-                let loaded = load::load_ingested_coded(&input.path, &Field::ALL).ok()?;
-                let sha256 = sha256
-                    .join()
-                    .expect("the hashing thread does not panic")
-                    .ok()?;
-                Some((loaded, sha256))
-            })
-        });
-        let (l, sha256) = match ingested {
-            Some(loaded) => loaded,
-            None => load::load_path_hashed_coded(&input.path, profile, progress)?,
-        };
+        // about two fifths smaller (`Snapshot::compact`).
+        let (l, sha256) = load::load_path_hashed_coded(&input.path, profile, progress)?;
         Ok(LoadedInput {
             input,
             sha256,

@@ -317,14 +317,14 @@ where
         .filter(|(_, at)| !at.is_empty())
 }
 
-/// [`Snapshot::compact`] on a frame of snapshot columns (a row group being loaded, say).
+/// [`Snapshot::compact`] on a frame of snapshot columns (a row group being loaded, say), its
+/// columns coded on every core.
 pub(crate) fn compact_frame(df: &mut DataFrame) {
     let coded = DataType::from_categories(Categories::global());
-    let columns: Vec<_> = CODED_FIELDS
+    let columns: Vec<_> = df
+        .columns()
         .par_iter()
-        .filter_map(|f| df.column(f.name()).ok())
-        .filter_map(|c| c.str().ok())
-        .map(|ca| code(ca, &coded))
+        .filter_map(|c| coded_column(c, &coded))
         .collect();
     for c in columns {
         df.with_column(c)
@@ -337,11 +337,18 @@ pub(crate) fn compact_frame(df: &mut DataFrame) {
 pub(crate) fn code_columns(columns: &mut [Column]) {
     let coded = DataType::from_categories(Categories::global());
     for c in columns.iter_mut() {
-        let is_coded = CODED_FIELDS.iter().any(|f| f.name() == c.name().as_str());
-        if let (true, Ok(ca)) = (is_coded, c.str()) {
-            *c = code(ca, &coded);
+        if let Some(new) = coded_column(c, &coded) {
+            *c = new;
         }
     }
+}
+
+/// `c` coded into `dtype`'s mapping when it is one of the [`CODED_FIELDS`] and still text.
+fn coded_column(c: &Column, dtype: &DataType) -> Option<Column> {
+    if !CODED_FIELDS.iter().any(|f| f.name() == c.name().as_str()) {
+        return None;
+    }
+    Some(code(c.str().ok()?, dtype))
 }
 
 /// `ca` as codes into the mapping of `dtype` (a categorical type). A value of at most 12

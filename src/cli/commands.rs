@@ -228,21 +228,10 @@ fn load(path: &Path, reading: &Reading) -> Result<Loaded> {
 }
 
 /// A snapshot with its repeating text fields coded, about two fifths smaller while the rules
-/// or dedupe run: an ingested file coded a row group at a time, reading only the `only`
-/// fields; any other input (or an ingested file the group-wise reader refuses, which the
-/// whole-file load then reports or accepts as it always has) loaded whole, then coded.
+/// or dedupe run (`load::load_path_coded`), reading only the `only` fields of an ingested
+/// file.
 fn load_coded(path: &Path, reading: &Reading, only: &[Field]) -> Result<Loaded> {
-    let by_groups = load::IngestedReader::open(path)
-        .ok()
-        .and_then(|_| load::load_ingested_coded(path, only).ok());
-    let loaded = match by_groups {
-        Some(loaded) => loaded,
-        None => {
-            let mut loaded = load(path, reading)?;
-            loaded.snapshot.compact();
-            loaded
-        }
-    };
+    let loaded = load::load_path_coded(path, &reading.profile, &Bar::new("loading"), only)?;
     check_strict(path, reading, &loaded.report)?;
     Ok(loaded)
 }

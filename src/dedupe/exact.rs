@@ -1,7 +1,8 @@
 //! The exact-duplicate pass: records with the same normalised given name, family name and
 //! full birth date, or the same national id. No model, no blocking: a sketch that sets aside
-//! the rows whose key is held once, a sort of the others and a walk, so it runs first and alone (`rollaudit dedupe --exact-only`) when a data team wants the
-//! cheap answer, and it is reported beside the model's clusters in every run.
+//! the rows whose key is held once, a sort of the others and a walk, so it runs first and
+//! alone (`rollaudit dedupe --exact-only`) when a data team wants the cheap answer, and it is
+//! reported beside the model's clusters in every run.
 //!
 //! It is not a verdict. Name and birth date are the Interstate Crosscheck key, which pairs
 //! different people born on the same day by the million in a national file (see

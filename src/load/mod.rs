@@ -315,18 +315,57 @@ pub fn load_path_hashed(
     Ok((load_raw(raw, path, profile, progress, false)?, sha256))
 }
 
-/// [`load_path_hashed`] with the snapshot coded ([`Snapshot::compact`]); a CSV export's
-/// batches are coded as they are converted, so its whole snapshot is never held uncoded.
+/// Loads `path` with its repeating text fields coded ([`Snapshot::compact`]), reading only
+/// the `only` fields of an ingested file: an ingested file a row group at a time
+/// ([`load_ingested_coded`]), a CSV export a batch at a time as it is converted, any other
+/// input whole and then coded, so that no snapshot is held uncoded where it can be helped. An
+/// ingested file the group-wise reader refuses is loaded whole, which reports or accepts it
+/// as it always has.
+pub fn load_path_coded(
+    path: &Path,
+    profile: &Profile,
+    progress: &dyn Progress,
+    only: &[Field],
+) -> Result<Loaded, LoadError> {
+    if let Ok(loaded) = load_ingested_coded(path, only) {
+        return Ok(loaded);
+    }
+    let raw = source::read_input(path)?;
+    Ok(compacted(load_raw(raw, path, profile, progress, true)?))
+}
+
+/// [`load_path_coded`] of every field, with the SHA-256 of the file's bytes: of an ingested
+/// file from a read of its own on another thread, of any other input from the load's read.
 pub fn load_path_hashed_coded(
     path: &Path,
     profile: &Profile,
     progress: &dyn Progress,
 ) -> Result<(Loaded, String), LoadError> {
+    if IngestedReader::open(path).is_ok() {
+        let (loaded, sha256) = std::thread::scope(|scope| {
+            let sha256 = scope.spawn(|| source::sha256_of_file(path));
+            let loaded = load_ingested_coded(path, &Field::ALL);
+            (
+                loaded,
+                sha256.join().expect("the hashing thread does not panic"),
+            )
+        });
+        if let (Ok(loaded), Ok(sha256)) = (loaded, sha256) {
+            return Ok((loaded, sha256));
+        }
+    }
     let (raw, sha256) = source::read_input_hashed(path)?;
-    let mut loaded = load_raw(raw, path, profile, progress, true)?;
-    // Codes what the other readers left as text, and returns the freed memory.
+    Ok((
+        compacted(load_raw(raw, path, profile, progress, true)?),
+        sha256,
+    ))
+}
+
+/// Codes what the readers left as text (all but a CSV export's batches), and returns the
+/// freed memory.
+fn compacted(mut loaded: Loaded) -> Loaded {
     loaded.snapshot.compact();
-    Ok((loaded, sha256))
+    loaded
 }
 
 /// Loads an input already in memory; `source_name` stands in for its path in messages.
