@@ -7,9 +7,12 @@
 //!
 //! Levels are ordered from strongest agreement to disagreement. Thresholds:
 //!
-//! - Names: `exact` (same normalised key), `close` (Jaro-Winkler >= [`JW_CLOSE`], or the
-//!   same nickname class, or the same sound key, or the same OCR key, or, for family names, the same name once
-//!   particles are dropped), `similar` (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
+//! - Names: `exact` (same normalised key), `one_edit` (one letter replaced, inserted, dropped,
+//!   or two adjacent letters swapped, in names of at least [`ONE_EDIT_MIN_LEN`] letters: the
+//!   keying and OCR errors, which two people's names rarely are), `close` (Jaro-Winkler >=
+//!   [`JW_CLOSE`], or the same nickname class, or the same sound key, or the same OCR key,
+//!   or, for family names, the same name once particles are dropped), `similar`
+//!   (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
 //!   0.92 and 0.80 are the cut-offs Splink's default name comparisons use (its
 //!   `NameComparison`: 0.92 and 0.88/0.7 bands); Winkler (RR 1990/02) reports that pairs of
 //!   true matches on names rarely fall below 0.8.
@@ -168,7 +171,7 @@ impl Comparison {
     pub const fn levels(self) -> &'static [&'static str] {
         match self {
             Comparison::GivenName | Comparison::FamilyName => {
-                &["exact", "close", "similar", "different"]
+                &["exact", "one_edit", "close", "similar", "different"]
             }
             Comparison::MiddleName => &["exact", "initial", "different"],
             Comparison::BirthDate => &["exact", "transposed", "one_digit", "year", "different"],
@@ -219,9 +222,16 @@ impl Comparison {
 
 /// Name levels.
 pub(crate) const EXACT: u8 = 0;
-pub(crate) const CLOSE: u8 = 1;
-pub(crate) const SIMILAR: u8 = 2;
-pub(crate) const DIFFERENT_NAME: u8 = 3;
+pub(crate) const ONE_EDIT: u8 = 1;
+pub(crate) const CLOSE: u8 = 2;
+pub(crate) const SIMILAR: u8 = 3;
+pub(crate) const DIFFERENT_NAME: u8 = 4;
+
+/// The shorter of two names one edit apart must have at least this many letters to be
+/// `one_edit`: among names of three letters one edit is another name as often as a typo
+/// (JON, JAN, JIM, KIM), and such pairs stay `close` or `similar` by their sound and
+/// Jaro-Winkler.
+pub const ONE_EDIT_MIN_LEN: usize = 4;
 /// The national id level of two ids that differ beyond a keying error.
 pub(crate) const DIFFERENT_ID: u8 = 2;
 /// The birth-date level of two dates that differ beyond a transposition or one digit, in
@@ -328,6 +338,13 @@ fn name_level(names: &NameTable, a: u32, b: u32, given: bool) -> u8 {
         return EXACT;
     }
     let (ai, bi) = (a as usize, b as usize);
+    // The letter counts rule out most pairs before their texts are read.
+    let (la, lb) = (names.letters[ai], names.letters[bi]);
+    if !la.surely_not_one_edit(lb)
+        && one_edit_apart(names.get(a).as_bytes(), names.get(b).as_bytes())
+    {
+        return ONE_EDIT;
+    }
     if names.sound[ai] == names.sound[bi] || names.ocr[ai] == names.ocr[bi] {
         return CLOSE;
     }
@@ -340,7 +357,7 @@ fn name_level(names: &NameTable, a: u32, b: u32, given: bool) -> u8 {
             return CLOSE;
         }
     }
-    if names.letters[ai].surely_below_similar(names.letters[bi]) {
+    if la.surely_below_similar(lb) {
         return DIFFERENT_NAME;
     }
     let jw = jaro_winkler(names.get(a), names.get(b));
@@ -351,6 +368,22 @@ fn name_level(names: &NameTable, a: u32, b: u32, given: bool) -> u8 {
     } else {
         DIFFERENT_NAME
     }
+}
+
+/// Whether two different names are one keystroke apart (one letter replaced, inserted,
+/// dropped, or two adjacent letters swapped: the optimal-string-alignment distance is 1),
+/// the shorter having at least [`ONE_EDIT_MIN_LEN`] bytes.
+fn one_edit_apart(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.len() < ONE_EDIT_MIN_LEN || long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let (s, l) = (&short[prefix..], &long[prefix..]);
+    if short.len() < long.len() {
+        return s == &l[1..];
+    }
+    s[1..] == l[1..] || (s.len() >= 2 && s[0] == l[1] && s[1] == l[0] && s[2..] == l[2..])
 }
 
 fn middle_level(names: &NameTable, a: u32, b: u32) -> u8 {
@@ -627,8 +660,43 @@ mod tests {
             let pattern = Pattern::from_levels(&levels, swapped);
             proptest::prop_assert_eq!(Packed::pack(pattern).unpack(), pattern);
         }
+
+        /// `one_edit_apart` is `strsim`'s optimal-string-alignment distance of 1 (an
+        /// independent dynamic programme) for names of at least `ONE_EDIT_MIN_LEN` letters.
+        /// Names drawn from four letters, and edits of them, so that near names are common.
+        #[test]
+        fn one_edit_is_an_alignment_distance_of_one(
+            a in "[ABCD]{2,9}",
+            b in "[ABCD]{2,9}",
+            edit in 0usize..4,
+            at in 0usize..9,
+        ) {
+            let mut edited = a.clone().into_bytes();
+            let i = at % edited.len();
+            match edit {
+                0 => edited[i] = b'E',
+                1 => edited.insert(i, b'B'),
+                2 => { edited.remove(i); }
+                _ if i + 1 < edited.len() => edited.swap(i, i + 1),
+                _ => {}
+            }
+            let edited = String::from_utf8(edited).unwrap();
+            for other in [&b, &edited] {
+                let expected = strsim::osa_distance(&a, other) == 1
+                    && a.len().min(other.len()) >= ONE_EDIT_MIN_LEN;
+                proptest::prop_assert_eq!(
+                    one_edit_apart(a.as_bytes(), other.as_bytes()),
+                    expected,
+                    "{} {}", a, other
+                );
+                // The letter bound never rules out a pair one edit apart.
+                let letters = Letters::of(&a).surely_not_one_edit(Letters::of(other));
+                proptest::prop_assert!(!(expected && letters), "{} {}", a, other);
+            }
+        }
     }
 
+    use super::super::records::Letters;
     use super::*;
     use crate::dates::days_from_civil;
 

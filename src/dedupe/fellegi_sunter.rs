@@ -102,8 +102,8 @@ pub const FIXED_M: [Comparison; 2] = [Comparison::BirthDate, Comparison::Nationa
 /// digit or off by more (rare).
 fn m_start(c: Comparison) -> &'static [f64] {
     match c {
-        Comparison::GivenName => &[0.70, 0.22, 0.05, 0.03],
-        Comparison::FamilyName => &[0.85, 0.10, 0.03, 0.02],
+        Comparison::GivenName => &[0.70, 0.08, 0.14, 0.05, 0.03],
+        Comparison::FamilyName => &[0.85, 0.06, 0.04, 0.03, 0.02],
         Comparison::MiddleName => &[0.70, 0.20, 0.10],
         Comparison::BirthDate => &[0.88, 0.04, 0.04, 0.02, 0.02],
         Comparison::Address => &[0.45, 0.05, 0.05, 0.08, 0.02, 0.10, 0.10, 0.15],
@@ -120,8 +120,8 @@ fn m_start(c: Comparison) -> &'static [f64] {
 /// often phone, and differ in given name, birth date, and half the time sex.
 fn h_start(c: Comparison) -> &'static [f64] {
     match c {
-        Comparison::GivenName => &[0.02, 0.03, 0.05, 0.90],
-        Comparison::FamilyName => &[0.75, 0.05, 0.02, 0.18],
+        Comparison::GivenName => &[0.02, 0.01, 0.02, 0.05, 0.90],
+        Comparison::FamilyName => &[0.75, 0.01, 0.04, 0.02, 0.18],
         Comparison::MiddleName => &[0.05, 0.05, 0.90],
         Comparison::BirthDate => &[0.02, 0.001, 0.01, 0.05, 0.919],
         Comparison::Address => &[0.88, 0.02, 0.02, 0.015, 0.005, 0.02, 0.02, 0.02],

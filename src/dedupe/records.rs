@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::compare::ONE_EDIT_MIN_LEN;
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
 use crate::model::Field;
@@ -104,7 +105,7 @@ pub(crate) struct Letters {
 }
 
 impl Letters {
-    fn of(name: &str) -> Letters {
+    pub(crate) fn of(name: &str) -> Letters {
         let mut counts = [0u8; 26];
         for b in name.bytes() {
             if !b.is_ascii_uppercase() {
@@ -132,14 +133,29 @@ impl Letters {
     /// 0.8 takes a Jaro below 2/3, that is `m (|a| + |b|) < |a| |b|` for the bound `m` on the
     /// matches: an exact integer test.
     pub fn surely_below_similar(self, other: Letters) -> bool {
+        self.bounded(other)
+            .is_some_and(|(shared, a, b)| shared * (a + b) < a * b)
+    }
+
+    /// Whether the two names are surely not one edit apart (see `compare::one_edit_apart`):
+    /// lengths more than one apart or below [`ONE_EDIT_MIN_LEN`], or fewer letters shared
+    /// than the longer name's length less one.
+    pub fn surely_not_one_edit(self, other: Letters) -> bool {
+        self.bounded(other).is_some_and(|(shared, a, b)| {
+            a.abs_diff(b) > 1 || (a.min(b) as usize) < ONE_EDIT_MIN_LEN || shared + 1 < a.max(b)
+        })
+    }
+
+    /// The letters the two names share at most and their lengths; `None` when either has no
+    /// bound.
+    fn bounded(self, other: Letters) -> Option<(u32, u32, u32)> {
         if self.len == 0 || other.len == 0 {
-            return false;
+            return None;
         }
         let shared: u32 = (0..3)
             .map(|k| (self.at_least[k] & other.at_least[k]).count_ones())
             .sum();
-        let (a, b) = (u32::from(self.len), u32::from(other.len));
-        shared * (a + b) < a * b
+        Some((shared, u32::from(self.len), u32::from(other.len)))
     }
 }
 
