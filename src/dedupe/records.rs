@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::compare::ONE_EDIT_MIN_LEN;
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
 use crate::model::Field;
@@ -88,6 +87,12 @@ impl NameTable {
         self.strings.values.len()
     }
 }
+
+/// The shorter of two names one edit apart must have at least this many letters to be
+/// `one_edit` (see [`super::compare`]): among names of three letters one edit is another name as often as a typo
+/// (JON, JAN, JIM, KIM), and such pairs stay `close` or `similar` by their sound and
+/// Jaro-Winkler.
+pub const ONE_EDIT_MIN_LEN: usize = 4;
 
 /// A name's letters counted, for an upper bound on the Jaro matches of two names: two names
 /// share at most `min(count in one, count in the other)` of each letter, and the Jaro
