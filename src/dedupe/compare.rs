@@ -228,6 +228,9 @@ pub(crate) const CLOSE: u8 = 2;
 pub(crate) const SIMILAR: u8 = 3;
 pub(crate) const DIFFERENT_NAME: u8 = 4;
 
+/// The middle-name level of two names neither of which is the other's initial or a close
+/// spelling of it.
+pub(crate) const DIFFERENT_MIDDLE: u8 = 2;
 /// The national id level of two ids that differ beyond a keying error.
 pub(crate) const DIFFERENT_ID: u8 = 2;
 /// The birth-date level of two dates that differ beyond a transposition or one digit, in
@@ -399,7 +402,7 @@ fn middle_level(names: &NameTable, a: u32, b: u32) -> u8 {
     if initial || jaro_winkler(x, y) >= JW_CLOSE {
         1
     } else {
-        2
+        DIFFERENT_MIDDLE
     }
 }
 

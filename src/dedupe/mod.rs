@@ -47,7 +47,10 @@
 //!   need a given-name error and a sex error at once. Also, whatever the given names, when
 //!   both records carry national ids that differ beyond a keying error: twins have one each
 //!   (at 1,000,000 generated voters two pairs of twins named CAROL and CAROL, KATHERINE and
-//!   KATHRYN, at one address, were merged until this). Not when both records carry one
+//!   KATHRYN, at one address, were merged until this), or middle names that differ outright
+//!   (not one the other's initial or a close spelling): twins are given two names each
+//!   (MARIA NICOLE and MARY MILYN BAKER, JOHN JOE and JOHN ADAM, at 1,000,000 generated
+//!   voters, were merged until this). Not when both records carry one
 //!   national id. Not either in a register whose own pairs show no
 //!   households although it has an address, phone or email (the household class is not
 //!   identified), see `households_possible`: there the pattern is a duplicate whose given
@@ -118,7 +121,7 @@ pub use fellegi_sunter::Model;
 pub use link::{link, Linkage};
 
 use blocking::Blocks;
-use compare::{CLOSE, DIFFERENT_DATE, DIFFERENT_ID, DIFFERENT_NAME};
+use compare::{CLOSE, DIFFERENT_DATE, DIFFERENT_ID, DIFFERENT_MIDDLE, DIFFERENT_NAME};
 use records::{Records, NO_DATE};
 use scoring::{fit_and_score, Scored};
 
@@ -299,7 +302,8 @@ impl Guard {
             && p.level(Comparison::BirthDate) == 0
             && (given == DIFFERENT_NAME
                 || (given != 0 && p.level(Comparison::Sex) == 1)
-                || p.level(Comparison::NationalId) == DIFFERENT_ID)
+                || p.level(Comparison::NationalId) == DIFFERENT_ID
+                || p.level(Comparison::MiddleName) == DIFFERENT_MIDDLE)
         {
             Some(Guard::TwinPattern)
         } else if households
@@ -601,6 +605,25 @@ mod tests {
             ..DedupeConfig::default()
         };
         assert_ne!(format!("{stricter:?}"), format!("{small:?}"));
+    }
+
+    /// Twins given two names each (the pairs of a generated register this guard was made
+    /// for), and a middle initial, which is no disagreement.
+    #[test]
+    fn twins_whose_middle_names_differ_outright_are_kept_apart() {
+        let r = records::of_csv(
+            "voter_id,given_name,middle_name,family_name,birth_date,address_line\n\
+             V1,JOHN,JOE,MUMERENK,1990-02-05,1405 SCHOOL CIR\n\
+             V2,JOHN,ADAM,MUMERENKO,1990-02-05,1405 SCHOOL CIR\n\
+             V3,JOHN,J,MUMERENKO,1990-02-05,1405 SCHOOL CIR\n\
+             V4,JOHN,,MUMERENKO,1990-02-05,1405 SCHOOL CIR\n",
+        );
+        let guard = |a, b| Guard::of(compare::compare(&r, a, b), true, true, None);
+        assert_eq!(guard(0, 1), Some(Guard::TwinPattern));
+        assert_eq!(guard(0, 2), None, "J is JOE's initial");
+        assert_eq!(guard(1, 3), None, "a missing middle name says nothing");
+        let no_households = Guard::of(compare::compare(&r, 0, 1), false, true, None);
+        assert_eq!(no_households, None);
     }
 
     #[test]
