@@ -10,10 +10,9 @@
 //! - Names: `exact` (same normalised key), `one_edit` (one letter replaced, inserted, dropped,
 //!   or two adjacent letters swapped, but not the first letter replaced, in names of at least
 //!   [`ONE_EDIT_MIN_LEN`] letters: keying and OCR errors, which two people's names rarely
-//!   are), `close` (Jaro-Winkler >=
-//!   [`JW_CLOSE`], or the same nickname class, or the same sound key, or the same OCR key,
-//!   or, for family names, the same name once particles are dropped), `similar`
-//!   (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
+//!   are), `close` (Jaro-Winkler >= [`JW_CLOSE`], or the same nickname class, or the same
+//!   sound key, or the same OCR key, or, for family names, the same name once particles are
+//!   dropped), `similar` (Jaro-Winkler >= [`JW_SIMILAR`]), `different`.
 //!   0.92 and 0.80 are the cut-offs Splink's default name comparisons use (its
 //!   `NameComparison`: 0.92 and 0.88/0.7 bands); Winkler (RR 1990/02) reports that pairs of
 //!   true matches on names rarely fall below 0.8.
