@@ -12,257 +12,19 @@
 //! is skipped and reported ([`BlockingStat::skipped_blocks`]), never made quadratic: a key
 //! shared by thousands of records (a placeholder phone, a dormitory's address, JOHN SMITH
 //! with no birth date) cannot tell its records apart, and the other passes still see them.
+//!
+//! A pass's pairs must grow with the register, not its square. The birth-date rules do not
+//! on their own: twice the voters put twice as many people on each name prefix and date.
+//! [Broad](BlockingRule::broad) rules keep their rarest keys within a budget of pairs per
+//! record; the others split their commonest blocks by two finer keys
+//! ([`BlockingRule::refinement`]) once they are over [`EXACT_PAIRS_PER_RECORD`], which no
+//! rule reaches on a register of a million.
 
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
-use super::records::{Records, NO_DATE};
-
-/// A way to group records that may be the same person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BlockingRule {
-    NationalId,
-    GivenPrefixBirthDate,
-    FamilySoundBirthDate,
-    NameSoundsSwappedBirthDate,
-    NameSoundsBirthYear,
-    InitialsBirthDateAnyOrder,
-    AddressFamilySound,
-    AddressInitialsAnyOrder,
-    BirthDatePostcode,
-    NameSoundsArea,
-    GivenPrefixFamilyName,
-    Phone,
-    Email,
-    BirthDate,
-    FamilySoundArea,
-    GivenSoundArea,
-}
-
-impl BlockingRule {
-    /// The default passes, in the order candidate pairs are credited. The [broad](Self::broad)
-    /// ones come last. [`BlockingRule::GivenPrefixFamilyName`] is broad: on a generated
-    /// register of 1,000,000 it brought in three times more same-name strangers than all other
-    /// rules brought candidates, for the few duplicates that have no birth date *and* no
-    /// shared address, phone or email; on a register without birth dates it is how a
-    /// duplicate who moved is found at all.
-    pub const DEFAULT: [BlockingRule; 16] = [
-        BlockingRule::NationalId,
-        BlockingRule::GivenPrefixBirthDate,
-        BlockingRule::FamilySoundBirthDate,
-        BlockingRule::NameSoundsSwappedBirthDate,
-        BlockingRule::NameSoundsBirthYear,
-        BlockingRule::InitialsBirthDateAnyOrder,
-        BlockingRule::AddressFamilySound,
-        BlockingRule::AddressInitialsAnyOrder,
-        BlockingRule::BirthDatePostcode,
-        BlockingRule::NameSoundsArea,
-        BlockingRule::Phone,
-        BlockingRule::Email,
-        BlockingRule::BirthDate,
-        BlockingRule::FamilySoundArea,
-        BlockingRule::GivenSoundArea,
-        BlockingRule::GivenPrefixFamilyName,
-    ];
-
-    /// Every rule.
-    pub const ALL: [BlockingRule; 16] = [
-        BlockingRule::NationalId,
-        BlockingRule::GivenPrefixBirthDate,
-        BlockingRule::FamilySoundBirthDate,
-        BlockingRule::NameSoundsSwappedBirthDate,
-        BlockingRule::NameSoundsBirthYear,
-        BlockingRule::InitialsBirthDateAnyOrder,
-        BlockingRule::AddressFamilySound,
-        BlockingRule::AddressInitialsAnyOrder,
-        BlockingRule::BirthDatePostcode,
-        BlockingRule::NameSoundsArea,
-        BlockingRule::GivenPrefixFamilyName,
-        BlockingRule::Phone,
-        BlockingRule::Email,
-        BlockingRule::BirthDate,
-        BlockingRule::FamilySoundArea,
-        BlockingRule::GivenSoundArea,
-    ];
-
-    /// Broad rules: keys that many unrelated records share in a large register (a birth date,
-    /// a surname in a postcode, a name alone). Their blocks are capped at
-    /// [`BROAD_MAX_BLOCK_SIZE`] (a key that common cannot tell its records apart without a
-    /// date), and each emits at most [`BROAD_PAIRS_PER_RECORD`] pairs per record of the
-    /// register: over that budget, the cap comes down until the blocks left fit, so a small
-    /// register (or one whose other keys are missing) gets the looser search, a national one
-    /// keeps its candidate pairs growing with its size, not its square, and every register
-    /// keeps the rare keys, the ones scoring can confirm (a moved duplicate without a birth
-    /// date is found by its rare name or nowhere).
-    pub const fn broad(self) -> bool {
-        matches!(
-            self,
-            BlockingRule::BirthDate
-                | BlockingRule::FamilySoundArea
-                | BlockingRule::GivenSoundArea
-                | BlockingRule::GivenPrefixFamilyName
-        )
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            BlockingRule::NationalId => "national_id",
-            BlockingRule::GivenPrefixBirthDate => "given_prefix+birth_date",
-            BlockingRule::FamilySoundBirthDate => "family_sound+birth_date",
-            BlockingRule::NameSoundsSwappedBirthDate => "name_sounds_any_order+birth_date",
-            BlockingRule::NameSoundsBirthYear => "given_sound+family_sound+birth_year",
-            BlockingRule::InitialsBirthDateAnyOrder => "initials+birth_date_any_order",
-            BlockingRule::AddressFamilySound => "address+family_sound",
-            BlockingRule::AddressInitialsAnyOrder => "address+initials_any_order",
-            BlockingRule::BirthDatePostcode => "birth_date+postcode",
-            BlockingRule::NameSoundsArea => "name_sounds_any_order+area",
-            BlockingRule::GivenPrefixFamilyName => "given_prefix+family_name",
-            BlockingRule::Phone => "phone",
-            BlockingRule::Email => "email",
-            BlockingRule::BirthDate => "birth_date",
-            BlockingRule::FamilySoundArea => "family_sound+area",
-            BlockingRule::GivenSoundArea => "given_sound+area",
-        }
-    }
-
-    /// What the rule catches that the others miss.
-    pub const fn description(self) -> &'static str {
-        match self {
-            BlockingRule::NationalId => "same national id: duplicates that kept it",
-            BlockingRule::GivenPrefixBirthDate => {
-                "first 3 letters of the formal given name (nicknames resolved) and full birth \
-                 date: typos and phonetic spellings of the family name"
-            }
-            BlockingRule::FamilySoundBirthDate => {
-                "sound key of the family name and full birth date: given-name typos and \
-                 nicknames outside the table"
-            }
-            BlockingRule::NameSoundsSwappedBirthDate => {
-                "the two name sound keys in either order and full birth date: given and \
-                 family name swapped"
-            }
-            BlockingRule::NameSoundsBirthYear => {
-                "sound keys of both names and birth year: transposed or mistyped birth dates"
-            }
-            BlockingRule::InitialsBirthDateAnyOrder => {
-                "initials of the formal given name and the family name in either order, and \
-                 birth year with day and month in either order: OCR and typos inside both \
-                 names, transposed day and month, also with the names swapped"
-            }
-            BlockingRule::AddressFamilySound => {
-                "normalised address and family-name sound key: re-registrations at one \
-                 address (and households, which scoring must tell apart)"
-            }
-            BlockingRule::AddressInitialsAnyOrder => {
-                "normalised address and the initials of the formal given name and the family \
-                 name in either order: re-registrations at one address without a birth date \
-                 whose family name is mistyped or swapped with the given name"
-            }
-            BlockingRule::BirthDatePostcode => {
-                "full birth date and postcode: both names mistyped, same area"
-            }
-            BlockingRule::NameSoundsArea => {
-                "the two name sound keys in either order and the postcode (else the \
-                 locality): registers without birth dates, and duplicates that lost theirs \
-                 or had it mistyped, in the same area"
-            }
-            BlockingRule::GivenPrefixFamilyName => {
-                "formal given-name prefix and exact family name: missing birth dates"
-            }
-            BlockingRule::Phone => "same phone number",
-            BlockingRule::Email => "same email address",
-            BlockingRule::BirthDate => {
-                "full birth date alone (broad): both names mistyped or replaced, moved"
-            }
-            BlockingRule::FamilySoundArea => {
-                "family-name sound key and postcode, else locality (broad): given name \
-                 replaced or mistyped, no birth date"
-            }
-            BlockingRule::GivenSoundArea => {
-                "given-name sound key and postcode, else locality (broad): family name \
-                 changed or mistyped, no birth date"
-            }
-        }
-    }
-
-    /// The record's key under this rule, `None` if a field it needs is missing.
-    fn key(self, r: &Records, row: usize) -> Option<u64> {
-        let (names, x) = (&r.names, &r.rows[row]);
-        let (given, family, birth) = (x.given as usize, x.family as usize, x.birth);
-        let present = |v: u64| (v != 0).then_some(v);
-        let date = (birth != NO_DATE).then_some(birth as u64);
-        let name = |id: usize| (id != 0).then_some(id);
-        let parts: [u64; 3] = match self {
-            BlockingRule::NationalId => [present(x.national_id)?, 0, 0],
-            BlockingRule::GivenPrefixBirthDate => [names.canon_prefix[name(given)?], date?, 0],
-            BlockingRule::FamilySoundBirthDate => [u64::from(names.sound[name(family)?]), date?, 0],
-            BlockingRule::NameSoundsSwappedBirthDate => {
-                let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
-                [u64::from(g.min(f)), u64::from(g.max(f)), date?]
-            }
-            BlockingRule::NameSoundsBirthYear => {
-                let year = x.year;
-                [
-                    u64::from(names.sound[name(given)?]),
-                    u64::from(names.sound[name(family)?]),
-                    (year != NO_DATE).then_some(year as u64)?,
-                ]
-            }
-            BlockingRule::InitialsBirthDateAnyOrder => {
-                let (y, m, d) = crate::dates::civil_from_days(date? as i32);
-                let (g, f) = (
-                    names.canon_initial[name(given)?],
-                    names.get(name(family)? as u32).as_bytes()[0],
-                );
-                let initials = u64::from(g.min(f)) << 8 | u64::from(g.max(f));
-                [initials, y as u64, u64::from(m.min(d) * 100 + m.max(d))]
-            }
-            BlockingRule::AddressFamilySound => [
-                present(x.address)?,
-                u64::from(names.sound[name(family)?]),
-                0,
-            ],
-            BlockingRule::AddressInitialsAnyOrder => {
-                let (g, f) = (
-                    names.canon_initial[name(given)?],
-                    names.get(name(family)? as u32).as_bytes()[0],
-                );
-                [
-                    present(x.address)?,
-                    u64::from(g.min(f)) << 8 | u64::from(g.max(f)),
-                    0,
-                ]
-            }
-            BlockingRule::BirthDatePostcode => [date?, present(x.area)?, 0],
-            BlockingRule::NameSoundsArea => {
-                let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
-                [
-                    u64::from(g.min(f)) << 32 | u64::from(g.max(f)),
-                    present(x.area)?,
-                    0,
-                ]
-            }
-            BlockingRule::GivenPrefixFamilyName => {
-                [names.canon_prefix[name(given)?], name(family)? as u64, 0]
-            }
-            BlockingRule::Phone => [present(x.phone)?, 0, 0],
-            BlockingRule::Email => [present(x.email)?, 0, 0],
-            BlockingRule::BirthDate => [date?, 0, 0],
-            BlockingRule::FamilySoundArea => {
-                [u64::from(names.sound[name(family)?]), present(x.area)?, 0]
-            }
-            BlockingRule::GivenSoundArea => {
-                [u64::from(names.sound[name(given)?]), present(x.area)?, 0]
-            }
-        };
-        let mut bytes = [0u8; 25];
-        bytes[0] = self as u8;
-        for (i, p) in parts.iter().enumerate() {
-            bytes[1 + 8 * i..9 + 8 * i].copy_from_slice(&p.to_le_bytes());
-        }
-        Some(xxh3_64(&bytes))
-    }
-}
+pub use super::keys::BlockingRule;
+use super::keys::NO_KEY;
+use super::records::Records;
 
 /// What one blocking pass did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,6 +48,9 @@ pub struct BlockingStat {
     /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so skipped its largest blocks (in
     /// the skipped counts) until it did not.
     pub over_budget: bool,
+    /// Blocks of a rule over [`EXACT_PAIRS_PER_RECORD`] split by its finer key
+    /// ([`BlockingRule::refinement`]); `blocks` and `pairs` count the parts.
+    pub refined_blocks: u64,
 }
 
 /// The largest block a [broad](BlockingRule::broad) rule expands: 100 records, 4,950 pairs.
@@ -306,6 +71,7 @@ impl BlockingStat {
             skipped_records: 0,
             largest_skipped_block: 0,
             over_budget: false,
+            refined_blocks: 0,
         }
     }
 }
@@ -318,6 +84,24 @@ impl BlockingStat {
 /// about `n / 50,000` on a generated register of 1,000,000), so it runs whole up to about
 /// 100,000 records, and FEBRL's 5,000 get it; a million get only the rarest dates.
 pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
+
+/// The most pairs per record a rule that is not broad emits with its blocks whole; over it,
+/// its largest blocks are split by two finer keys ([`BlockingRule::refinement`]) until the
+/// whole ones left fit (and never below [`EXACT_MIN_PAIRS`]). Keys that hold a birth date grow with the register's square (the
+/// birthday problem): on a generated register (seed 42), `given_prefix+birth_date` gave 0.31
+/// pairs per record at 1,000,000 voters and 3.05 at 10,000,000, and the three rules keyed on
+/// a name and a birth date or year grew about a hundredfold for ten times the voters. The
+/// highest of the refinable rules at a million is 0.39 (`address+family_sound`), so a
+/// register of that size, and every benchmark set, keeps every block whole. At ten million,
+/// the split took the candidate pairs from 13.2 to 9.1 per record (8.1 at a million) and
+/// lost 13 of the 100,000 planted duplicate pairs.
+pub const EXACT_PAIRS_PER_RECORD: f64 = 0.5;
+
+/// Pairs a rule that is not broad may always emit with its blocks whole, whatever the
+/// register's size: a million pairs score in well under a second, and a small register with
+/// many duplicates gets half a pair per record from them alone (FEBRL's sets are half
+/// duplicates), which no split should touch.
+pub const EXACT_MIN_PAIRS: f64 = 1e6;
 
 /// The most rows blocking can address: a candidate pair packs both rows in 28 bits each and
 /// the rule in the remaining 8 of one `u64`, which keeps the cross-rule sort on plain
@@ -492,6 +276,18 @@ fn one_pass(
     cap: usize,
     split: Option<u32>,
 ) -> (Pass, BlockingStat) {
+    let exact_budget = (EXACT_PAIRS_PER_RECORD * r.len() as f64).max(EXACT_MIN_PAIRS);
+    one_pass_within(r, rule, cap, split, exact_budget)
+}
+
+/// [`one_pass`] with the budget of a rule that is not broad given.
+fn one_pass_within(
+    r: &Records,
+    rule: BlockingRule,
+    cap: usize,
+    split: Option<u32>,
+    exact_budget: f64,
+) -> (Pass, BlockingStat) {
     let cap = if rule.broad() {
         cap.min(BROAD_MAX_BLOCK_SIZE)
     } else {
@@ -536,6 +332,11 @@ fn one_pass(
         }
         start = end;
     }
+    // Over the budget there are records, and row 0 tells whether the rule has a finer key.
+    if !rule.broad() && stat.pairs as f64 > exact_budget && rule.refinement(r, 0).is_some() {
+        let cap = budget_cap(&blocks, split, exact_budget);
+        blocks = refine(r, rule, &mut keyed, &blocks, cap, split, &mut stat);
+    }
     let budget = BROAD_PAIRS_PER_RECORD * r.len() as f64;
     if rule.broad() && stat.pairs as f64 > budget {
         stat.over_budget = true;
@@ -563,6 +364,63 @@ fn one_pass(
     }
     pass.starts.push(pass.rows.len() as u32);
     (pass, stat)
+}
+
+/// `blocks` with every block larger than `cap` split by the rule's two finer keys: a record
+/// joins the part of each of its keys, and each part of two or more rows becomes a block of
+/// its own, its rows appended to `keyed` (a pair that agrees on both keys is emitted twice,
+/// and made distinct with the other rules' pairs).
+fn refine(
+    r: &Records,
+    rule: BlockingRule,
+    keyed: &mut Vec<(u64, u32)>,
+    blocks: &[(usize, usize, usize)],
+    cap: usize,
+    split: Option<u32>,
+    stat: &mut BlockingStat,
+) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::with_capacity(blocks.len());
+    let mut parts: Vec<(u64, u32)> = Vec::new();
+    for &(s, e, first) in blocks {
+        if e - s <= cap {
+            out.push((s, e, first));
+            continue;
+        }
+        stat.refined_blocks += 1;
+        stat.blocks -= 1;
+        stat.pairs -= block_pairs(e - s, first, split) as u64;
+        parts.clear();
+        for &(_, row) in &keyed[s..e] {
+            let keys = rule.refinement(r, row as usize).expect("a refined rule");
+            // The key's index in the top bit: the two keys never share a part.
+            for (index, key) in keys.into_iter().enumerate() {
+                if key != NO_KEY {
+                    parts.push((key & !(1 << 63) | (index as u64) << 63, row));
+                }
+            }
+        }
+        parts.sort_unstable();
+        let mut start = 0;
+        while start < parts.len() {
+            let value = parts[start].0;
+            let end = start + parts[start..].iter().take_while(|k| k.0 == value).count();
+            let part = &parts[start..end];
+            let first = split.map_or(part.len(), |s| part.partition_point(|&(_, row)| row < s));
+            let pairs = if part.len() >= 2 {
+                block_pairs(part.len(), first, split)
+            } else {
+                0
+            };
+            if pairs > 0 {
+                stat.blocks += 1;
+                stat.pairs += pairs as u64;
+                out.push((keyed.len(), keyed.len() + part.len(), first));
+                keyed.extend_from_slice(part);
+            }
+            start = end;
+        }
+    }
+    out
 }
 
 /// The pairs a block of `size` rows emits, `first` of them from the first file.
@@ -621,22 +479,6 @@ pub struct Completeness {
     /// Matched pairs over the estimate; `None` when one group of rules has no key in this
     /// register or no matched pair is found by both (nothing to estimate from).
     pub estimate: Option<f64>,
-}
-
-impl BlockingRule {
-    /// Whether the rule's key holds the birth date or year.
-    pub const fn uses_birth_date(self) -> bool {
-        matches!(
-            self,
-            BlockingRule::GivenPrefixBirthDate
-                | BlockingRule::FamilySoundBirthDate
-                | BlockingRule::NameSoundsSwappedBirthDate
-                | BlockingRule::NameSoundsBirthYear
-                | BlockingRule::InitialsBirthDateAnyOrder
-                | BlockingRule::BirthDatePostcode
-                | BlockingRule::BirthDate
-        )
-    }
 }
 
 /// The pair completeness of the passes that ran (see [`Completeness`]) from the matched
@@ -731,6 +573,53 @@ mod tests {
             (s.skipped_blocks, s.skipped_records, s.largest_skipped_block),
             (1, 8, 8)
         );
+    }
+
+    /// Ten records share a given-name prefix and a birth date: 45 pairs. Over a budget of 5
+    /// the block is split by the family name's initial and its last three letters, and keeps
+    /// the pairs that agree on either: SMITH with SMYTH (the initial) and with MITH (a first
+    /// letter lost: ITH), not the eight other families. Within a budget of 45, or the real
+    /// one (at least [`EXACT_MIN_PAIRS`]), it is kept whole.
+    #[test]
+    fn a_common_block_over_the_budget_is_split_by_finer_keys() {
+        let families = [
+            "SMITH", "MITH", "SMYTH", "BROWN", "GREEN", "TAYLOR", "WALKER", "CLARK", "ADAMS",
+            "KING",
+        ];
+        let mut csv = String::from("voter_id,given_name,family_name,birth_date\n");
+        for (i, family) in families.iter().enumerate() {
+            csv.push_str(&format!("V{i:02},JOHN,{family},1980-01-01\n"));
+        }
+        let r = records(&csv);
+        let rule = BlockingRule::GivenPrefixBirthDate;
+        let pairs = |pass: &Pass| -> Vec<(u32, u32)> {
+            let mut pairs: Vec<(u32, u32)> = pass
+                .codes(0, None, &(0..u32::MAX))
+                .into_iter()
+                .map(|code| {
+                    (
+                        (code >> (ROW_BITS + 8)) as u32,
+                        (code >> 8 & ROW_MASK) as u32,
+                    )
+                })
+                .collect();
+            pairs.sort_unstable();
+            pairs
+        };
+        let (pass, stat) = one_pass_within(&r, rule, 1000, None, 5.0);
+        assert_eq!(pairs(&pass), vec![(0, 1), (0, 2)]);
+        assert_eq!((stat.refined_blocks, stat.blocks, stat.pairs), (1, 2, 2));
+
+        let whole: Vec<(u32, u32)> = (0..10)
+            .flat_map(|a| (a + 1..10).map(move |b| (a, b)))
+            .collect();
+        for (pass, stat) in [
+            one_pass_within(&r, rule, 1000, None, 45.0),
+            one_pass(&r, rule, 1000, None),
+        ] {
+            assert_eq!(pairs(&pass), whole);
+            assert_eq!((stat.refined_blocks, stat.blocks, stat.pairs), (0, 1, 45));
+        }
     }
 
     /// With a split, every candidate pair has one record on each side.

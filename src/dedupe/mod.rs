@@ -101,6 +101,7 @@ mod constraints;
 pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;
+mod keys;
 pub mod link;
 pub mod phonetic;
 mod records;

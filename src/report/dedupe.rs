@@ -36,7 +36,8 @@
 //!  "absent_fields": [],
 //!  "blocking": [{"rule": "national_id", "description": "…", "keyed_records": 18000,
 //!                "blocks": 180, "pairs": 180, "new_pairs": 180, "skipped_blocks": 0,
-//!                "skipped_records": 0, "largest_skipped_block": 0, "over_budget": false}],
+//!                "skipped_records": 0, "largest_skipped_block": 0, "over_budget": false,
+//!                "refined_blocks": 0}],
 //!  "candidate_pairs": 41234,
 //!  "pair_completeness": {"estimate": 0.99, "estimated_duplicate_pairs": 202.0,
 //!                        "matched_by_birth_date_rules": 190, "matched_by_other_rules": 150,
@@ -305,6 +306,7 @@ pub fn dedupe_json(result: &DedupeResult, snapshot: &Snapshot) -> serde_json::Va
                 "skipped_records": s.skipped_records,
                 "largest_skipped_block": s.largest_skipped_block,
                 "over_budget": s.over_budget,
+                "refined_blocks": s.refined_blocks,
             })
         })
         .collect();
