@@ -118,6 +118,7 @@ fn kernels(c: &mut Criterion) {
         calendar: None,
         deceased: None,
         config: &config,
+        spill: None,
     };
     let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");
     let out = dir.path().join("audit");

@@ -344,9 +344,10 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
     assert_eq!(artefacts(&dir.path("text")), artefacts(&dir.path("coded")));
 }
 
-/// An audit of ingested files is estimated by the coded model (they are coded as read), any
-/// other audit by the whole-load model; a death registry beside them adds its whole-load
-/// share. Expected values from the constants and the files' sizes.
+/// An audit of ingested files is estimated by the coded model (they are coded as read), and
+/// so is one that ingests its CSV exports first; any other audit by the whole-load model; a
+/// death registry beside them adds its whole-load share. Expected values from the constants
+/// and the files' sizes.
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
@@ -363,7 +364,7 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     let (a, b) = (files[0].as_path(), files[1].as_path());
     let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
     let text = (COLUMNAR_RATIO * size(a)) as u64 + (COLUMNAR_RATIO * size(b)) as u64;
-    let coded = estimate_audit(&[a, b], &[]);
+    let coded = estimate_audit(&[a, b], &[], false);
     assert_eq!(coded.input_text_bytes, text);
     assert_eq!(
         coded.peak_bytes,
@@ -371,14 +372,23 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     let registry = dir.path("deceased.csv");
     std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();
-    let with_registry = estimate_audit(&[a, b], &[&registry]);
+    let with_registry = estimate_audit(&[a, b], &[&registry], false);
     assert_eq!(
         with_registry.peak_bytes,
         coded.peak_bytes + estimate(&[&registry]).peak_bytes
     );
     // A snapshot that is not an ingested file: the whole-load model for every input.
     let csv = series_csv(&dir.path("series"));
-    assert_eq!(estimate_audit(&[a, &csv], &[]), estimate(&[a, &csv]));
+    assert_eq!(estimate_audit(&[a, &csv], &[], false), estimate(&[a, &csv]));
+    // An audit that ingests its exports to disk first loads them as ingested files: the coded
+    // model, the CSV's text being its size.
+    let spilled = estimate_audit(&[a, &csv], &[], true);
+    let text = (COLUMNAR_RATIO * size(a)) as u64 + size(&csv) as u64;
+    assert_eq!(spilled.input_text_bytes, text);
+    assert_eq!(
+        spilled.peak_bytes,
+        CODED_BASE + (CODED_RETAINED * text as f64) as u64
+    );
 }
 
 /// A CSV snapshot the generator wrote into `dir`.
@@ -391,12 +401,13 @@ fn series_csv(dir: &Path) -> PathBuf {
 }
 
 /// A CSV export loaded for the audit is coded a batch at a time as it is converted
-/// (`load_path_hashed_coded`): every value, the digest, the rejects and the SHA-256 are the
-/// text load's.
+/// (`load_path_hashed_coded`), and so is a Parquet file that is not ingested (another tool's
+/// export, converted row by row like text): every value, the digest, the rejects and the
+/// SHA-256 are the uncoded load's.
 #[test]
-fn a_csv_export_coded_as_it_loads_reads_as_the_text_load() {
+fn an_export_coded_as_it_loads_reads_as_the_text_load() {
     use rollaudit::load::{load_path_hashed_coded, sha256_hex};
-    use rollaudit::model::Field;
+    use rollaudit::model::{Field, FINGERPRINT_COLUMN};
     let dir = Dir::new();
     generated_series(
         &dir.path("series"),
@@ -407,19 +418,115 @@ fn a_csv_export_coded_as_it_loads_reads_as_the_text_load() {
     );
     let csv = series_csv(&dir.path("series"));
     let profile = Profile::canonical();
-    let text = load_path(&csv, &profile, &NoProgress).unwrap();
-    let (coded, sha256) = load_path_hashed_coded(&csv, &profile, &NoProgress).unwrap();
-    assert_eq!(sha256, sha256_hex(&std::fs::read(&csv).unwrap()));
-    assert_eq!(coded.snapshot.digest, text.snapshot.digest);
-    assert_eq!(coded.report.rows_rejected, text.report.rows_rejected);
-    let family = coded.snapshot.df.column("family_name").unwrap();
-    assert!(family.dtype().is_categorical());
-    for field in Field::ALL {
-        let (a, b) = (text.snapshot.column(field), coded.snapshot.column(field));
-        assert_eq!(a.is_some(), b.is_some(), "{field:?}");
-        let (Some(a), Some(b)) = (a, b) else { continue };
-        for row in 0..text.snapshot.rows() {
-            assert_eq!(a.text(row), b.text(row), "{field:?} row {row}");
+    // The same rows as a plain Parquet file: no fingerprint or line columns, so not ingested.
+    let plain = dir.path("plain.parquet");
+    let mut df = load_path(&csv, &profile, &NoProgress)
+        .unwrap()
+        .snapshot
+        .df
+        .drop_many([FINGERPRINT_COLUMN, LINE_COLUMN]);
+    ParquetWriter::new(std::fs::File::create(&plain).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    for file in [&csv, &plain] {
+        let text = load_path(file, &profile, &NoProgress).unwrap();
+        let (coded, sha256) = load_path_hashed_coded(file, &profile, &NoProgress).unwrap();
+        assert_eq!(sha256, sha256_hex(&std::fs::read(file).unwrap()));
+        assert_eq!(coded.snapshot.digest, text.snapshot.digest);
+        assert_eq!(coded.report.rows_rejected, text.report.rows_rejected);
+        let family = coded.snapshot.df.column("family_name").unwrap();
+        assert!(family.dtype().is_categorical());
+        for field in Field::ALL {
+            let (a, b) = (text.snapshot.column(field), coded.snapshot.column(field));
+            assert_eq!(a.is_some(), b.is_some(), "{field:?}");
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            for row in 0..text.snapshot.rows() {
+                assert_eq!(a.text(row), b.text(row), "{field:?} row {row}");
+            }
         }
     }
+}
+
+/// An audit that ingests its CSV exports to disk before loading them (`audit::Spill`, what
+/// the memory plan picks when the exports would not fit whole) writes the same bytes to every
+/// artefact as the in-memory audit, on the committed sample series (gzip, four snapshots).
+/// Pieces of 64 KiB cut each export into dozens of sorted runs, so the merge is exercised,
+/// and the ingested files are gone once the audit returns.
+#[test]
+fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
+    use rollaudit::audit::{self, AuditConfig, AuditInput, AuditJob, Spill};
+    use rollaudit::report::{audit::write_audit, RunInfo};
+
+    let mut inputs: Vec<AuditInput> = std::fs::read_dir(crate::util::repo().join("sample-data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("register-"))
+        .map(|p| AuditInput::parse(&p.display().to_string()).unwrap())
+        .collect();
+    inputs.sort_by_key(|i| i.date);
+    assert_eq!(inputs.len(), 4, "the sample series");
+    let dir = Dir::new();
+    let spill = Spill {
+        dir: dir.path("spill"),
+        piece_bytes: 64 << 10,
+    };
+    std::fs::create_dir_all(&spill.dir).unwrap();
+    let (profile, config) = (Profile::canonical(), AuditConfig::default());
+    let info = RunInfo {
+        command_line: &[],
+        as_of: "2026-10-20T00:00:00Z",
+        profile_name: "canonical",
+        profile_text: "",
+        calendar: None,
+        deceased: None,
+        configuration: format!("{config:?}"),
+        redactor: None,
+    };
+    let audit_into = |name: &str, spill: Option<&Spill>| -> Vec<(String, Vec<u8>)> {
+        let job = AuditJob {
+            inputs: inputs.clone(),
+            profile: &profile,
+            calendar: None,
+            deceased: None,
+            config: &config,
+            spill,
+        };
+        let result = audit::run(job, &NoProgress, &|_| {}).expect("the sample audits");
+        let out = dir.path(name);
+        write_audit(&out, &result, &info).expect("the artefacts are written");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let whole = audit_into("whole", None);
+    let spilled = audit_into("spilled", Some(&spill));
+    assert!(
+        whole.len() >= 8,
+        "every artefact: {:?}",
+        whole.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        whole.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        spilled.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in whole.iter().zip(&spilled) {
+        assert!(
+            a == b,
+            "{name} differs between the in-memory and the spilled audit"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&spill.dir).unwrap().count(),
+        0,
+        "ingested files removed"
+    );
 }

@@ -94,6 +94,8 @@ pub struct Audit {
     pub fail_on: Option<Severity>,
     pub timings: bool,
     pub output: PathBuf,
+    /// Set by the memory plan: ingest delimited exports to disk before loading them.
+    pub spill: Option<rollaudit::audit::Spill>,
 }
 
 impl Audit {
@@ -130,6 +132,7 @@ impl Audit {
             fail_on: args.fail_on,
             timings: args.timings,
             output: args.output.clone(),
+            spill: None,
         })
     }
 }

@@ -27,12 +27,13 @@ const DEFAULT_MEMORY_SHARE: f64 = 0.9;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
+    let mut spill_instead = false;
     let budget = args.memory_limit.or_else(|| {
         rollaudit::load::memory::available_memory()
             .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
     });
     if !args.skip_memory_check {
-        let shortfall = budget.and_then(|b| memory_shortfall(&args.command, b));
+        let shortfall = budget.and_then(|b| memory_shortfall(&args.command, b, false));
         if let Some(shortfall) = shortfall {
             match &args.command {
                 // A streamed diff holds one window, not the files.
@@ -44,6 +45,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     eprintln!("{shortfall}");
                     eprintln!("both are ingested Parquet files: diffing them a window at a time");
                     stream_instead = true;
+                }
+                // An audit that ingests its CSV exports first holds them coded.
+                Command::Audit(a)
+                    if budget
+                        .is_some_and(|b| memory_shortfall(&args.command, b, true).is_none()) =>
+                {
+                    eprintln!("{shortfall}");
+                    eprintln!(
+                        "ingesting each CSV export to disk in pieces before loading it (in {})",
+                        a.output.display()
+                    );
+                    spill_instead = true;
                 }
                 _ => bail!(
                     "{shortfall}. Split the register into partitions (e.g. one export per \
@@ -65,9 +78,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
             commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes)
         }
         Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
-        Command::Audit(args) => {
-            let mut run = config::Audit::resolve(&args)?;
+        Command::Audit(audit) => {
+            let mut run = config::Audit::resolve(&audit)?;
             run.config.dedupe.pairs_per_part = pairs_per_part(budget);
+            if spill_instead {
+                std::fs::create_dir_all(&run.output)
+                    .with_context(|| format!("{}: cannot create", run.output.display()))?;
+                run.spill = Some(rollaudit::audit::Spill {
+                    dir: run.output.clone(),
+                    piece_bytes: piece_size(None, args.memory_limit),
+                });
+            }
             commands::audit(&run)
         }
         Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
@@ -186,15 +207,16 @@ fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
 }
 
 /// What a run is estimated to need when that is more than `budget` (the caller refuses it
-/// before any work, or streams instead), as one sentence naming the inputs.
-fn memory_shortfall(command: &Command, budget: u64) -> Option<String> {
+/// before any work, or streams instead), as one sentence naming the inputs; for an audit
+/// that ingests its CSV exports to disk first when `spilled` ([`rollaudit::audit::Spill`]).
+fn memory_shortfall(command: &Command, budget: u64, spilled: bool) -> Option<String> {
     let paths = input_paths(command);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let estimate = match command {
         // An audit's snapshots come first in its inputs, then a death registry if any.
         Command::Audit(a) => {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
-            rollaudit::load::memory::estimate_audit(snapshots, others)
+            rollaudit::load::memory::estimate_audit(snapshots, others, spilled)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };
@@ -251,8 +273,8 @@ mod tests {
         use clap::Parser;
         let inspect = Args::parse_from(["rollaudit", "inspect", csv.to_str().unwrap()]).command;
         // 1000 bytes of text: 3.5 x 1000 + 2 x 1000 = 5500 bytes by the model.
-        assert_eq!(memory_shortfall(&inspect, 5500), None);
-        let message = memory_shortfall(&inspect, 5499).expect("over budget");
+        assert_eq!(memory_shortfall(&inspect, 5500, false), None);
+        let message = memory_shortfall(&inspect, 5499, false).expect("over budget");
         assert!(
             message.contains("a.csv") && message.contains("--memory-limit"),
             "{message}"

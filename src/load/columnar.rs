@@ -29,17 +29,21 @@ use crate::dates::{DateFormat, IsoDate, IsoTimestamp};
 use crate::model::{Field, FieldKind, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::Profile;
 
+/// Reads a columnar file; with `coded`, the batches of a file that is not ingested have
+/// their repeating text fields coded as each is converted (as a CSV export's are), so the
+/// file's rows are never held uncoded twice over (the frame polars read, then the batches).
 pub(crate) fn read(
     bytes: Vec<u8>,
     format: InputFormat,
     path: &Path,
     profile: &Profile,
+    coded: bool,
 ) -> Result<LoadedTable, LoadError> {
     let df = read_frame(bytes, format, path, &Limits::of_machine())?;
     if let Some(table) = as_ingested(&df, path)? {
         return Ok(table);
     }
-    read_generic(df, path, profile)
+    read_generic(df, path, profile, coded)
 }
 
 /// Reads a whole Parquet or Arrow IPC file with polars, after checking that what the file
@@ -330,13 +334,19 @@ pub(crate) fn as_ingested(df: &DataFrame, path: &Path) -> Result<Option<LoadedTa
 }
 
 /// Any other columnar file: every column rendered as text, then converted row by row.
-fn read_generic(df: DataFrame, path: &Path, profile: &Profile) -> Result<LoadedTable, LoadError> {
+fn read_generic(
+    df: DataFrame,
+    path: &Path,
+    profile: &Profile,
+    coded: bool,
+) -> Result<LoadedTable, LoadError> {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
         .map(|n| n.to_string())
         .collect();
     let (layout, unmapped) = resolve_layout(Some(&names), names.len(), profile, path)?;
+    let layout = Layout { coded, ..layout };
     // Typed date columns are rendered as ISO text, so their fields must parse as ISO.
     let mut profile = profile.clone();
     let mut texts: Vec<StringChunked> = Vec::with_capacity(names.len());
@@ -359,6 +369,8 @@ fn read_generic(df: DataFrame, path: &Path, profile: &Profile) -> Result<LoadedT
         texts.push(text);
     }
     let rows = df.height();
+    // Typed columns were rendered into new text ones: theirs are no longer needed.
+    drop(df);
     let starts: Vec<usize> = (0..rows).step_by(BATCH_ROWS).collect();
     let batches = starts
         .par_iter()

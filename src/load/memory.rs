@@ -110,13 +110,15 @@ pub const CODED_RETAINED: f64 = 1.4;
 pub const CODED_BASE: u64 = 300 << 20;
 
 /// The peak of an audit over `snapshots` (and `others`, loaded whole): the coded model above
-/// when every snapshot is an ingested file, else [`estimate`] of them all.
-pub fn estimate_audit(snapshots: &[&Path], others: &[&Path]) -> MemoryEstimate {
-    if snapshots.is_empty()
-        || !snapshots
-            .iter()
-            .all(|p| super::IngestedReader::open(p).is_ok())
-    {
+/// when every snapshot is an ingested file, or a delimited export that a `spilled` audit
+/// ingests to disk before loading it ([`crate::audit::Spill`]: it is then loaded like an
+/// ingested file, and its text counts as it does here, a CSV's size), else [`estimate`] of
+/// them all.
+pub fn estimate_audit(snapshots: &[&Path], others: &[&Path], spilled: bool) -> MemoryEstimate {
+    let coded_as_read = |p: &&Path| {
+        super::IngestedReader::open(p).is_ok() || (spilled && !columnar(p).unwrap_or(true))
+    };
+    if snapshots.is_empty() || !snapshots.iter().all(coded_as_read) {
         let all: Vec<&Path> = snapshots.iter().chain(others).copied().collect();
         return estimate(&all);
     }
@@ -128,13 +130,30 @@ pub fn estimate_audit(snapshots: &[&Path], others: &[&Path]) -> MemoryEstimate {
     }
 }
 
+/// The first bytes of `path`, enough for the magic numbers below.
+fn magic(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut magic = [0u8; 4];
+    let read = file.read(&mut magic)?;
+    Ok(magic[..read].to_vec())
+}
+
+/// Whether `path` is a Parquet or Arrow IPC file by its magic number: the file format's
+/// `ARROW1` (its first four bytes), or a stream's continuation marker.
+fn columnar(path: &Path) -> std::io::Result<bool> {
+    let magic = magic(&mut std::fs::File::open(path)?)?;
+    Ok(is_columnar(&magic))
+}
+
+fn is_columnar(magic: &[u8]) -> bool {
+    magic == PARQUET_MAGIC || magic == b"ARRO" || magic == [0xff, 0xff, 0xff, 0xff]
+}
+
 /// The bytes of text one input holds.
 fn text_bytes(path: &Path) -> std::io::Result<u64> {
     let mut file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
-    let mut magic = [0u8; 4];
-    let read = file.read(&mut magic)?;
-    let magic = &magic[..read];
+    let magic = magic(&mut file)?;
+    let magic = magic.as_slice();
     if magic.starts_with(GZIP_MAGIC) {
         if size < 18 {
             return Ok(size);
@@ -149,9 +168,7 @@ fn text_bytes(path: &Path) -> std::io::Result<u64> {
             (GZIP_RATIO * size as f64) as u64
         });
     }
-    // Arrow IPC: the file format's `ARROW1` (its first four bytes), or a stream's
-    // continuation marker.
-    if magic == PARQUET_MAGIC || magic == b"ARRO" || magic == [0xff, 0xff, 0xff, 0xff] {
+    if is_columnar(magic) {
         return Ok((COLUMNAR_RATIO * size as f64) as u64);
     }
     Ok(size)

@@ -413,7 +413,7 @@ fn load_raw(
             }
         }
         InputFormat::Parquet | InputFormat::ArrowIpc => {
-            columnar::read(raw.bytes, format, path, profile)?
+            columnar::read(raw.bytes, format, path, profile, coded)?
         }
     };
     progress.finish();
