@@ -48,7 +48,7 @@ pub struct BlockingStat {
     /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so skipped its largest blocks (in
     /// the skipped counts) until it did not.
     pub over_budget: bool,
-    /// Blocks of a rule over [`EXACT_PAIRS_PER_RECORD`] split by its finer key
+    /// Blocks of a rule over [`EXACT_PAIRS_PER_RECORD`] split by its finer keys
     /// ([`BlockingRule::refinement`]); `blocks` and `pairs` count the parts.
     pub refined_blocks: u64,
 }
@@ -85,16 +85,16 @@ impl BlockingStat {
 /// 100,000 records, and FEBRL's 5,000 get it; a million get only the rarest dates.
 pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
 
-/// The most pairs per record a rule that is not broad emits with its blocks whole; over it,
-/// its largest blocks are split by two finer keys ([`BlockingRule::refinement`]) until the
-/// whole ones left fit (and never below [`EXACT_MIN_PAIRS`]). Keys that hold a birth date grow with the register's square (the
-/// birthday problem): on a generated register (seed 42), `given_prefix+birth_date` gave 0.31
-/// pairs per record at 1,000,000 voters and 3.05 at 10,000,000, and the three rules keyed on
-/// a name and a birth date or year grew about a hundredfold for ten times the voters. The
-/// highest of the refinable rules at a million is 0.39 (`address+family_sound`), so a
-/// register of that size, and every benchmark set, keeps every block whole. At ten million,
-/// the split took the candidate pairs from 13.2 to 9.1 per record (8.1 at a million) and
-/// lost 13 of the 100,000 planted duplicate pairs.
+/// The most pairs per record a rule that is not broad emits with its blocks whole; over it
+/// (and over [`EXACT_MIN_PAIRS`]), its largest blocks are split by two finer keys
+/// ([`BlockingRule::refinement`]) until the whole ones left fit. Keys that hold a birth date
+/// grow with the register's square (the birthday problem): on a generated register (seed
+/// 42), `given_prefix+birth_date` gave 0.31 pairs per record at 1,000,000 voters and 3.05 at
+/// 10,000,000, and the three rules keyed on a name and a birth date or year grew about a
+/// hundredfold for ten times the voters. The highest of the splittable rules at a million is
+/// 0.39 (`address+family_sound`), so a register of that size, and every benchmark set, keeps
+/// every block whole. At ten million, the split took the candidate pairs from 13.2 to 9.1
+/// per record (8.1 at a million) and lost 13 of the 100,000 planted duplicate pairs.
 pub const EXACT_PAIRS_PER_RECORD: f64 = 0.5;
 
 /// Pairs a rule that is not broad may always emit with its blocks whole, whatever the

@@ -253,11 +253,11 @@ impl BlockingRule {
 
     /// Two finer keys for the rule's largest blocks, used when the rule emits more than
     /// [`EXACT_PAIRS_PER_RECORD`](super::blocking::EXACT_PAIRS_PER_RECORD) pairs per record
-    /// (`None`: the rule is never refined). A
-    /// refined block keeps the pairs that agree on either key, so one error in the field
-    /// the keys come from never parts a duplicate: the family name's initial and the rest of
-    /// it, for the rule that exists to catch family-name typos by the given name and birth
-    /// date (a typo in the first letter keeps the rest, any other keeps the initial); the
+    /// (`None`: the rule is never split). A split block keeps the pairs that agree on either
+    /// key, so one error in the field the keys come from never parts a duplicate: the family
+    /// name's initial and its last three letters, for the rule that exists to catch
+    /// family-name typos by the given name and birth date (a typo past the first letter keeps
+    /// the initial; one in the first letter, or the first letter dropped, keeps the end); the
     /// month and the day of birth, for the one that exists to catch mistyped birth dates by
     /// the names' sounds. The keys come from fields the rule does not rely on. A record
     /// without the field ([`NO_KEY`]) joins no part: in a block too common to compare whole,
