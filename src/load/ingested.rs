@@ -317,6 +317,9 @@ fn read_groups(path: &Path, only: &[Field], coded: bool) -> Result<Loaded, LoadE
     let table = as_ingested(&df, path)?.ok_or_else(|| LoadError::NotIngested {
         path: path.to_path_buf(),
     })?;
+    // The table shares the frame's columns: with the frame gone, each column's row-group
+    // chunks are freed as `into_snapshot` glues it.
+    drop(df);
     let (snapshot, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
     report.missing_fields.retain(|f| !present.contains(f));
     Ok(Loaded { snapshot, report })
