@@ -89,9 +89,9 @@ impl NameTable {
 }
 
 /// The shorter of two names one edit apart must have at least this many letters to be
-/// `one_edit` (see [`super::compare`]): among names of three letters one edit is another name as often as a typo
-/// (JON, JAN, JIM, KIM), and such pairs stay `close` or `similar` by their sound and
-/// Jaro-Winkler.
+/// `one_edit` (see [`super::compare`]): among names of three letters one edit is another
+/// name as often as a typo (JON, JAN, JIM, KIM), and such pairs stay `close` or `similar` by
+/// their sound and Jaro-Winkler.
 pub const ONE_EDIT_MIN_LEN: usize = 4;
 
 /// A name's letters counted, for an upper bound on the Jaro matches of two names: two names
