@@ -1,9 +1,10 @@
 //! The audit job: every stage of rollaudit over a series of snapshots, in one call.
 //!
-//! Load every snapshot (its date from `FILE@YYYY-MM-DD` or from a `YYYY-MM-DD` in the file
-//! name), scan the latest with the record rules, diff each consecutive pair, deduplicate the
-//! latest, and run the change detectors. The result is plain data; `report::audit` writes the
-//! artefacts and the binary prints the summary and picks the exit status.
+//! Load the snapshots in date order (each dated by `FILE@YYYY-MM-DD` or a `YYYY-MM-DD` in the
+//! file name), diffing each consecutive pair as it loads and keeping of the earlier one only
+//! what the detectors and the change log need; then scan the latest with the record rules,
+//! deduplicate it, and run the change detectors. The result is plain data; `report::audit`
+//! writes the artefacts and the binary prints the summary and picks the exit status.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use crate::incidents::{self, Incident};
 use crate::load::{self, LoadError, LoadReport, Progress};
 use crate::profile::Profile;
 use crate::rules::{self, ScanConfig, ScanResult};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Digest, Snapshot};
 
 /// One snapshot named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +81,10 @@ pub struct LoadedInput {
     /// SHA-256 of the input file's bytes, hex.
     pub sha256: String,
     pub report: LoadReport,
+    /// The digest of the whole snapshot (its `rows` are the snapshot's).
+    pub digest: Digest,
+    /// The latest snapshot whole; an earlier one only the records its diffs name (see
+    /// [`crate::anomalies::Prepared`]), with the diffs' rows renumbered to match.
     pub snapshot: Snapshot,
 }
 
@@ -92,6 +97,8 @@ pub struct AuditResult {
     pub scan: ScanResult,
     pub dedupe: DedupeResult,
     pub anomalies: AnomalyResult,
+    /// What the detectors took of each interval's whole snapshots, in interval order.
+    pub prepared: Vec<anomalies::Prepared>,
     /// All findings (record rules, duplicates, change anomalies), most severe first.
     pub findings: Vec<Finding>,
     /// The findings grouped by underlying event ([`crate::incidents`]), most severe first.
@@ -179,7 +186,7 @@ pub fn run(
     // With a spill, every export is ingested to disk before anything is held: the pieces of
     // an earlier snapshot's ingest never sit beside the latest snapshot and its dedupe.
     stage(Stage::Load);
-    let mut inputs: Vec<(AuditInput, Option<Spilled>)> = match spill {
+    let inputs: Vec<(AuditInput, Option<Spilled>)> = match spill {
         Some(spill) => {
             let mut staged = Vec::with_capacity(inputs.len());
             for input in inputs {
@@ -209,13 +216,41 @@ pub fn run(
                 input,
                 sha256,
                 report: l.report,
+                digest: l.snapshot.digest,
                 snapshot: l.snapshot,
             })
         };
-    // The latest snapshot first: scan and dedupe need only it, and run before the earlier
-    // snapshots are loaded, so that dedupe's working set (at 10,000,000 voters about 6 GB)
-    // and the earlier snapshots are never in memory together.
-    let latest = load(inputs.pop().expect("at least one snapshot"))?;
+    // The snapshots load in date order and each interval is diffed as soon as its later
+    // snapshot is in: the detectors take what they need of the two whole snapshots
+    // (`anomalies::prepare`), and the earlier one then shrinks to the records its diffs name.
+    // So at most two whole snapshots are ever held, whatever the length of the series, and
+    // dedupe's working set (at 10,000,000 voters about 3 GB) sits beside the latest one only.
+    let mut inputs = inputs.into_iter();
+    let mut current = load(inputs.next().expect("at least one snapshot"))?;
+    let mut loaded: Vec<LoadedInput> = Vec::new();
+    let mut diffs: Vec<DiffResult> = Vec::new();
+    let mut prepared: Vec<anomalies::Prepared> = Vec::new();
+    for input in inputs {
+        stage(Stage::Load);
+        let next = load(input)?;
+        stage(Stage::Diff);
+        let mut d = diff::diff(&current.snapshot, &next.snapshot, &config.diff);
+        stage(Stage::Anomalies);
+        prepared.push(anomalies::prepare(
+            &Interval {
+                from: current.input.date,
+                to: next.input.date,
+                old: &current.snapshot,
+                new: &next.snapshot,
+                diff: &d,
+            },
+            &config.anomalies,
+        ));
+        current.snapshot = diff::keep_named(&current.snapshot, diffs.last_mut(), &mut d);
+        diffs.push(d);
+        loaded.push(std::mem::replace(&mut current, next));
+    }
+    let latest = current;
     stage(Stage::Scan);
     let scan = rules::scan(
         &latest.snapshot,
@@ -228,17 +263,7 @@ pub fn run(
     stage(Stage::Dedupe);
     let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
     let duplicates = duplicate_findings(&dedupe, &latest);
-    stage(Stage::Load);
-    let mut loaded = inputs
-        .into_iter()
-        .map(load)
-        .collect::<Result<Vec<_>, _>>()?;
     loaded.push(latest);
-    stage(Stage::Diff);
-    let diffs: Vec<DiffResult> = loaded
-        .windows(2)
-        .map(|w| diff::diff(&w[0].snapshot, &w[1].snapshot, &config.diff))
-        .collect();
     stage(Stage::Anomalies);
     let intervals: Vec<Interval> = diffs
         .iter()
@@ -251,7 +276,7 @@ pub fn run(
             diff: d,
         })
         .collect();
-    let anomalies = anomalies::detect(&intervals, calendar, &config.anomalies);
+    let anomalies = anomalies::detect_prepared(&intervals, &prepared, calendar, &config.anomalies);
 
     let mut findings = scan.findings.clone();
     findings.extend(duplicates);
@@ -279,6 +304,7 @@ pub fn run(
         scan,
         dedupe,
         anomalies,
+        prepared,
         findings,
         incidents,
         runs,

@@ -103,8 +103,8 @@ impl Timings {
     }
 
     /// Ends the running stage, if any.
-    /// A stage run in parts (the audit loads its latest snapshot, then the earlier ones after
-    /// scan and dedupe) is one row: its times summed, its peak memory at its last part's end.
+    /// A stage run in parts (the audit loads, diffs and prepares the detectors one snapshot at
+    /// a time) is one row: its times summed, its peak memory at its last part's end.
     pub fn end(&self) {
         if let Some((name, t0)) = self.open.borrow_mut().take() {
             let seconds = t0.elapsed().as_secs_f64();

@@ -15,9 +15,9 @@ use std::collections::HashMap;
 
 use polars::datatypes::StaticArray;
 use polars::prelude::{
-    Categorical32Chunked, Categories, ChunkedArray, Column, DataFrame, DataType, Int32Chunked,
-    Int64Chunked, IntoColumn, IntoSeries, NewChunkedArray, PolarsDataType, StringChunked,
-    UInt32Chunked,
+    Categorical32Chunked, Categories, ChunkedArray, Column, DataFrame, DataType, IdxCa, IdxSize,
+    Int32Chunked, Int64Chunked, IntoColumn, IntoSeries, NewChunkedArray, PolarsDataType,
+    StringChunked, UInt32Chunked,
 };
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -108,6 +108,17 @@ impl Snapshot {
     /// One fingerprint per row, in row order.
     pub fn fingerprints(&self) -> &[u64] {
         fingerprints(&self.df)
+    }
+
+    /// The rows at `rows` (sorted, each in range), in that order: what is kept of an earlier
+    /// snapshot once its diffs are taken (`audit`). Its digest is of those rows.
+    pub fn subset(&self, rows: &[u32]) -> Snapshot {
+        let idx = IdxCa::from_vec("rows".into(), rows.iter().map(|&r| r as IdxSize).collect());
+        let df = self
+            .df
+            .take(&idx)
+            .expect("subset rows are in range of the snapshot");
+        Snapshot::new(df, self.fields.clone())
     }
 
     /// The source line of every row, in row order.

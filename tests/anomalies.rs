@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use rollaudit::anomalies::{detect, AnomalyConfig, Interval};
-use rollaudit::diff::{diff, DiffConfig, DiffResult};
+use rollaudit::anomalies::{detect, detect_prepared, prepare, AnomalyConfig, Interval, Prepared};
+use rollaudit::diff::{diff, keep_named, DiffConfig, DiffResult};
 use rollaudit::findings::{Finding, Severity};
 use rollaudit::generate::AnomalySelection;
 use rollaudit::incidents::Incident;
 use rollaudit::model::Field;
+use rollaudit::report::diff::render_log;
+use rollaudit::snapshot::Snapshot;
 
 use crate::util::{calendar_of, generated_series};
 
@@ -558,4 +560,92 @@ fn a_register_wide_finding_does_not_glue_a_purge_to_a_routine_event() {
         "the quiet-period finding stays with the routine event"
     );
     assert!(of(0).severity <= Severity::Low);
+}
+
+/// The intervals of a series of snapshots and its diffs.
+fn intervals_of<'a>(
+    dates: &[i32],
+    snaps: &[&'a Snapshot],
+    diffs: &'a [DiffResult],
+) -> Vec<Interval<'a>> {
+    (0..diffs.len())
+        .map(|t| Interval {
+            from: dates[t],
+            to: dates[t + 1],
+            old: snaps[t],
+            new: snaps[t + 1],
+            diff: &diffs[t],
+        })
+        .collect()
+}
+
+/// The change log of one diff with its values, as `changes.parquet` holds it.
+type LogRows = Vec<(String, &'static str, Option<String>, Option<String>)>;
+
+fn log_rows(d: &DiffResult, old: &Snapshot, new: &Snapshot) -> LogRows {
+    let log = render_log(&d.log, old, new);
+    let owned = |v: Option<std::borrow::Cow<str>>| v.map(|v| v.into_owned());
+    (0..log.voter_id.len())
+        .map(|i| {
+            (
+                log.voter_id[i].to_string(),
+                log.field[i],
+                owned(log.old_value[i].clone()),
+                owned(log.new_value[i].clone()),
+            )
+        })
+        .collect()
+}
+
+/// An audit keeps of each earlier snapshot only the records its diffs name, once the
+/// detectors have taken what they need of the whole (`prepare`): the findings, their
+/// incidents, the charts' series and the change log must be those of the whole snapshots.
+#[test]
+fn the_records_the_diffs_name_give_the_findings_of_the_whole_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = generated_series(dir.path(), 8_000, 4, 5, AnomalySelection::all_defaults());
+    let (snaps, dates) = (&series.snapshots, &series.dates);
+    let config = AnomalyConfig::default();
+    let calendar = calendar_of(&dir.path().join("election.toml"));
+    let whole_diffs: Vec<DiffResult> = snaps
+        .windows(2)
+        .map(|w| diff(&w[0], &w[1], &DiffConfig::default()))
+        .collect();
+    let whole: Vec<&Snapshot> = snaps.iter().collect();
+    let intervals = intervals_of(dates, &whole, &whole_diffs);
+    let expected = detect(&intervals, Some(&calendar), &config);
+    let prepared: Vec<Prepared> = intervals.iter().map(|iv| prepare(iv, &config)).collect();
+
+    // Every snapshot but the latest shrinks, as the audit shrinks them.
+    let mut diffs = whole_diffs.clone();
+    let mut kept: Vec<Snapshot> = Vec::new();
+    for (t, snapshot) in snaps[..diffs.len()].iter().enumerate() {
+        let (before, after) = diffs.split_at_mut(t);
+        kept.push(keep_named(snapshot, before.last_mut(), &mut after[0]));
+    }
+    assert!(kept.iter().zip(snaps).all(|(k, s)| k.rows() < s.rows() / 2));
+    let mut shrunk: Vec<&Snapshot> = kept.iter().collect();
+    shrunk.push(snaps.last().unwrap());
+    let intervals = intervals_of(dates, &shrunk, &diffs);
+    let found = detect_prepared(&intervals, &prepared, Some(&calendar), &config);
+    assert!(expected.findings.len() > 20, "{}", expected.findings.len());
+    assert_eq!(found.findings, expected.findings);
+    assert_eq!(found.series, expected.series);
+    assert_eq!(found.runs, expected.runs);
+
+    let group = |findings, snaps: &[&Snapshot]| {
+        let series: Vec<(i32, &Snapshot)> = dates.iter().copied().zip(snaps.to_vec()).collect();
+        rollaudit::incidents::group(findings, &series)
+    };
+    assert_eq!(
+        group(&found.findings, &shrunk),
+        group(&expected.findings, &whole)
+    );
+    for t in 0..diffs.len() {
+        assert!(!diffs[t].log.is_empty());
+        assert_eq!(
+            log_rows(&diffs[t], shrunk[t], shrunk[t + 1]),
+            log_rows(&whole_diffs[t], whole[t], whole[t + 1])
+        );
+    }
 }

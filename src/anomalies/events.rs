@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, Interval};
+use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, Interval, Prepared};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
@@ -47,7 +47,12 @@ impl Default for EventConfig {
     }
 }
 
-pub(crate) fn detect(intervals: &[Interval<'_>], config: &EventConfig, out: &mut AnomalyResult) {
+pub(crate) fn detect(
+    intervals: &[Interval<'_>],
+    prepared: &[Prepared],
+    config: &EventConfig,
+    out: &mut AnomalyResult,
+) {
     let has = |f| intervals[0].old.has(f);
     out.runs.push(RuleRun::check(
         "A-EVENT-TRANSITION",
@@ -59,13 +64,13 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &EventConfig, out: &mut
         has,
         &[Field::AddressLine, Field::FamilyName],
     ));
-    for iv in intervals {
+    for (iv, prepared) in intervals.iter().zip(prepared) {
         for (field, scope) in [
             (Field::Precinct, Scope::Precinct),
             (Field::District, Scope::District),
         ] {
             if iv.old.has(field) {
-                let exposure = super::area_sizes(iv.old, field);
+                let exposure = prepared.old_sizes(field);
                 transitions(
                     iv,
                     scope,
@@ -87,9 +92,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &EventConfig, out: &mut
             let key = |r: &crate::diff::RecordChange| in_new(iv, r, Field::ChangedBy);
             transitions(iv, Scope::Operator, key, &exposure, config, out);
         }
-        if iv.new.has(Field::AddressLine) && iv.new.has(Field::FamilyName) {
-            addresses(iv, config, out);
-        }
+        addresses(iv, &prepared.residents, config, out);
     }
 }
 
@@ -183,13 +186,25 @@ fn transitions(
     }
 }
 
-fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
-    let key = |addr: Option<String>, precinct: Option<String>| {
-        addr.map(|a| format!("{} ({})", a.to_uppercase(), precinct.unwrap_or_default()))
-    };
-    // (address, arrival kind) -> (ids, family names, precinct)
-    type Arrivals = BTreeMap<(String, bool), (Vec<String>, HashSet<String>, String)>;
+/// Arrivals at one address in one interval: (address, moved in rather than newly
+/// registered) -> (ids, family names, precinct).
+type Arrivals = BTreeMap<(String, bool), (Vec<String>, HashSet<String>, String)>;
+
+/// Records of OLD at each address key (see [`arrivals`]), counted only where arrivals qualify.
+pub(crate) type Residents = HashMap<String, usize>;
+
+/// An address and its precinct, as arrivals and residents are keyed.
+fn address_key(addr: Option<String>, precinct: Option<String>) -> Option<String> {
+    addr.map(|a| format!("{} ({})", a.to_uppercase(), precinct.unwrap_or_default()))
+}
+
+/// The arrivals of the interval that qualify as a possible bulk registration: enough voters
+/// under enough family names.
+fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
     let mut arrivals = Arrivals::new();
+    if !(iv.new.has(Field::AddressLine) && iv.new.has(Field::FamilyName)) {
+        return arrivals;
+    }
     for r in &iv.diff.records {
         let moved = r.kinds.contains(&ChangeKind::MoveWithinPrecinct)
             || r.kinds.contains(&ChangeKind::MoveOutOfPrecinct);
@@ -198,7 +213,7 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
             continue;
         }
         let precinct = in_new(iv, r, Field::Precinct);
-        let Some(k) = key(in_new(iv, r, Field::AddressLine), precinct.clone()) else {
+        let Some(k) = address_key(in_new(iv, r, Field::AddressLine), precinct.clone()) else {
             continue;
         };
         let entry = arrivals.entry((k, moved)).or_default();
@@ -211,10 +226,15 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
     arrivals.retain(|_, (ids, families, _)| {
         ids.len() >= config.min_address_voters && families.len() >= config.min_families
     });
-    // Residents before, counted only in the precincts of the addresses that qualify: building
-    // the key of every record of OLD was most of this detector's time.
+    arrivals
+}
+
+/// Residents of the whole earlier snapshot, counted only in the precincts of the addresses
+/// that qualify: building the key of every record of OLD was most of this detector's time.
+pub(crate) fn residents(iv: &Interval<'_>, config: &EventConfig) -> Residents {
+    let arrivals = arrivals(iv, config);
     let precincts: HashSet<&str> = arrivals.values().map(|a| a.2.as_str()).collect();
-    let mut residents_before: HashMap<String, usize> = HashMap::new();
+    let mut residents_before = Residents::new();
     if let Some(lines) = iv
         .old
         .texts(Field::AddressLine)
@@ -226,11 +246,22 @@ fn addresses(iv: &Interval<'_>, config: &EventConfig, out: &mut AnomalyResult) {
             if !precincts.contains(precinct.unwrap_or("")) {
                 continue;
             }
-            if let Some(k) = key(line.map(str::to_string), precinct.map(str::to_string)) {
+            if let Some(k) = address_key(line.map(str::to_string), precinct.map(str::to_string)) {
                 *residents_before.entry(k).or_default() += 1;
             }
         }
     }
+    residents_before
+}
+
+/// `residents_before`: [`residents`] of the interval's whole earlier snapshot.
+fn addresses(
+    iv: &Interval<'_>,
+    residents_before: &Residents,
+    config: &EventConfig,
+    out: &mut AnomalyResult,
+) {
+    let arrivals = arrivals(iv, config);
     for ((address, moved), (ids, families, _)) in arrivals {
         let before = residents_before.get(&address).copied().unwrap_or(0);
         let severity = match (moved, before >= config.institution_size) {

@@ -120,9 +120,68 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Runs every change detector over the intervals.
+/// What the detectors read of the whole of an interval's two snapshots, taken by [`prepare`]
+/// while both are in memory: the records of each area, the population each removal is
+/// weighed against, the residents of the addresses that received arrivals. Everything else
+/// they read is a record the diff names, so once this is taken an earlier snapshot can
+/// shrink to those records ([`crate::snapshot::Snapshot::subset`]) and the detectors find
+/// the same: an audit then never holds more than two whole snapshots (issue #16).
+pub struct Prepared {
+    /// Records in OLD.
+    old_rows: u64,
+    /// Per level of [`AREA_LEVELS`]: each area's records on both sides and changed records.
+    areas: Vec<peer::AreaTable>,
+    /// The interval's removal-composition tests, before the correction over all of them.
+    skew: Vec<skew::Test>,
+    /// Records of OLD at each address that received arrivals.
+    residents: events::Residents,
+}
+
+impl Prepared {
+    /// Records per value of an area field in OLD (missing values under "").
+    pub fn old_sizes(&self, field: Field) -> std::collections::BTreeMap<String, u64> {
+        AREA_LEVELS
+            .iter()
+            .position(|(f, _)| *f == field)
+            .map(|level| {
+                let exposure = &self.areas[level].exposure_old;
+                exposure.iter().map(|(a, n)| (a.clone(), *n)).collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Takes what the detectors need of the whole of `iv`'s snapshots (see [`Prepared`]).
+pub fn prepare(iv: &Interval<'_>, config: &AnomalyConfig) -> Prepared {
+    Prepared {
+        old_rows: iv.old.rows() as u64,
+        areas: AREA_LEVELS
+            .iter()
+            .enumerate()
+            .map(|(level, (field, _))| {
+                peer::area_table(iv, *field, AREA_LEVELS.get(level + 1).map(|l| l.0))
+            })
+            .collect(),
+        skew: skew::tests(iv, &config.skew),
+        residents: events::residents(iv, &config.events),
+    }
+}
+
+/// Runs every change detector over intervals whose snapshots are whole.
 pub fn detect(
     intervals: &[Interval<'_>],
+    calendar: Option<&ElectionCalendar>,
+    config: &AnomalyConfig,
+) -> AnomalyResult {
+    let prepared: Vec<Prepared> = intervals.iter().map(|iv| prepare(iv, config)).collect();
+    detect_prepared(intervals, &prepared, calendar, config)
+}
+
+/// Runs every change detector over the intervals, `prepared[t]` taken from interval `t`'s
+/// whole snapshots; `intervals` may hold only the records their diffs name.
+pub fn detect_prepared(
+    intervals: &[Interval<'_>],
+    prepared: &[Prepared],
     calendar: Option<&ElectionCalendar>,
     config: &AnomalyConfig,
 ) -> AnomalyResult {
@@ -130,10 +189,10 @@ pub fn detect(
     if intervals.is_empty() {
         return out;
     }
-    let routine = routine::detect(intervals, &mut out);
-    peer::detect(intervals, &routine, &config.peer, &mut out);
-    skew::detect(intervals, &config.skew, &mut out);
-    events::detect(intervals, &config.events, &mut out);
+    let routine = routine::detect(intervals, prepared, &mut out);
+    peer::detect(intervals, prepared, &routine, &config.peer, &mut out);
+    skew::detect(intervals, prepared, &config.skew, &mut out);
+    events::detect(intervals, prepared, &config.events, &mut out);
     operators::detect(intervals, &config.operators, &mut out);
     calendar_rules::detect(intervals, calendar, &config.calendar, &mut out);
     id_reuse(intervals, &mut out);
@@ -224,14 +283,6 @@ pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Optio
 fn text_at(snap: &Snapshot, row: Option<u32>, field: Field) -> Option<String> {
     let text = snap.column(field)?.text(row? as usize)?;
     Some(text.into_owned())
-}
-
-/// Records per value of an area field (missing values under ""), in one snapshot.
-pub(crate) fn area_sizes(snap: &Snapshot, field: Field) -> std::collections::BTreeMap<String, u64> {
-    area_counts(snap, field, None)
-        .into_iter()
-        .map(|(area, (n, _))| (area.to_string(), n))
-        .collect()
 }
 
 /// Records per value of an area field (missing values under ""), and the `parent` field's

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::rates::RateModel;
 use super::routine::Routine;
 use super::{
-    median, sorted, voter_id, where_it_was, AnomalyResult, Interval, Series, SeriesPoint,
+    median, sorted, voter_id, where_it_was, AnomalyResult, Interval, Prepared, Series, SeriesPoint,
     AREA_LEVELS,
 };
 use crate::diff::ChangeKind;
@@ -83,14 +83,14 @@ impl Default for PeerConfig {
 }
 
 /// Per interval and level: area -> (exposure, count per kind, ids per kind, parent area).
-struct AreaTable {
-    exposure_old: HashMap<String, u64>,
+pub(crate) struct AreaTable {
+    pub(super) exposure_old: HashMap<String, u64>,
     exposure_new: HashMap<String, u64>,
     changed: HashMap<(ChangeKind, String), Vec<String>>,
     parent: HashMap<String, String>,
 }
 
-fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTable {
+pub(super) fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTable {
     let mut exposure_old = HashMap::new();
     let mut exposure_new = HashMap::new();
     let mut parents = HashMap::new();
@@ -150,6 +150,7 @@ struct Test {
 
 pub(crate) fn detect(
     intervals: &[Interval<'_>],
+    prepared: &[Prepared],
     routine: &Routine,
     config: &PeerConfig,
     out: &mut AnomalyResult,
@@ -177,14 +178,9 @@ pub(crate) fn detect(
         return;
     }
     // tables[t][level]
-    let tables: Vec<Vec<AreaTable>> = intervals
+    let tables: Vec<Vec<&AreaTable>> = prepared
         .iter()
-        .map(|iv| {
-            levels
-                .iter()
-                .map(|&(li, field, _)| area_table(iv, field, AREA_LEVELS.get(li + 1).map(|l| l.0)))
-                .collect()
-        })
+        .map(|p| levels.iter().map(|&(li, _, _)| &p.areas[li]).collect())
         .collect();
 
     let mut tests = Vec::new();
@@ -372,7 +368,7 @@ fn count(table: &AreaTable, kind: ChangeKind, area: &str) -> u64 {
 /// Precinct reassignments inside a redistricted district are explained.
 fn explained(
     t: &Test,
-    tables: &[Vec<AreaTable>],
+    tables: &[Vec<&AreaTable>],
     levels: &[(usize, Field, Scope)],
     routine: &Routine,
 ) -> bool {
@@ -388,7 +384,7 @@ fn explained(
 }
 
 fn history_tests(
-    tables: &[Vec<AreaTable>],
+    tables: &[Vec<&AreaTable>],
     levels: &[(usize, Field, Scope)],
     models: &HashMap<(usize, usize, ChangeKind), RateModel>,
     routine: &Routine,
@@ -419,9 +415,9 @@ fn history_tests(
                         .sum();
                     (k, n)
                 };
-                let (k_now, n_now) = total(&tables[t][l]);
+                let (k_now, n_now) = total(tables[t][l]);
                 let (k_past, n_past) = (0..t)
-                    .map(|s| total(&tables[s][l]))
+                    .map(|s| total(tables[s][l]))
                     .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
                 if n_now == 0 || n_past == 0 {
                     continue;
@@ -429,11 +425,11 @@ fn history_tests(
                 let scale = (k_now as f64 / n_now as f64).max(1e-9)
                     / (k_past as f64 / n_past as f64).max(1e-9);
                 let mut areas: BTreeMap<&String, u64> = BTreeMap::new();
-                for (a, n) in exposure_for(&tables[t][l], kind) {
+                for (a, n) in exposure_for(tables[t][l], kind) {
                     areas.insert(a, *n);
                 }
                 for (area, n) in areas {
-                    let k = count(&tables[t][l], kind, area);
+                    let k = count(tables[t][l], kind, area);
                     if n < config.min_exposure || k == 0 || redrawn(t, l, area) {
                         continue;
                     }
@@ -522,7 +518,8 @@ mod tests {
             areas.extend(names.iter().map(|n| (n.as_str(), 1_400, 7)));
             vec![table(&areas)]
         };
-        let tables = vec![interval(0, 0), interval(16, 60)];
+        let owned = [interval(0, 0), interval(16, 60)];
+        let tables: Vec<Vec<&AreaTable>> = owned.iter().map(|t| t.iter().collect()).collect();
         let levels = [(0, Field::Precinct, Scope::Precinct)];
         let models: HashMap<_, _> = [(
             (1, 0, ChangeKind::Inactivation),

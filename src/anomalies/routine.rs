@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::rates::RateModel;
-use super::{in_new, records_of, sorted, voter_id, where_it_was, AnomalyResult, Interval};
+use super::{
+    in_new, records_of, sorted, voter_id, where_it_was, AnomalyResult, Interval, Prepared,
+};
 use crate::dates::IsoDate;
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
@@ -70,7 +72,11 @@ impl Routine {
     }
 }
 
-pub(crate) fn detect(intervals: &[Interval<'_>], out: &mut AnomalyResult) -> Routine {
+pub(crate) fn detect(
+    intervals: &[Interval<'_>],
+    prepared: &[Prepared],
+    out: &mut AnomalyResult,
+) -> Routine {
     let has = |f| intervals[0].old.has(f) && intervals[0].new.has(f);
     out.runs.push(RuleRun::check(
         "A-ROUTINE-REDISTRICT",
@@ -85,12 +91,13 @@ pub(crate) fn detect(intervals: &[Interval<'_>], out: &mut AnomalyResult) -> Rou
     out.runs
         .push(RuleRun::check("A-REKEY", has, &[Field::VoterId]));
     let mut routine = Routine::default();
-    for (t, iv) in intervals.iter().enumerate() {
+    for (t, (iv, prepared)) in intervals.iter().zip(prepared).enumerate() {
+        let sizes = || prepared.old_sizes(Field::District);
         if has(Field::District) && has(Field::Precinct) {
-            redistricting(t, iv, &mut routine, out);
+            redistricting(t, iv, sizes(), &mut routine, out);
         }
         if has(Field::District) && has(Field::StatusReason) {
-            uniform_removals(iv, &mut routine, out);
+            uniform_removals(iv, sizes(), prepared.old_rows, &mut routine, out);
         }
         let rekeyed: Vec<String> = records_of(iv, ChangeKind::Rekey)
             .map(|r| voter_id(iv, r))
@@ -115,8 +122,14 @@ pub(crate) fn detect(intervals: &[Interval<'_>], out: &mut AnomalyResult) -> Rou
     routine
 }
 
-fn redistricting(t: usize, iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyResult) {
-    let sizes = super::area_sizes(iv.old, Field::District);
+/// `sizes`: the records of each district in OLD.
+fn redistricting(
+    t: usize,
+    iv: &Interval<'_>,
+    sizes: BTreeMap<String, u64>,
+    routine: &mut Routine,
+    out: &mut AnomalyResult,
+) {
     // district -> (reassigned voter ids, (old precinct, new precinct) renamings)
     type Reassigned = (Vec<String>, HashSet<(String, String)>);
     let mut moved: BTreeMap<String, Reassigned> = BTreeMap::new();
@@ -159,8 +172,14 @@ fn redistricting(t: usize, iv: &Interval<'_>, routine: &mut Routine, out: &mut A
     }
 }
 
-fn uniform_removals(iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyResult) {
-    let sizes = super::area_sizes(iv.old, Field::District);
+/// `sizes`: the records of each district in OLD, of `old_rows` in all.
+fn uniform_removals(
+    iv: &Interval<'_>,
+    sizes: BTreeMap<String, u64>,
+    old_rows: u64,
+    routine: &mut Routine,
+    out: &mut AnomalyResult,
+) {
     let mut by_reason: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for r in records_of(iv, ChangeKind::Removal) {
         let Some(reason) = in_new(iv, r, Field::StatusReason) else {
@@ -174,7 +193,7 @@ fn uniform_removals(iv: &Interval<'_>, routine: &mut Routine, out: &mut AnomalyR
             .or_default()
             .push(voter_id(iv, r));
     }
-    let total = iv.old.rows() as f64;
+    let total = old_rows as f64;
     for (reason, districts) in by_reason {
         let count: usize = districts.values().map(Vec::len).sum();
         if (count as f64) < UNIFORM_MIN_SHARE * total {

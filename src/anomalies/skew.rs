@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{records_of, sorted, voter_id, AnomalyResult, Interval, AREA_LEVELS};
+use super::{records_of, sorted, voter_id, AnomalyResult, Interval, Prepared, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
@@ -132,7 +132,8 @@ fn intern(values: Vec<Option<&str>>) -> Categories {
     }
 }
 
-struct Test {
+#[derive(Clone)]
+pub(crate) struct Test {
     interval: usize,
     scope: crate::findings::Scope,
     area: String,
@@ -145,119 +146,151 @@ struct Test {
     ids: Vec<String>,
 }
 
-pub(crate) fn detect(intervals: &[Interval<'_>], config: &SkewConfig, out: &mut AnomalyResult) {
-    let dims: Vec<Dimension> = [
-        (Dimension::Party, Field::Party),
-        (Dimension::AgeBand, Field::BirthYear),
-        (Dimension::Sex, Field::Sex),
-    ]
-    .into_iter()
-    .filter(|(_, f)| intervals[0].old.has(*f))
-    .map(|(d, _)| d)
-    .collect();
+/// The removal-composition tests of one interval (its index left at 0), from its whole
+/// earlier snapshot: each dimension the snapshot has, at each area level.
+pub(crate) fn tests(iv: &Interval<'_>, config: &SkewConfig) -> Vec<Test> {
+    let dims: Vec<Dimension> = DIMENSIONS
+        .into_iter()
+        .filter(|(_, f)| iv.old.has(*f))
+        .map(|(d, _)| d)
+        .collect();
+    let mut tests = Vec::new();
+    let t = 0;
+    let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
+        .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
+        .collect();
+    // Each row's area at each level, read once for all dimensions.
+    let areas: Vec<(Scope, Categories)> = AREA_LEVELS
+        .iter()
+        .skip(1)
+        .filter_map(|(field, scope)| Some((*scope, intern(iv.old.texts(*field)?))))
+        .collect();
+    for dim in &dims {
+        let cats = Categories::of(iv.old, *dim, iv.to);
+        let n = cats.names.len();
+        // Register-wide propensity per category.
+        let mut pop = vec![0.0f64; n];
+        for c in cats.of_row.iter().flatten() {
+            pop[*c as usize] += 1.0;
+        }
+        let mut rem = vec![0.0f64; n];
+        for (row, _) in &removed {
+            if let Some(c) = cats.of_row[*row] {
+                rem[c as usize] += 1.0;
+            }
+        }
+        let propensity = |c: usize| rem[c] / pop[c];
+        for (scope, area_of) in &areas {
+            // Population per area and category (dense: few categories).
+            let mut area_pop = vec![0.0f64; area_of.names.len() * n];
+            for (a, c) in area_of.of_row.iter().zip(&cats.of_row) {
+                if let (Some(a), Some(c)) = (a, c) {
+                    area_pop[*a as usize * n + *c as usize] += 1.0;
+                }
+            }
+            // Removals per area, in area order.
+            let mut area_rem: BTreeMap<u32, Vec<(u32, &String)>> = BTreeMap::new();
+            for (row, id) in &removed {
+                if let (Some(a), Some(c)) = (area_of.of_row[*row], cats.of_row[*row]) {
+                    area_rem.entry(a).or_default().push((c, id));
+                }
+            }
+            for (area, items) in area_rem {
+                if items.len() < config.min_removals {
+                    continue;
+                }
+                let counts = &area_pop[area as usize * n..(area as usize + 1) * n];
+                // Categories present in the area, in name order.
+                let present = || (0..n).filter(|&c| counts[c] > 0.0);
+                let weight: f64 = present().map(|c| counts[c] * propensity(c)).sum();
+                if weight <= 0.0 {
+                    continue;
+                }
+                let total = items.len() as f64;
+                let mut observed = vec![0.0f64; n];
+                for (c, _) in &items {
+                    observed[*c as usize] += 1.0;
+                }
+                let (mut chi2, mut used) = (0.0, 0usize);
+                let mut worst: Option<(usize, f64, f64)> = None;
+                for c in present() {
+                    let e = total * counts[c] * propensity(c) / weight;
+                    if e < 1.0 {
+                        continue;
+                    }
+                    let o = observed[c];
+                    chi2 += (o - e).powi(2) / e;
+                    used += 1;
+                    let gap = (o - e) / total;
+                    if worst.as_ref().is_none_or(|w| gap > w.1 - w.2) {
+                        worst = Some((c, o / total, e / total));
+                    }
+                }
+                let Some((category, observed_share, expected_share)) = worst else {
+                    continue;
+                };
+                if used < 2 {
+                    continue;
+                }
+                tests.push(Test {
+                    interval: t,
+                    scope: *scope,
+                    area: area_of.names[area as usize].clone(),
+                    dim: *dim,
+                    removals: items.len(),
+                    ids: items
+                        .iter()
+                        .filter(|(c, _)| *c as usize == category)
+                        .map(|(_, id)| (*id).clone())
+                        .collect(),
+                    category: cats.names[category].clone(),
+                    observed_share,
+                    expected_share,
+                    p: chi_square_upper_tail(chi2, (used - 1) as f64),
+                });
+            }
+        }
+    }
+    tests
+}
+
+/// The dimensions, each with the field it is read from.
+const DIMENSIONS: [(Dimension, Field); 3] = [
+    (Dimension::Party, Field::Party),
+    (Dimension::AgeBand, Field::BirthYear),
+    (Dimension::Sex, Field::Sex),
+];
+
+pub(crate) fn detect(
+    intervals: &[Interval<'_>],
+    prepared: &[Prepared],
+    config: &SkewConfig,
+    out: &mut AnomalyResult,
+) {
     out.runs.push(RuleRun::check(
         "A-SKEW",
         |f| intervals[0].old.has(f),
         &[Field::District, Field::Party],
     ));
-    let mut tests = Vec::new();
-    for (t, iv) in intervals.iter().enumerate() {
-        let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
-            .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
-            .collect();
-        // Each row's area at each level, read once for all dimensions.
-        let areas: Vec<(Scope, Categories)> = AREA_LEVELS
-            .iter()
-            .skip(1)
-            .filter_map(|(field, scope)| Some((*scope, intern(iv.old.texts(*field)?))))
-            .collect();
-        for dim in &dims {
-            let cats = Categories::of(iv.old, *dim, iv.to);
-            let n = cats.names.len();
-            // Register-wide propensity per category.
-            let mut pop = vec![0.0f64; n];
-            for c in cats.of_row.iter().flatten() {
-                pop[*c as usize] += 1.0;
-            }
-            let mut rem = vec![0.0f64; n];
-            for (row, _) in &removed {
-                if let Some(c) = cats.of_row[*row] {
-                    rem[c as usize] += 1.0;
-                }
-            }
-            let propensity = |c: usize| rem[c] / pop[c];
-            for (scope, area_of) in &areas {
-                // Population per area and category (dense: few categories).
-                let mut area_pop = vec![0.0f64; area_of.names.len() * n];
-                for (a, c) in area_of.of_row.iter().zip(&cats.of_row) {
-                    if let (Some(a), Some(c)) = (a, c) {
-                        area_pop[*a as usize * n + *c as usize] += 1.0;
-                    }
-                }
-                // Removals per area, in area order.
-                let mut area_rem: BTreeMap<u32, Vec<(u32, &String)>> = BTreeMap::new();
-                for (row, id) in &removed {
-                    if let (Some(a), Some(c)) = (area_of.of_row[*row], cats.of_row[*row]) {
-                        area_rem.entry(a).or_default().push((c, id));
-                    }
-                }
-                for (area, items) in area_rem {
-                    if items.len() < config.min_removals {
-                        continue;
-                    }
-                    let counts = &area_pop[area as usize * n..(area as usize + 1) * n];
-                    // Categories present in the area, in name order.
-                    let present = || (0..n).filter(|&c| counts[c] > 0.0);
-                    let weight: f64 = present().map(|c| counts[c] * propensity(c)).sum();
-                    if weight <= 0.0 {
-                        continue;
-                    }
-                    let total = items.len() as f64;
-                    let mut observed = vec![0.0f64; n];
-                    for (c, _) in &items {
-                        observed[*c as usize] += 1.0;
-                    }
-                    let (mut chi2, mut used) = (0.0, 0usize);
-                    let mut worst: Option<(usize, f64, f64)> = None;
-                    for c in present() {
-                        let e = total * counts[c] * propensity(c) / weight;
-                        if e < 1.0 {
-                            continue;
-                        }
-                        let o = observed[c];
-                        chi2 += (o - e).powi(2) / e;
-                        used += 1;
-                        let gap = (o - e) / total;
-                        if worst.as_ref().is_none_or(|w| gap > w.1 - w.2) {
-                            worst = Some((c, o / total, e / total));
-                        }
-                    }
-                    let Some((category, observed_share, expected_share)) = worst else {
-                        continue;
-                    };
-                    if used < 2 {
-                        continue;
-                    }
-                    tests.push(Test {
-                        interval: t,
-                        scope: *scope,
-                        area: area_of.names[area as usize].clone(),
-                        dim: *dim,
-                        removals: items.len(),
-                        ids: items
-                            .iter()
-                            .filter(|(c, _)| *c as usize == category)
-                            .map(|(_, id)| (*id).clone())
-                            .collect(),
-                        category: cats.names[category].clone(),
-                        observed_share,
-                        expected_share,
-                        p: chi_square_upper_tail(chi2, (used - 1) as f64),
-                    });
-                }
-            }
-        }
-    }
+    // The dimensions of the first interval's snapshot, for every interval.
+    let dims: Vec<Dimension> = DIMENSIONS
+        .into_iter()
+        .filter(|(_, f)| intervals[0].old.has(*f))
+        .map(|(d, _)| d)
+        .collect();
+    let tests: Vec<Test> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(t, p)| {
+            p.skew
+                .iter()
+                .filter(|test| dims.contains(&test.dim))
+                .map(move |test| Test {
+                    interval: t,
+                    ..test.clone()
+                })
+        })
+        .collect();
     let q = benjamini_hochberg(&tests.iter().map(|t| t.p).collect::<Vec<_>>(), tests.len());
     for (t, q) in tests.into_iter().zip(q) {
         let gap = t.observed_share - t.expected_share;

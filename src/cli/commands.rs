@@ -80,7 +80,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
     };
     report::audit::write_audit(&run.output, &result, &info)?;
     timings.end();
-    let rows = |i: &rollaudit::audit::LoadedInput| i.snapshot.rows() as u64;
+    let rows = |i: &rollaudit::audit::LoadedInput| i.digest.rows;
     let latest = result.inputs.last().map_or(0, rows);
     let changed: u64 = result.diffs.iter().map(|d| d.records.len() as u64).sum();
     let read: u64 = result.inputs.iter().map(|i| i.report.rows_read).sum();

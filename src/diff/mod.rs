@@ -272,6 +272,45 @@ impl DiffResult {
         }
     }
 
+    /// The rows of OLD and of NEW that the log and the records name, each sorted and distinct.
+    fn named_rows(&self) -> (Vec<u32>, Vec<u32>) {
+        let sides = self
+            .log
+            .iter()
+            .map(|c| (c.old_row, c.new_row))
+            .chain(self.records.iter().map(|r| (r.old_row, r.new_row)));
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        for (o, n) in sides {
+            old.extend(o);
+            new.extend(n);
+        }
+        for rows in [&mut old, &mut new] {
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        (old, new)
+    }
+
+    /// Renumbers the rows of OLD (when `old` is given) or NEW into a subset of that snapshot
+    /// ([`Snapshot::subset`] of those sorted rows, which must hold every row named).
+    fn renumber(&mut self, old: Option<&[u32]>, new: Option<&[u32]>) {
+        let at = |kept: Option<&[u32]>, row: &mut Option<u32>| {
+            if let (Some(kept), Some(r)) = (kept, row.as_mut()) {
+                *r = kept
+                    .binary_search(r)
+                    .expect("a subset keeps every row named") as u32;
+            }
+        };
+        for c in &mut self.log {
+            at(old, &mut c.old_row);
+            at(new, &mut c.new_row);
+        }
+        for r in &mut self.records {
+            at(old, &mut r.old_row);
+            at(new, &mut r.new_row);
+        }
+    }
+
     /// Records per change kind.
     pub fn kind_counts(&self) -> BTreeMap<ChangeKind, u64> {
         let mut counts = BTreeMap::new();
@@ -282,6 +321,29 @@ impl DiffResult {
         }
         counts
     }
+}
+
+/// What an audit keeps of an earlier snapshot once the diffs around it are taken: the
+/// records that `before` (the diff ending at it, if any) names in NEW and `after` (the diff
+/// starting from it) names in OLD, with both diffs' rows renumbered to them. Everything the
+/// change detectors and the change log read of the snapshot is then in it (issue #16); what
+/// they read of all its records is taken first (`anomalies::prepare`).
+pub fn keep_named(
+    snapshot: &Snapshot,
+    before: Option<&mut DiffResult>,
+    after: &mut DiffResult,
+) -> Snapshot {
+    let mut rows = after.named_rows().0;
+    if let Some(before) = &before {
+        rows.extend(before.named_rows().1);
+        rows.sort_unstable();
+        rows.dedup();
+    }
+    if let Some(before) = before {
+        before.renumber(None, Some(&rows));
+    }
+    after.renumber(Some(&rows), None);
+    snapshot.subset(&rows)
 }
 
 /// Diffs two snapshots.

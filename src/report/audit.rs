@@ -92,7 +92,7 @@ fn report_head(
                 "path": i.input.path.display().to_string(),
                 "date": IsoDate(i.input.date).to_string(),
                 "sha256": i.sha256,
-                "digest": i.snapshot.digest.to_string(),
+                "digest": i.digest.to_string(),
                 "rows_read": i.report.rows_read,
                 "rows_loaded": i.report.rows_loaded,
                 "rows_rejected": i.report.rows_rejected,

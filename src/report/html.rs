@@ -432,12 +432,12 @@ fn area_rates(h: &mut String, result: &AuditResult, findings: &[Finding]) {
     else {
         return;
     };
-    let mut exposure: BTreeMap<String, f64> = BTreeMap::new();
-    for row in 0..old.rows() {
-        *exposure
-            .entry(old_p.text(row).map(|v| v.into_owned()).unwrap_or_default())
-            .or_default() += 1.0;
-    }
+    // The precincts' records in the whole earlier snapshot, as the detectors counted them.
+    let exposure: BTreeMap<String, f64> = result.prepared[t]
+        .old_sizes(Field::Precinct)
+        .into_iter()
+        .map(|(area, n)| (area, n as f64))
+        .collect();
     let mut counts: BTreeMap<String, f64> = BTreeMap::new();
     for r in d.records.iter().filter(|r| r.kinds.contains(&kind)) {
         let area = match (r.old_row, r.new_row) {
