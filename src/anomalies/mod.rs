@@ -125,7 +125,8 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
 /// weighed against, the residents of the addresses that received arrivals. Everything else
 /// they read is a record the diff names, so once this is taken an earlier snapshot can
 /// shrink to those records ([`crate::snapshot::Snapshot::subset`]) and the detectors find
-/// the same: an audit then never holds more than two whole snapshots (issue #16).
+/// the same: an audit then holds at most two earlier snapshots whole beside the latest, not
+/// the whole series (issue #16).
 pub struct Prepared {
     /// Records in OLD.
     old_rows: u64,
