@@ -92,7 +92,7 @@ pub(crate) fn detect(
             let key = |r: &crate::diff::RecordChange| in_new(iv, r, Field::ChangedBy);
             transitions(iv, Scope::Operator, key, &exposure, config, out);
         }
-        addresses(iv, &prepared.residents, config, out);
+        addresses(iv, &prepared.arrived, config, out);
     }
 }
 
@@ -190,8 +190,13 @@ fn transitions(
 /// registered) -> (ids, family names, precinct).
 type Arrivals = BTreeMap<(String, bool), (Vec<String>, HashSet<String>, String)>;
 
-/// Records of OLD at each address key (see [`arrivals`]), counted only where arrivals qualify.
-pub(crate) type Residents = HashMap<String, usize>;
+/// The interval's qualifying arrivals, and the records of the whole earlier snapshot at each
+/// of their address keys: taken by `anomalies::prepare`, the residents being a count over all
+/// of OLD.
+pub(crate) struct Arrived {
+    arrivals: Arrivals,
+    residents_before: HashMap<String, usize>,
+}
 
 /// An address and its precinct, as arrivals and residents are keyed.
 fn address_key(addr: Option<String>, precinct: Option<String>) -> Option<String> {
@@ -229,12 +234,13 @@ fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
     arrivals
 }
 
-/// Residents of the whole earlier snapshot, counted only in the precincts of the addresses
-/// that qualify: building the key of every record of OLD was most of this detector's time.
-pub(crate) fn residents(iv: &Interval<'_>, config: &EventConfig) -> Residents {
+/// The qualifying arrivals, and the residents of the whole earlier snapshot counted only in
+/// the precincts of those addresses: building the key of every record of OLD was most of this
+/// detector's time.
+pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Arrived {
     let arrivals = arrivals(iv, config);
     let precincts: HashSet<&str> = arrivals.values().map(|a| a.2.as_str()).collect();
-    let mut residents_before = Residents::new();
+    let mut residents_before = HashMap::new();
     if let Some(lines) = iv
         .old
         .texts(Field::AddressLine)
@@ -251,19 +257,16 @@ pub(crate) fn residents(iv: &Interval<'_>, config: &EventConfig) -> Residents {
             }
         }
     }
-    residents_before
+    Arrived {
+        arrivals,
+        residents_before,
+    }
 }
 
-/// `residents_before`: [`residents`] of the interval's whole earlier snapshot.
-fn addresses(
-    iv: &Interval<'_>,
-    residents_before: &Residents,
-    config: &EventConfig,
-    out: &mut AnomalyResult,
-) {
-    let arrivals = arrivals(iv, config);
-    for ((address, moved), (ids, families, _)) in arrivals {
-        let before = residents_before.get(&address).copied().unwrap_or(0);
+fn addresses(iv: &Interval<'_>, arrived: &Arrived, config: &EventConfig, out: &mut AnomalyResult) {
+    for ((address, moved), (ids, families, _)) in &arrived.arrivals {
+        let moved = *moved;
+        let before = arrived.residents_before.get(address).copied().unwrap_or(0);
         let severity = match (moved, before >= config.institution_size) {
             (true, _) => Severity::High,
             (false, false) => Severity::Medium,
@@ -273,7 +276,7 @@ fn addresses(
             rule: "A-EVENT-ADDRESS",
             severity,
             scope: Scope::Address,
-            scope_value: address,
+            scope_value: address.clone(),
             evidence: Evidence {
                 observed: ids.len() as f64,
                 baseline: "households move and register together under one or two family names"
@@ -293,7 +296,7 @@ fn addresses(
                 ],
                 ..Evidence::default()
             },
-            voter_ids: sorted(ids),
+            voter_ids: sorted(ids.clone()),
             snapshot_date: Some(iv.to),
         });
     }

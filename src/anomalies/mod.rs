@@ -134,8 +134,8 @@ pub struct Prepared {
     areas: Vec<peer::AreaTable>,
     /// The interval's removal-composition tests, before the correction over all of them.
     skew: Vec<skew::Test>,
-    /// Records of OLD at each address that received arrivals.
-    residents: events::Residents,
+    /// The addresses that received arrivals, with their records in OLD.
+    arrived: events::Arrived,
 }
 
 impl Prepared {
@@ -164,7 +164,7 @@ pub fn prepare(iv: &Interval<'_>, config: &AnomalyConfig) -> Prepared {
             })
             .collect(),
         skew: skew::tests(iv, &config.skew),
-        residents: events::residents(iv, &config.events),
+        arrived: events::arrived(iv, &config.events),
     }
 }
 

@@ -334,12 +334,10 @@ pub fn keep_named(
     after: &mut DiffResult,
 ) -> Snapshot {
     let mut rows = after.named_rows().0;
-    if let Some(before) = &before {
+    if let Some(before) = before {
         rows.extend(before.named_rows().1);
         rows.sort_unstable();
         rows.dedup();
-    }
-    if let Some(before) = before {
         before.renumber(None, Some(&rows));
     }
     after.renumber(Some(&rows), None);
