@@ -318,7 +318,7 @@ pub(crate) fn area_counts(
     let parent_at = |row: usize| parents.map(|p| p.str(row).unwrap_or(""));
     let rows = 0..snap.rows();
     match snap.column(field) {
-        Some(FieldColumn::Coded(ca)) => {
+        Some(area @ FieldColumn::Coded(ca)) => {
             // (records, first row) per code, then the codes' texts in first-row order: the
             // same entries, in the same order, as counting the texts row by row.
             let mut by_code: HashMap<Option<u32>, (u64, usize), foldhash::fast::RandomState> =
@@ -328,7 +328,6 @@ pub(crate) fn area_counts(
             }
             let mut firsts: Vec<(Option<u32>, (u64, usize))> = by_code.into_iter().collect();
             firsts.sort_unstable_by_key(|(_, (_, row))| *row);
-            let area = FieldColumn::Coded(ca);
             for (_, (n, row)) in firsts {
                 let text = area.str(row).unwrap_or("");
                 counts.entry(text).or_insert_with(|| (0, parent_at(row))).0 += n;
