@@ -119,6 +119,7 @@ fn kernels(c: &mut Criterion) {
         deceased: None,
         config: &config,
         spill: None,
+        join: None,
     };
     let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");
     let out = dir.path().join("audit");

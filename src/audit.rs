@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::anomalies::{self, AnomalyConfig, AnomalyResult, Interval};
 use crate::calendar::ElectionCalendar;
 use crate::dedupe::{self, DedupeConfig, DedupeResult};
-use crate::diff::{self, DiffConfig, DiffResult};
+use crate::diff::{self, DiffConfig, DiffResult, Merged};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::incidents::{self, Incident};
 use crate::load::{self, LoadError, LoadReport, Progress};
@@ -40,6 +40,26 @@ pub enum AuditError {
     Load(#[from] LoadError),
     #[error("deduplication failed")]
     Dedupe(#[from] dedupe::DedupeError),
+    #[error("the keyed join of {old} and {new} failed: {reason}")]
+    Join {
+        old: String,
+        new: String,
+        reason: String,
+    },
+}
+
+/// A diff's keyed join done by an engine that reads the two snapshot files itself (the
+/// cluster, `crate::cluster`, issue #20): it returns the rows to classify
+/// ([`diff::diff_with`] says which), and the diff classifies them here.
+pub trait FileJoin: Sync {
+    /// The [`Merged`] rows of `old` and `new` (files, and the snapshots loaded from them);
+    /// `drift` as [`diff::diff_with`] gives it. An error is one line.
+    fn join(
+        &self,
+        files: (&Path, &Path),
+        snapshots: (&Snapshot, &Snapshot),
+        drift: Option<&[crate::model::Field]>,
+    ) -> Result<Merged, String>;
 }
 
 impl AuditInput {
@@ -156,6 +176,8 @@ pub struct AuditJob<'a> {
     pub config: &'a AuditConfig,
     /// Where to ingest delimited exports before loading them, if anywhere.
     pub spill: Option<&'a Spill>,
+    /// Who joins each pair of snapshots for its diff: `None` for the merge here.
+    pub join: Option<&'a dyn FileJoin>,
 }
 
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
@@ -171,6 +193,7 @@ pub fn run(
         deceased,
         config,
         spill,
+        join,
     } = job;
     inputs.sort_by_key(|i| i.date);
     if let Some(w) = inputs.windows(2).find(|w| w[0].date == w[1].date) {
@@ -259,7 +282,22 @@ pub fn run(
     let mut prepared: Vec<anomalies::Prepared> = Vec::new();
     while let Some(next) = next_in_date_order()? {
         stage(Stage::Diff);
-        let mut d = diff::diff(&current.snapshot, &next.snapshot, &config.diff);
+        let mut d = match join {
+            None => diff::diff(&current.snapshot, &next.snapshot, &config.diff),
+            Some(join) => {
+                let files = (current.input.path.as_path(), next.input.path.as_path());
+                let on_files = |old: &Snapshot, new: &Snapshot, drift: Option<&[_]>| {
+                    join.join(files, (old, new), drift)
+                };
+                diff::diff_with(&current.snapshot, &next.snapshot, &config.diff, on_files).map_err(
+                    |reason| AuditError::Join {
+                        old: files.0.display().to_string(),
+                        new: files.1.display().to_string(),
+                        reason,
+                    },
+                )?
+            }
+        };
         stage(Stage::Anomalies);
         prepared.push(anomalies::prepare(
             &Interval {

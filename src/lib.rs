@@ -26,6 +26,8 @@
 //! - [`anomalies`]: change anomalies across snapshots (peer and history rates, skew, edit
 //!   events, the audit trail, the calendar), with routine mass events explained first.
 //! - [`audit`]: the whole job over a series of snapshots, as one call returning plain data.
+//!   `cluster` (with `--features cluster`) runs its diffs' keyed joins on Apache DataFusion
+//!   Ballista, for registers that outgrow one machine (issue #20).
 //! - [`findings`]: what rules and detectors report: rule id, severity, scope, evidence, voter
 //!   ids. Plain data. [`calendar`]: the election calendar the rules check against.
 //! - [`report`]: writers of user-facing artefacts (rejects files, change logs, summaries).
@@ -58,6 +60,8 @@
 pub mod anomalies;
 pub mod audit;
 pub mod calendar;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod dates;
 pub mod dedupe;
 pub mod diff;

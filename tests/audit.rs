@@ -307,6 +307,29 @@ fn fail_on_sets_exit_status_1_and_errors_exit_2() {
     assert!(run.stderr.contains("key"), "{}", run.stderr);
 }
 
+/// A build without the distributed engine says how to get one, on one line, for both the
+/// cluster's processes and `audit --cluster`.
+#[cfg(not(feature = "cluster"))]
+#[test]
+fn without_the_cluster_feature_cluster_commands_say_how_to_build_it() {
+    let dir = Dir::new();
+    let mut audit: Vec<String> = ["audit", "--cluster", "localhost:50050", "-o", "out"]
+        .map(String::from)
+        .to_vec();
+    audit.extend(sample_args());
+    let audit: Vec<&str> = audit.iter().map(String::as_str).collect();
+    for args in [
+        &["cluster", "scheduler"][..],
+        &["cluster", "executor", "--work-dir", "w"][..],
+        &audit[..],
+    ] {
+        let run = dir.run(args);
+        run.expect_one_line_error();
+        assert!(run.stderr.contains("--features cluster"), "{}", run.stderr);
+    }
+    assert!(!dir.path("out").exists());
+}
+
 /// Writes a two-snapshot series whose voters carry hostile names.
 fn hostile_series(dir: &Dir) -> [String; 2] {
     let header = "voter_id,given_name,family_name,birth_date,address_line,precinct,district,status";

@@ -454,8 +454,7 @@ fn an_export_coded_as_it_loads_reads_as_the_text_load() {
 /// and the ingested files are gone once the audit returns.
 #[test]
 fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
-    use rollaudit::audit::{self, AuditConfig, AuditInput, AuditJob, Spill};
-    use rollaudit::report::{audit::write_audit, RunInfo};
+    use rollaudit::audit::{AuditInput, Spill};
 
     let mut inputs: Vec<AuditInput> = std::fs::read_dir(crate::util::repo().join("sample-data"))
         .unwrap()
@@ -471,41 +470,8 @@ fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
         piece_bytes: 64 << 10,
     };
     std::fs::create_dir_all(&spill.dir).unwrap();
-    let (profile, config) = (Profile::canonical(), AuditConfig::default());
-    let info = RunInfo {
-        command_line: &[],
-        as_of: "2026-10-20T00:00:00Z",
-        profile_name: "canonical",
-        profile_text: "",
-        calendar: None,
-        deceased: None,
-        configuration: format!("{config:?}"),
-        redactor: None,
-    };
-    let audit_into = |name: &str, spill: Option<&Spill>| -> Vec<(String, Vec<u8>)> {
-        let job = AuditJob {
-            inputs: inputs.clone(),
-            profile: &profile,
-            calendar: None,
-            deceased: None,
-            config: &config,
-            spill,
-        };
-        let result = audit::run(job, &NoProgress, &|_| {}).expect("the sample audits");
-        let out = dir.path(name);
-        write_audit(&out, &result, &info).expect("the artefacts are written");
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .map(|p| {
-                (
-                    p.file_name().unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
+    let audit_into = |name: &str, spill: Option<&Spill>| {
+        crate::util::library_audit(&inputs, spill, None, &dir.path(name))
     };
     let whole = audit_into("whole", None);
     let spilled = audit_into("spilled", Some(&spill));

@@ -186,3 +186,53 @@ pub fn calendar_of(path: &Path) -> rollaudit::calendar::ElectionCalendar {
     rollaudit::calendar::ElectionCalendar::parse(&text, &path.display().to_string())
         .expect("a valid calendar")
 }
+
+/// Every file of a directory, by name, sorted by name.
+pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The audit of `inputs` by the library (canonical profile, default thresholds, no calendar),
+/// ingesting exports into `spill` and joining the diffs by `join` where given, its artefacts
+/// written into `out` with a fixed run record and returned by name ([`files_of`]).
+pub fn library_audit(
+    inputs: &[rollaudit::audit::AuditInput],
+    spill: Option<&rollaudit::audit::Spill>,
+    join: Option<&dyn rollaudit::audit::FileJoin>,
+    out: &Path,
+) -> Vec<(String, Vec<u8>)> {
+    let profile = rollaudit::profile::Profile::canonical();
+    let config = rollaudit::audit::AuditConfig::default();
+    let job = rollaudit::audit::AuditJob {
+        inputs: inputs.to_vec(),
+        profile: &profile,
+        calendar: None,
+        deceased: None,
+        config: &config,
+        spill,
+        join,
+    };
+    let result = rollaudit::audit::run(job, &rollaudit::load::NoProgress, &|_| {})
+        .expect("the series audits");
+    let info = rollaudit::report::RunInfo {
+        command_line: &[],
+        as_of: "2026-10-20T00:00:00Z",
+        profile_name: "canonical",
+        profile_text: "",
+        calendar: None,
+        deceased: None,
+        configuration: format!("{config:?}"),
+        redactor: None,
+    };
+    rollaudit::report::audit::write_audit(out, &result, &info).expect("the artefacts are written");
+    files_of(out)
+}

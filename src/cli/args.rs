@@ -138,6 +138,12 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// The distributed engine's processes (Apache DataFusion Ballista, with rollaudit's
+    /// functions), for `audit --cluster`. Needs a build with `--features cluster`.
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
     /// Generate a synthetic register series with ground truth (truth.json) and an election
     /// calendar (election.toml).
     Generate {
@@ -166,6 +172,66 @@ pub enum Command {
     },
 }
 
+/// Seconds without a heartbeat after which the cluster's scheduler takes an executor for lost
+/// and runs its tasks again elsewhere: three missed heartbeats ([`HEARTBEAT_SECONDS`]).
+/// Ballista's own defaults (180 s, heartbeats every 60 s) suit long jobs on large clusters; an
+/// audit is a batch job someone waits on. With a 6 s timeout, the test audit whose executor
+/// was killed finished about 6 s later (`tests/cluster.rs`); with Ballista's, 3 minutes later.
+const EXECUTOR_TIMEOUT_SECONDS: u64 = 30;
+
+/// Seconds between an executor's heartbeats to the scheduler.
+const HEARTBEAT_SECONDS: u64 = 10;
+
+#[derive(Subcommand)]
+pub enum ClusterRole {
+    /// The scheduler: plans each job and hands its tasks to the executors. Runs until stopped.
+    Scheduler {
+        /// Address to listen on; 0.0.0.0:50050 to serve executors on other machines.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// The host name executors and clients reach the scheduler by.
+        #[arg(long, default_value = "localhost")]
+        external_host: String,
+        /// Seconds without a heartbeat after which an executor is taken for lost and its
+        /// tasks run again elsewhere (Ballista's own default is 180).
+        #[arg(long, default_value_t = EXECUTOR_TIMEOUT_SECONDS)]
+        executor_timeout: u64,
+    },
+    /// An executor: runs tasks, reading the snapshot files at the paths the audit names
+    /// (shared storage when on several machines). Runs until stopped.
+    Executor(ExecutorArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, HOST:PORT.
+    #[arg(long, default_value = "localhost:50050")]
+    pub scheduler: String,
+    /// Address its services listen on; 0.0.0.0 on a cluster of several machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_host: String,
+    /// The host name the scheduler and other executors reach it by (default: the address
+    /// it connects to the scheduler from).
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Arrow Flight port (shuffle reads and results).
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// gRPC port (tasks from the scheduler).
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
+    /// Directory for shuffle files (created if missing).
+    #[arg(long)]
+    pub work_dir: PathBuf,
+    /// Tasks run at once; 0 for one per core.
+    #[arg(long, default_value_t = 0)]
+    pub vcores: usize,
+    /// Seconds between heartbeats to the scheduler; keep it well under the scheduler's
+    /// --executor-timeout (Ballista's own default is 60).
+    #[arg(long, default_value_t = HEARTBEAT_SECONDS)]
+    pub heartbeat: u64,
+}
+
 #[derive(clap::Args)]
 pub struct AuditArgs {
     /// Snapshots, each FILE (with a YYYY-MM-DD in its name) or FILE@YYYY-MM-DD.
@@ -192,6 +258,11 @@ pub struct AuditArgs {
     /// Print each stage's wall time, rows per second and peak memory on stderr.
     #[arg(long)]
     pub timings: bool,
+    /// Run each diff's keyed join on a cluster: its scheduler's HOST:PORT (`rollaudit cluster
+    /// scheduler`). Every snapshot must then be an ingested Parquet file (`rollaudit ingest`)
+    /// that the executors can read at the same path. Needs a build with `--features cluster`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
     #[arg(short, long)]
     pub output: PathBuf,
 }

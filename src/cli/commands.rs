@@ -11,6 +11,7 @@ use rollaudit::model::Field;
 use rollaudit::profile::Profile;
 use rollaudit::report;
 
+use super::args::ClusterRole;
 use super::config::{self, Reading};
 use super::render;
 use crate::progress::{Bar, StageSpinner, Timings};
@@ -35,6 +36,10 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         }
         None => None,
     };
+    let join = match &run.cluster {
+        Some(scheduler) => Some(cluster::connect(scheduler, &run.inputs)?),
+        None => None,
+    };
     let bar = Bar::new("loading");
     let spinner = StageSpinner::new();
     let timings = Timings::new(run.timings);
@@ -45,6 +50,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         deceased: deceased.as_ref().map(|d| &d.2),
         config: &run.config,
         spill: run.spill.as_ref(),
+        join: join.as_deref(),
     };
     let result = rollaudit::audit::run(job, &bar, &|stage| {
         spinner.stage(stage.name());
@@ -103,6 +109,12 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
     println!("wrote {}", run.output.join("index.html").display());
     let worst = result.incidents.iter().map(|i| i.severity).max();
     Ok(fail_on(run.fail_on, worst))
+}
+
+/// `rollaudit cluster scheduler|executor`: runs until stopped.
+pub fn cluster(role: ClusterRole) -> Result<ExitCode> {
+    cluster::run(role)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn scan(run: &config::Scan) -> Result<ExitCode> {
@@ -397,4 +409,86 @@ pub fn diff_streamed(
     println!("diffed in {windows} windows of about {window_rows} rows a side");
     print!("{}", render::diff(&totals, &kinds, dir));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The distributed engine, in a build with `--features cluster`.
+#[cfg(feature = "cluster")]
+mod cluster {
+    use anyhow::{bail, Context, Result};
+    use rollaudit::audit::{AuditInput, FileJoin};
+    use rollaudit::cluster::{self, ClusterJoin, ExecutorOptions, SchedulerOptions};
+
+    use super::ClusterRole;
+
+    /// A client of the scheduler, once every input is known to be an ingested file.
+    pub fn connect(scheduler: &str, inputs: &[AuditInput]) -> Result<Box<dyn FileJoin>> {
+        for input in inputs {
+            if let Err(e) = rollaudit::load::IngestedReader::open(&input.path) {
+                bail!(
+                    "--cluster reads ingested Parquet files (`rollaudit ingest`), which the \
+                     executors read themselves: {e}"
+                );
+            }
+        }
+        Ok(Box::new(ClusterJoin::connect(scheduler)?))
+    }
+
+    pub fn run(role: ClusterRole) -> Result<()> {
+        match role {
+            ClusterRole::Scheduler {
+                bind,
+                external_host,
+                executor_timeout,
+            } => {
+                eprintln!("rollaudit cluster scheduler: listening on {bind}");
+                cluster::run_scheduler(&SchedulerOptions {
+                    bind,
+                    external_host,
+                    executor_timeout_seconds: executor_timeout,
+                })?;
+            }
+            ClusterRole::Executor(a) => {
+                let scheduler = a
+                    .scheduler
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .with_context(|| format!("--scheduler {:?} is not HOST:PORT", a.scheduler))?;
+                eprintln!(
+                    "rollaudit cluster executor: serving {} on {}:{}",
+                    a.scheduler, a.bind_host, a.port
+                );
+                cluster::run_executor(&ExecutorOptions {
+                    scheduler,
+                    bind_host: a.bind_host,
+                    external_host: a.external_host,
+                    port: a.port,
+                    grpc_port: a.grpc_port,
+                    work_dir: a.work_dir,
+                    vcores: a.vcores,
+                    heartbeat_seconds: a.heartbeat,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A build without the distributed engine says how to get one.
+#[cfg(not(feature = "cluster"))]
+mod cluster {
+    use anyhow::{bail, Result};
+    use rollaudit::audit::{AuditInput, FileJoin};
+
+    use super::ClusterRole;
+
+    const NOT_BUILT: &str = "this rollaudit was built without the distributed engine: build \
+                             it with `cargo build --release --features cluster`";
+
+    pub fn connect(_scheduler: &str, _inputs: &[AuditInput]) -> Result<Box<dyn FileJoin>> {
+        bail!("--cluster: {NOT_BUILT}")
+    }
+
+    pub fn run(_role: ClusterRole) -> Result<()> {
+        bail!("cluster: {NOT_BUILT}")
+    }
 }

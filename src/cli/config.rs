@@ -96,6 +96,8 @@ pub struct Audit {
     pub output: PathBuf,
     /// Set by the memory plan: ingest delimited exports to disk before loading them.
     pub spill: Option<rollaudit::audit::Spill>,
+    /// The scheduler that joins the snapshots for the diffs (`--cluster`).
+    pub cluster: Option<String>,
 }
 
 impl Audit {
@@ -133,6 +135,7 @@ impl Audit {
             timings: args.timings,
             output: args.output.clone(),
             spill: None,
+            cluster: args.cluster.clone(),
         })
     }
 }

@@ -133,6 +133,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             timings.report();
             Ok(status)
         }
+        Command::Cluster { role } => commands::cluster(role),
         Command::Generate {
             voters,
             snapshots,
@@ -187,7 +188,10 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
             .map(dated)
             .chain(a.rules.deceased.clone())
             .collect(),
-        Command::Profiles | Command::EvalDedupe { .. } | Command::Generate { .. } => Vec::new(),
+        Command::Profiles
+        | Command::EvalDedupe { .. }
+        | Command::Generate { .. }
+        | Command::Cluster { .. } => Vec::new(),
     }
 }
 

@@ -6,8 +6,10 @@
 
 use crate::snapshot::Snapshot;
 
-/// The rows the diff must look at, in `voter_id` order.
-pub(crate) struct Merged {
+/// The rows the diff must look at, in `voter_id` order: the result of the keyed join, from
+/// [`merge`] or from an engine that joins the snapshots' files ([`super::diff_with`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
     /// (OLD row, NEW row): both set for a candidate modification, one set for a dropped or an
     /// added record.
     pub pairs: Vec<(Option<u32>, Option<u32>)>,

@@ -44,6 +44,7 @@ use crate::model::Field;
 use crate::snapshot::{Digest, Snapshot};
 
 pub use classify::NameRule;
+pub use merge::Merged;
 
 /// The kind of a change (see the module docs for each rule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -346,6 +347,30 @@ pub fn keep_named(
 
 /// Diffs two snapshots.
 pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
+    let local = |old: &Snapshot, new: &Snapshot, drift: Option<&[Field]>| {
+        Ok::<Merged, std::convert::Infallible>(merge::merge(old, new, drift.is_none()))
+    };
+    match diff_with(old, new, config, local) {
+        Ok(result) => result,
+        Err(never) => match never {},
+    }
+}
+
+/// Diffs two snapshots whose keyed join (the [`Merged`] rows) is done by `join`: the linear
+/// merge here ([`diff`]), or a distributed engine (`cluster`, issue #20). `join` is given the
+/// compared fields when the two sides' fields differ (their stored fingerprints then cover
+/// different columns), `None` when fingerprints can be compared; it is not called when the
+/// digests show the snapshots identical. It must return every record one side lacks and at
+/// least every pair whose compared fields differ; a pair that differs in none of them is
+/// classified unchanged, so the result does not depend on whether it was returned (the
+/// linear merge returns every pair under drift, the cluster only those whose fingerprints
+/// over the compared fields differ).
+pub fn diff_with<E>(
+    old: &Snapshot,
+    new: &Snapshot,
+    config: &DiffConfig,
+    join: impl FnOnce(&Snapshot, &Snapshot, Option<&[Field]>) -> Result<Merged, E>,
+) -> Result<DiffResult, E> {
     let drift = SchemaDrift {
         only_old: old
             .fields
@@ -368,7 +393,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
     };
     if old.digest == new.digest && drift.is_empty() {
         counts.unchanged = counts.old_rows;
-        return DiffResult {
+        return Ok(DiffResult {
             identical: true,
             old_digest: old.digest,
             new_digest: new.digest,
@@ -377,15 +402,15 @@ pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
             compared,
             log: Vec::new(),
             records: Vec::new(),
-        };
+        });
     }
-    let merged = merge::merge(old, new, drift.is_empty());
+    let merged = join(old, new, (!drift.is_empty()).then_some(compared.as_slice()))?;
     let classified = classify::classify(old, new, &merged, &compared, config);
     counts.added = merged.added.len() as u64;
     counts.removed = merged.dropped.len() as u64;
     counts.modified = classified.modified;
     counts.unchanged = counts.old_rows - counts.removed - counts.modified;
-    DiffResult {
+    Ok(DiffResult {
         identical: false,
         old_digest: old.digest,
         new_digest: new.digest,
@@ -394,5 +419,5 @@ pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
         compared,
         log: classified.log,
         records: classified.records,
-    }
+    })
 }

@@ -67,8 +67,9 @@ impl Layout {
     }
 }
 
+/// A converted value, as the fingerprint hashes it ([`hash_value`]).
 #[derive(Clone, Copy)]
-enum Value<'a> {
+pub(crate) enum Value<'a> {
     Missing,
     Text(&'a str),
     Day(i32),
@@ -369,7 +370,9 @@ fn finish_builder(field: Field, builder: Builder) -> Column {
     }
 }
 
-fn hash_value(buf: &mut Vec<u8>, field: Field, value: Option<Value<'_>>) {
+/// Appends one field's part of a row fingerprint to `buf` (see the module docs). Public to the
+/// crate for a fingerprint taken away from the loader that must equal its (`cluster`).
+pub(crate) fn hash_value(buf: &mut Vec<u8>, field: Field, value: Option<Value<'_>>) {
     let mut put = |bytes: &[u8]| {
         buf.push(field.index() as u8);
         buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());

@@ -35,6 +35,8 @@ use polars::prelude::PolarsError;
 use crate::model::Field;
 use crate::profile::Profile;
 use crate::snapshot::Snapshot;
+#[cfg(feature = "cluster")]
+pub(crate) use convert::{hash_value, Value};
 pub use ingested::{
     load_ingested, load_ingested_coded, write_snapshot, IngestedReader, IngestedWriter,
 };
