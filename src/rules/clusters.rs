@@ -51,11 +51,11 @@ use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 
-use rayon::prelude::*;
-
-use super::columns::{addresses, days, normalise_phone, Groups};
+use super::columns::{days, push_phone_digits, Addresses, Groups, KeyOf};
 use super::{Context, Output};
 use crate::stats::quantile;
+
+use rayon::prelude::*;
 
 pub(crate) const ADDRESS: &str = "R-ADDRESS-CROWDED";
 pub(crate) const CONTACT: &str = "R-CONTACT-SHARED";
@@ -66,12 +66,9 @@ const PLACEHOLDER_EMAILS: [&str; 9] = [
 ];
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
-    let keys = addresses(ctx.snap);
-    match &keys {
-        Some(keys) => {
-            out.run(RuleRun::check(ADDRESS, |_| true, &[]));
-            crowded(ctx, keys, out);
-        }
+    let addresses = Addresses::of(ctx.snap);
+    match &addresses {
+        Some(_) => out.run(RuleRun::check(ADDRESS, |_| true, &[])),
         None => out.run(RuleRun {
             rule: ADDRESS,
             status: RuleStatus::Skipped {
@@ -89,10 +86,41 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             },
         });
     }
-    for (field, scope) in [(Field::Phone, Scope::Phone), (Field::Email, Scope::Email)] {
-        if let Some(values) = ctx.snap.texts(field) {
-            shared(ctx, &values, field, scope, keys.as_deref(), out);
-        }
+    // Crowded addresses, shared phones and shared emails are three independent groupings,
+    // each with a pass on one thread: they run side by side, and their outputs are joined in
+    // this order.
+    let addresses = addresses.as_ref();
+    let parts: [&(dyn Fn(&mut Output) + Sync); 3] = [
+        &|out| {
+            if let Some(addresses) = addresses {
+                crowded(ctx, addresses, out);
+            }
+        },
+        &|out| contact(ctx, Field::Phone, Scope::Phone, addresses, out),
+        &|out| contact(ctx, Field::Email, Scope::Email, addresses, out),
+    ];
+    let outputs: Vec<Output> = parts
+        .par_iter()
+        .map(|part| {
+            let mut out = Output::default();
+            part(&mut out);
+            out
+        })
+        .collect();
+    for part in outputs {
+        out.append(part);
+    }
+}
+
+fn contact(
+    ctx: &Context<'_>,
+    field: Field,
+    scope: Scope,
+    addresses: Option<&Addresses<'_>>,
+    out: &mut Output,
+) {
+    if let Some(values) = ctx.snap.texts(field) {
+        shared(ctx, &values, field, scope, addresses, out);
     }
 }
 
@@ -130,9 +158,9 @@ fn display(key: &str) -> String {
     s
 }
 
-/// Groups the current rows by key.
-fn groups<'k>(ctx: &Context<'_>, keys: impl Iterator<Item = Option<&'k str>>) -> Groups<'k> {
-    Groups::new(keys, |row| ctx.standing[row].current())
+/// Groups the current rows by `key`, flagging the keys `flag` marks.
+fn groups(ctx: &Context<'_>, key: &KeyOf<'_>, flag: impl Fn(&str) -> bool + Sync) -> Groups {
+    Groups::new(ctx.rows(), key, |row| ctx.standing[row].current(), flag)
 }
 
 /// `max(min_count, ceil(factor × q))` and `q`.
@@ -142,22 +170,20 @@ fn threshold(sizes: &mut [usize], q: f64, factor: f64, min_count: usize) -> (usi
     (t, quantile)
 }
 
-fn crowded(ctx: &Context<'_>, keys: &[Option<String>], out: &mut Output) {
+fn crowded(ctx: &Context<'_>, addresses: &Addresses<'_>, out: &mut Output) {
     let cfg = &ctx.config.crowding;
-    let groups = groups(ctx, keys.iter().map(|k| k.as_deref()));
-    let mut sizes: Vec<usize> = groups
-        .iter()
-        .filter(|(k, _)| allowlisted(ctx, k).is_none())
-        .map(|(_, size)| size)
-        .collect();
+    let key = |row: usize, buf: &mut String| addresses.key(row, buf);
+    let listed = !ctx.config.allowlist.entries.is_empty();
+    let groups = groups(ctx, &key, |k| listed && allowlisted(ctx, k).is_some());
+    let mut sizes = groups.unflagged_sizes();
     let n_addresses = sizes.len();
     let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
     out.parameter("address_quantile", format!("{} -> {q}", cfg.quantile));
     out.parameter("address_threshold", t);
     let registered = days(ctx.snap, Field::RegistrationDate);
     let precincts = ctx.snap.texts(Field::Precinct);
-    for (key, rows) in groups.at_least(t) {
-        let rows = &rows[..];
+    for (key, rows) in groups.at_least(t, &key) {
+        let (key, rows) = (key.as_str(), &rows[..]);
         // The address is the finding's scope value (hashed by `--redact`); it is not copied
         // into the facts, where `locality` and `postcode` used to slip past the redaction.
         let mut facts = vec![("threshold", t.to_string())];
@@ -253,10 +279,20 @@ fn most_common<'a>(rows: &[u32], values: &[Option<&'a str>]) -> Option<&'a str> 
         .map(|(v, _)| v)
 }
 
-fn normalise(field: Field, value: &str) -> String {
+/// Writes `value` as compared into the empty `key`: a phone's digits, an email trimmed and in
+/// lower case.
+fn normalise(field: Field, value: &str, key: &mut String) {
     match field {
-        Field::Phone => normalise_phone(value),
-        _ => value.trim().to_lowercase(),
+        Field::Phone => push_phone_digits(value, key),
+        _ => {
+            let value = value.trim();
+            if value.is_ascii() {
+                key.push_str(value);
+                key.make_ascii_lowercase();
+            } else {
+                key.push_str(&value.to_lowercase());
+            }
+        }
     }
 }
 
@@ -275,20 +311,18 @@ fn shared(
     values: &[Option<&str>],
     field: Field,
     scope: Scope,
-    addresses: Option<&[Option<String>]>,
+    addresses: Option<&Addresses<'_>>,
     out: &mut Output,
 ) {
     let cfg = &ctx.config.contact;
-    let normalised: Vec<Option<String>> = values
-        .par_iter()
-        .map(|v| v.map(|v| normalise(field, v)))
-        .collect();
-    let groups = groups(ctx, normalised.iter().map(|v| v.as_deref()));
-    let mut sizes: Vec<usize> = groups
-        .iter()
-        .filter(|(v, _)| !placeholder(field, v))
-        .map(|(_, size)| size)
-        .collect();
+    let key = |row: usize, buf: &mut String| {
+        values[row].is_some_and(|v| {
+            normalise(field, v, buf);
+            true
+        })
+    };
+    let groups = groups(ctx, &key, |v| placeholder(field, v));
+    let mut sizes = groups.unflagged_sizes();
     let n_values = sizes.len();
     let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
     let name = field.name();
@@ -300,24 +334,19 @@ fn shared(
         },
         t,
     );
-    for (value, rows) in groups.at_least(t) {
-        let rows = &rows[..];
-        let mut homes: Vec<&str> = addresses
-            .map(|a| {
-                rows.iter()
-                    .filter_map(|&r| a[r as usize].as_deref())
-                    .collect()
-            })
-            .unwrap_or_default();
+    for (value, rows) in groups.at_least(t, &key) {
+        let (value, rows) = (value.as_str(), &rows[..]);
+        let homes: Vec<Option<String>> = match addresses {
+            Some(a) => rows.iter().map(|&r| a.key_of(r as usize)).collect(),
+            None => Vec::new(),
+        };
+        let all_allowlisted = addresses.is_some()
+            && homes
+                .iter()
+                .all(|k| k.as_deref().is_some_and(|k| allowlisted(ctx, k).is_some()));
+        let mut homes: Vec<String> = homes.into_iter().flatten().collect();
         homes.sort_unstable();
         homes.dedup();
-        let all_allowlisted = addresses.is_some_and(|a| {
-            rows.iter().all(|&r| {
-                a[r as usize]
-                    .as_deref()
-                    .is_some_and(|k| allowlisted(ctx, k).is_some())
-            })
-        });
         let is_placeholder = placeholder(field, value);
         let severity = if is_placeholder {
             Severity::Low

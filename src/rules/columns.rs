@@ -5,13 +5,15 @@
 //! [`Groups`], the group-by behind every rule that counts records per address, phone, email
 //! or national id.
 
+use std::collections::BTreeMap;
+
 use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::model::{Field, Status};
 use crate::normalize::push_address_words;
-use crate::snapshot::{FieldColumn, Snapshot};
+use crate::snapshot::{values_at, FieldColumn, Snapshot};
 
 /// A record's standing on the roll (see the rules' module docs, "Which records count").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,112 +132,199 @@ pub(crate) fn age_range(birth: Birth, on: i32) -> Option<(i32, i32)> {
     }
 }
 
-/// A phone number's digits.
-pub(crate) fn normalise_phone(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+/// Writes a phone number's digits into `out`.
+pub(crate) fn push_phone_digits(s: &str, out: &mut String) {
+    out.extend(s.chars().filter(char::is_ascii_digit));
 }
 
-fn at<'a>(col: &Option<Vec<Option<&'a str>>>, row: usize) -> Option<&'a str> {
-    col.as_ref().and_then(|c| c[row])
+/// The columns of every row's address key: the normalised address line (or house number
+/// and street), unit, locality and postcode. Keys are written on demand ([`Addresses::key`])
+/// rather than held, one `String` per row: the rules need every key only as a hash
+/// ([`Groups`]) and the text of a few.
+pub(crate) struct Addresses<'a> {
+    line: Part<'a>,
+    street: Part<'a>,
+    number: Part<'a>,
+    unit: Part<'a>,
+    locality: Part<'a>,
+    postcode: Part<'a>,
 }
 
-/// Every row's address key and display line, `None` when the snapshot has neither
-/// `address_line` nor `street`. The key is the normalised address line (or house number and
-/// street), unit, locality and postcode; rows without an address have `None`.
-pub(crate) fn addresses(snap: &Snapshot) -> Option<Vec<Option<String>>> {
-    let line = snap.texts(Field::AddressLine);
-    let street = snap.texts(Field::Street);
-    if line.is_none() && street.is_none() {
-        return None;
+/// One part of an address, normalised as it is written. A coded part (street, locality,
+/// postcode ...: [`Snapshot::compact`]) is normalised once per distinct value.
+enum Part<'a> {
+    Missing,
+    Text(Vec<Option<&'a str>>),
+    Coded(Judged<String>),
+}
+
+impl<'a> Part<'a> {
+    fn of(snap: &'a Snapshot, field: Field) -> Self {
+        match snap.column(field) {
+            None => Part::Missing,
+            Some(coded @ FieldColumn::Coded(_)) => {
+                Part::Coded(judge_texts(coded, snap.rows(), |v| {
+                    let mut words = String::new();
+                    push_address_words(v, &mut words);
+                    Some(words)
+                }))
+            }
+            Some(_) => snap.texts(field).map_or(Part::Missing, Part::Text),
+        }
     }
-    let number = snap.texts(Field::HouseNumber);
-    let unit = snap.texts(Field::Unit);
-    let locality = snap.texts(Field::Locality);
-    let postcode = snap.texts(Field::Postcode);
-    Some(
-        (0..snap.rows())
-            .into_par_iter()
-            .map(|r| {
-                let mut key = String::new();
-                match at(&line, r) {
-                    Some(l) => push_address_words(l, &mut key),
-                    None => {
-                        let s = at(&street, r)?;
-                        push_address_words(at(&number, r).unwrap_or(""), &mut key);
-                        let number_end = key.len();
-                        push_address_words(s, &mut key);
-                        if number_end > 0 && key.len() > number_end {
-                            key.insert(number_end, ' ');
-                        }
-                    }
-                };
-                if key.is_empty() {
-                    return None;
-                }
-                for part in [at(&unit, r), at(&locality, r), at(&postcode, r)] {
-                    key.push('|');
-                    push_address_words(part.unwrap_or(""), &mut key);
-                }
-                Some(key)
-            })
-            .collect(),
-    )
+
+    /// Whether row `r` has a value (perhaps one without a word).
+    fn present(&self, r: usize) -> bool {
+        match self {
+            Part::Missing => false,
+            Part::Text(values) => values[r].is_some(),
+            Part::Coded(words) => words.at(r).is_some(),
+        }
+    }
+
+    /// Appends row `r`'s value's words to `out` ([`push_address_words`]); false when it has
+    /// no value.
+    fn push(&self, r: usize, out: &mut String) -> bool {
+        match self {
+            Part::Missing => false,
+            Part::Text(values) => values[r].map(|v| push_address_words(v, out)).is_some(),
+            Part::Coded(words) => words.at(r).map(|w| out.push_str(w)).is_some(),
+        }
+    }
 }
+
+impl<'a> Addresses<'a> {
+    /// `None` when the snapshot has neither `address_line` nor `street`.
+    pub fn of(snap: &'a Snapshot) -> Option<Self> {
+        if !snap.has(Field::AddressLine) && !snap.has(Field::Street) {
+            return None;
+        }
+        Some(Addresses {
+            line: Part::of(snap, Field::AddressLine),
+            street: Part::of(snap, Field::Street),
+            number: Part::of(snap, Field::HouseNumber),
+            unit: Part::of(snap, Field::Unit),
+            locality: Part::of(snap, Field::Locality),
+            postcode: Part::of(snap, Field::Postcode),
+        })
+    }
+
+    /// Writes row `r`'s address key into the empty `key`; false for a row without an address
+    /// (the key is then empty).
+    pub fn key(&self, r: usize, key: &mut String) -> bool {
+        if !self.line.push(r, key) {
+            if !self.street.present(r) {
+                return false;
+            }
+            self.number.push(r, key);
+            let number_end = key.len();
+            self.street.push(r, key);
+            if number_end > 0 && key.len() > number_end {
+                key.insert(number_end, ' ');
+            }
+        }
+        if key.is_empty() {
+            return false;
+        }
+        for part in [&self.unit, &self.locality, &self.postcode] {
+            key.push('|');
+            part.push(r, key);
+        }
+        true
+    }
+
+    /// Row `r`'s address key, `None` for a row without an address.
+    pub fn key_of(&self, r: usize) -> Option<String> {
+        let mut key = String::new();
+        self.key(r, &mut key).then_some(key)
+    }
+}
+
+/// A row's grouping key written into an empty buffer; false, or an empty key, for a row
+/// without one.
+pub(crate) type KeyOf<'a> = dyn Fn(usize, &mut String) -> bool + Sync + 'a;
 
 /// Marks a row that belongs to no group.
 const NO_GROUP: u32 = u32::MAX;
 
-/// Rows grouped by equal key: one code per row and one count per key.
+/// Marks a row without a key among the hashes.
+const NO_KEY: u64 = 0;
+
+/// Rows grouped by equal key: one code per row, one count per group.
 ///
 /// The rules count registrations per address, phone, email or id over every row, but report
-/// only the few groups above a threshold, so the rows of a group are gathered only for those
-/// ([`Groups::at_least`]). A vector per group and the std SipHash map made the grouping most
-/// of `scan`'s time.
-pub(crate) struct Groups<'k> {
-    /// Each group's key, in order of first appearance.
-    pub keys: Vec<&'k str>,
+/// only the few groups above a threshold. So a key is written into a reused buffer and kept
+/// only as its 64-bit hash: grouping compares hashes, and the keys of the reported groups are
+/// written again and compared as text ([`Groups::at_least`]), so that every reported group is
+/// exact. A `String` key per row made the address and contact rules most of `scan`'s time
+/// (0.92 of 1.76 s at 1,007,296 voters). Two keys of one hash would share a count in the
+/// distribution a threshold is taken from; with 64-bit hashes the chance that any two of 10^8
+/// distinct keys collide is about 3 in 10^4, and one collision moves one count.
+pub(crate) struct Groups {
     /// Each group's number of rows.
     pub sizes: Vec<u32>,
+    /// Each group's `flag` (see [`Groups::new`]): the same for every row of a group, since
+    /// it is a property of the key.
+    pub flags: Vec<bool>,
     /// Each row's group, or [`NO_GROUP`].
     code: Vec<u32>,
 }
 
-impl<'k> Groups<'k> {
-    /// Groups the rows whose key is present and not empty, and for which `keep(row)` holds.
+impl Groups {
+    /// Groups the rows that have a key and for which `keep(row)` holds; `flag` marks a key
+    /// (an allowlisted address, a placeholder phone).
     ///
-    /// The keys are hashed on every core first; the one sequential pass then probes a table
-    /// sized for every row at once. A map grown insert by insert, hashing as it went, showed
-    /// as a fifth of the samples of a 10,000,000-voter scan.
-    pub fn new(keys: impl Iterator<Item = Option<&'k str>>, keep: impl Fn(usize) -> bool) -> Self {
-        let keys: Vec<Option<&'k str>> = keys
-            .enumerate()
-            .map(|(row, key)| key.filter(|k| !k.is_empty() && keep(row)))
-            .collect();
-        let hashes: Vec<u64> = keys
-            .par_iter()
-            .map(|key| key.map_or(0, |k| xxh3_64(k.as_bytes())))
-            .collect();
+    /// The keys are written and hashed on every core first; the one sequential pass then
+    /// probes a table sized for every row at once (a map grown insert by insert, hashing as
+    /// it went, showed as a fifth of the samples of a 10,000,000-voter scan).
+    pub fn new(
+        rows: usize,
+        key: &KeyOf<'_>,
+        keep: impl Fn(usize) -> bool + Sync,
+        flag: impl Fn(&str) -> bool + Sync,
+    ) -> Self {
+        Self::hashed_by(rows, key, keep, flag, xxh3_64)
+    }
+
+    /// [`Groups::new`] with the hash function given (the tests make every key collide).
+    fn hashed_by(
+        rows: usize,
+        key: &KeyOf<'_>,
+        keep: impl Fn(usize) -> bool + Sync,
+        flag: impl Fn(&str) -> bool + Sync,
+        hash: fn(&[u8]) -> u64,
+    ) -> Self {
+        let (hashes, row_flags): (Vec<u64>, Vec<bool>) = (0..rows)
+            .into_par_iter()
+            .map_init(String::new, |buf, row| {
+                buf.clear();
+                if !keep(row) || !key(row, buf) || buf.is_empty() {
+                    return (NO_KEY, false);
+                }
+                (hash(buf.as_bytes()).max(NO_KEY + 1), flag(buf))
+            })
+            .unzip();
         let mut table: HashTable<u32> =
-            HashTable::with_capacity(keys.iter().filter(|k| k.is_some()).count());
+            HashTable::with_capacity(hashes.iter().filter(|&&h| h != NO_KEY).count());
         let mut groups = Groups {
-            keys: Vec::new(),
             sizes: Vec::new(),
-            code: Vec::with_capacity(keys.len()),
+            flags: Vec::new(),
+            code: Vec::with_capacity(rows),
         };
         let mut group_hash: Vec<u64> = Vec::new();
-        for (key, &hash) in keys.iter().zip(&hashes) {
-            let Some(key) = *key else {
+        for (&hash, &flag) in hashes.iter().zip(&row_flags) {
+            if hash == NO_KEY {
                 groups.code.push(NO_GROUP);
                 continue;
-            };
-            let same = |&g: &u32| groups.keys[g as usize] == key;
+            }
+            let same = |&g: &u32| group_hash[g as usize] == hash;
             let code = match table.entry(hash, same, |&g| group_hash[g as usize]) {
                 Entry::Occupied(e) => *e.get(),
                 Entry::Vacant(e) => {
-                    let code = groups.keys.len() as u32;
+                    let code = groups.sizes.len() as u32;
                     e.insert(code);
-                    groups.keys.push(key);
                     groups.sizes.push(0);
+                    groups.flags.push(flag);
                     group_hash.push(hash);
                     code
                 }
@@ -246,34 +335,132 @@ impl<'k> Groups<'k> {
         groups
     }
 
-    /// Each group's key and size.
-    pub fn iter(&self) -> impl Iterator<Item = (&'k str, usize)> + '_ {
-        self.keys
+    /// The sizes of the groups whose key is not flagged.
+    pub fn unflagged_sizes(&self) -> Vec<usize> {
+        self.sizes
             .iter()
-            .copied()
-            .zip(self.sizes.iter().map(|&n| n as usize))
+            .zip(&self.flags)
+            .filter(|(_, &flagged)| !flagged)
+            .map(|(&n, _)| n as usize)
+            .collect()
     }
 
-    /// The groups of at least `min` rows, sorted by key, each with its rows in ascending order.
-    pub fn at_least(&self, min: usize) -> Vec<(&'k str, Vec<u32>)> {
-        let mut slot = vec![NO_GROUP; self.keys.len()];
-        let mut out: Vec<(&str, Vec<u32>)> = Vec::new();
-        for (group, (key, size)) in self.iter().enumerate() {
-            if size >= min {
-                slot[group] = out.len() as u32;
-                out.push((key, Vec::with_capacity(size)));
+    /// The groups of at least `min` rows, sorted by key, each with its rows in ascending
+    /// order. `key` must be the one the groups were made with: the rows of each group are
+    /// keyed again and grouped by text, so that a hash shared by two keys splits back into
+    /// them (each kept if it still has `min` rows).
+    pub fn at_least(&self, min: usize, key: &KeyOf<'_>) -> Vec<(String, Vec<u32>)> {
+        let mut slot = vec![NO_GROUP; self.sizes.len()];
+        let mut gathered: Vec<Vec<u32>> = Vec::new();
+        for (group, &size) in self.sizes.iter().enumerate() {
+            if size as usize >= min {
+                slot[group] = gathered.len() as u32;
+                gathered.push(Vec::with_capacity(size as usize));
             }
         }
-        if !out.is_empty() {
+        if !gathered.is_empty() {
             for (row, &code) in self.code.iter().enumerate() {
                 if let Some(&s) = slot.get(code as usize).filter(|&&s| s != NO_GROUP) {
-                    out[s as usize].1.push(row as u32);
+                    gathered[s as usize].push(row as u32);
                 }
             }
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut out: Vec<(String, Vec<u32>)> = Vec::with_capacity(gathered.len());
+        let mut buf = String::new();
+        for rows in gathered {
+            let mut by_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+            for &row in &rows {
+                buf.clear();
+                key(row as usize, &mut buf);
+                match by_key.get_mut(buf.as_str()) {
+                    Some(r) => r.push(row),
+                    None => {
+                        by_key.insert(buf.clone(), vec![row]);
+                    }
+                }
+            }
+            out.extend(by_key.into_iter().filter(|(_, rows)| rows.len() >= min));
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out
     }
+}
+
+/// Marks a row without a verdict.
+const NO_VERDICT: u32 = u32::MAX;
+
+/// A verdict on each row's value of a text field, each distinct verdict held once.
+pub(crate) struct Judged<V> {
+    pub verdicts: Vec<V>,
+    /// Each row's verdict in `verdicts`, or [`NO_VERDICT`] where there is none.
+    of_row: Vec<u32>,
+}
+
+impl<V> Judged<V> {
+    /// Row `row`'s verdict, if it has one.
+    pub fn at(&self, row: usize) -> Option<&V> {
+        self.verdicts.get(*self.of_row.get(row)? as usize)
+    }
+}
+
+/// `judge` of every row's value of a text field (a missing value has no verdict). It runs
+/// once per distinct value where the column is coded ([`Snapshot::compact`]): a register of a
+/// million voters holds a few thousand distinct given names, and judging each of four name
+/// fields on every row was a seventh of `scan`'s time.
+pub(crate) fn judge_texts<V: Send>(
+    column: FieldColumn<'_>,
+    rows: usize,
+    judge: impl Fn(&str) -> Option<V> + Sync,
+) -> Judged<V> {
+    let mut of_row = vec![NO_VERDICT; rows];
+    let mut verdicts = Vec::new();
+    match column {
+        FieldColumn::Coded(ca) => {
+            let codes: Vec<Option<u32>> = values_at(ca.physical(), 0..rows).collect();
+            let top = codes.iter().flatten().max().map_or(0, |&c| c as usize + 1);
+            let mut seen = vec![false; top];
+            let mut distinct = Vec::new();
+            for &c in codes.iter().flatten() {
+                if !std::mem::replace(&mut seen[c as usize], true) {
+                    distinct.push(c);
+                }
+            }
+            let mapping = ca.get_mapping();
+            let judged: Vec<(u32, V)> = distinct
+                .into_par_iter()
+                .filter_map(|c| {
+                    let text = mapping
+                        .cat_to_str(c)
+                        .expect("a coded column's codes are in its mapping");
+                    judge(text).map(|v| (c, v))
+                })
+                .collect();
+            let mut of_code = vec![NO_VERDICT; top];
+            for (c, v) in judged {
+                of_code[c as usize] = verdicts.len() as u32;
+                verdicts.push(v);
+            }
+            for (slot, code) in of_row.iter_mut().zip(codes) {
+                if let Some(c) = code {
+                    *slot = of_code[c as usize];
+                }
+            }
+        }
+        FieldColumn::Text(ca) => {
+            let values: Vec<Option<&str>> = ca.iter().collect();
+            let judged: Vec<(usize, V)> = values
+                .par_iter()
+                .enumerate()
+                .filter_map(|(row, v)| Some((row, judge((*v)?)?)))
+                .collect();
+            for (row, v) in judged {
+                of_row[row] = verdicts.len() as u32;
+                verdicts.push(v);
+            }
+        }
+        _ => {}
+    }
+    Judged { verdicts, of_row }
 }
 
 #[cfg(test)]
@@ -282,7 +469,43 @@ mod tests {
 
     #[test]
     fn phones_keep_their_digits() {
-        assert_eq!(normalise_phone("+1 (982) 838-8743"), "19828388743");
+        let mut digits = String::new();
+        push_phone_digits("+1 (982) 838-8743", &mut digits);
+        assert_eq!(digits, "19828388743");
+    }
+
+    /// Every group reported is exact even when keys share a hash: with one hash for every
+    /// key, the groups split back into their keys, and a key left with too few rows is not
+    /// reported.
+    #[test]
+    fn groups_of_one_hash_split_back_into_their_keys() {
+        let keys = ["B", "A", "", "B", "C", "A", "B", "A", "C"];
+        let key = |row: usize, buf: &mut String| {
+            buf.push_str(keys[row]);
+            true
+        };
+        let keep = |row: usize| row != 8;
+        let flag = |k: &str| k == "C";
+        let groups = Groups::hashed_by(keys.len(), &key, keep, flag, |_| 7);
+        assert_eq!(groups.sizes, vec![7]);
+        assert_eq!(
+            groups.at_least(2, &key),
+            vec![
+                ("A".to_string(), vec![1, 5, 7]),
+                ("B".to_string(), vec![0, 3, 6])
+            ]
+        );
+        let groups = Groups::new(keys.len(), &key, keep, flag);
+        assert_eq!(groups.sizes, vec![3, 3, 1]);
+        assert_eq!(groups.unflagged_sizes(), vec![3, 3]);
+        assert_eq!(
+            groups.at_least(1, &key),
+            vec![
+                ("A".to_string(), vec![1, 5, 7]),
+                ("B".to_string(), vec![0, 3, 6]),
+                ("C".to_string(), vec![4])
+            ]
+        );
     }
 
     #[test]

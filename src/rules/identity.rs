@@ -28,8 +28,6 @@
 
 use std::collections::BTreeMap;
 
-use rayon::prelude::*;
-
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::load::{Reject, RejectReason};
 use crate::model::Field;
@@ -91,9 +89,15 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     let Some(ids) = ctx.snap.texts(Field::NationalId) else {
         return;
     };
-    let keys: Vec<Option<String>> = ids.par_iter().map(|id| id.map(normalise_id)).collect();
-    let groups = Groups::new(keys.iter().map(|k| k.as_deref()), |_| true);
-    for (key, rows) in groups.at_least(2) {
+    let key = |row: usize, buf: &mut String| {
+        ids[row].is_some_and(|id| {
+            push_normalised_id(id, buf);
+            true
+        })
+    };
+    let groups = Groups::new(ctx.rows(), &key, |_| true, |_| false);
+    for (key, rows) in groups.at_least(2, &key) {
+        let (key, rows) = (key.as_str(), &rows[..]);
         let count = |pred: fn(Standing) -> bool| {
             rows.iter()
                 .filter(|&&r| pred(ctx.standing[r as usize]))
@@ -129,7 +133,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             severity,
             Scope::Record,
             first,
-            &rows,
+            rows,
             Evidence {
                 observed: rows.len() as f64,
                 expected: Some(1.0),
@@ -141,16 +145,13 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     }
 }
 
-/// An id as compared: without spaces, dashes, dots and slashes, upper case.
-fn normalise_id(id: &str) -> String {
-    let mut key: String = id
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
-        .collect();
+/// Writes an id as compared into the empty `key`: without spaces, dashes, dots and slashes,
+/// upper case.
+fn push_normalised_id(id: &str, key: &mut String) {
+    key.extend(id.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '/')));
     if key.is_ascii() {
         key.make_ascii_uppercase();
-        key
     } else {
-        key.chars().flat_map(char::to_uppercase).collect()
+        *key = key.chars().flat_map(char::to_uppercase).collect();
     }
 }

@@ -292,10 +292,8 @@ pub fn scan(
         })
         .collect();
     let mut out = Output::default();
-    for mut part in outputs {
-        out.findings.append(&mut part.findings);
-        out.runs.append(&mut part.runs);
-        out.parameters.append(&mut part.parameters);
+    for part in outputs {
+        out.append(part);
     }
     out.finish(&ctx)
 }
@@ -325,6 +323,13 @@ impl Output {
 
     pub(crate) fn run(&mut self, run: RuleRun) {
         self.runs.push(run);
+    }
+
+    /// `other`'s findings, runs and parameters after these.
+    pub(crate) fn append(&mut self, mut other: Output) {
+        self.findings.append(&mut other.findings);
+        self.runs.append(&mut other.runs);
+        self.parameters.append(&mut other.parameters);
     }
 
     pub(crate) fn parameter(&mut self, name: &'static str, value: impl ToString) {

@@ -46,6 +46,7 @@ use rayon::prelude::*;
 use crate::findings::{Evidence, Finding, Severity};
 use crate::model::Field;
 
+use super::columns::{judge_texts, Judged};
 use super::{Context, Output};
 
 pub(crate) const MARKUP: &str = "R-NAME-MARKUP";
@@ -74,28 +75,41 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     if !needs.iter().all(|&f| ctx.has(f)) {
         return;
     }
-    let columns: Vec<(Field, Vec<Option<&str>>)> = MARKUP_FIELDS
-        .iter()
-        .filter_map(|&f| Some((f, ctx.snap.texts(f)?)))
-        .collect();
     let words = &ctx.config.placeholder_name_words;
+    // What is wrong with a name depends on the name alone: judged once per distinct name.
+    let judged: Vec<(Field, Judged<Verdict>)> = MARKUP_FIELDS
+        .iter()
+        .filter_map(|&f| {
+            let column = ctx.snap.column(f)?;
+            let judge = |name: &str| {
+                let markup = markup_in(name);
+                let implausible = (f != Field::NameSuffix)
+                    .then(|| implausibility(name, words))
+                    .flatten();
+                (markup.is_some() || implausible.is_some()).then_some(Verdict {
+                    markup,
+                    implausible,
+                })
+            };
+            Some((f, judge_texts(column, ctx.rows(), judge)))
+        })
+        .collect();
     let found: Vec<Finding> = (0..ctx.rows())
         .into_par_iter()
         .flat_map_iter(|row| {
             let mut markup = Vec::new();
             let mut implausible = Vec::new();
             let mut serious = false;
-            for (field, values) in &columns {
-                let Some(name) = values[row] else { continue };
-                if let Some(what) = markup_in(name) {
-                    markup.push((field.name(), what));
-                }
-                if *field == Field::NameSuffix {
+            for (field, judged) in &judged {
+                let Some(verdict) = judged.at(row) else {
                     continue;
+                };
+                if let Some(what) = &verdict.markup {
+                    markup.push((field.name(), what.clone()));
                 }
-                if let Some((what, placeholder)) = implausibility(name, words) {
+                if let Some((what, placeholder)) = &verdict.implausible {
                     serious |= placeholder;
-                    implausible.push((field.name(), what));
+                    implausible.push((field.name(), what.clone()));
                 }
             }
             let markup = (!markup.is_empty())
@@ -114,6 +128,13 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     for finding in found {
         out.push(finding);
     }
+}
+
+/// What is wrong with one name: hostile text, an implausible pattern (and whether it is a
+/// placeholder), or both.
+struct Verdict {
+    markup: Option<String>,
+    implausible: Option<(String, bool)>,
 }
 
 fn evidence(problems: Vec<(&'static str, String)>) -> Evidence {
