@@ -182,12 +182,18 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
         Command::Scan(a) => std::iter::once(dated(&a.snapshot))
             .chain(a.rules.deceased.clone())
             .collect(),
-        Command::Audit(a) => a
-            .snapshots
-            .iter()
-            .map(dated)
-            .chain(a.rules.deceased.clone())
-            .collect(),
+        // The snapshots in date order, as the audit loads them (`load::memory::held_at_once`).
+        Command::Audit(a) => {
+            let mut snapshots: Vec<&String> = a.snapshots.iter().collect();
+            snapshots.sort_by_key(|spec| {
+                rollaudit::audit::AuditInput::parse(spec).map_or(i32::MAX, |i| i.date)
+            });
+            snapshots
+                .into_iter()
+                .map(dated)
+                .chain(a.rules.deceased.clone())
+                .collect()
+        }
         Command::Profiles
         | Command::EvalDedupe { .. }
         | Command::Generate { .. }
@@ -217,7 +223,8 @@ fn memory_shortfall(command: &Command, budget: u64, spilled: bool) -> Option<Str
     let paths = input_paths(command);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let estimate = match command {
-        // An audit's snapshots come first in its inputs, then a death registry if any.
+        // An audit's snapshots come first in its inputs, in date order, then a death registry
+        // if any.
         Command::Audit(a) => {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
             rollaudit::load::memory::estimate_audit(snapshots, others, spilled)

@@ -98,35 +98,72 @@ pub fn estimate(inputs: &[&Path]) -> MemoryEstimate {
 /// candidates in parts sized to the budget. Its peak is then the stage that holds two
 /// snapshots and the diff, which no plan shrinks:
 ///
-/// `peak = CODED_BASE + CODED_RETAINED * ΣT` (snapshots), plus [`estimate`]'s share for any
-/// other input (a death registry).
+/// `peak = CODED_BASE + CODED_RETAINED * H` (snapshots), plus [`estimate`]'s share for any
+/// other input (a death registry), where `H` is the text of the snapshots held whole at once
+/// ([`held_at_once`]).
 ///
 /// Fitted on release audits of two generated snapshots on the project's 2-core, 24 GiB
 /// machine, at the smallest plans: 1M voters (T = 397 MiB in all) peaked at 770 MiB (model
 /// 856), 10M voters (T = 4,053 MiB) at 5,546 MiB (model 5,974; 5,674 MiB with dedupe in one
-/// part).
+/// part). For longer series see [`held_at_once`].
 pub const CODED_RETAINED: f64 = 1.4;
 /// What the process holds whatever the inputs (code, thread stacks, the string mapping).
 pub const CODED_BASE: u64 = 300 << 20;
 
-/// The peak of an audit over `snapshots` (and `others`, loaded whole): the coded model above
-/// when every snapshot is an ingested file, or a delimited export that a `spilled` audit
-/// ingests to disk before loading it ([`crate::audit::Spill`]: it is then loaded like an
-/// ingested file, and its text counts as it does here, a CSV's size), else [`estimate`] of
-/// them all.
+/// The share of an earlier snapshot's text an audit keeps once its diffs are taken: the
+/// records they name (`diff::keep_named`). A generated series changes about 7% of its records
+/// a quarter, so a snapshot between two diffs keeps about 14%; a quarter leaves room for
+/// busier registers.
+pub const KEPT_SHARE: f64 = 0.25;
+
+/// The text of the snapshots an audit holds at once, from each snapshot's text `T` in date
+/// order. The latest is held from the start (its scan and dedupe run first); the earlier
+/// ones load in date order, each diffed with the one after it and then shrunk to the records
+/// the diffs name (`crate::audit::run`). So the diff of snapshots `t` and `t + 1` holds those
+/// two and the latest whole, and [`KEPT_SHARE`] of each snapshot before `t`: the largest such
+/// sum (for two snapshots, both). Four ingested snapshots of 3M voters (T = 590 MiB each)
+/// peaked at 2,726 MiB (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded
+/// model gives 2,985 MiB, and gave 3,604 MiB when every snapshot was counted whole.
+pub fn held_at_once(in_date_order: &[u64]) -> u64 {
+    let Some(&latest) = in_date_order.last() else {
+        return 0;
+    };
+    let last_pair = in_date_order.len().saturating_sub(2);
+    let mut kept = 0.0;
+    let mut most = latest;
+    for (t, pair) in in_date_order.windows(2).enumerate() {
+        let beside = if t < last_pair { latest } else { 0 };
+        most = most.max(pair[0] + pair[1] + beside + kept as u64);
+        kept += KEPT_SHARE * pair[0] as f64;
+    }
+    most
+}
+
+/// The peak of an audit over `snapshots`, in date order (and `others`, loaded whole): the
+/// coded model above when every snapshot is an ingested file, or a delimited export that a
+/// `spilled` audit ingests to disk before loading it ([`crate::audit::Spill`]: it is then
+/// loaded like an ingested file, and its text counts as it does here, a CSV's size), else
+/// [`estimate`]'s model with the snapshots held at once ([`held_at_once`]) as the retained
+/// text of the snapshots.
 pub fn estimate_audit(snapshots: &[&Path], others: &[&Path], spilled: bool) -> MemoryEstimate {
+    let size = |p: &&Path| text_bytes(p).unwrap_or(0);
+    let sizes: Vec<u64> = snapshots.iter().map(size).collect();
+    let held = held_at_once(&sizes);
+    let rest = estimate(others);
+    let input_text_bytes = sizes.iter().sum::<u64>() + rest.input_text_bytes;
     let coded_as_read = |p: &&Path| {
         super::IngestedReader::open(p).is_ok() || (spilled && !columnar(p).unwrap_or(true))
     };
-    if snapshots.is_empty() || !snapshots.iter().all(coded_as_read) {
-        let all: Vec<&Path> = snapshots.iter().chain(others).copied().collect();
-        return estimate(&all);
-    }
-    let coded: u64 = snapshots.iter().map(|p| text_bytes(p).unwrap_or(0)).sum();
-    let rest = estimate(others);
+    let peak_bytes = if !snapshots.is_empty() && snapshots.iter().all(coded_as_read) {
+        CODED_BASE + (CODED_RETAINED * held as f64) as u64 + rest.peak_bytes
+    } else {
+        let largest = snapshots.iter().chain(others).map(size).max().unwrap_or(0);
+        let retained = held + rest.input_text_bytes;
+        (RETAINED * retained as f64 + TRANSIENT * largest as f64) as u64
+    };
     MemoryEstimate {
-        input_text_bytes: coded + rest.input_text_bytes,
-        peak_bytes: CODED_BASE + (CODED_RETAINED * coded as f64) as u64 + rest.peak_bytes,
+        input_text_bytes,
+        peak_bytes,
     }
 }
 
@@ -276,5 +313,30 @@ mod tests {
         assert_eq!(e.peak_bytes, (3.5 * 6500.0 + 2.0 * 4000.0) as u64);
         // A missing file counts as nothing (its load reports it).
         assert_eq!(estimate(&[&dir.path().join("nope.csv")]).peak_bytes, 0);
+        // An audit of five CSV snapshots (unspilled) holds three whole and a quarter of two
+        // at most (`held_at_once`), and the registry.
+        let e = estimate_audit(&[&csv, &csv, &csv, &csv, &csv], &[&gz], false);
+        assert_eq!(e.input_text_bytes, 5 * 1000 + 4000);
+        assert_eq!(
+            e.peak_bytes,
+            (3.5 * (3500.0 + 4000.0) + 2.0 * 4000.0) as u64
+        );
+    }
+
+    /// By hand from `audit::run`'s order of loads: the latest first, then each earlier
+    /// snapshot diffed with the next one beside the latest.
+    #[test]
+    fn an_audit_holds_two_adjacent_snapshots_beside_the_latest() {
+        assert_eq!(held_at_once(&[]), 0);
+        assert_eq!(held_at_once(&[7]), 7);
+        assert_eq!(held_at_once(&[3, 7]), 10);
+        // Diffs (4, 8) beside 16: 28; (8, 16) beside a quarter of 4: 25.
+        assert_eq!(held_at_once(&[4, 8, 16]), 28);
+        assert_eq!(held_at_once(&[16, 8, 4]), 28);
+        // (40, 4) beside 4: 48; (4, 80) beside 4 and 10: 98; (80, 4) beside 10 and 1: 95.
+        assert_eq!(held_at_once(&[40, 4, 80, 4]), 98);
+        // Six of 100: the diff of the fourth and fifth holds three whole and a quarter of
+        // three.
+        assert_eq!(held_at_once(&[100; 6]), 375);
     }
 }
