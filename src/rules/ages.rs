@@ -25,14 +25,14 @@ use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, Severity};
 use crate::model::Field;
 
-use super::columns::{age_range, births, Birth, Standing};
+use super::columns::{age_range, Birth, Standing};
 use super::{Context, Output};
 
 pub(crate) const UNDER: &str = "R-AGE-UNDER";
 pub(crate) const OVER: &str = "R-AGE-OVER";
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
-    let Some(births) = births(ctx.snap) else {
+    let Some(births) = &ctx.births else {
         let missing = vec![Field::BirthDate, Field::BirthYear];
         for rule in [UNDER, OVER] {
             out.run(RuleRun {

@@ -34,7 +34,7 @@ use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 
-use super::columns::{births, Birth, Standing};
+use super::columns::{Birth, Standing};
 use super::{Context, Output};
 use crate::stats::{benjamini_hochberg, poisson_upper_tail};
 
@@ -49,7 +49,7 @@ pub(crate) fn is_placeholder(ctx: &Context<'_>, day: i32) -> bool {
 }
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
-    let Some(births) = births(ctx.snap) else {
+    let Some(births) = &ctx.births else {
         for rule in [FUTURE, PLACEHOLDER] {
             out.run(RuleRun {
                 rule,
@@ -108,7 +108,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         }
     }
     if ctx.has(Field::BirthDate) {
-        overrep(ctx, &births, out);
+        overrep(ctx, births, out);
     }
     out.run(ctx.check(OVERREP, &[Field::BirthDate]));
 }

@@ -50,8 +50,9 @@ use std::collections::HashMap;
 use crate::dates::IsoDate;
 use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
+use crate::snapshot::FieldColumn;
 
-use super::columns::{days, push_phone_digits, Addresses, Groups, KeyOf};
+use super::columns::{push_phone_digits, Addresses, Groups, KeyOf};
 use super::{Context, Output};
 use crate::stats::quantile;
 
@@ -180,17 +181,18 @@ fn crowded(ctx: &Context<'_>, addresses: &Addresses<'_>, out: &mut Output) {
     let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
     out.parameter("address_quantile", format!("{} -> {q}", cfg.quantile));
     out.parameter("address_threshold", t);
-    let registered = days(ctx.snap, Field::RegistrationDate);
-    let precincts = ctx.snap.texts(Field::Precinct);
+    // Read for the rows of the crowded addresses only.
+    let registered = ctx.snap.column(Field::RegistrationDate);
+    let precincts = ctx.snap.column(Field::Precinct);
     for (key, rows) in groups.at_least(t, &key) {
         let (key, rows) = (key.as_str(), &rows[..]);
         // The address is the finding's scope value (hashed by `--redact`); it is not copied
         // into the facts, where `locality` and `postcode` used to slip past the redaction.
         let mut facts = vec![("threshold", t.to_string())];
-        if let Some(p) = precincts.as_ref().and_then(|p| most_common(rows, p)) {
+        if let Some(p) = precincts.and_then(|p| most_common(rows, p)) {
             facts.push(("precinct", p.to_string()));
         }
-        let burst = registered.as_ref().map(|r| burst(rows, r, cfg.burst_days));
+        let burst = registered.map(|r| burst(rows, r, cfg.burst_days));
         if let Some((n, first)) = burst {
             facts.push((
                 "burst",
@@ -247,10 +249,10 @@ fn allowlist_fact(ctx: &Context<'_>, e: &super::AllowlistEntry) -> String {
 
 /// The largest number of `rows` registered within `window` days, and the first day of that
 /// window.
-fn burst(rows: &[u32], registered: &[Option<i32>], window: i32) -> (usize, i32) {
+fn burst(rows: &[u32], registered: FieldColumn<'_>, window: i32) -> (usize, i32) {
     let mut d: Vec<i32> = rows
         .iter()
-        .filter_map(|&r| registered[r as usize])
+        .filter_map(|&r| registered.day(r as usize))
         .collect();
     d.sort_unstable();
     let mut best = (0, d.first().copied().unwrap_or(0));
@@ -266,10 +268,10 @@ fn burst(rows: &[u32], registered: &[Option<i32>], window: i32) -> (usize, i32) 
     best
 }
 
-fn most_common<'a>(rows: &[u32], values: &[Option<&'a str>]) -> Option<&'a str> {
+fn most_common<'a>(rows: &[u32], values: FieldColumn<'a>) -> Option<&'a str> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for &r in rows {
-        if let Some(v) = values[r as usize] {
+        if let Some(v) = values.str(r as usize) {
             *counts.entry(v).or_default() += 1;
         }
     }

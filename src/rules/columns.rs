@@ -61,19 +61,20 @@ pub(crate) fn ids(snap: &Snapshot) -> Vec<&str> {
 
 /// The standing of every row.
 pub(crate) fn standings(snap: &Snapshot) -> Vec<Standing> {
-    match snap.texts(Field::Status) {
-        None => vec![Standing::Unknown; snap.rows()],
-        Some(values) => values
-            .into_iter()
-            .map(|v| match v.and_then(Status::from_name) {
-                Some(Status::Active) => Standing::Active,
-                Some(Status::Inactive) => Standing::Inactive,
-                Some(Status::Pending) => Standing::Pending,
-                Some(Status::Removed) => Standing::Removed,
-                None => Standing::Unknown,
-            })
-            .collect(),
-    }
+    let Some(status) = snap.column(Field::Status) else {
+        return vec![Standing::Unknown; snap.rows()];
+    };
+    let judged = judge_texts(status, snap.rows(), |v| {
+        Some(match Status::from_name(v)? {
+            Status::Active => Standing::Active,
+            Status::Inactive => Standing::Inactive,
+            Status::Pending => Standing::Pending,
+            Status::Removed => Standing::Removed,
+        })
+    });
+    (0..snap.rows())
+        .map(|row| judged.at(row).copied().unwrap_or(Standing::Unknown))
+        .collect()
 }
 
 /// A date (days since 1970) or year field's values, `None` when the snapshot lacks it.

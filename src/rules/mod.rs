@@ -83,7 +83,7 @@ use crate::model::Field;
 use crate::snapshot::Snapshot;
 
 pub use allowlist::{Allowlist, AllowlistEntry, AllowlistError};
-use columns::Standing;
+use columns::{Birth, Standing};
 
 /// Every rule id [`scan`] reports on, in report order.
 pub const RULES: [&str; 17] = [
@@ -362,6 +362,9 @@ pub(crate) struct Context<'a> {
     pub snap: &'a Snapshot,
     pub ids: Vec<&'a str>,
     pub standing: Vec<Standing>,
+    /// Every row's birth, `None` when the snapshot has neither birth field (three modules'
+    /// rules read it).
+    pub births: Option<Vec<Birth>>,
     pub snapshot_date: i32,
     /// The reference date for ages.
     pub as_of: i32,
@@ -385,10 +388,12 @@ impl<'a> Context<'a> {
             (None, Some(c)) => (c.election_day, "election day (calendar)"),
             (None, None) => (snapshot_date, "snapshot date"),
         };
+        let (standing, births) = rayon::join(|| columns::standings(snap), || columns::births(snap));
         Context {
             snap,
             ids: columns::ids(snap),
-            standing: columns::standings(snap),
+            standing,
+            births,
             snapshot_date,
             as_of,
             as_of_source,

@@ -32,7 +32,7 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Severity};
 use crate::model::Field;
 
 use super::ages::birth_kind;
-use super::columns::{births, days, Birth};
+use super::columns::{days, Birth};
 use super::{age_on, Context, Output};
 
 pub(crate) const BEFORE_BIRTH: &str = "R-REG-BEFORE-BIRTH";
@@ -47,7 +47,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         }
         return;
     };
-    let births = births(ctx.snap);
+    let births = &ctx.births;
     let cutoff = ctx.calendar.and_then(|c| c.registration_cutoff);
     let birth_runs = match births {
         Some(_) => RuleStatus::Ran,
