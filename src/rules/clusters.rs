@@ -53,10 +53,8 @@ use crate::model::Field;
 use crate::snapshot::FieldColumn;
 
 use super::columns::{push_phone_digits, Addresses, Groups, KeyOf};
-use super::{Context, Output};
+use super::{side_by_side, Context, Output, RuleCheck};
 use crate::stats::quantile;
-
-use rayon::prelude::*;
 
 pub(crate) const ADDRESS: &str = "R-ADDRESS-CROWDED";
 pub(crate) const CONTACT: &str = "R-CONTACT-SHARED";
@@ -88,29 +86,21 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         });
     }
     // Crowded addresses, shared phones and shared emails are three independent groupings,
-    // each with a pass on one thread: they run side by side, and their outputs are joined in
-    // this order.
+    // each with a pass on one thread: they run side by side.
     let addresses = addresses.as_ref();
-    let parts: [&(dyn Fn(&mut Output) + Sync); 3] = [
-        &|out| {
-            if let Some(addresses) = addresses {
-                crowded(ctx, addresses, out);
-            }
-        },
-        &|out| contact(ctx, Field::Phone, Scope::Phone, addresses, out),
-        &|out| contact(ctx, Field::Email, Scope::Email, addresses, out),
-    ];
-    let outputs: Vec<Output> = parts
-        .par_iter()
-        .map(|part| {
-            let mut out = Output::default();
-            part(&mut out);
-            out
-        })
-        .collect();
-    for part in outputs {
-        out.append(part);
-    }
+    let crowded = |ctx: &Context<'_>, out: &mut Output| {
+        if let Some(addresses) = addresses {
+            crowded(ctx, addresses, out);
+        }
+    };
+    let phone = |ctx: &Context<'_>, out: &mut Output| {
+        contact(ctx, Field::Phone, Scope::Phone, addresses, out)
+    };
+    let email = |ctx: &Context<'_>, out: &mut Output| {
+        contact(ctx, Field::Email, Scope::Email, addresses, out)
+    };
+    let parts: [&RuleCheck; 3] = [&crowded, &phone, &email];
+    side_by_side(ctx, &parts, out);
 }
 
 fn contact(

@@ -280,9 +280,9 @@ impl Groups {
     /// Groups the rows that have a key and for which `keep(row)` holds; `flag` marks a key
     /// (an allowlisted address, a placeholder phone).
     ///
-    /// The keys are written and hashed on every core first; the one sequential pass then
-    /// probes a table sized for every row at once (a map grown insert by insert, hashing as
-    /// it went, showed as a fifth of the samples of a 10,000,000-voter scan).
+    /// The keys are written and hashed on every core first, then grouped by hash a part at
+    /// a time, also on every core (a map grown insert by insert, hashing as it went, once
+    /// showed as a fifth of the samples of a 10,000,000-voter scan).
     pub fn new(
         rows: usize,
         key: &KeyOf<'_>,

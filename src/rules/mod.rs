@@ -250,7 +250,7 @@ impl ScanResult {
 }
 
 /// One module's rules: what they find goes to the output.
-type RuleCheck<'a> = dyn Fn(&Context<'_>, &mut Output) + Sync + 'a;
+pub(crate) type RuleCheck<'a> = dyn Fn(&Context<'_>, &mut Output) + Sync + 'a;
 
 /// Checks one snapshot against every record rule.
 ///
@@ -281,21 +281,26 @@ pub fn scan(
         &clusters::check,
         &with_registry,
     ];
-    // The rules are independent: they run side by side, and their outputs are joined in the
-    // order above, as if they had run one after the other.
+    // The rules are independent: they run side by side.
+    let mut out = Output::default();
+    side_by_side(&ctx, &checks, &mut out);
+    out.finish(&ctx)
+}
+
+/// Runs independent `checks` side by side, and appends their outputs to `out` in their order,
+/// as if they had run one after the other.
+pub(crate) fn side_by_side(ctx: &Context<'_>, checks: &[&RuleCheck<'_>], out: &mut Output) {
     let outputs: Vec<Output> = checks
         .par_iter()
         .map(|check| {
             let mut out = Output::default();
-            check(&ctx, &mut out);
+            check(ctx, &mut out);
             out
         })
         .collect();
-    let mut out = Output::default();
     for part in outputs {
         out.append(part);
     }
-    out.finish(&ctx)
 }
 
 /// The date written in a file name such as `register-2026-10-02.csv`: the last
