@@ -5,10 +5,12 @@
 #[allow(dead_code)]
 mod util;
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -18,12 +20,25 @@ use rollaudit::model::{Field, FINGERPRINT_COLUMN};
 
 use util::{files_of, library_audit, Dir};
 
-/// A port free now (the processes bind it a moment later).
+/// A port free now (the processes bind it a moment later), and never one this test process
+/// handed out before. The tests run side by side, and a port released by one test's probe can
+/// be handed to the next probe, another test's: an executor that cannot bind its port exits,
+/// and its cluster never has both executors (seen once in CI).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        if GIVEN
+            .lock()
+            .expect("no test panics holding it")
+            .insert(port)
+        {
+            return port;
+        }
+    }
 }
 
 /// A scheduler and executors, killed when dropped.
@@ -32,49 +47,61 @@ struct Cluster {
     port: u16,
     executors: Vec<Child>,
     scheduler_process: Child,
+    /// Each process's standard error, quoted when the cluster does not come up.
+    logs: Vec<PathBuf>,
 }
 
 impl Cluster {
     fn start(dir: &Dir, executors: usize) -> Cluster {
         let port = free_port();
         let scheduler = format!("127.0.0.1:{port}");
-        let spawn = |args: &[&str]| -> Child {
+        let mut logs = Vec::new();
+        let mut spawn = |name: &str, args: &[&str]| -> Child {
+            let log = dir.path(&format!("{name}.log"));
+            let stderr = std::fs::File::create(&log).expect("a log file");
+            logs.push(log);
             Command::new(env!("CARGO_BIN_EXE_rollaudit"))
                 .args(args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(stderr)
                 .spawn()
                 .expect("start a cluster process")
         };
         // An executor silent for 6 s is lost (30 s by default), so that the test of a killed
         // executor does not wait long.
-        let scheduler_process = spawn(&[
-            "cluster",
+        let scheduler_process = spawn(
             "scheduler",
-            "--bind",
-            &scheduler,
-            "--executor-timeout",
-            "6",
-        ]);
+            &[
+                "cluster",
+                "scheduler",
+                "--bind",
+                &scheduler,
+                "--executor-timeout",
+                "6",
+            ],
+        );
         let executors = (0..executors)
             .map(|i| {
                 let work = dir.path(&format!("executor-{i}"));
-                spawn(&[
-                    "cluster",
-                    "executor",
-                    "--scheduler",
-                    &scheduler,
-                    "--port",
-                    &free_port().to_string(),
-                    "--grpc-port",
-                    &free_port().to_string(),
-                    "--vcores",
-                    "2",
-                    "--heartbeat",
-                    "2",
-                    "--work-dir",
-                    work.to_str().unwrap(),
-                ])
+                spawn(
+                    &format!("executor-{i}"),
+                    &[
+                        "cluster",
+                        "executor",
+                        "--scheduler",
+                        &scheduler,
+                        "--port",
+                        &free_port().to_string(),
+                        "--grpc-port",
+                        &free_port().to_string(),
+                        "--vcores",
+                        "2",
+                        "--heartbeat",
+                        "2",
+                        "--work-dir",
+                        work.to_str().unwrap(),
+                    ],
+                )
             })
             .collect();
         let cluster = Cluster {
@@ -82,6 +109,7 @@ impl Cluster {
             port,
             executors,
             scheduler_process,
+            logs,
         };
         cluster.wait_for_executors();
         cluster
@@ -101,13 +129,28 @@ impl Cluster {
         digits.parse().ok()
     }
 
+    /// The last lines of each process's standard error.
+    fn log_tails(&self) -> String {
+        self.logs
+            .iter()
+            .map(|log| {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+                format!("{}:\n{tail}", log.display())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     fn wait_for_executors(&self) {
         let started = Instant::now();
         while self.alive_executors() != Some(self.executors.len()) {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "the executors did not register: {:?}",
-                self.alive_executors()
+                "the executors did not register: {:?}\n{}",
+                self.alive_executors(),
+                self.log_tails()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
