@@ -511,6 +511,43 @@ pub(crate) fn judge_texts<V: Send>(
 mod tests {
     use super::*;
 
+    /// Keys by hand from the normalisation (letters upper case, punctuation a word break),
+    /// the same from a snapshot held as text and one whose parts are coded.
+    #[test]
+    fn address_keys_from_house_number_and_street_are_the_same_coded() {
+        let csv = "voter_id,given_name,family_name,house_number,street,unit,locality,postcode\n\
+                   V1,ANNA,LEE,12,Main St.,Apt 4,Springfield,10435\n\
+                   V2,BEN,LEE,,Oak  Rd,,Ashton,\n\
+                   V3,CARL,LEE,7,,,Ashton,11111\n";
+        let load = || {
+            crate::load::load_bytes(
+                csv.as_bytes().to_vec(),
+                std::path::Path::new("t.csv"),
+                &crate::profile::Profile::canonical(),
+                &crate::load::NoProgress,
+            )
+            .unwrap()
+            .snapshot
+        };
+        let text = load();
+        let mut coded = load();
+        coded.compact();
+        assert!(matches!(
+            coded.column(Field::Street),
+            Some(FieldColumn::Coded(_))
+        ));
+        let expected = [
+            Some("12 MAIN ST|APT 4|SPRINGFIELD|10435".to_string()),
+            Some("OAK RD||ASHTON|".to_string()),
+            None,
+        ];
+        for snap in [&text, &coded] {
+            let addresses = Addresses::of(snap).unwrap();
+            let keys: Vec<Option<String>> = (0..3).map(|r| addresses.key_of(r)).collect();
+            assert_eq!(keys, expected);
+        }
+    }
+
     #[test]
     fn phones_keep_their_digits() {
         let mut digits = String::new();

@@ -316,3 +316,27 @@ fn death_registry_entries_with_a_typo_are_found_like_verbatim_ones() {
         .collect();
     assert!(strangers.is_empty(), "{strangers:?}");
 }
+
+/// The record rules read a coded snapshot (as `scan` and `audit` hold it) through its codes,
+/// each distinct value once: its findings must be those of the same snapshot held as text.
+#[test]
+fn a_coded_snapshot_gives_the_findings_of_the_same_snapshot_as_text() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    generate(&GenerateConfig::new(20_000, 2, 90, 11, dir.path())).expect("generates");
+    let (mut snap, as_text, _) = scan_series(dir.path(), &ScanConfig::default());
+    snap.compact();
+    let calendar = calendar_of(&dir.path().join("election.toml"));
+    let date = as_text.date().expect("a snapshot date");
+    let coded = scan(
+        &snap,
+        date,
+        Some(&calendar),
+        &ScanConfig::default(),
+        None,
+        &[],
+    );
+    assert!(as_text.findings.len() > 100, "{}", show(&as_text));
+    assert_eq!(coded.findings, as_text.findings);
+    assert_eq!(format!("{:?}", coded.runs), format!("{:?}", as_text.runs));
+    assert_eq!(coded.parameters, as_text.parameters);
+}
