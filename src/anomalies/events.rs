@@ -19,10 +19,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, Interval, Prepared};
-use crate::diff::ChangeKind;
+use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, FieldOf, Interval, Prepared};
+use crate::diff::{ChangeKind, RecordChange};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
+use crate::snapshot::judge_texts;
 
 #[derive(Clone, Debug)]
 pub struct EventConfig {
@@ -65,32 +66,46 @@ pub(crate) fn detect(
         &[Field::AddressLine, Field::FamilyName],
     ));
     for (iv, prepared) in intervals.iter().zip(prepared) {
+        // Each changed record's signatures, taken once for every grouping.
+        let signed: Vec<(u32, String)> = iv
+            .diff
+            .records
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| signatures(iv, r).into_iter().map(move |s| (i as u32, s)))
+            .collect();
         for (field, scope) in [
             (Field::Precinct, Scope::Precinct),
             (Field::District, Scope::District),
         ] {
             if iv.old.has(field) {
                 let exposure = prepared.old_sizes(field);
-                transitions(
-                    iv,
-                    scope,
-                    |r| where_it_was(iv, r, field),
-                    &exposure,
-                    config,
-                    out,
-                );
+                let area = FieldOf::of(iv, field);
+                transitions(iv, &signed, scope, |r| area.was(r), &exposure, config, out);
             }
         }
         if iv.new.has(Field::ChangedBy) {
             // Per account: the exposure is the account's number of edits.
-            let mut exposure: BTreeMap<String, u64> = BTreeMap::new();
+            let by = FieldOf::of(iv, Field::ChangedBy);
+            let mut edits: HashMap<&str, u64> = HashMap::new();
             for r in &iv.diff.records {
-                if let Some(op) = in_new(iv, r, Field::ChangedBy) {
-                    *exposure.entry(op).or_default() += 1;
+                if let Some(op) = by.after(r) {
+                    *edits.entry(op).or_default() += 1;
                 }
             }
-            let key = |r: &crate::diff::RecordChange| in_new(iv, r, Field::ChangedBy);
-            transitions(iv, Scope::Operator, key, &exposure, config, out);
+            let exposure: BTreeMap<String, u64> = edits
+                .into_iter()
+                .map(|(op, n)| (op.to_string(), n))
+                .collect();
+            transitions(
+                iv,
+                &signed,
+                Scope::Operator,
+                |r| by.after(r),
+                &exposure,
+                config,
+                out,
+            );
         }
         addresses(iv, &prepared.arrived, config, out);
     }
@@ -122,65 +137,71 @@ fn signatures(iv: &Interval<'_>, r: &crate::diff::RecordChange) -> Vec<String> {
     sigs
 }
 
-/// Groups changed records by (transition, `group_of` the record) and flags large groups
-/// against the same transition's rate in all other groups.
-fn transitions(
+/// Groups the `signed` records (index into the diff's records, signature) by (transition,
+/// `group_of` the record) and flags large groups against the same transition's rate in all
+/// other groups.
+fn transitions<'a>(
     iv: &Interval<'_>,
+    signed: &'a [(u32, String)],
     scope: Scope,
-    group_of: impl Fn(&crate::diff::RecordChange) -> Option<String>,
+    group_of: impl Fn(&crate::diff::RecordChange) -> Option<&'a str>,
     exposure: &BTreeMap<String, u64>,
     config: &EventConfig,
     out: &mut AnomalyResult,
 ) {
     let total_exposure: u64 = exposure.values().sum();
-    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for r in &iv.diff.records {
-        let Some(area) = group_of(r) else { continue };
-        for sig in signatures(iv, r) {
-            groups
-                .entry((sig, area.clone()))
-                .or_default()
-                .push(voter_id(iv, r));
+    let mut grouped: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+    for (i, sig) in signed {
+        if let Some(area) = group_of(&iv.diff.records[*i as usize]) {
+            grouped.entry((sig, area)).or_default().push(*i);
         }
     }
     let mut per_signature: HashMap<&str, usize> = HashMap::new();
-    for ((sig, _), ids) in &groups {
-        *per_signature.entry(sig.as_str()).or_default() += ids.len();
+    for ((sig, _), records) in &grouped {
+        *per_signature.entry(sig).or_default() += records.len();
     }
-    for ((sig, area), ids) in &groups {
-        if ids.len() < config.min_event {
-            continue;
-        }
+    // The groups large enough to be events, in (transition, group) order.
+    let mut groups: Vec<((&str, &str), Vec<u32>)> = grouped
+        .into_iter()
+        .filter(|(_, records)| records.len() >= config.min_event)
+        .collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for ((sig, area), records) in groups {
         let n = exposure.get(area).copied().unwrap_or(0);
-        let others = per_signature[sig.as_str()] - ids.len();
+        let others = per_signature[sig] - records.len();
         let other_exposure = total_exposure.saturating_sub(n).max(1);
         // Half an event floor: a transition never seen elsewhere still has a finite baseline.
         let expected = (others as f64).max(0.5) / other_exposure as f64 * n as f64;
-        let ratio = ids.len() as f64 / expected.max(1e-9);
+        let ratio = records.len() as f64 / expected.max(1e-9);
         if ratio < config.min_ratio {
             continue;
         }
         out.findings.push(Finding {
             rule: "A-EVENT-TRANSITION",
-            severity: if ratio >= config.high_ratio && ids.len() >= 50 {
+            severity: if ratio >= config.high_ratio && records.len() >= 50 {
                 Severity::High
             } else {
                 Severity::Medium
             },
             scope,
-            scope_value: area.clone(),
+            scope_value: area.to_string(),
             evidence: Evidence {
-                observed: ids.len() as f64,
+                observed: records.len() as f64,
                 expected: Some(expected),
                 effect_size: Some(ratio),
                 baseline: format!(
                     "the same transition in all other {}s: {others} of {other_exposure} records",
                     scope.name()
                 ),
-                facts: vec![("transition", sig.clone()), ("exposure", n.to_string())],
+                facts: vec![("transition", sig.to_string()), ("exposure", n.to_string())],
                 ..Evidence::default()
             },
-            voter_ids: sorted(ids.clone()),
+            voter_ids: sorted(
+                records
+                    .iter()
+                    .map(|&i| voter_id(iv, &iv.diff.records[i as usize]))
+                    .collect(),
+            ),
             snapshot_date: Some(iv.to),
         });
     }
@@ -198,9 +219,13 @@ pub(crate) struct Arrived {
     residents_before: HashMap<String, usize>,
 }
 
-/// An address and its precinct, as arrivals and residents are keyed.
-fn address_key(addr: Option<String>, precinct: Option<String>) -> Option<String> {
-    addr.map(|a| format!("{} ({})", a.to_uppercase(), precinct.unwrap_or_default()))
+/// Appends the key of `address` in `precinct` to `out`: the address upper case, then the
+/// precinct in brackets.
+fn push_address_key(out: &mut String, address: &str, precinct: Option<&str>) {
+    out.extend(address.chars().flat_map(char::to_uppercase));
+    out.push_str(" (");
+    out.push_str(precinct.unwrap_or_default());
+    out.push(')');
 }
 
 /// The arrivals of the interval that qualify as a possible bulk registration: enough voters
@@ -210,50 +235,81 @@ fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
     if !(iv.new.has(Field::AddressLine) && iv.new.has(Field::FamilyName)) {
         return arrivals;
     }
+    let (line, precinct, family) = (
+        FieldOf::of(iv, Field::AddressLine),
+        FieldOf::of(iv, Field::Precinct),
+        FieldOf::of(iv, Field::FamilyName),
+    );
+    // The records arriving at each address key (moved in, newly registered): most addresses
+    // receive a household at most, so the ids and family names are read only where enough
+    // voters arrived.
+    let mut at: HashMap<String, [Vec<&RecordChange>; 2]> = HashMap::new();
+    let mut key = String::new();
     for r in &iv.diff.records {
         let moved = r.kinds.contains(&ChangeKind::MoveWithinPrecinct)
             || r.kinds.contains(&ChangeKind::MoveOutOfPrecinct);
         let registered = r.kinds.contains(&ChangeKind::NewRegistration);
-        if !moved && !registered {
-            continue;
-        }
-        let precinct = in_new(iv, r, Field::Precinct);
-        let Some(k) = address_key(in_new(iv, r, Field::AddressLine), precinct.clone()) else {
+        let Some(address) = line.after(r).filter(|_| moved || registered) else {
             continue;
         };
-        let entry = arrivals.entry((k, moved)).or_default();
-        entry.0.push(voter_id(iv, r));
-        if let Some(f) = in_new(iv, r, Field::FamilyName) {
-            entry.1.insert(f.to_uppercase());
+        key.clear();
+        push_address_key(&mut key, address, precinct.after(r));
+        if !at.contains_key(key.as_str()) {
+            at.insert(key.clone(), Default::default());
         }
-        entry.2 = precinct.unwrap_or_default();
+        at.get_mut(key.as_str()).expect("just inserted")[usize::from(moved)].push(r);
     }
-    arrivals.retain(|_, (ids, families, _)| {
-        ids.len() >= config.min_address_voters && families.len() >= config.min_families
-    });
+    for (key, by_arrival) in at {
+        for (moved, records) in [false, true].into_iter().zip(by_arrival) {
+            if records.len() < config.min_address_voters {
+                continue;
+            }
+            let families: HashSet<String> = records
+                .iter()
+                .filter_map(|r| family.after(r).map(str::to_uppercase))
+                .collect();
+            if families.len() < config.min_families {
+                continue;
+            }
+            let ids = records.iter().map(|r| voter_id(iv, r)).collect();
+            let last = records.last().expect("at least one record arrived");
+            let precinct = precinct.after(last).unwrap_or_default().to_string();
+            arrivals.insert((key.clone(), moved), (ids, families, precinct));
+        }
+    }
     arrivals
 }
 
-/// The qualifying arrivals, and the residents of the whole earlier snapshot counted only in
-/// the precincts of those addresses: building the key of every record of OLD was most of this
+/// The qualifying arrivals, and the residents of the whole earlier snapshot at each of their
+/// addresses. Only rows in the arrivals' precincts can share their address keys, and only
+/// their keys are counted: building the key of every record of OLD was most of this
 /// detector's time.
 pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Arrived {
     let arrivals = arrivals(iv, config);
     let precincts: HashSet<&str> = arrivals.values().map(|a| a.2.as_str()).collect();
-    let mut residents_before = HashMap::new();
+    let mut residents_before: HashMap<String, usize> =
+        arrivals.keys().map(|(k, _)| (k.clone(), 0)).collect();
     if let Some(lines) = iv
         .old
-        .texts(Field::AddressLine)
+        .column(Field::AddressLine)
         .filter(|_| !precincts.is_empty())
     {
-        let in_precinct = iv.old.texts(Field::Precinct);
-        for (row, line) in lines.into_iter().enumerate() {
-            let precinct = in_precinct.as_ref().and_then(|p| p[row]);
-            if !precincts.contains(precinct.unwrap_or("")) {
+        let rows = iv.old.rows();
+        let precinct = iv.old.column(Field::Precinct);
+        // Whether each row's precinct is one of the arrivals', judged once per precinct
+        // where the column is coded; a row without one is in the precinct "".
+        let theirs = precinct.map(|p| judge_texts(p, rows, |p| Some(precincts.contains(p))));
+        let missing_is_theirs = precincts.contains("");
+        let mut key = String::new();
+        for (row, line) in lines.strs(0..rows).enumerate() {
+            let in_theirs = theirs.as_ref().and_then(|t| t.at(row).copied());
+            let (true, Some(line)) = (in_theirs.unwrap_or(missing_is_theirs), line) else {
                 continue;
-            }
-            if let Some(k) = address_key(line.map(str::to_string), precinct.map(str::to_string)) {
-                *residents_before.entry(k).or_default() += 1;
+            };
+            key.clear();
+            push_address_key(&mut key, line, precinct.as_ref().and_then(|p| p.str(row)));
+            if let Some(n) = residents_before.get_mut(key.as_str()) {
+                *n += 1;
             }
         }
     }

@@ -297,6 +297,41 @@ pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Optio
     text_at(iv.new, r.new_row, field)
 }
 
+/// A text field of the changed records, read in place in both snapshots: for the loops over
+/// every changed record, where an owned copy per record (as [`in_old`] and [`in_new`] give)
+/// was most of their time at 10,000,000 voters.
+pub(crate) struct FieldOf<'a> {
+    old: Option<FieldColumn<'a>>,
+    new: Option<FieldColumn<'a>>,
+}
+
+impl<'a> FieldOf<'a> {
+    pub fn of(iv: &Interval<'a>, field: Field) -> FieldOf<'a> {
+        FieldOf {
+            old: iv.old.column(field),
+            new: iv.new.column(field),
+        }
+    }
+
+    /// In OLD (None for an added record).
+    pub fn before(&self, r: &RecordChange) -> Option<&'a str> {
+        self.old.as_ref()?.str(r.old_row? as usize)
+    }
+
+    /// In NEW (None for a dropped record).
+    pub fn after(&self, r: &RecordChange) -> Option<&'a str> {
+        self.new.as_ref()?.str(r.new_row? as usize)
+    }
+
+    /// Where the record was: OLD's value if it had a row there, else NEW's.
+    pub fn was(&self, r: &RecordChange) -> Option<&'a str> {
+        match r.old_row {
+            Some(_) => self.before(r),
+            None => self.after(r),
+        }
+    }
+}
+
 fn text_at(snap: &Snapshot, row: Option<u32>, field: Field) -> Option<String> {
     let text = snap.column(field)?.text(row? as usize)?;
     Some(text.into_owned())

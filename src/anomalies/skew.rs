@@ -16,11 +16,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
+
 use super::{records_of, sorted, voter_id, AnomalyResult, Interval, Prepared, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
-use crate::snapshot::{FieldColumn, Snapshot};
+use crate::snapshot::{judge_texts, FieldColumn, Snapshot};
 use crate::stats::{benjamini_hochberg, chi_square_upper_tail};
 
 #[derive(Clone, Debug)]
@@ -83,33 +85,76 @@ struct Categories {
 impl Categories {
     fn of(snap: &Snapshot, dim: Dimension, at: i32) -> Categories {
         let rows = snap.rows();
-        let values: Vec<Option<&str>> = match dim {
+        match dim {
             Dimension::Party | Dimension::Sex => {
                 let field = if dim == Dimension::Party {
                     Field::Party
                 } else {
                     Field::Sex
                 };
-                snap.texts(field).unwrap_or_else(|| vec![None; rows])
+                Categories::of_text(snap, field).unwrap_or_else(|| intern(vec![None; rows]))
             }
             Dimension::AgeBand => match snap.column(Field::BirthYear) {
                 Some(FieldColumn::Day(years) | FieldColumn::Year(years)) => {
                     let year_at = crate::dates::civil_from_days(at).0;
-                    years
+                    let bands: Vec<Option<usize>> = years
                         .iter()
                         .map(|year| {
                             let age = year_at - year?;
-                            AGE_BANDS
-                                .iter()
-                                .find(|(upper, _)| age < *upper)
-                                .map(|(_, name)| *name)
+                            AGE_BANDS.iter().position(|(upper, _)| age < *upper)
                         })
-                        .collect()
+                        .collect();
+                    // The bands some row is in, in the order first met.
+                    let mut slot = [None; AGE_BANDS.len()];
+                    let mut names = Vec::new();
+                    for &b in bands.iter().flatten() {
+                        if slot[b].is_none() {
+                            slot[b] = Some(names.len() as u32);
+                            names.push(AGE_BANDS[b].1.to_string());
+                        }
+                    }
+                    ranked(names, bands.iter().map(|b| slot[(*b)?]))
                 }
-                _ => vec![None; rows],
+                _ => intern(vec![None; rows]),
             },
-        };
-        intern(values)
+        }
+    }
+
+    /// A text field's categories, `None` when the snapshot lacks it: by code where the column
+    /// is coded (a register holds a few parties and areas, and interning every row's text
+    /// was most of this detector's time at 10,000,000 voters), else by text.
+    fn of_text(snap: &Snapshot, field: Field) -> Option<Categories> {
+        match snap.column(field)? {
+            coded @ FieldColumn::Coded(_) => {
+                let judged = judge_texts(coded, snap.rows(), |v| Some(v.to_string()));
+                let names = judged.verdicts.clone();
+                let mut next = 0u32;
+                let index = judged.map(|_| {
+                    next += 1;
+                    next - 1
+                });
+                Some(ranked(
+                    names,
+                    (0..snap.rows()).map(|row| index.at(row).copied()),
+                ))
+            }
+            _ => Some(intern(snap.texts(field)?)),
+        }
+    }
+}
+
+/// Categories from each row's index into `names` (distinct, each some row's value),
+/// renumbered in name order: what [`intern`] gives for the same values.
+fn ranked(names: Vec<String>, of_row: impl Iterator<Item = Option<u32>>) -> Categories {
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+    let mut rank = vec![0u32; names.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    Categories {
+        of_row: of_row.map(|i| i.map(|i| rank[i as usize])).collect(),
+        names: order.iter().map(|&i| names[i as usize].clone()).collect(),
     }
 }
 
@@ -154,18 +199,18 @@ pub(crate) fn tests(iv: &Interval<'_>, config: &SkewConfig) -> Vec<Test> {
         .filter(|(_, f)| iv.old.has(*f))
         .map(|(d, _)| d)
         .collect();
-    let mut tests = Vec::new();
     let t = 0;
     let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
         .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
         .collect();
     // Each row's area at each level, read once for all dimensions.
-    let areas: Vec<(Scope, Categories)> = AREA_LEVELS
-        .iter()
-        .skip(1)
-        .filter_map(|(field, scope)| Some((*scope, intern(iv.old.texts(*field)?))))
+    let areas: Vec<(Scope, Categories)> = AREA_LEVELS[1..]
+        .par_iter()
+        .filter_map(|(field, scope)| Some((*scope, Categories::of_text(iv.old, *field)?)))
         .collect();
-    for dim in &dims {
+    // The dimensions on every core (each a pass over OLD), their tests in dimension order.
+    let per_dimension = dims.par_iter().map(|dim| {
+        let mut tests = Vec::new();
         let cats = Categories::of(iv.old, *dim, iv.to);
         let n = cats.names.len();
         // Register-wide propensity per category.
@@ -250,8 +295,9 @@ pub(crate) fn tests(iv: &Interval<'_>, config: &SkewConfig) -> Vec<Test> {
                 });
             }
         }
-    }
-    tests
+        tests
+    });
+    per_dimension.collect::<Vec<_>>().concat()
 }
 
 /// The dimensions, each with the field it is read from.

@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::model::{Field, Status};
 use crate::normalize::push_address_words;
-use crate::snapshot::{values_at, FieldColumn, Snapshot};
+use crate::snapshot::{judge_texts, FieldColumn, Judged, Snapshot};
 
 /// A record's standing on the roll (see the rules' module docs, "Which records count").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,83 +428,6 @@ impl Groups {
         out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out
     }
-}
-
-/// Marks a row without a verdict.
-const NO_VERDICT: u32 = u32::MAX;
-
-/// A verdict on each row's value of a text field, each distinct verdict held once.
-pub(crate) struct Judged<V> {
-    pub verdicts: Vec<V>,
-    /// Each row's verdict in `verdicts`, or [`NO_VERDICT`] where there is none.
-    of_row: Vec<u32>,
-}
-
-impl<V> Judged<V> {
-    /// Row `row`'s verdict, if it has one.
-    pub fn at(&self, row: usize) -> Option<&V> {
-        self.verdicts.get(*self.of_row.get(row)? as usize)
-    }
-}
-
-/// `judge` of every row's value of a text field (a missing value has no verdict). It runs
-/// once per distinct value where the column is coded ([`Snapshot::compact`]): a register of a
-/// million voters holds a few thousand distinct given names, and judging each of four name
-/// fields on every row was a seventh of `scan`'s time.
-pub(crate) fn judge_texts<V: Send>(
-    column: FieldColumn<'_>,
-    rows: usize,
-    judge: impl Fn(&str) -> Option<V> + Sync,
-) -> Judged<V> {
-    let mut of_row = vec![NO_VERDICT; rows];
-    let mut verdicts = Vec::new();
-    match column {
-        FieldColumn::Coded(ca) => {
-            let codes: Vec<Option<u32>> = values_at(ca.physical(), 0..rows).collect();
-            let top = codes.iter().flatten().max().map_or(0, |&c| c as usize + 1);
-            let mut seen = vec![false; top];
-            let mut distinct = Vec::new();
-            for &c in codes.iter().flatten() {
-                if !std::mem::replace(&mut seen[c as usize], true) {
-                    distinct.push(c);
-                }
-            }
-            let mapping = ca.get_mapping();
-            let judged: Vec<(u32, V)> = distinct
-                .into_par_iter()
-                .filter_map(|c| {
-                    let text = mapping
-                        .cat_to_str(c)
-                        .expect("a coded column's codes are in its mapping");
-                    judge(text).map(|v| (c, v))
-                })
-                .collect();
-            let mut of_code = vec![NO_VERDICT; top];
-            for (c, v) in judged {
-                of_code[c as usize] = verdicts.len() as u32;
-                verdicts.push(v);
-            }
-            for (slot, code) in of_row.iter_mut().zip(codes) {
-                if let Some(c) = code {
-                    *slot = of_code[c as usize];
-                }
-            }
-        }
-        FieldColumn::Text(ca) => {
-            let values: Vec<Option<&str>> = ca.iter().collect();
-            let judged: Vec<(usize, V)> = values
-                .par_iter()
-                .enumerate()
-                .filter_map(|(row, v)| Some((row, judge((*v)?)?)))
-                .collect();
-            for (row, v) in judged {
-                of_row[row] = verdicts.len() as u32;
-                verdicts.push(v);
-            }
-        }
-        _ => {}
-    }
-    Judged { verdicts, of_row }
 }
 
 #[cfg(test)]

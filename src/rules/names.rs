@@ -46,8 +46,8 @@ use rayon::prelude::*;
 use crate::findings::{Evidence, Finding, Severity};
 use crate::model::Field;
 
-use super::columns::{judge_texts, Judged};
 use super::{Context, Output};
+use crate::snapshot::{judge_texts, Judged};
 
 pub(crate) const MARKUP: &str = "R-NAME-MARKUP";
 pub(crate) const IMPLAUSIBLE: &str = "R-NAME-IMPLAUSIBLE";
