@@ -53,8 +53,9 @@ impl Default for OperatorConfig {
     }
 }
 
-/// One edit: (voter id, timestamp in ms).
-type Edit = (String, i64);
+/// One edit: (the record's index in the interval's `diff.records`, timestamp in ms). Its
+/// voter id is read only for the edits a finding names.
+type Edit = (u32, i64);
 
 /// Edits per operator within the interval, by NEW's audit trail.
 pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>> {
@@ -66,7 +67,7 @@ pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>
         return by_op;
     };
     let (lo, hi) = (iv.from as i64 * MS_PER_DAY, (iv.to as i64 + 1) * MS_PER_DAY);
-    for r in &iv.diff.records {
+    for (i, r) in iv.diff.records.iter().enumerate() {
         let Some(j) = r.new_row else { continue };
         if r.kinds == [ChangeKind::Rekey] {
             continue;
@@ -75,10 +76,12 @@ pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>
             continue;
         };
         if ts >= lo && ts < hi {
-            by_op
-                .entry(op.to_string())
-                .or_default()
-                .push((voter_id(iv, r), ts));
+            match by_op.get_mut(op) {
+                Some(edits) => edits.push((i as u32, ts)),
+                None => {
+                    by_op.insert(op.to_string(), vec![(i as u32, ts)]);
+                }
+            }
         }
     }
     by_op
@@ -149,6 +152,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
         if by_op.is_empty() {
             continue;
         }
+        let id = |e: &Edit| voter_id(iv, &iv.diff.records[e.0 as usize]);
         let finding = |rule,
                        severity,
                        op: &str,
@@ -189,7 +193,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
             };
             let ids: Vec<String> = flagged
                 .iter()
-                .flat_map(|(_, e)| e.iter().map(|(id, _)| id.clone()))
+                .flat_map(|(_, e)| e.iter().map(|e| id(e)))
                 .collect();
             out.findings.push(finding(
                 "A-OPERATOR-NIGHT",
@@ -236,7 +240,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
                         ("when", "weekend".to_string()),
                         ("edits_total", edits.len().to_string()),
                     ],
-                    weekend.iter().map(|(id, _)| id.clone()).collect(),
+                    weekend.iter().map(|e| id(e)).collect(),
                 ));
             }
         }
@@ -269,7 +273,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
                     "hour",
                     crate::dates::IsoTimestamp(hour_index * 3_600_000).to_string(),
                 )],
-                edits.iter().map(|(id, _)| id.clone()).collect(),
+                edits.iter().map(|e| id(e)).collect(),
             ));
         }
         // Volume against peers.
@@ -290,7 +294,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
                         Some(med),
                         format!("median of {} accounts in the interval", by_op.len()),
                         vec![("robust_z", format!("{z:.1}"))],
-                        edits.iter().map(|(id, _)| id.clone()).collect(),
+                        edits.iter().map(id).collect(),
                     );
                     f.evidence.effect_size = Some(z);
                     out.findings.push(f);
