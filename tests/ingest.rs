@@ -544,7 +544,8 @@ fn export_with_repeats_far_apart() -> String {
 /// `ingest` in pieces of any size writes what a whole-file ingest writes: the same rows (read
 /// back), the same rejects file byte for byte, the same summary and digest. Pieces of 1 byte
 /// to the whole file, on exports with BOM, quoted line breaks, bare `\r`, repeats far apart
-/// (kept at the first line, every repeat pointing at it), gzip and a headerless layout.
+/// (kept at the first line, every repeat pointing at it), gzip, a headerless layout and one
+/// sorted by voter id.
 #[test]
 fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
     let dir = Dir::new();
@@ -556,17 +557,27 @@ fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
         .map(|i| format!("B{};Fam{i};1970-01-{:02}\n", (i * 3) % 11, i % 28 + 1))
         .collect();
     let long = export_with_repeats_far_apart();
+    // Sorted by voter id, as many registers export: its runs are written one after the
+    // other instead of merged.
+    let sorted: String =
+        std::iter::once("voter_id,given_name,family_name,birth_date\n".to_string())
+            .chain(
+                (0..60).map(|i| format!("V{i:03},G{i},Fam{},1975-02-{:02}\n", i % 7, i % 28 + 1)),
+            )
+            .collect();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, long.as_bytes()).unwrap();
     dir.write("long.csv.gz", gz.finish().unwrap());
     dir.write("messy.csv", MESSY_CANONICAL);
     dir.write("long.csv", &long);
     dir.write("headerless.txt", &headerless);
+    dir.write("sorted.csv", &sorted);
     let cases = [
         ("messy.csv", "canonical", MESSY_CANONICAL.len()),
         ("long.csv", "canonical", long.len()),
         ("long.csv.gz", "canonical", long.len()),
         ("headerless.txt", "headerless.toml", headerless.len()),
+        ("sorted.csv", "canonical", sorted.len()),
     ];
     for (input, profile, len) in cases {
         let whole = dir.run(&["ingest", input, "--profile", profile, "-o", "whole.parquet"]);
