@@ -77,9 +77,11 @@ pub fn ingest_in_pieces(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut report: Option<LoadReport> = None;
     let mut only: Option<Snapshot> = None;
-    // Whether the runs' ids follow each other (an export sorted by voter id): the merge is
-    // then each run after the other.
+    // While the runs' ids follow each other (an export sorted by voter id), each run is
+    // written into `out` as soon as it is sorted, on a thread of its own beside the next
+    // piece's load: the merge would only write them one after the other.
     let (mut in_order, mut last_id) = (true, None::<String>);
+    let mut concatenation: Option<Concatenation> = None;
     while let Some(piece) = pieces.next()? {
         progress.advance(piece.raw_bytes);
         let table = delimited::read(
@@ -122,6 +124,14 @@ pub fn ingest_in_pieces(
             in_order &= last_id.as_deref().is_none_or(|before| before < first);
             last_id = Some(last.to_string());
         }
+        if in_order {
+            concatenation
+                .get_or_insert_with(|| Concatenation::start(out, path))
+                .add(runs.last().expect("just written"));
+        } else {
+            // Out of order: the runs are merged at the end, and what was written goes.
+            concatenation = None;
+        }
     }
     progress.finish();
     let mut report = report.ok_or_else(|| LoadError::Empty {
@@ -133,9 +143,9 @@ pub fn ingest_in_pieces(
             snapshot.digest
         }
         None => {
-            let merged = match in_order {
-                true => concatenate_runs(&runs, out, path)?,
-                false => merge_runs(&runs, out, path)?,
+            let merged = match concatenation.take() {
+                Some(concatenated) => concatenated.finish(&runs)?,
+                None => merge_runs(&runs, out, path)?,
             };
             if !merged.repeats.is_empty() {
                 repoint_repeats(&mut rejects, &merged.repeats);
@@ -510,35 +520,99 @@ fn merge_runs(runs: &[PathBuf], out: &Path, source: &Path) -> Result<Merged, Loa
 }
 
 /// [`merge_runs`] of runs whose ids follow each other: each run's row groups are written as
-/// they are, one run after the other. The merge writes the same groups (it takes a run's
-/// rows until its current group is exhausted or an output group is full, and the next run's
-/// ids come after all of them), so the file is the same bytes; it only gathers each row
-/// first, which took about two fifths of ingesting a 10,000,000-voter export sorted by id
-/// (the generator's, and many registers' own order). An empty group (a piece whose rows were
-/// all rejected) adds nothing, as in the merge.
-fn concatenate_runs(runs: &[PathBuf], out: &Path, source: &Path) -> Result<Merged, LoadError> {
-    let mut writer = super::IngestedWriter::create(out, source);
-    let mut merged = Merged {
-        rows: 0,
-        digest: Digest::default(),
-        repeats: Vec::new(),
-    };
-    for run in runs {
-        let mut reader = IngestedReader::open(run)?;
-        while let Some(group) = reader.next_group()? {
-            // A run group over an output group's rows is cut where the merge would cut it.
-            for at in (0..group.height()).step_by(OUT_GROUP_ROWS) {
-                let part = group.slice(at as i64, OUT_GROUP_ROWS);
-                count_group(&part, &mut merged, source)?;
-                writer.write_frame(part)?;
+/// they are, one run after the other, as the runs are given. The merge writes the same groups
+/// (it takes a run's rows until its current group is exhausted or an output group is full,
+/// and the next run's ids come after all of them), so the file is the same bytes; it only
+/// gathers each row first, which took about two fifths of ingesting a 10,000,000-voter export
+/// sorted by id (the generator's, and many registers' own order). An empty group (a piece
+/// whose rows were all rejected) adds nothing, as in the merge.
+struct Concatenation {
+    runs: Option<std::sync::mpsc::Sender<PathBuf>>,
+    /// Set when the concatenation is given up: the thread stops at its next group.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writing: Option<std::thread::JoinHandle<Result<(super::IngestedWriter, Merged), LoadError>>>,
+}
+
+impl Concatenation {
+    fn start(out: &Path, source: &Path) -> Concatenation {
+        let (runs, to_write) = std::sync::mpsc::channel::<PathBuf>();
+        let (out, source) = (out.to_path_buf(), source.to_path_buf());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let writing = std::thread::spawn(move || {
+            let mut writer = super::IngestedWriter::create(&out, &source);
+            let mut merged = Merged {
+                rows: 0,
+                digest: Digest::default(),
+                repeats: Vec::new(),
+            };
+            for run in to_write {
+                let mut reader = IngestedReader::open(&run)?;
+                while let Some(group) = reader.next_group()? {
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        // Given up: nobody reads this result, and the writer's file goes.
+                        return Err(LoadError::Empty { path: source });
+                    }
+                    // A run group over an output group's rows is cut where the merge cuts it.
+                    for at in (0..group.height()).step_by(OUT_GROUP_ROWS) {
+                        let part = group.slice(at as i64, OUT_GROUP_ROWS);
+                        count_group(&part, &mut merged, &source)?;
+                        writer.write_frame(part)?;
+                    }
+                }
             }
+            Ok((writer, merged))
+        });
+        Concatenation {
+            runs: Some(runs),
+            stop,
+            writing: Some(writing),
         }
     }
-    if merged.rows == 0 {
-        writer.write_frame(IngestedReader::open(&runs[0])?.empty()?)?;
+
+    /// Writes `run` after the runs before it (a failed writer says why at [`finish`]).
+    ///
+    /// [`finish`]: Concatenation::finish
+    fn add(&self, run: &Path) {
+        if let Some(runs) = &self.runs {
+            let _ = runs.send(run.to_path_buf());
+        }
     }
-    writer.finish()?;
-    Ok(merged)
+
+    /// Waits for the runs given to be written, and moves the file into place. `runs` are
+    /// those runs (an export whose every row was rejected is written as an empty file).
+    fn finish(mut self, runs: &[PathBuf]) -> Result<Merged, LoadError> {
+        self.runs = None;
+        let writing = self.writing.take().expect("finished once");
+        let (mut writer, merged) = writing.join().expect("the writing thread does not panic")?;
+        if merged.rows == 0 {
+            writer.write_frame(IngestedReader::open(&runs[0])?.empty()?)?;
+        }
+        writer.finish()?;
+        Ok(merged)
+    }
+}
+
+impl Drop for Concatenation {
+    /// A concatenation given up (runs out of order, an error) waits for its thread, whose
+    /// unfinished file is then removed ([`super::IngestedWriter`]'s drop).
+    fn drop(&mut self) {
+        self.runs = None;
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.join();
+        }
+    }
+}
+
+/// [`merge_runs`] of runs whose ids follow each other ([`Concatenation`]).
+#[cfg(test)]
+fn concatenate_runs(runs: &[PathBuf], out: &Path, source: &Path) -> Result<Merged, LoadError> {
+    let concatenation = Concatenation::start(out, source);
+    for run in runs {
+        concatenation.add(run);
+    }
+    concatenation.finish(runs)
 }
 
 /// Adds a written group's rows to `merged`'s count and digest.
