@@ -14,7 +14,9 @@
 //! 3. **Merge.** The runs are merged in `voter_id` order into the ingested Parquet file, a row
 //!    group of each run in memory at a time. An id found in several runs is kept in the first
 //!    (its first line) and rejected in the others, and a repeat rejected inside a later piece
-//!    is re-pointed at that first line: the rejects are those of a whole-file load.
+//!    is re-pointed at that first line: the rejects are those of a whole-file load. While the
+//!    runs' ids follow each other (an export sorted by voter id), each is written into the
+//!    file as soon as it is sorted instead ([`Concatenation`]): the same bytes.
 //!
 //! The rejects of repeats found while merging need their raw text, which the runs do not
 //! keep; the source is read a second time for those lines only, and only when there are any.
