@@ -121,8 +121,9 @@ impl Categories {
     }
 
     /// A text field's categories, `None` when the snapshot lacks it: by code where the column
-    /// is coded (a register holds a few parties and areas, and interning every row's text
-    /// was most of this detector's time at 10,000,000 voters), else by text.
+    /// is coded (a register holds a few parties and areas; interning every row's text, once
+    /// per dimension and area level, was about 0.7 s of this detector's 2.4 s at 10,000,000
+    /// voters), else by text.
     fn of_text(snap: &Snapshot, field: Field) -> Option<Categories> {
         match snap.column(field)? {
             coded @ FieldColumn::Coded(_) => {
