@@ -524,9 +524,10 @@ fn merge_runs(runs: &[PathBuf], out: &Path, source: &Path) -> Result<Merged, Loa
 /// [`merge_runs`] of runs whose ids follow each other: each run's row groups are written as
 /// they are, one run after the other, as the runs are given. The merge writes the same groups
 /// (it takes a run's rows until its current group is exhausted or an output group is full,
-/// and the next run's ids come after all of them), so the file is the same bytes; it only
-/// gathers each row first, which took about two fifths of ingesting a 10,000,000-voter export
-/// sorted by id (the generator's, and many registers' own order). An empty group (a piece
+/// and the next run's ids come after all of them), so the file is the same bytes. The merge
+/// (each row gathered, then every group encoded, at about one core) was the last two fifths
+/// of ingesting a 10,000,000-voter export sorted by id (the generator's, and many registers'
+/// own order); here the encoding runs beside the next piece's load. An empty group (a piece
 /// whose rows were all rejected) adds nothing, as in the merge.
 struct Concatenation {
     runs: Option<std::sync::mpsc::Sender<PathBuf>>,
