@@ -281,20 +281,17 @@ pub(crate) fn voter_id(iv: &Interval<'_>, r: &RecordChange) -> String {
 
 /// A text field of the record where it was: OLD's row if it had one, else NEW's.
 pub(crate) fn where_it_was(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    match r.old_row {
-        Some(_) => in_old(iv, r, field),
-        None => in_new(iv, r, field),
-    }
+    FieldOf::of(iv, field).was(r).map(str::to_string)
 }
 
 /// A text field of the record in OLD (None for an added record).
 pub(crate) fn in_old(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    text_at(iv.old, r.old_row, field)
+    FieldOf::of(iv, field).before(r).map(str::to_string)
 }
 
 /// A text field of the record in NEW (None for a dropped record).
 pub(crate) fn in_new(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    text_at(iv.new, r.new_row, field)
+    FieldOf::of(iv, field).after(r).map(str::to_string)
 }
 
 /// A text field of the changed records, read in place in both snapshots: for the loops over
@@ -330,11 +327,6 @@ impl<'a> FieldOf<'a> {
             None => self.after(r),
         }
     }
-}
-
-fn text_at(snap: &Snapshot, row: Option<u32>, field: Field) -> Option<String> {
-    let text = snap.column(field)?.text(row? as usize)?;
-    Some(text.into_owned())
 }
 
 /// Records per value of an area field (missing values under ""), and the `parent` field's

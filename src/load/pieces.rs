@@ -553,8 +553,8 @@ impl Concatenation {
                 let mut reader = IngestedReader::open(&run)?;
                 while let Some(group) = reader.next_group()? {
                     if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                        // Given up: nobody reads this result, and the writer's file goes.
-                        return Err(LoadError::Empty { path: source });
+                        // Given up: the result is dropped, and the unfinished file with it.
+                        return Ok((writer, merged));
                     }
                     // A run group over an output group's rows is cut where the merge cuts it.
                     for at in (0..group.height()).step_by(OUT_GROUP_ROWS) {
