@@ -49,7 +49,7 @@
 use rayon::prelude::*;
 
 use super::blocking::Pairs;
-use super::records::{NameTable, Records, Row, NO_DATE, ONE_EDIT_MIN_LEN};
+use super::records::{NameTable, Records, Row, NO_DATE, NO_YMD, ONE_EDIT_MIN_LEN};
 use crate::dates::civil_from_days;
 
 /// Jaro-Winkler similarity, equal to `strsim::jaro_winkler` to the bit (a proptest holds it).
@@ -405,10 +405,16 @@ fn middle_level(names: &NameTable, a: u32, b: u32) -> u8 {
     }
 }
 
-/// YYYYMMDD as a number, for the one-digit test.
-fn ymd(days: i32) -> (i32, u32, u32, u32) {
-    let (y, m, d) = civil_from_days(days);
-    (y, m, d, (y.clamp(0, 9999) as u32) * 10_000 + m * 100 + d)
+/// A birth date's year, month, day and YYYYMMDD number (for the one-digit test): kept in the
+/// row ([`Row::birth_ymd`]) for four-digit years, else computed.
+fn ymd(row: &Row) -> (i32, u32, u32, u32) {
+    match row.birth_ymd {
+        NO_YMD => {
+            let (y, m, d) = civil_from_days(row.birth);
+            (y, m, d, (y.clamp(0, 9999) as u32) * 10_000 + m * 100 + d)
+        }
+        n => ((n / 10_000) as i32, n / 100 % 100, n % 100, n),
+    }
 }
 
 fn one_digit_apart(mut a: u32, mut b: u32) -> bool {
@@ -427,8 +433,8 @@ fn birth_level(a: &Row, b: &Row) -> u8 {
         if da == db {
             return 0;
         }
-        let (ya, ma, dda, na) = ymd(da);
-        let (yb, mb, ddb, nb) = ymd(db);
+        let (ya, ma, dda, na) = ymd(a);
+        let (yb, mb, ddb, nb) = ymd(b);
         return if ya == yb && ma == ddb && dda == mb {
             1
         } else if one_digit_apart(na, nb) {
@@ -789,5 +795,36 @@ mod tests {
         assert_eq!(Comparison::BirthDate.level_name(1), "transposed");
         assert_eq!(Comparison::Sex.level_name(MISSING), "missing");
         let _ = days_from_civil(1980, 1, 1);
+    }
+
+    /// The date levels read the YYYYMMDD kept in the row, and compute it for a year that has
+    /// no four-digit form: both give the level the calendar says.
+    #[test]
+    fn birth_levels_with_and_without_the_kept_date_number() {
+        let row = |y, m, d| {
+            let birth = days_from_civil(y, m, d);
+            Row {
+                birth,
+                birth_ymd: super::super::records::ymd_of(birth),
+                ..Row::default()
+            }
+        };
+        for y in [1980, 12_000] {
+            assert_eq!(row(y, 1, 1).birth_ymd == NO_YMD, y > 9999);
+            assert_eq!(birth_level(&row(y, 3, 4), &row(y, 3, 4)), 0);
+            assert_eq!(birth_level(&row(y, 3, 4), &row(y, 4, 3)), 1, "transposed");
+            assert_eq!(birth_level(&row(y, 3, 4), &row(y, 3, 5)), 2, "one digit");
+            assert_eq!(birth_level(&row(y, 3, 4), &row(y, 11, 27)), 3, "same year");
+            assert_eq!(
+                birth_level(&row(y, 3, 4), &row(y - 7, 11, 27)),
+                DIFFERENT_DATE
+            );
+        }
+        let none = Row {
+            birth: NO_DATE,
+            birth_ymd: NO_YMD,
+            ..Row::default()
+        };
+        assert_eq!(birth_level(&none, &row(1980, 3, 4)), MISSING);
     }
 }

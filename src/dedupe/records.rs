@@ -194,6 +194,11 @@ pub(crate) struct Row {
     pub birth: i32,
     /// Birth year (from the date, else the `birth_year` column), or [`NO_DATE`].
     pub year: i32,
+    /// The birth date as the number YYYYMMDD, for the comparisons that read its parts
+    /// (kept rather than taken from [`Row::birth`] on every candidate pair: a tenth of
+    /// the comparisons at 10,000,000 voters went to that); [`NO_YMD`] when there is no birth
+    /// date or its year is not of four digits.
+    pub birth_ymd: u32,
     /// First folded letter of the sex code, 0 missing.
     pub sex: u8,
     /// Suffix code: 0 missing, else a hash of the normalised suffix (`JR`, `SR`, `II`...).
@@ -472,6 +477,7 @@ fn normaliser<'a>(
     move |places, r, row| {
         row.suffix = suffix_key(text(&suffix, r));
         (row.birth, row.year) = birth_of(&date, &year, r);
+        row.birth_ymd = ymd_of(row.birth);
         row.sex = text(&sex, r)
             .chars()
             .find_map(crate::normalize::fold_letter)
@@ -523,6 +529,20 @@ fn birth_of(
     };
     (birth, year)
 }
+
+/// [`Row::birth_ymd`] of a birth date (or [`NO_DATE`]).
+pub(crate) fn ymd_of(days: i32) -> u32 {
+    if days == NO_DATE {
+        return NO_YMD;
+    }
+    match civil_from_days(days) {
+        (y @ 0..=9999, m, d) => y as u32 * 10_000 + m * 100 + d,
+        _ => NO_YMD,
+    }
+}
+
+/// [`Row::birth_ymd`] of a row without a birth date, or one whose year is not of four digits.
+pub(crate) const NO_YMD: u32 = u32::MAX;
 
 /// One row's address keys.
 struct AddressKeys {
