@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 pub use super::keys::BlockingRule;
 use super::keys::NO_KEY;
+use super::keysort::KeySort;
 use super::records::Records;
 
 /// What one blocking pass did.
@@ -189,9 +190,10 @@ impl Blocks {
     ) -> Blocks {
         assert!(r.len() <= MAX_ROWS, "checked by dedupe() before blocking");
         assert!(rules.len() < 256, "a rule index fits in 8 bits");
+        let mut sort = KeySort::default();
         let (passes, stats) = rules
             .iter()
-            .map(|&rule| one_pass(r, rule, max_block_size, split))
+            .map(|&rule| one_pass(r, rule, max_block_size, split, &mut sort))
             .unzip();
         Blocks {
             passes,
@@ -275,9 +277,10 @@ fn one_pass(
     rule: BlockingRule,
     cap: usize,
     split: Option<u32>,
+    sort: &mut KeySort,
 ) -> (Pass, BlockingStat) {
     let exact_budget = (EXACT_PAIRS_PER_RECORD * r.len() as f64).max(EXACT_MIN_PAIRS);
-    one_pass_within(r, rule, cap, split, exact_budget)
+    one_pass_within(r, rule, cap, split, exact_budget, sort)
 }
 
 /// [`one_pass`] with the budget of a rule that is not broad given.
@@ -287,17 +290,14 @@ fn one_pass_within(
     cap: usize,
     split: Option<u32>,
     exact_budget: f64,
+    sort: &mut KeySort,
 ) -> (Pass, BlockingStat) {
     let cap = if rule.broad() {
         cap.min(BROAD_MAX_BLOCK_SIZE)
     } else {
         cap
     };
-    let mut keyed: Vec<(u64, u32)> = (0..r.len())
-        .into_par_iter()
-        .filter_map(|row| rule.key(r, row).map(|k| (k, row as u32)))
-        .collect();
-    keyed.par_sort_unstable();
+    let keyed = sort.sorted(r.len(), |row| rule.key(r, row));
     let mut stat = BlockingStat {
         keyed_records: keyed.len() as u64,
         ..BlockingStat::empty(rule)
@@ -335,7 +335,7 @@ fn one_pass_within(
     // Over the budget there are records, and row 0 tells whether the rule has a finer key.
     if !rule.broad() && stat.pairs as f64 > exact_budget && rule.refinement(r, 0).is_some() {
         let cap = budget_cap(&blocks, split, exact_budget);
-        blocks = refine(r, rule, &mut keyed, &blocks, cap, split, &mut stat);
+        blocks = refine(r, rule, keyed, &blocks, cap, split, &mut stat);
     }
     let budget = BROAD_PAIRS_PER_RECORD * r.len() as f64;
     if rule.broad() && stat.pairs as f64 > budget {
@@ -606,7 +606,7 @@ mod tests {
             pairs.sort_unstable();
             pairs
         };
-        let (pass, stat) = one_pass_within(&r, rule, 1000, None, 5.0);
+        let (pass, stat) = one_pass_within(&r, rule, 1000, None, 5.0, &mut KeySort::default());
         assert_eq!(pairs(&pass), vec![(0, 1), (0, 2)]);
         assert_eq!((stat.refined_blocks, stat.blocks, stat.pairs), (1, 2, 2));
 
@@ -614,8 +614,8 @@ mod tests {
             .flat_map(|a| (a + 1..10).map(move |b| (a, b)))
             .collect();
         for (pass, stat) in [
-            one_pass_within(&r, rule, 1000, None, 45.0),
-            one_pass(&r, rule, 1000, None),
+            one_pass_within(&r, rule, 1000, None, 45.0, &mut KeySort::default()),
+            one_pass(&r, rule, 1000, None, &mut KeySort::default()),
         ] {
             assert_eq!(pairs(&pass), whole);
             assert_eq!((stat.refined_blocks, stat.blocks, stat.pairs), (0, 1, 45));

@@ -102,6 +102,7 @@ pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;
 mod keys;
+mod keysort;
 pub mod link;
 pub mod phonetic;
 mod records;
