@@ -228,9 +228,25 @@ pub(crate) struct Judged<V> {
 }
 
 impl<V> Judged<V> {
+    /// No verdict on any row: a field the snapshot lacks.
+    pub fn none() -> Judged<V> {
+        Judged {
+            verdicts: Vec::new(),
+            of_row: Vec::new(),
+        }
+    }
+
     /// Row `row`'s verdict, if it has one.
     pub fn at(&self, row: usize) -> Option<&V> {
-        self.verdicts.get(*self.of_row.get(row)? as usize)
+        self.verdicts.get(self.index(row)?)
+    }
+
+    /// Where row `row`'s verdict is in `verdicts`, if it has one.
+    pub fn index(&self, row: usize) -> Option<usize> {
+        match *self.of_row.get(row)? {
+            NO_VERDICT => None,
+            i => Some(i as usize),
+        }
     }
 
     /// The same judgement with each distinct verdict replaced by `f` of it.

@@ -8,7 +8,6 @@
 //! dates stay day numbers. Per distinct name, the sound key and nickname classes are computed
 //! once, not per pair.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -21,7 +20,7 @@ use crate::normalize::{
     address_key, canonical_given, email_key, family_core_key, is_placeholder_birth_date,
     is_plain_name, name_key_cow, nickname_classes, ocr_key, phone_key,
 };
-use crate::snapshot::{FieldColumn, Snapshot};
+use crate::snapshot::{judge_texts, FieldColumn, Judged, Snapshot};
 
 /// Marks a missing birth date or year.
 pub(crate) const NO_DATE: i32 = i32::MIN;
@@ -295,14 +294,12 @@ fn suffix_key(s: &str) -> u64 {
     }
 }
 
-/// One row's normalised strings, computed in parallel before the sequential interning; the
-/// names borrowed from the snapshot where they are their own keys.
-struct RowKeys<'a> {
-    given: Cow<'a, str>,
-    middle: Cow<'a, str>,
-    family: Cow<'a, str>,
-    /// Empty when the family name is one plain word (its core is itself).
-    family_core: Cow<'a, str>,
+/// What one row gives the sequential interning: where its names are in their fields'
+/// [`NameColumn`]s, and its street key.
+struct RowKeys {
+    given: u32,
+    middle: u32,
+    family: u32,
     street: String,
 }
 
@@ -325,7 +322,10 @@ impl Records {
         for part in parts {
             let part_rows = &mut rows[at..at + part.rows()];
             at += part.rows();
-            let normalise = normaliser(part);
+            let keys = [Field::GivenName, Field::MiddleName, Field::FamilyName]
+                .map(|f| name_keys(part, f));
+            let normalise = normaliser(part, &keys);
+            let mut ids = keys.each_ref().map(NameIds::of);
             // Each chunk is normalised on every core while the one before it is interned (in
             // row order, on one thread): interning alone left a core idle for about a tenth of
             // dedupe (perf, 1,000,000 rows).
@@ -341,16 +341,14 @@ impl Records {
                         let keys: Vec<RowKeys> = chunk
                             .par_iter_mut()
                             .enumerate()
-                            .map_init(Places::default, |places, (i, row)| {
-                                normalise(places, c * CHUNK_ROWS + i, row)
-                            })
+                            .map(|(i, row)| normalise(c * CHUNK_ROWS + i, row))
                             .collect();
                         (chunk, keys)
                     })
                 };
                 let intern = || {
-                    if let Some((chunk, keys)) = pending.take() {
-                        intern_keys(chunk, keys, &mut names, &mut streets);
+                    if let Some((chunk, rows)) = pending.take() {
+                        intern_keys(chunk, rows, &keys, &mut ids, &mut names, &mut streets);
                     }
                 };
                 pending = rayon::join(normalised, intern).0;
@@ -382,19 +380,115 @@ impl Records {
 /// given in first-seen order).
 fn intern_keys(
     chunk: &mut [Row],
-    keys: Vec<RowKeys<'_>>,
+    rows: Vec<RowKeys>,
+    [given, middle, family]: &[NameKeys; 3],
+    [given_ids, middle_ids, family_ids]: &mut [NameIds; 3],
     names: &mut NameTable,
     streets: &mut Interner,
 ) {
-    for (row, k) in chunk.iter_mut().zip(keys) {
-        row.given = names.intern(&k.given);
-        row.middle = names.intern(&k.middle);
-        row.family = names.intern(&k.family);
-        if !k.family_core.is_empty() && names.get(row.family) != k.family_core {
-            let core = names.intern(&k.family_core);
-            names.core[row.family as usize] = core;
-        }
+    for (row, k) in chunk.iter_mut().zip(rows) {
+        row.given = given_ids.id(given, names, k.given);
+        row.middle = middle_ids.id(middle, names, k.middle);
+        row.family = family_ids.id(family, names, k.family);
         row.street = streets.intern(&k.street);
+    }
+}
+
+/// A name field's keys ([`name_key_cow`]) and, for a family name that is not one plain word,
+/// the key of its core (particles dropped), per distinct name where the column is coded.
+type NameKeys = Normalised<(Box<str>, Option<Box<str>>)>;
+
+fn name_keys(s: &Snapshot, field: Field) -> NameKeys {
+    let family = field == Field::FamilyName;
+    Normalised::of(s, field, |t| {
+        let core = (family && !is_plain_name(t)).then(|| family_core_key(t).into());
+        Some((name_key_cow(t).into(), core))
+    })
+}
+
+/// The name id of each slot of a field's [`NameKeys`] ([`Normalised::slot`]), interned at the
+/// slot's first row: a coded column is interned once per distinct name, not once per row.
+struct NameIds {
+    /// [`UNSEEN`] until the slot's first row.
+    ids: Vec<u32>,
+    /// The core's id, where the core is a name of its own, else [`UNSEEN`].
+    cores: Vec<u32>,
+}
+
+/// A [`NameIds`] slot not interned yet, or a name without a core of its own.
+const UNSEEN: u32 = u32::MAX;
+
+impl NameIds {
+    fn of(keys: &NameKeys) -> NameIds {
+        NameIds {
+            ids: vec![UNSEEN; keys.slots()],
+            cores: vec![UNSEEN; keys.slots()],
+        }
+    }
+
+    /// The name id of a row whose name is in `slot` of `keys`; the core (interned after the
+    /// name) recorded as the name's on every such row, as the last row's core is the one kept.
+    fn id(&mut self, keys: &NameKeys, names: &mut NameTable, slot: u32) -> u32 {
+        let slot = slot as usize;
+        if self.ids[slot] == UNSEEN {
+            let (key, core) = keys
+                .value(slot)
+                .map_or(("", None), |(k, c)| (&**k, c.as_deref()));
+            let id = names.intern(key);
+            self.ids[slot] = id;
+            if let Some(core) = core.filter(|&c| !c.is_empty() && names.get(id) != c) {
+                self.cores[slot] = names.intern(core);
+            }
+        }
+        let id = self.ids[slot];
+        if self.cores[slot] != UNSEEN {
+            names.core[id as usize] = self.cores[slot];
+        }
+        id
+    }
+}
+
+/// A text field of one snapshot normalised by `f` once per distinct value where the column is
+/// coded ([`judge_texts`]), else once per row: a register of 10,000,000 voters holds a few
+/// hundred thousand distinct names and a few thousand places, and reading and normalising
+/// each row's names, sex, suffix and places was about half of this step (`perf`, 2026-12-06).
+/// `f` is given the trimmed text; a row without one has `f("")`.
+struct Normalised<V> {
+    judged: Judged<V>,
+    missing: Option<V>,
+}
+
+impl<V: Send> Normalised<V> {
+    fn of(s: &Snapshot, field: Field, f: impl Fn(&str) -> Option<V> + Sync) -> Normalised<V> {
+        let judged = match s.column(field) {
+            Some(column) => judge_texts(column, s.rows(), |v| f(v.trim())),
+            None => Judged::none(),
+        };
+        Normalised {
+            judged,
+            missing: f(""),
+        }
+    }
+}
+
+impl<V> Normalised<V> {
+    /// Row `row`'s value.
+    fn at(&self, row: usize) -> Option<&V> {
+        self.judged.at(row).or(self.missing.as_ref())
+    }
+
+    /// Where row `row`'s value is held: one slot per distinct value (per row where the column
+    /// is not coded), and a last one for `f("")`.
+    fn slot(&self, row: usize) -> u32 {
+        self.judged.index(row).unwrap_or(self.judged.verdicts.len()) as u32
+    }
+
+    fn slots(&self) -> usize {
+        self.judged.verdicts.len() + 1
+    }
+
+    fn value(&self, slot: usize) -> Option<&V> {
+        self.judged.verdicts.get(slot).or(self.missing.as_ref())
     }
 }
 
@@ -428,81 +522,56 @@ impl Interner {
     }
 }
 
-/// Place keys ([`hash_key`] of [`address_key`]) by raw text, kept by each thread: a
-/// register names a few thousand localities, districts and postcodes, and normalising them
-/// again on every row was three string allocations a record.
-#[derive(Default)]
-struct Places<'a>(HashMap<&'a str, u64, foldhash::fast::RandomState>);
-
-impl<'a> Places<'a> {
-    /// Distinct raw texts kept before the map starts over (postcodes can run to tens of
-    /// thousands; the map stays a few megabytes a thread).
-    const KEPT: usize = 1 << 16;
-
-    fn key(&mut self, raw: &'a str) -> u64 {
-        if let Some(&key) = self.0.get(raw) {
-            return key;
-        }
-        let key = hash_key(&address_key(raw));
-        if self.0.len() == Places::KEPT {
-            self.0.clear();
-        }
-        self.0.insert(raw, key);
-        key
-    }
+/// A place's key: [`hash_key`] of its [`address_key`].
+fn place_key(text: &str) -> u64 {
+    hash_key(&address_key(text))
 }
 
 /// For one snapshot, the function that sets a row's hashed and numeric fields and returns
-/// its strings to intern.
+/// what it gives the interning.
 fn normaliser<'a>(
     s: &'a Snapshot,
-) -> impl Fn(&mut Places<'a>, usize, &mut Row) -> RowKeys<'a> + Sync + 'a {
+    names: &'a [NameKeys; 3],
+) -> impl Fn(usize, &mut Row) -> RowKeys + Sync + 'a {
     let col = |f: Field| s.column(f);
-    let (given, middle, family, suffix) = (
-        col(Field::GivenName),
-        col(Field::MiddleName),
-        col(Field::FamilyName),
-        col(Field::NameSuffix),
-    );
+    let suffix = Normalised::of(s, Field::NameSuffix, |t| Some(suffix_key(t)));
+    let sex = Normalised::of(s, Field::Sex, |t| {
+        Some(
+            t.chars()
+                .find_map(crate::normalize::fold_letter)
+                .map_or(0, |f| f.as_bytes()[0]),
+        )
+    });
     let (date, year) = (col(Field::BirthDate), col(Field::BirthYear));
-    let sex = col(Field::Sex);
     let address = AddressColumns::of(s);
-    let (postcode, locality, district) = (
-        col(Field::Postcode),
-        col(Field::Locality),
-        col(Field::District),
-    );
+    let postcode = Normalised::of(s, Field::Postcode, |t| {
+        (!t.is_empty()).then(|| place_key(t))
+    });
+    let [locality, district] =
+        [Field::Locality, Field::District].map(|f| Normalised::of(s, f, |t| Some(place_key(t))));
     let (phone, email, national_id) =
         (col(Field::Phone), col(Field::Email), col(Field::NationalId));
-    move |places, r, row| {
-        row.suffix = suffix_key(text(&suffix, r));
+    move |r, row| {
+        let key = |n: &Normalised<u64>| n.at(r).copied().unwrap_or_default();
+        row.suffix = key(&suffix);
         (row.birth, row.year) = birth_of(&date, &year, r);
         row.birth_ymd = ymd_of(row.birth);
-        row.sex = text(&sex, r)
-            .chars()
-            .find_map(crate::normalize::fold_letter)
-            .map_or(0, |f| f.as_bytes()[0]);
+        row.sex = sex.at(r).copied().unwrap_or_default();
         let a = address.keys(r);
         (row.address, row.building, row.house, row.house_digits) =
             (a.address, a.building, a.house, a.house_digits);
-        let p = text(&postcode, r);
-        row.area = places.key(if p.is_empty() { text(&locality, r) } else { p });
-        row.locality = places.key(text(&locality, r));
-        row.district = places.key(text(&district, r));
+        row.area = postcode.at(r).copied().unwrap_or_else(|| key(&locality));
+        row.locality = key(&locality);
+        row.district = key(&district);
         row.phone = phone_key(text(&phone, r)).map_or(0, |p| p.max(1));
         row.email = email_key(text(&email, r)).map_or(0, |e| hash_key(&e));
         let id = text(&national_id, r);
         (row.national_id, row.national_digits) = (national_id_key(id), national_digits(id));
-        let family = text(&family, r);
+        let [given, middle, family] = names;
         RowKeys {
-            given: name_key_cow(text(&given, r)),
-            middle: name_key_cow(text(&middle, r)),
-            family: name_key_cow(family),
-            family_core: if is_plain_name(family) {
-                Cow::Borrowed("")
-            } else {
-                Cow::Owned(family_core_key(family))
-            },
+            given: given.slot(r),
+            middle: middle.slot(r),
+            family: family.slot(r),
             street: a.street,
         }
     }
