@@ -101,6 +101,7 @@ mod constraints;
 pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;
+mod jaro;
 mod keys;
 mod keysort;
 pub mod link;
