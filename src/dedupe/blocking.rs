@@ -20,6 +20,8 @@
 //! ([`BlockingRule::refinement`]) once they are over [`EXACT_PAIRS_PER_RECORD`], which no
 //! rule reaches on a register of a million.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 pub use super::keys::BlockingRule;
@@ -111,6 +113,14 @@ pub const EXACT_MIN_PAIRS: f64 = 1e6;
 pub const MAX_ROWS: usize = 1 << 28;
 
 const ROW_BITS: u32 = 28;
+
+/// Codes a bucket of [`Blocks::pairs_from`] holds on average: 32,768 of 8 bytes, 256 KB, within
+/// a core's second-level cache.
+const BUCKET_CODES: u64 = 1 << 15;
+
+/// The most bits of the first row a bucket is chosen by (65,536 buckets): the codes are
+/// written to every bucket at once, and more would miss the caches.
+const MAX_BUCKET_BITS: u32 = 16;
 const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted and distinct, each packed in one `u64` as
@@ -169,6 +179,8 @@ pub(crate) fn candidate_pairs(
 /// pairs across rules). Only the rows of blocks that are expanded are kept, four bytes each.
 pub(crate) struct Blocks {
     passes: Vec<Pass>,
+    /// Records blocked.
+    rows: u32,
     /// Per rule; `new_pairs` counts only what [`Blocks::credit`] was given.
     pub stats: Vec<BlockingStat>,
     split: Option<u32>,
@@ -197,6 +209,7 @@ impl Blocks {
             .unzip();
         Blocks {
             passes,
+            rows: r.len() as u32,
             stats,
             split,
         }
@@ -210,27 +223,113 @@ impl Blocks {
 
     /// The distinct candidate pairs whose first row is in `first`, sorted, and how many of them
     /// each rule found first.
-    pub(crate) fn pairs_from(&self, first: std::ops::Range<u32>) -> (Pairs, Vec<u64>) {
-        let mut codes: Vec<u64> = Vec::new();
-        for (index, pass) in self.passes.iter().enumerate() {
-            codes.extend(pass.codes(index as u64, self.split, &first));
-        }
-        codes.par_sort_unstable();
-        // Each distinct pair once, written over the codes already read.
-        let mut new = vec![0u64; self.passes.len()];
-        let mut kept = 0;
-        let mut last = u64::MAX;
-        for k in 0..codes.len() {
-            let code = codes[k];
-            let pair = code >> 8;
-            if pair != last {
-                last = pair;
-                new[(code & 0xFF) as usize] += 1;
-                codes[kept] = Pairs::pack((pair >> ROW_BITS) as u32, (pair & ROW_MASK) as u32);
-                kept += 1;
+    ///
+    /// The passes emit a pair once per rule that finds it: 101M codes for 91M distinct pairs
+    /// at 10,000,000 voters. A comparison sort of them all ran out of the caches (a tenth of
+    /// the dedupe), so the codes are counted, then written straight into buckets of first
+    /// rows (a pair's every code has the same first row, so a bucket holds all of them), and
+    /// each bucket is sorted and made distinct in cache, on every core. The pairs come out in
+    /// the full sort's order, in one allocation of the emitted codes.
+    pub(crate) fn pairs_from(&self, first: Range<u32>) -> (Pairs, Vec<u64>) {
+        let first = first.start..first.end.min(self.rows);
+        let span = u64::from(first.end.saturating_sub(first.start));
+        let expected = self.emitted() * span / u64::from(self.rows).max(1);
+        let bits = (expected / BUCKET_CODES)
+            .max(1)
+            .ilog2()
+            .min(MAX_BUCKET_BITS);
+        let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
+        let buckets = (span.saturating_sub(1) >> shift) as usize + 1;
+        let bucket = |a: u32| (u64::from(a - first.start) >> shift) as usize;
+        // Each pass's blocks in a few runs, one task each.
+        let runs = 4 * rayon::current_num_threads();
+        let tasks: Vec<(usize, Range<usize>)> = self
+            .passes
+            .iter()
+            .enumerate()
+            .flat_map(|(index, pass)| {
+                let blocks = pass.starts.len().saturating_sub(1);
+                let step = blocks.div_ceil(runs).max(1);
+                (0..blocks)
+                    .step_by(step)
+                    .map(move |s| (index, s..(s + step).min(blocks)))
+            })
+            .collect();
+        let counts: Vec<Vec<usize>> = tasks
+            .par_iter()
+            .map(|(index, blocks)| {
+                let mut count = vec![0; buckets];
+                self.passes[*index].each_first(blocks.clone(), self.split, &first, |a, bs| {
+                    count[bucket(a)] += bs.len();
+                });
+                count
+            })
+            .collect();
+        let mut codes = vec![0u64; counts.iter().flatten().sum()];
+        // Each task's share of each bucket: buckets in order, tasks in order inside one.
+        let mut shares: Vec<Vec<std::slice::IterMut<'_, u64>>> = (0..tasks.len())
+            .map(|_| Vec::with_capacity(buckets))
+            .collect();
+        let mut rest = &mut codes[..];
+        for b in 0..buckets {
+            for (count, share) in counts.iter().zip(&mut shares) {
+                let (head, tail) = rest.split_at_mut(count[b]);
+                share.push(head.iter_mut());
+                rest = tail;
             }
         }
-        codes.truncate(kept);
+        tasks
+            .par_iter()
+            .zip(shares)
+            .for_each(|((index, blocks), mut share)| {
+                let pass = &self.passes[*index];
+                pass.each_first(blocks.clone(), self.split, &first, |a, bs| {
+                    let share = &mut share[bucket(a)];
+                    for &b in bs {
+                        *share.next().expect("counted") =
+                            (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | *index as u64;
+                    }
+                });
+            });
+        // Each bucket sorted, and each distinct pair once, written over the codes already read.
+        let mut rest = &mut codes[..];
+        let mut whole = Vec::with_capacity(buckets);
+        for b in 0..buckets {
+            let (head, tail) = rest.split_at_mut(counts.iter().map(|c| c[b]).sum());
+            whole.push(head);
+            rest = tail;
+        }
+        let distinct: Vec<(usize, usize, Vec<u64>)> = whole
+            .into_par_iter()
+            .map(|codes| {
+                codes.sort_unstable();
+                let mut new = vec![0u64; self.passes.len()];
+                let mut kept = 0;
+                let mut last = u64::MAX;
+                for k in 0..codes.len() {
+                    let code = codes[k];
+                    let pair = code >> 8;
+                    if pair != last {
+                        last = pair;
+                        new[(code & 0xFF) as usize] += 1;
+                        codes[kept] =
+                            Pairs::pack((pair >> ROW_BITS) as u32, (pair & ROW_MASK) as u32);
+                        kept += 1;
+                    }
+                }
+                (codes.len(), kept, new)
+            })
+            .collect();
+        let mut new = vec![0u64; self.passes.len()];
+        let (mut from, mut to) = (0, 0);
+        for (len, kept, found) in distinct {
+            codes.copy_within(from..from + kept, to);
+            (from, to) = (from + len, to + kept);
+            for (n, f) in new.iter_mut().zip(found) {
+                *n += f;
+            }
+        }
+        codes.truncate(to);
         // The repeats' room is returned (glibc moves a large block's pages, it does not copy).
         codes.shrink_to_fit();
         (Pairs(codes), new)
@@ -250,25 +349,27 @@ impl Blocks {
 }
 
 impl Pass {
-    /// The pass's pairs whose first row is in `first`, as `a << 36 | b << 8 | index` codes.
-    fn codes(&self, index: u64, split: Option<u32>, first: &std::ops::Range<u32>) -> Vec<u64> {
-        self.starts
-            .par_windows(2)
-            .flat_map_iter(|w| {
-                let rows = &self.rows[w[0] as usize..w[1] as usize];
-                // Rows ascend, so with a split the first file's come first.
-                let firsts = split.map_or(rows.len(), |s| rows.partition_point(|&row| row < s));
-                let from = rows.partition_point(|&row| row < first.start);
-                let to = rows[..firsts].partition_point(|&row| row < first.end);
-                (from..to.max(from)).flat_map(move |i| {
-                    let second = if split.is_some() { firsts } else { i + 1 };
-                    rows[second..].iter().map(move |&b| {
-                        let a = rows[i];
-                        (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | index
-                    })
-                })
-            })
-            .collect()
+    /// Calls `pair(a, bs)` for each row `a` in `first` of the blocks numbered `blocks`, with
+    /// the rows `bs` it makes a pair with: those after it in its block, or with a split, the
+    /// second file's rows of its block.
+    fn each_first(
+        &self,
+        blocks: Range<usize>,
+        split: Option<u32>,
+        first: &Range<u32>,
+        mut pair: impl FnMut(u32, &[u32]),
+    ) {
+        for w in self.starts[blocks.start..=blocks.end].windows(2) {
+            let rows = &self.rows[w[0] as usize..w[1] as usize];
+            // Rows ascend, so with a split the first file's come first.
+            let firsts = split.map_or(rows.len(), |s| rows.partition_point(|&row| row < s));
+            let from = rows.partition_point(|&row| row < first.start);
+            let to = rows[..firsts].partition_point(|&row| row < first.end);
+            for i in from..to.max(from) {
+                let second = if split.is_some() { firsts } else { i + 1 };
+                pair(rows[i], &rows[second..]);
+            }
+        }
     }
 }
 
@@ -593,16 +694,11 @@ mod tests {
         let r = records(&csv);
         let rule = BlockingRule::GivenPrefixBirthDate;
         let pairs = |pass: &Pass| -> Vec<(u32, u32)> {
-            let mut pairs: Vec<(u32, u32)> = pass
-                .codes(0, None, &(0..u32::MAX))
-                .into_iter()
-                .map(|code| {
-                    (
-                        (code >> (ROW_BITS + 8)) as u32,
-                        (code >> 8 & ROW_MASK) as u32,
-                    )
-                })
-                .collect();
+            let mut pairs = Vec::new();
+            let blocks = pass.starts.len() - 1;
+            pass.each_first(0..blocks, None, &(0..u32::MAX), |a, bs| {
+                pairs.extend(bs.iter().map(|&b| (a, b)));
+            });
             pairs.sort_unstable();
             pairs
         };
