@@ -191,7 +191,7 @@ const SWAPPED_BIT: u64 = 1 << 63;
 /// comparison's level (or, for [`MISSING`], one past its last level) in the fewest bits that
 /// hold it, 27 in all, and the swapped bit on top. At 10,000,000 voters the 133M candidates'
 /// patterns took 1 GB as [`Pattern`]s, at the dedupe's memory peak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Packed(u32);
 
 /// Bits of each comparison's field in a [`Packed`] pattern, in [`Comparison::ALL`] order.
@@ -228,6 +228,17 @@ impl Packed {
             at += width;
         }
         Packed(bits)
+    }
+
+    /// The levels alone, as [`Pattern::levels_only`].
+    pub fn levels_only(self) -> Packed {
+        Packed(self.0 & !PACKED_SWAPPED)
+    }
+
+    /// Whether comparison `c` is at level 0 (exact), read without unpacking the rest.
+    pub fn exact(self, c: Comparison) -> bool {
+        let at: u32 = PACKED_BITS[..c.index()].iter().sum();
+        (self.0 >> at) & ((1 << PACKED_BITS[c.index()]) - 1) == 0
     }
 
     pub fn unpack(self) -> Pattern {
@@ -595,7 +606,8 @@ mod tests {
 
     proptest::proptest! {
         /// Packing keeps every level, missing ones included, and the swapped bit: what
-        /// `compare_all` stores is what `compare` returned.
+        /// `compare_all` stores is what `compare` returned; the levels and exact levels read
+        /// from the packed form are the pattern's.
         #[test]
         fn packed_patterns_unpack_to_themselves(
             picks in proptest::collection::vec(0u8..16, 11),
@@ -611,7 +623,12 @@ mod tests {
                 };
             }
             let pattern = Pattern::from_levels(&levels, swapped);
-            proptest::prop_assert_eq!(Packed::pack(pattern).unpack(), pattern);
+            let packed = Packed::pack(pattern);
+            proptest::prop_assert_eq!(packed.unpack(), pattern);
+            proptest::prop_assert_eq!(packed.levels_only().unpack(), pattern.levels_only());
+            for c in Comparison::ALL {
+                proptest::prop_assert_eq!(packed.exact(c), pattern.level(c) == 0, "{:?}", c);
+            }
         }
 
         /// `one_edit_apart` is `strsim`'s optimal-string-alignment distance of 1 (an

@@ -349,12 +349,13 @@ pub fn probability(weight: f64) -> f64 {
 
 /// Distinct patterns (swapped bit cleared) and how many pairs have each.
 pub(crate) fn pattern_counts(patterns: &[Packed]) -> Vec<(Pattern, f64)> {
-    let counts = patterns
+    // Counted packed (a few thousand distinct values), unpacked once each.
+    let packed = patterns
         .par_chunks(1 << 16)
         .map(|chunk| {
-            let mut h: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
-            for p in chunk {
-                *h.entry(p.unpack().levels_only()).or_insert(0) += 1;
+            let mut h: HashMap<Packed, u64, foldhash::fast::RandomState> = HashMap::default();
+            for &p in chunk {
+                *h.entry(p.levels_only()).or_insert(0) += 1;
             }
             h
         })
@@ -364,7 +365,10 @@ pub(crate) fn pattern_counts(patterns: &[Packed]) -> Vec<(Pattern, f64)> {
             }
             a
         });
-    let mut v: Vec<(Pattern, f64)> = counts.into_iter().map(|(p, c)| (p, c as f64)).collect();
+    let mut v: Vec<(Pattern, f64)> = packed
+        .into_iter()
+        .map(|(p, c)| (p.unpack(), c as f64))
+        .collect();
     v.sort_unstable_by_key(|&(p, _)| p);
     v
 }

@@ -134,20 +134,20 @@ fn score(
     // The weight of each distinct pattern once (a few thousand, the ones EM counted), not of
     // each pair (millions): the per-field log-likelihoods were a tenth of a dedupe. A weight
     // depends on the levels only, not on whether the names were compared crosswise.
-    let weights: HashMap<Pattern, f64, foldhash::fast::RandomState> = counts
+    // Keyed by the packed levels, so that a pair below the review threshold is never unpacked.
+    let weights: HashMap<Packed, f64, foldhash::fast::RandomState> = counts
         .iter()
-        .map(|&(p, _)| (p, model.pattern_weight(p)))
+        .map(|&(p, _)| (Packed::pack(p), model.pattern_weight(p)))
         .collect();
     candidates
         .codes()
         .par_iter()
         .zip(patterns)
-        .filter_map(|(&code, &pattern)| {
-            let pattern = pattern.unpack();
+        .filter_map(|(&code, &packed)| {
             let (a, b) = Pairs::unpack(code);
             // Swapped, the given name of `a` is compared with the family name of `b` (and so
             // on): each side's own frequency is the adjustment of its level.
-            let exact = |c| pattern.level(c) == 0;
+            let exact = |c| packed.exact(c);
             let g_tf = if exact(Comparison::GivenName) {
                 given_tf[r.rows[a as usize].given as usize]
             } else {
@@ -158,11 +158,12 @@ fn score(
             } else {
                 0.0
             };
-            let match_weight = weights[&pattern.levels_only()] + f64::from(g_tf + f_tf);
+            let match_weight = weights[&packed.levels_only()] + f64::from(g_tf + f_tf);
             let probability = fellegi_sunter::probability(match_weight);
             if probability < config.review_threshold {
                 return None;
             }
+            let pattern = packed.unpack();
             let years = |row: u32| Some(r.rows[row as usize].year).filter(|&y| y != NO_DATE);
             let years_apart = years(a).zip(years(b)).map(|(x, y)| x.abs_diff(y));
             let guard = Guard::of(pattern, households, personal, years_apart);
