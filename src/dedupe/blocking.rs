@@ -7,9 +7,10 @@
 //! passes and no pass needs to be loose. Pairs found by several rules are kept once and
 //! credited to the first rule that found them.
 //!
-//! A pass is a sort of `(key, row)` and a walk over runs of equal keys: O(n log n) plus the
-//! pairs it emits. A block larger than [`DedupeConfig::max_block_size`](super::DedupeConfig)
-//! is skipped and reported ([`BlockingStat::skipped_blocks`]), never made quadratic: a key
+//! A pass is a sort of `(key, row)` ([`KeySort`], by buckets of the hashed key) and a walk
+//! over runs of equal keys: O(n log n) plus the pairs it emits. A block larger than
+//! [`DedupeConfig::max_block_size`](super::DedupeConfig) is skipped and reported
+//! ([`BlockingStat::skipped_blocks`]), never made quadratic: a key
 //! shared by thousands of records (a placeholder phone, a dormitory's address, JOHN SMITH
 //! with no birth date) cannot tell its records apart, and the other passes still see them.
 //!
