@@ -134,7 +134,7 @@ mod tests {
     fn hashed_keys_of_a_large_register_sort_as_a_full_sort() {
         let rows = 300_000;
         let key = |row: usize| {
-            (row % 7 != 0)
+            (!row.is_multiple_of(7))
                 .then(|| xxhash_rust::xxh3::xxh3_64(&((row % 90_000) as u64).to_le_bytes()))
         };
         let mut expected: Vec<(u64, u32)> = (0..rows)
