@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 pub use super::keys::BlockingRule;
 use super::keys::NO_KEY;
-use super::keysort::KeySort;
+use super::keysort::{bucket_sort, KeySort, Scatter, Sink};
 use super::records::Records;
 
 /// What one blocking pass did.
@@ -241,10 +241,9 @@ impl Blocks {
             .min(MAX_BUCKET_BITS);
         let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
         let buckets = (span.saturating_sub(1) >> shift) as usize + 1;
-        let bucket = |a: u32| (u64::from(a - first.start) >> shift) as usize;
         // Each pass's blocks in a few runs, one task each.
         let runs = 4 * rayon::current_num_threads();
-        let tasks: Vec<(usize, Range<usize>)> = self
+        let tasks = self
             .passes
             .iter()
             .enumerate()
@@ -256,54 +255,19 @@ impl Blocks {
                     .map(move |s| (index, s..(s + step).min(blocks)))
             })
             .collect();
-        let counts: Vec<Vec<usize>> = tasks
-            .par_iter()
-            .map(|(index, blocks)| {
-                let mut count = vec![0; buckets];
-                self.passes[*index].each_first(blocks.clone(), self.split, &first, |a, bs| {
-                    count[bucket(a)] += bs.len();
-                });
-                count
-            })
-            .collect();
-        let mut codes = vec![0u64; counts.iter().flatten().sum()];
-        // Each task's share of each bucket: buckets in order, tasks in order inside one.
-        let mut shares: Vec<Vec<std::slice::IterMut<'_, u64>>> = (0..tasks.len())
-            .map(|_| Vec::with_capacity(buckets))
-            .collect();
-        let mut rest = &mut codes[..];
-        for b in 0..buckets {
-            for (count, share) in counts.iter().zip(&mut shares) {
-                let (head, tail) = rest.split_at_mut(count[b]);
-                share.push(head.iter_mut());
-                rest = tail;
-            }
-        }
-        tasks
-            .par_iter()
-            .zip(shares)
-            .for_each(|((index, blocks), mut share)| {
-                let pass = &self.passes[*index];
-                pass.each_first(blocks.clone(), self.split, &first, |a, bs| {
-                    let share = &mut share[bucket(a)];
-                    for &b in bs {
-                        *share.next().expect("counted") =
-                            (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | *index as u64;
-                    }
-                });
-            });
-        // Each bucket sorted, and each distinct pair once, written over the codes already read.
-        let mut rest = &mut codes[..];
-        let mut whole = Vec::with_capacity(buckets);
-        for b in 0..buckets {
-            let (head, tail) = rest.split_at_mut(counts.iter().map(|c| c[b]).sum());
-            whole.push(head);
-            rest = tail;
-        }
+        let runs = Runs {
+            blocks: self,
+            tasks,
+            first,
+            shift,
+            buckets,
+        };
+        let mut codes = Vec::new();
+        let whole = bucket_sort(&runs, &mut codes);
+        // Each distinct pair once, written over the codes already read.
         let distinct: Vec<(usize, usize, Vec<u64>)> = whole
             .into_par_iter()
             .map(|codes| {
-                codes.sort_unstable();
                 let mut new = vec![0u64; self.passes.len()];
                 let mut kept = 0;
                 let mut last = u64::MAX;
@@ -346,6 +310,38 @@ impl Blocks {
         for (stat, n) in self.stats.iter_mut().zip(new) {
             stat.new_pairs += n;
         }
+    }
+}
+
+/// The runs of blocks of [`Blocks::pairs_from`], each a task that puts its pairs' codes,
+/// `a << 36 | b << 8 | rule`, into buckets of first rows `a`.
+struct Runs<'a> {
+    blocks: &'a Blocks,
+    /// (pass, its blocks) per task.
+    tasks: Vec<(usize, Range<usize>)>,
+    first: Range<u32>,
+    shift: u32,
+    buckets: usize,
+}
+
+impl Scatter<u64> for Runs<'_> {
+    fn tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn buckets(&self) -> usize {
+        self.buckets
+    }
+
+    fn each(&self, task: usize, sink: &mut impl Sink<u64>) {
+        let (index, blocks) = &self.tasks[task];
+        let pass = &self.blocks.passes[*index];
+        pass.each_first(blocks.clone(), self.blocks.split, &self.first, |a, bs| {
+            let bucket = (u64::from(a - self.first.start) >> self.shift) as usize;
+            let code =
+                |&b: &u32| (u64::from(a) << (ROW_BITS + 8)) | (u64::from(b) << 8) | *index as u64;
+            sink.put(bucket, bs.iter().map(code));
+        });
     }
 }
 

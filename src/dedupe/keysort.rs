@@ -8,7 +8,8 @@
 //! pairs are scattered into buckets by those bits, each bucket small enough to sort inside a
 //! core's cache ([`BUCKET_ENTRIES`]), and the buckets are sorted on every core. Both buffers
 //! are kept from one pass to the next, so a pass allocates nothing. The order is the full
-//! sort's: by key, then row.
+//! sort's: by key, then row. The sort through buckets ([`bucket_sort`]) also orders blocking's
+//! candidate pairs, in buckets of first rows (`Blocks::pairs_from`).
 
 use rayon::prelude::*;
 
@@ -51,55 +52,122 @@ impl KeySort {
                 None => (0, NO_KEY_ROW),
             }));
         let bits = (rows / BUCKET_ENTRIES).max(1).ilog2().min(MAX_BUCKET_BITS);
-        let buckets = 1usize << bits;
-        let bucket = |key: u64| key.checked_shr(64 - bits).unwrap_or(0) as usize;
-        let keyed = |&&(_, row): &&(u64, u32)| row != NO_KEY_ROW;
-        // Chunks of the unsorted buffer, each counted and scattered by one task.
-        let chunk = rows.div_ceil(4 * rayon::current_num_threads()).max(1);
-        let counts: Vec<Vec<usize>> = self
-            .all
-            .par_chunks(chunk)
-            .map(|part| {
-                let mut count = vec![0; buckets];
-                for &(k, _) in part.iter().filter(keyed) {
-                    count[bucket(k)] += 1;
-                }
-                count
-            })
-            .collect();
-        let total = counts.iter().flatten().sum();
-        self.sorted.clear();
-        self.sorted.resize(total, (0, 0));
-        // Each chunk's share of each bucket, buckets in order and chunks in order inside one.
-        let mut shares: Vec<Vec<std::slice::IterMut<'_, (u64, u32)>>> = (0..counts.len())
-            .map(|_| Vec::with_capacity(buckets))
-            .collect();
-        let mut rest = &mut self.sorted[..];
-        for b in 0..buckets {
-            for (count, share) in counts.iter().zip(&mut shares) {
-                let (head, tail) = rest.split_at_mut(count[b]);
-                share.push(head.iter_mut());
-                rest = tail;
-            }
-        }
-        self.all
-            .par_chunks(chunk)
-            .zip(shares)
-            .for_each(|(part, mut share)| {
-                for &(k, row) in part.iter().filter(keyed) {
-                    *share[bucket(k)].next().expect("counted") = (k, row);
-                }
-            });
-        let mut rest = &mut self.sorted[..];
-        let mut whole = Vec::with_capacity(buckets);
-        for b in 0..buckets {
-            let (head, tail) = rest.split_at_mut(counts.iter().map(|c| c[b]).sum());
-            whole.push(head);
-            rest = tail;
-        }
-        whole.into_par_iter().for_each(|b| b.sort_unstable());
+        let chunks = Chunks {
+            all: &self.all,
+            chunk: rows.div_ceil(4 * rayon::current_num_threads()).max(1),
+            bits,
+        };
+        bucket_sort(&chunks, &mut self.sorted);
         &mut self.sorted
     }
+}
+
+/// The unsorted buffer in chunks, each counted and scattered by one task, into buckets by the
+/// top `bits` of the key.
+struct Chunks<'a> {
+    all: &'a [(u64, u32)],
+    chunk: usize,
+    bits: u32,
+}
+
+impl Scatter<(u64, u32)> for Chunks<'_> {
+    fn tasks(&self) -> usize {
+        self.all.len().div_ceil(self.chunk)
+    }
+
+    fn buckets(&self) -> usize {
+        1 << self.bits
+    }
+
+    fn each(&self, task: usize, sink: &mut impl Sink<(u64, u32)>) {
+        let start = task * self.chunk;
+        let part = &self.all[start..(start + self.chunk).min(self.all.len())];
+        for &(key, row) in part.iter().filter(|&&(_, row)| row != NO_KEY_ROW) {
+            let bucket = key.checked_shr(64 - self.bits).unwrap_or(0) as usize;
+            sink.put(bucket, std::iter::once((key, row)));
+        }
+    }
+}
+
+/// Items made by several tasks, to be sorted by [`bucket_sort`]: both of blocking's sorts
+/// (this module's, and the candidate pairs'). Every item of a bucket sorts before every
+/// item of the next, so that the buckets in order are the full sort.
+pub(crate) trait Scatter<T>: Sync {
+    fn tasks(&self) -> usize;
+    fn buckets(&self) -> usize;
+    /// Puts task `task`'s items into `sink` by bucket, the same items on every call.
+    fn each(&self, task: usize, sink: &mut impl Sink<T>);
+}
+
+/// Where a [`Scatter`] task puts its items.
+pub(crate) trait Sink<T> {
+    fn put(&mut self, bucket: usize, items: impl ExactSizeIterator<Item = T>);
+}
+
+/// Counts a task's items per bucket.
+struct Count(Vec<usize>);
+
+impl<T> Sink<T> for Count {
+    fn put(&mut self, bucket: usize, items: impl ExactSizeIterator<Item = T>) {
+        self.0[bucket] += items.len();
+    }
+}
+
+/// Writes a task's items into its share of each bucket.
+struct Write<'a, T>(Vec<std::slice::IterMut<'a, T>>);
+
+impl<T> Sink<T> for Write<'_, T> {
+    fn put(&mut self, bucket: usize, items: impl ExactSizeIterator<Item = T>) {
+        let share = &mut self.0[bucket];
+        for item in items {
+            *share.next().expect("counted") = item;
+        }
+    }
+}
+
+/// The items of `scatter` in `out` (one allocation of their number), sorted, and `out` cut
+/// into its buckets. Each task runs twice: to count its items per bucket, then to write them
+/// into their place; the buckets are sorted on every core.
+pub(crate) fn bucket_sort<'o, T: Copy + Default + Ord + Send + Sync>(
+    scatter: &impl Scatter<T>,
+    out: &'o mut Vec<T>,
+) -> Vec<&'o mut [T]> {
+    let buckets = scatter.buckets();
+    let counts: Vec<Vec<usize>> = (0..scatter.tasks())
+        .into_par_iter()
+        .map(|task| {
+            let mut count = Count(vec![0; buckets]);
+            scatter.each(task, &mut count);
+            count.0
+        })
+        .collect();
+    out.clear();
+    out.resize(counts.iter().flatten().sum(), T::default());
+    // Each task's share of each bucket: buckets in order, tasks in order inside one.
+    let mut shares: Vec<Vec<std::slice::IterMut<'_, T>>> = (0..counts.len())
+        .map(|_| Vec::with_capacity(buckets))
+        .collect();
+    let mut rest = &mut out[..];
+    for b in 0..buckets {
+        for (count, share) in counts.iter().zip(&mut shares) {
+            let (head, tail) = rest.split_at_mut(count[b]);
+            share.push(head.iter_mut());
+            rest = tail;
+        }
+    }
+    shares
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(task, share)| scatter.each(task, &mut Write(share)));
+    let mut rest = &mut out[..];
+    let mut whole = Vec::with_capacity(buckets);
+    for b in 0..buckets {
+        let (head, tail) = rest.split_at_mut(counts.iter().map(|c| c[b]).sum());
+        whole.push(head);
+        rest = tail;
+    }
+    whole.par_iter_mut().for_each(|b| b.sort_unstable());
+    whole
 }
 
 #[cfg(test)]
