@@ -3,7 +3,7 @@
 //! A pass sorts the `(key, row)` of every record that has a key, so that records sharing a key
 //! lie side by side. At 10,000,000 voters that is 160 MB a pass, sixteen passes a dedupe; a
 //! comparison sort of it ran out of the caches and took about half of blocking, which grew
-//! 17-20 times from 1,000,000 voters to 10,000,000 against 10 times the records (`perf`,
+//! 16-22 times from 1,000,000 voters to 10,000,000 against 10 times the records (`perf`,
 //! 2026-12-06). The keys are 64-bit hashes (`xxh3`), so their top bits spread evenly: the
 //! pairs are scattered into buckets by those bits, each bucket small enough to sort inside a
 //! core's cache ([`BUCKET_ENTRIES`]), and the buckets are sorted on every core. Both buffers
