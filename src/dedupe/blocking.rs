@@ -242,14 +242,14 @@ impl Blocks {
         let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
         let buckets = (span.saturating_sub(1) >> shift) as usize + 1;
         // Each pass's blocks in a few runs, one task each.
-        let runs = 4 * rayon::current_num_threads();
+        let per_pass = 4 * rayon::current_num_threads();
         let tasks = self
             .passes
             .iter()
             .enumerate()
             .flat_map(|(index, pass)| {
                 let blocks = pass.starts.len().saturating_sub(1);
-                let step = blocks.div_ceil(runs).max(1);
+                let step = blocks.div_ceil(per_pass).max(1);
                 (0..blocks)
                     .step_by(step)
                     .map(move |s| (index, s..(s + step).min(blocks)))
