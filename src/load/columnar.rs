@@ -382,7 +382,7 @@ fn read_generic(
                 fields.clear();
                 fields.extend(texts.iter().map(|t| t.get(row).unwrap_or("").as_bytes()));
                 let line = row as u64 + 1;
-                conv.push_row(&fields, line, (0, 0), || {
+                conv.push_row(&fields[..], line, (0, 0), || {
                     texts
                         .iter()
                         .map(|t| t.get(row).unwrap_or(""))

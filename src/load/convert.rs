@@ -196,9 +196,9 @@ impl<'p> BatchConverter<'p> {
     /// `raw` renders the row as it appeared in the source, for the rejects file; it is only
     /// called for a rejected row.
     /// `range` is the row's byte range in the source text (kept for accepted rows).
-    pub fn push_row(
+    pub fn push_row<'r, F: SourceFields<'r> + ?Sized>(
         &mut self,
-        fields: &[&[u8]],
+        fields: &F,
         line: u64,
         range: (usize, usize),
         raw: impl FnOnce() -> String,
@@ -206,10 +206,10 @@ impl<'p> BatchConverter<'p> {
         let mut staged = [Value::Missing; Field::ALL.len()];
         let staged = &mut staged[..self.plans.len()];
         // The joined fields' text lives here, for the staged values to borrow.
-        let joined = if fields.len() != self.width {
+        let joined = if fields.count() != self.width {
             Err(RejectReason::FieldCount {
                 expected: self.width,
-                found: fields.len(),
+                found: fields.count(),
             })
         } else if self.joins {
             join(&self.plans, fields)
@@ -304,11 +304,14 @@ impl<'p> BatchConverter<'p> {
 
 /// The text of every joined field of a row, one per plan (empty for the others): the
 /// non-empty parts, trimmed, joined with single spaces.
-fn join(plans: &[Plan<'_>], fields: &[&[u8]]) -> Result<Vec<String>, RejectReason> {
+fn join<'r, F: SourceFields<'r> + ?Sized>(
+    plans: &[Plan<'_>],
+    fields: &F,
+) -> Result<Vec<String>, RejectReason> {
     let mut joined = vec![String::new(); plans.len()];
     for (plan, out) in plans.iter().zip(&mut joined) {
         for &part in &plan.parts {
-            let text = field_text(fields[part], plan.field)?;
+            let text = fields.text(part, plan.field)?;
             if !text.is_empty() {
                 if !out.is_empty() {
                     out.push(' ');
@@ -318,6 +321,62 @@ fn join(plans: &[Plan<'_>], fields: &[&[u8]]) -> Result<Vec<String>, RejectReaso
         }
     }
     Ok(joined)
+}
+
+/// A row's source fields as the converter reads them: each one's text, trimmed, or the row's
+/// reject reason naming `field` when it is not valid UTF-8 or holds a NUL byte.
+pub(crate) trait SourceFields<'r> {
+    fn count(&self) -> usize;
+    fn text(&self, i: usize, field: Field) -> Result<&'r str, RejectReason>;
+}
+
+/// Raw bytes, each field checked as it is read.
+impl<'r> SourceFields<'r> for [&'r [u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn text(&self, i: usize, field: Field) -> Result<&'r str, RejectReason> {
+        field_text(self[i], field)
+    }
+}
+
+/// Fields already checked, all of a row at once ([`checked_fields`]).
+impl<'r> SourceFields<'r> for [&'r str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn text(&self, i: usize, _: Field) -> Result<&'r str, RejectReason> {
+        Ok(self[i].trim())
+    }
+}
+
+/// The fields of a record whose texts lie back to back in `data`, each ending at its offset
+/// in `ends`, checked all at once: `false` unless `data` is valid UTF-8 without a NUL byte
+/// and every end falls between two characters, when each field passes [`field_text`]'s check
+/// on its own (a cut between two characters leaves both sides valid). On `false` the caller
+/// checks the fields one by one, which finds the field a reject names.
+///
+/// One check a record instead of one a field: the fields' UTF-8 and NUL checks, a few bytes
+/// each, were a quarter of the conversion's samples (perf, 10,000,000-row CSV).
+pub(crate) fn checked_fields<'r>(data: &'r [u8], ends: &[usize], out: &mut Vec<&'r str>) -> bool {
+    out.clear();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    if memchr::memchr(0, data).is_some() {
+        return false;
+    }
+    let mut from = 0;
+    for &to in ends {
+        match text.get(from..to) {
+            Some(field) => out.push(field),
+            None => return false,
+        }
+        from = to;
+    }
+    true
 }
 
 /// A source field's text, trimmed: valid UTF-8 without NUL bytes, else the row's reject
@@ -331,23 +390,23 @@ fn field_text(bytes: &[u8], field: Field) -> Result<&str, RejectReason> {
 }
 
 /// Converts a row of the layout's width (checked by the caller) into `staged`.
-fn stage<'a>(
+fn stage<'a, 'r: 'a, F: SourceFields<'r> + ?Sized>(
     profile: &'a Profile,
     plans: &[Plan<'a>],
-    fields: &[&'a [u8]],
+    fields: &F,
     joined: &'a [String],
     staged: &mut [Value<'a>],
 ) -> Result<(), RejectReason> {
     for (i, (plan, slot)) in plans.iter().zip(staged.iter_mut()).enumerate() {
         if let Some((age, on)) = plan.age_on {
-            *slot = year_from_age(profile, plan, fields[age], fields[on])?;
+            *slot = year_from_age(profile, plan, fields, (age, on))?;
             continue;
         }
         if !plan.parts.is_empty() {
             *slot = convert_value(profile, plan, &joined[i])?;
             continue;
         }
-        let text = field_text(fields[plan.source], plan.field)?;
+        let text = fields.text(plan.source, plan.field)?;
         *slot = convert_value(profile, plan, text)?;
         if plan.field == Field::VoterId && matches!(slot, Value::Missing) {
             return Err(RejectReason::EmptyVoterId);
@@ -447,14 +506,14 @@ fn convert_value<'a>(
 }
 
 /// The year of the date in `on` minus the whole years in `age`; missing when either is.
-fn year_from_age(
+fn year_from_age<'r, F: SourceFields<'r> + ?Sized>(
     profile: &Profile,
     plan: &Plan<'_>,
-    age: &[u8],
-    on: &[u8],
+    fields: &F,
+    (age, on): (usize, usize),
 ) -> Result<Value<'static>, RejectReason> {
-    let text = |bytes| -> Result<Option<&str>, RejectReason> {
-        let t = field_text(bytes, plan.field)?;
+    let text = |i| -> Result<Option<&str>, RejectReason> {
+        let t = fields.text(i, plan.field)?;
         Ok((!is_null_marker(profile, t)).then_some(t))
     };
     let (Some(age), Some(on)) = (text(age)?, text(on)?) else {
@@ -484,4 +543,66 @@ fn year_from_age(
 fn parse_year(text: &str) -> Option<i32> {
     (!text.is_empty() && text.len() <= 4 && text.bytes().all(|b| b.is_ascii_digit()))
         .then(|| text.parse().expect("1 to 4 ASCII digits parse as i32"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fields of `fields` laid back to back, as the delimited reader holds a record.
+    fn laid_out(fields: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+        let mut data = Vec::new();
+        let mut ends = Vec::new();
+        for f in fields {
+            data.extend_from_slice(f);
+            ends.push(data.len());
+        }
+        (data, ends)
+    }
+
+    #[test]
+    fn a_cut_inside_a_character_is_not_checked_whole() {
+        // "é" is C3 A9: the record is valid UTF-8, but each field on its own is not.
+        let (data, ends) = laid_out(&[b"ab\xC3".to_vec(), b"\xA9cd".to_vec()]);
+        assert!(std::str::from_utf8(&data).is_ok());
+        let mut out = Vec::new();
+        assert!(!checked_fields(&data, &ends, &mut out));
+        let (data, ends) = laid_out(&[b"x\0".to_vec(), b"y".to_vec()]);
+        assert!(!checked_fields(&data, &ends, &mut out));
+        let (data, ends) = laid_out(&["Ñúñez ".as_bytes().to_vec(), Vec::new(), b"1".to_vec()]);
+        assert!(checked_fields(&data, &ends, &mut out));
+        assert_eq!(out, ["Ñúñez ", "", "1"]);
+    }
+
+    proptest! {
+        /// Checked all at once, the fields pass exactly when each passes the one-field check,
+        /// and give the same texts.
+        #[test]
+        fn the_whole_record_check_agrees_with_each_field(
+            fields in prop::collection::vec(
+                prop::collection::vec(
+                    prop::sample::select(vec![b'a', b' ', 0, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xFF]),
+                    0..6,
+                ),
+                1..5,
+            )
+        ) {
+            let (data, ends) = laid_out(&fields);
+            let mut out = Vec::new();
+            let one_by_one: Vec<Result<&str, RejectReason>> = fields
+                .iter()
+                .map(|f| field_text(f, Field::GivenName))
+                .collect();
+            let all_pass = one_by_one.iter().all(Result::is_ok);
+            prop_assert_eq!(checked_fields(&data, &ends, &mut out), all_pass);
+            if all_pass {
+                let trimmed: Vec<&str> = (0..out.len())
+                    .map(|i| out[..].text(i, Field::GivenName).expect("checked"))
+                    .collect();
+                let expected: Vec<&str> = one_by_one.into_iter().map(|r| r.expect("ok")).collect();
+                prop_assert_eq!(trimmed, expected);
+            }
+        }
+    }
 }

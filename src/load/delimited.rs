@@ -17,7 +17,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::convert::{BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
+use super::convert::{checked_fields, BatchConverter, ConvertedBatch, Layout, BATCH_ROWS};
 use super::table::{raw_text, LoadedTable, SourceText};
 use super::{LoadError, Progress};
 use crate::model::Field;
@@ -432,14 +432,26 @@ fn convert_batch(
 ) -> ConvertedBatch {
     let mut conv = BatchConverter::new(profile, layout, batch.records.len());
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width);
+    let mut checked: Vec<&str> = Vec::with_capacity(layout.width);
+    let mut ends: Vec<usize> = Vec::with_capacity(layout.width);
     for &(first, count, line, start, end) in &batch.records {
-        fields.clear();
-        let mut from = if first == 0 { 0 } else { batch.ends[first - 1] };
-        for &to in &batch.ends[first..first + count] {
-            fields.push(&batch.data[from..to]);
-            from = to;
+        let raw = || raw_text(text, start, end);
+        let from = if first == 0 { 0 } else { batch.ends[first - 1] };
+        let record_ends = &batch.ends[first..first + count];
+        let data = &batch.data[from..record_ends.last().map_or(from, |&e| e)];
+        ends.clear();
+        ends.extend(record_ends.iter().map(|&e| e - from));
+        if checked_fields(data, &ends, &mut checked) {
+            conv.push_row(&checked[..], line, (start, end), raw);
+            continue;
         }
-        conv.push_row(&fields, line, (start, end), || raw_text(text, start, end));
+        fields.clear();
+        let mut at = 0;
+        for &to in &ends {
+            fields.push(&data[at..to]);
+            at = to;
+        }
+        conv.push_row(&fields[..], line, (start, end), raw);
     }
     conv.finish()
 }

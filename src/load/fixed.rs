@@ -63,7 +63,7 @@ pub(crate) fn read(
             let mut fields: Vec<&[u8]> = Vec::with_capacity(cuts.len());
             for &(line, s, e) in chunk {
                 cut(&text[s..e], &cuts, &mut fields);
-                conv.push_row(&fields, line, (s, e), || raw_text(&text, s, e));
+                conv.push_row(&fields[..], line, (s, e), || raw_text(&text, s, e));
             }
             conv.finish()
         })
