@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rollaudit::load::{load_path, NoProgress};
+use rollaudit::load::{load_bytes, load_path, load_path_in_pieces, NoProgress};
 use rollaudit::model::Field;
 use rollaudit::profile::Profile;
 
@@ -546,9 +546,8 @@ fn export_with_repeats_far_apart() -> String {
 /// to the whole file, on exports with BOM, quoted line breaks, bare `\r`, repeats far apart
 /// (kept at the first line, every repeat pointing at it), gzip, a headerless layout and one
 /// sorted by voter id.
-#[test]
-fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
-    let dir = Dir::new();
+/// Writes the exports the piece tests read into `dir`: (file, profile, length of its text).
+fn exports_to_cut(dir: &Dir) -> [(&'static str, &'static str, usize); 5] {
     dir.write(
         "headerless.toml",
         "name = \"h\"\ndelimiter = \";\"\nheader = false\n[columns]\nvoter_id = 1\nfamily_name = 2\nbirth_date = 3\n",
@@ -572,19 +571,30 @@ fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
     dir.write("long.csv", &long);
     dir.write("headerless.txt", &headerless);
     dir.write("sorted.csv", &sorted);
-    let cases = [
+    [
         ("messy.csv", "canonical", MESSY_CANONICAL.len()),
         ("long.csv", "canonical", long.len()),
         ("long.csv.gz", "canonical", long.len()),
         ("headerless.txt", "headerless.toml", headerless.len()),
         ("sorted.csv", "canonical", sorted.len()),
-    ];
+    ]
+}
+
+/// Piece sizes from 1 byte to a text of `len` bytes whole.
+fn piece_sizes(len: usize) -> [usize; 9] {
+    [1, 2, 7, 31, 64, 100, 333, len - 1, len]
+}
+
+#[test]
+fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
+    let dir = Dir::new();
+    let cases = exports_to_cut(&dir);
     for (input, profile, len) in cases {
         let whole = dir.run(&["ingest", input, "--profile", profile, "-o", "whole.parquet"]);
         whole.expect_code(0);
         let want_rejects = std::fs::read(dir.path("whole.rejects.csv")).unwrap();
         let want = load(&dir.path("whole.parquet"), "canonical").snapshot.df;
-        for piece in [1, 2, 7, 31, 64, 100, 333, len - 1, len] {
+        for piece in piece_sizes(len) {
             let piece = piece.to_string();
             let run = dir.run(&[
                 "ingest",
@@ -616,6 +626,50 @@ fn an_export_ingested_in_pieces_is_the_export_ingested_whole() {
             .filter(|e| e.file_name().to_string_lossy().contains("runs"))
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+}
+
+/// A delimited export loaded a piece of text at a time (as every command but `ingest` loads
+/// one) is the export loaded whole: the same rows, lines and fingerprints, and the same
+/// account, every reject with its line, reason and raw text, repeats far apart included.
+#[test]
+fn an_export_loaded_in_pieces_is_the_export_loaded_whole() {
+    let dir = Dir::new();
+    let account = |loaded: &rollaudit::load::Loaded| {
+        let r = &loaded.report;
+        let rejects: Vec<(u64, String, String)> = r
+            .rejects
+            .iter()
+            .map(|j| (j.line, j.reason.to_string(), j.raw.clone()))
+            .collect();
+        (r.rows_read, r.rows_loaded, r.encoding, r.gzipped, rejects)
+    };
+    for (input, profile, len) in exports_to_cut(&dir) {
+        let profile = match profile.ends_with(".toml") {
+            true => {
+                let text = std::fs::read_to_string(dir.path(profile)).unwrap();
+                Profile::parse(&text, profile).expect("the test profile parses")
+            }
+            false => Profile::builtin(profile).expect("a built-in profile"),
+        };
+        let bytes = std::fs::read(dir.path(input)).unwrap();
+        let whole = load_bytes(bytes, Path::new(input), &profile, &NoProgress).unwrap();
+        assert!(
+            whole.report.rows_rejected > 0 || input == "sorted.csv",
+            "{input}: the case has rejects to compare"
+        );
+        for piece in piece_sizes(len) {
+            let cut = load_path_in_pieces(&dir.path(input), &profile, piece).unwrap();
+            assert_eq!(
+                account(&cut),
+                account(&whole),
+                "{input} in pieces of {piece}"
+            );
+            assert!(
+                cut.snapshot.df.equals_missing(&whole.snapshot.df),
+                "{input} in pieces of {piece}"
+            );
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod memory;
 mod parquet_pages;
 mod pieces;
 mod source;
+mod streamed;
 mod table;
 
 use std::collections::BTreeMap;
@@ -281,8 +282,53 @@ pub fn load_path(
     profile: &Profile,
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
-    let raw = source::read_input(path)?;
-    load_raw(raw, path, profile, progress, false)
+    load_file(path, profile, progress, false)
+}
+
+/// [`load_path`] reading a delimited text `piece_bytes` at a time: for tests that cut a
+/// small export into many pieces.
+#[doc(hidden)]
+pub fn load_path_in_pieces(
+    path: &Path,
+    profile: &Profile,
+    piece_bytes: usize,
+) -> Result<Loaded, LoadError> {
+    streamed::load(path, profile, piece_bytes, &NoProgress, false)?.ok_or_else(|| {
+        LoadError::Malformed {
+            path: path.to_path_buf(),
+            format: "delimited",
+            why: "not delimited text in a byte encoding".to_string(),
+        }
+    })
+}
+
+/// `path` loaded a piece of text at a time when it is delimited text ([`streamed`]), else
+/// whole.
+fn load_file(
+    path: &Path,
+    profile: &Profile,
+    progress: &dyn Progress,
+    coded: bool,
+) -> Result<Loaded, LoadError> {
+    match streamed::load(path, profile, DEFAULT_PIECE_BYTES, progress, coded)? {
+        Some(loaded) => Ok(loaded),
+        None => load_raw(source::read_input(path)?, path, profile, progress, coded),
+    }
+}
+
+/// [`load_file`], with the file's SHA-256 taken on another thread meanwhile.
+fn load_file_hashed(
+    path: &Path,
+    profile: &Profile,
+    progress: &dyn Progress,
+    coded: bool,
+) -> Result<(Loaded, String), LoadError> {
+    std::thread::scope(|scope| {
+        let sha256 = scope.spawn(|| source::sha256_of_file(path));
+        let loaded = load_file(path, profile, progress, coded);
+        let sha256 = sha256.join().expect("the hashing thread does not panic");
+        Ok((loaded?, sha256?))
+    })
 }
 
 /// Reads a configuration file (a profile, an election calendar, an allowlist) as text, for
@@ -313,8 +359,7 @@ pub fn load_path_hashed(
     profile: &Profile,
     progress: &dyn Progress,
 ) -> Result<(Loaded, String), LoadError> {
-    let (raw, sha256) = source::read_input_hashed(path)?;
-    Ok((load_raw(raw, path, profile, progress, false)?, sha256))
+    load_file_hashed(path, profile, progress, false)
 }
 
 /// Loads `path` with its repeating text fields coded ([`Snapshot::compact`]), reading only
@@ -332,8 +377,7 @@ pub fn load_path_coded(
     if let Ok(loaded) = load_ingested_coded(path, only) {
         return Ok(loaded);
     }
-    let raw = source::read_input(path)?;
-    Ok(compacted(load_raw(raw, path, profile, progress, true)?))
+    Ok(compacted(load_file(path, profile, progress, true)?))
 }
 
 /// [`load_path_coded`] of every field, with the SHA-256 of the file's bytes: of an ingested
@@ -356,11 +400,8 @@ pub fn load_path_hashed_coded(
             return Ok((loaded, sha256));
         }
     }
-    let (raw, sha256) = source::read_input_hashed(path)?;
-    Ok((
-        compacted(load_raw(raw, path, profile, progress, true)?),
-        sha256,
-    ))
+    let (loaded, sha256) = load_file_hashed(path, profile, progress, true)?;
+    Ok((compacted(loaded), sha256))
 }
 
 /// Codes what the readers left as text (all but a CSV export's batches), and returns the

@@ -44,6 +44,9 @@ use crate::snapshot::{Digest, Snapshot};
 /// loads in about 1 GiB.
 pub const DEFAULT_PIECE_BYTES: usize = 256 << 20;
 
+/// Bytes of the input's start read to tell its format and encoding.
+const PROBE_BYTES: usize = 64;
+
 /// Rows per row group of a run file: the merge holds one group of every run.
 const RUN_GROUP_ROWS: usize = 65_536;
 
@@ -176,24 +179,24 @@ pub fn ingest_in_pieces(
 }
 
 /// A piece of text ready to load: the header, then whole records.
-struct Piece {
-    text: Vec<u8>,
+pub(super) struct Piece {
+    pub text: Vec<u8>,
     /// Added to the piece's line numbers to make them the file's.
-    line_shift: u64,
+    pub line_shift: u64,
     /// Input bytes (as stored: compressed, undecoded) read for this piece.
-    raw_bytes: u64,
+    pub raw_bytes: u64,
     last: bool,
 }
 
 /// The text of one input, read a piece at a time.
-struct Pieces {
-    reader: Box<dyn Read>,
+pub(super) struct Pieces {
+    reader: Box<dyn Read + Send>,
     path: PathBuf,
     profile: Profile,
     latin1: bool,
-    encoding: &'static str,
-    gzipped: bool,
-    file_bytes: u64,
+    pub encoding: &'static str,
+    pub gzipped: bool,
+    pub file_bytes: u64,
     piece_bytes: usize,
     /// The header record as it stands in the file, line break included (empty without one).
     header: Vec<u8>,
@@ -207,7 +210,7 @@ struct Pieces {
 
 impl Pieces {
     /// `None` when the input is not delimited text in a byte encoding.
-    fn open(
+    pub(super) fn open(
         path: &Path,
         profile: &Profile,
         piece_bytes: usize,
@@ -222,7 +225,7 @@ impl Pieces {
         let got = read_full(&mut file, &mut magic).map_err(io)?;
         let gzipped = magic[..got] == *GZIP_MAGIC;
         let file = std::io::Cursor::new(magic[..got].to_vec()).chain(file);
-        let reader: Box<dyn Read> = if gzipped {
+        let reader: Box<dyn Read + Send> = if gzipped {
             Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
         } else {
             Box::new(BufReader::new(file))
@@ -242,8 +245,10 @@ impl Pieces {
             eof: false,
             first: true,
         };
-        let head = pieces.read_raw(piece_bytes)?;
-        let probe = source::classify(head[..head.len().min(64)].to_vec(), path);
+        // The first read is what decides the format and the byte-order mark, so it is never
+        // shorter than the probe, whatever the piece size.
+        let head = pieces.read_raw(piece_bytes.max(PROBE_BYTES))?;
+        let probe = source::classify(head[..head.len().min(PROBE_BYTES)].to_vec(), path);
         let byte_encoding = matches!(profile.encoding, Encoding::Utf8 | Encoding::Latin1);
         let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
         if !matches!(probe.map(|p| p.format), Ok(InputFormat::Delimited)) || !byte_encoding || utf16
@@ -277,7 +282,7 @@ impl Pieces {
         Ok(buf)
     }
 
-    fn next(&mut self) -> Result<Option<Piece>, LoadError> {
+    pub(super) fn next(&mut self) -> Result<Option<Piece>, LoadError> {
         let mut raw_bytes = 0u64;
         if !self.first && !self.eof {
             let more = self.read_raw(self.piece_bytes)?;
@@ -685,7 +690,7 @@ fn repoint_repeats(rejects: &mut [Reject], repeats: &[(u64, u64)]) {
 
 /// The raw text of the records starting on the lines of `repeats` (sorted), read again from
 /// the source.
-fn raw_lines(
+pub(super) fn raw_lines(
     path: &Path,
     profile: &Profile,
     piece_bytes: usize,

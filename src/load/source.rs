@@ -66,56 +66,6 @@ pub(crate) fn read_input(path: &Path) -> Result<RawInput, LoadError> {
     classify(bytes, path)
 }
 
-/// [`read_input`], also returning the SHA-256 of the file's bytes as stored (hex): the digest
-/// that identifies an input in a report, computed on this one read rather than a second. Each
-/// piece is hashed on another thread as soon as it is read, so hashing keeps pace with the
-/// disk instead of following it.
-pub(crate) fn read_input_hashed(path: &Path) -> Result<(RawInput, String), LoadError> {
-    use sha2::{Digest as _, Sha256};
-    const PIECE: usize = 8 << 20;
-    let io = |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len() as usize;
-    // Sized from the metadata, filled piece by piece; a file that grew or shrank meanwhile is
-    // read to its real end below.
-    let mut bytes = vec![0u8; len];
-    let (filled, mut hasher) = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<&[u8]>(4);
-        let hashing = scope.spawn(move || {
-            let mut hasher = Sha256::new();
-            for piece in receive {
-                hasher.update(piece);
-            }
-            hasher
-        });
-        let mut filled = 0;
-        for piece in bytes.chunks_mut(PIECE) {
-            let n = read_full(&mut file, piece).map_err(io)?;
-            filled += n;
-            let _ = send.send(&piece[..n]);
-            if n < piece.len() {
-                break;
-            }
-        }
-        drop(send);
-        Ok::<_, LoadError>((
-            filled,
-            hashing.join().expect("the hashing thread does not panic"),
-        ))
-    })?;
-    bytes.truncate(filled);
-    if filled == len {
-        let mut rest = Vec::new();
-        file.read_to_end(&mut rest).map_err(io)?;
-        hasher.update(&rest);
-        bytes.extend_from_slice(&rest);
-    }
-    Ok((classify(bytes, path)?, hex(&hasher.finalize())))
-}
-
 /// Hex SHA-256 of a file's bytes, read a piece at a time.
 pub fn sha256_of_file(path: &Path) -> Result<String, LoadError> {
     use sha2::{Digest as _, Sha256};
