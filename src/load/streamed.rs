@@ -14,11 +14,18 @@
 
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
+use std::thread::ScopedJoinHandle;
 
+use polars::prelude::PolarsError;
+
+use super::convert::ConvertedBatch;
 use super::pieces::{raw_lines, Piece, Pieces};
-use super::table::LoadedTable;
+use super::table::{internal, one_batch, LoadedTable};
 use super::{delimited, InputFormat, LoadError, Loaded, NoProgress, Progress, RejectReason};
 use crate::profile::Profile;
+
+/// A piece's batches being glued into one.
+type Gluing<'scope> = ScopedJoinHandle<'scope, Result<Option<ConvertedBatch>, PolarsError>>;
 
 /// Loads the delimited text of `path` a piece of about `piece_bytes` at a time. `None` when
 /// the input is not delimited text in a byte encoding (UTF-8, Latin-1), or is fixed-width:
@@ -52,6 +59,19 @@ pub(super) fn load(
                 }
             }
         });
+        // Each piece's batches are glued into one on a thread of their own while the next
+        // piece converts (`table::one_batch`); one piece at a time.
+        let mut gluing: Option<Gluing<'_>> = None;
+        let mut glued: Vec<ConvertedBatch> = Vec::new();
+        let mut collect = |gluing: Option<Gluing<'_>>| -> Result<(), LoadError> {
+            if let Some(handle) = gluing {
+                let one = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                glued.extend(one.map_err(|e| internal(path, e))?);
+            }
+            Ok(())
+        };
         for piece in receive {
             let piece = piece?;
             progress.advance(piece.raw_bytes);
@@ -59,7 +79,8 @@ pub(super) fn load(
                 delimited::read(piece.text, encoding, path, profile, &NoProgress, coded)?;
             // The piece's text goes now; its rows' byte ranges in it mean nothing after.
             table.text = None;
-            for batch in &mut table.batches {
+            let mut batches = std::mem::take(&mut table.batches);
+            for batch in &mut batches {
                 batch.ranges = Vec::new();
                 batch.lines.iter_mut().for_each(|l| *l += piece.line_shift);
                 batch
@@ -67,13 +88,16 @@ pub(super) fn load(
                     .iter_mut()
                     .for_each(|r| r.line += piece.line_shift);
             }
+            collect(gluing.take())?;
+            gluing = Some(scope.spawn(move || one_batch(batches)));
             match &mut whole {
                 None => whole = Some(table),
-                Some(whole) => {
-                    whole.batches.append(&mut table.batches);
-                    whole.rows_read += table.rows_read;
-                }
+                Some(whole) => whole.rows_read += table.rows_read,
             }
+        }
+        collect(gluing.take())?;
+        if let Some(whole) = &mut whole {
+            whole.batches = glued;
         }
         Ok(())
     })?;
