@@ -270,36 +270,45 @@ impl Pieces {
 
     /// Up to `want` more input bytes, decompressed; sets `eof` at the end.
     fn read_raw(&mut self, want: usize) -> Result<Vec<u8>, LoadError> {
-        let mut buf = vec![0u8; want];
-        let got = read_full(&mut self.reader, &mut buf).map_err(|source| LoadError::Gzip {
-            path: self.path.clone(),
-            source,
-        })?;
-        buf.truncate(got);
-        if got < want {
-            self.eof = true;
-        }
+        let mut buf = Vec::new();
+        self.read_onto(&mut buf, want)?;
         Ok(buf)
     }
 
+    /// Appends up to `want` more input bytes, decompressed, to `buf`; sets `eof` at the end.
+    /// Returns the bytes read.
+    fn read_onto(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<u64, LoadError> {
+        let at = buf.len();
+        buf.resize(at + want, 0);
+        let got =
+            read_full(&mut self.reader, &mut buf[at..]).map_err(|source| LoadError::Gzip {
+                path: self.path.clone(),
+                source,
+            })?;
+        buf.truncate(at + got);
+        self.eof |= got < want;
+        Ok(got as u64)
+    }
+
+    /// The next piece. After the first, `carry` starts with the header, so that a piece's
+    /// text (the header, then its records) is cut from it without being copied again.
     pub(super) fn next(&mut self) -> Result<Option<Piece>, LoadError> {
         let mut raw_bytes = 0u64;
         if !self.first && !self.eof {
-            let more = self.read_raw(self.piece_bytes)?;
-            raw_bytes += more.len() as u64;
-            self.decode_into_carry(more);
+            raw_bytes += self.read_more()?;
         } else if self.first {
             raw_bytes += self.carry.len() as u64;
         }
-        if self.carry.is_empty() && self.eof && !self.first {
+        let prefix = if self.first { 0 } else { self.header.len() };
+        if self.carry.len() == prefix && self.eof && !self.first {
             return Ok(None);
         }
         loop {
-            // The body starts after the header in the first piece.
+            // The body starts after the header.
             let body = if self.first {
                 self.header_end()
             } else {
-                (0, self.line)
+                (prefix, self.line)
             };
             let cut = if self.eof {
                 Some((self.carry.len(), 0))
@@ -311,22 +320,21 @@ impl Pieces {
             };
             let Some((cut, cut_line)) = cut else {
                 // No record starts after the first: a record longer than a piece.
-                let more = self.read_raw(self.piece_bytes)?;
-                raw_bytes += more.len() as u64;
-                self.decode_into_carry(more);
+                raw_bytes += self.read_more()?;
                 continue;
             };
-            let rest = self.carry.split_off(cut);
-            let body_text = std::mem::replace(&mut self.carry, rest);
-            let (text, line_shift) = if self.first {
-                self.header = body_text[..body.0].to_vec();
-                (body_text, 0)
-            } else {
-                // The loader numbers the piece's first record after the header's lines.
-                let at = 1 + count_breaks(&self.header, 0, self.header.len());
-                let mut text = self.header.clone();
-                text.extend_from_slice(&body_text);
-                (text, self.line - at)
+            if self.first {
+                self.header = self.carry[..body.0].to_vec();
+            }
+            let mut rest = Vec::with_capacity(self.header.len() + self.carry.len() - cut);
+            rest.extend_from_slice(&self.header);
+            rest.extend_from_slice(&self.carry[cut..]);
+            self.carry.truncate(cut);
+            let text = std::mem::replace(&mut self.carry, rest);
+            // The loader numbers a later piece's first record after the header's lines.
+            let line_shift = match self.first {
+                true => 0,
+                false => self.line - (1 + count_breaks(&self.header, 0, self.header.len())),
             };
             self.first = false;
             if !self.eof {
@@ -336,7 +344,7 @@ impl Pieces {
                 text,
                 line_shift,
                 raw_bytes,
-                last: self.eof && self.carry.is_empty(),
+                last: self.eof && self.carry.len() == self.header.len(),
             }));
         }
     }
@@ -351,13 +359,19 @@ impl Pieces {
         (end, 1 + count_breaks(&self.carry, 0, end))
     }
 
-    fn decode_into_carry(&mut self, raw: Vec<u8>) {
+    /// Reads up to a piece more into `carry`, decoded; returns the input bytes read.
+    fn read_more(&mut self) -> Result<u64, LoadError> {
         if self.latin1 {
+            let raw = self.read_raw(self.piece_bytes)?;
             let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&raw);
             self.carry.extend_from_slice(text.as_bytes());
-        } else {
-            self.carry.extend_from_slice(&raw);
+            return Ok(raw.len() as u64);
         }
+        // UTF-8 is read straight into `carry`.
+        let mut carry = std::mem::take(&mut self.carry);
+        let got = self.read_onto(&mut carry, self.piece_bytes);
+        self.carry = carry;
+        got
     }
 }
 
