@@ -275,17 +275,17 @@ impl Pieces {
         Ok(buf)
     }
 
-    /// Appends up to `want` more input bytes, decompressed, to `buf`; sets `eof` at the end.
-    /// Returns the bytes read.
+    /// Appends up to `want` more input bytes, decompressed, to `buf` (zeroing a whole piece
+    /// first kept its pages resident, however short the file); sets `eof` at the end.
     fn read_onto(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<u64, LoadError> {
-        let at = buf.len();
-        buf.resize(at + want, 0);
-        let got =
-            read_full(&mut self.reader, &mut buf[at..]).map_err(|source| LoadError::Gzip {
+        buf.reserve(want);
+        let got = (&mut self.reader)
+            .take(want as u64)
+            .read_to_end(buf)
+            .map_err(|source| LoadError::Gzip {
                 path: self.path.clone(),
                 source,
             })?;
-        buf.truncate(at + got);
         self.eof |= got < want;
         Ok(got as u64)
     }

@@ -163,23 +163,37 @@ impl LoadedTable {
 /// piece, under [`MAX_CHUNKS`], instead of one a batch, which `into_snapshot` glued whole on
 /// one core at the end (2 to 3 s of a 10,000,000-row load, perf).
 pub(super) fn one_batch(
-    batches: Vec<ConvertedBatch>,
+    mut batches: Vec<ConvertedBatch>,
 ) -> Result<Option<ConvertedBatch>, polars::prelude::PolarsError> {
-    let mut batches = batches.into_iter();
-    let Some(mut one) = batches.next() else {
+    let Some(width) = batches.first().map(|b| b.columns.len()) else {
         return Ok(None);
     };
-    for batch in batches {
-        for (column, more) in one.columns.iter_mut().zip(&batch.columns) {
-            column.append(more)?;
+    // A column at a time, last first, its parts taken out of the batches: only one column is
+    // ever held twice (a piece can be the whole file).
+    let mut columns = Vec::with_capacity(width);
+    for _ in 0..width {
+        let mut parts = batches.iter_mut().map(|b| {
+            b.columns
+                .pop()
+                .expect("a layout's batches have the same columns")
+        });
+        let mut column = parts.next().expect("one batch at least");
+        for part in parts {
+            column.append(&part)?;
         }
+        columns.push(column.rechunk());
+        // As `glue_columns` does: glibc would keep the freed parts' pages.
+        crate::snapshot::release_freed_memory();
+    }
+    columns.reverse();
+    let mut batches = batches.into_iter();
+    let mut one = batches.next().expect("one batch at least");
+    one.columns = columns;
+    for batch in batches {
         one.fingerprints.extend(batch.fingerprints);
         one.lines.extend(batch.lines);
         one.rejects.extend(batch.rejects);
         one.ranges.extend(batch.ranges);
-    }
-    for column in &mut one.columns {
-        *column = column.rechunk();
     }
     Ok(Some(one))
 }
