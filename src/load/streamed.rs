@@ -7,10 +7,12 @@
 //!
 //! Here the text is read and cut into pieces by `ingest`'s reader ([`Pieces`]) on a thread of
 //! its own, and each piece is converted on every core as it arrives, while the next one is
-//! read, then dropped: memory holds the converted rows and about three pieces. The rows, their
-//! order, the rejects and their lines are a whole-file load's. Only repeated ids are found
-//! once every piece is in; the raw text of their rows is read again from the source, for
-//! those lines only, as `ingest` does.
+//! read, then dropped: memory holds the converted rows and about three pieces. A piece's
+//! batches are glued into one chunk on another thread while the next piece converts
+//! ([`one_batch`]), so the snapshot has a chunk a piece and no whole-column glue at the end.
+//! The rows, their order, the rejects and their lines are a whole-file load's. Only repeated
+//! ids are found once every piece is in; the raw text of their rows is read again from the
+//! source, for those lines only, as `ingest` does.
 
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
