@@ -245,15 +245,20 @@ impl Pieces {
             eof: false,
             first: true,
         };
-        // The first read is what decides the format and the byte-order mark, so it is never
-        // shorter than the probe, whatever the piece size.
-        let head = pieces.read_raw(piece_bytes.max(PROBE_BYTES))?;
-        let probe = source::classify(head[..head.len().min(PROBE_BYTES)].to_vec(), path);
+        // The format is told from the first bytes, before a piece is read: a columnar input
+        // goes to its own reader having cost a probe. The first piece is never shorter than
+        // the probe, which also decides the byte-order mark.
+        let mut head = Vec::new();
+        pieces.read_onto(&mut head, PROBE_BYTES)?;
+        let probe = source::classify(head.clone(), path);
         let byte_encoding = matches!(profile.encoding, Encoding::Utf8 | Encoding::Latin1);
         let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
         if !matches!(probe.map(|p| p.format), Ok(InputFormat::Delimited)) || !byte_encoding || utf16
         {
             return Ok(None);
+        }
+        if !pieces.eof && piece_bytes > PROBE_BYTES {
+            pieces.read_onto(&mut head, piece_bytes - PROBE_BYTES)?;
         }
         // The first read decides the encoding label and drops a byte-order mark, as a
         // whole-file load does; a text that looks like UTF-16 is refused there, so it goes
@@ -266,13 +271,6 @@ impl Pieces {
         pieces.encoding = label;
         pieces.carry = text;
         Ok(Some(pieces))
-    }
-
-    /// Up to `want` more input bytes, decompressed; sets `eof` at the end.
-    fn read_raw(&mut self, want: usize) -> Result<Vec<u8>, LoadError> {
-        let mut buf = Vec::new();
-        self.read_onto(&mut buf, want)?;
-        Ok(buf)
     }
 
     /// Appends up to `want` more input bytes, decompressed, to `buf` (zeroing a whole piece
@@ -362,7 +360,8 @@ impl Pieces {
     /// Reads up to a piece more into `carry`, decoded; returns the input bytes read.
     fn read_more(&mut self) -> Result<u64, LoadError> {
         if self.latin1 {
-            let raw = self.read_raw(self.piece_bytes)?;
+            let mut raw = Vec::new();
+            self.read_onto(&mut raw, self.piece_bytes)?;
             let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&raw);
             self.carry.extend_from_slice(text.as_bytes());
             return Ok(raw.len() as u64);
