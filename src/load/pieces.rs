@@ -69,11 +69,7 @@ pub fn ingest_in_pieces(
     piece_bytes: usize,
     progress: &dyn Progress,
 ) -> Result<Option<PiecedIngest>, LoadError> {
-    // A fixed-width export is loaded whole (its reader has no piecewise cut yet).
-    if profile.is_fixed_width() {
-        return Ok(None);
-    }
-    let Some(mut pieces) = Pieces::open(path, profile, piece_bytes.max(1))? else {
+    let Some(mut pieces) = Pieces::open(path, profile, piece_bytes)? else {
         return Ok(None);
     };
     progress.start(pieces.file_bytes);
@@ -209,12 +205,18 @@ pub(super) struct Pieces {
 }
 
 impl Pieces {
-    /// `None` when the input is not delimited text in a byte encoding.
+    /// `None` when the input is not delimited text in a byte encoding, or is fixed-width
+    /// (its reader has no piecewise cut yet): the caller loads it whole. Pieces are at least
+    /// a byte.
     pub(super) fn open(
         path: &Path,
         profile: &Profile,
         piece_bytes: usize,
     ) -> Result<Option<Pieces>, LoadError> {
+        if profile.is_fixed_width() {
+            return Ok(None);
+        }
+        let piece_bytes = piece_bytes.max(1);
         let io = |source| LoadError::Io {
             path: path.to_path_buf(),
             source,
@@ -709,8 +711,8 @@ pub(super) fn raw_lines(
     piece_bytes: usize,
     repeats: &[(u64, u64)],
 ) -> Result<Vec<String>, LoadError> {
-    let mut pieces = Pieces::open(path, profile, piece_bytes.max(1))?
-        .expect("the source was read in pieces before");
+    let mut pieces =
+        Pieces::open(path, profile, piece_bytes)?.expect("the source was read in pieces before");
     let mut raw = Vec::with_capacity(repeats.len());
     let mut want = repeats.iter().map(|&(line, _)| line).peekable();
     while let Some(piece) = pieces.next()? {

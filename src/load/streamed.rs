@@ -39,10 +39,7 @@ pub(super) fn load(
     progress: &dyn Progress,
     coded: bool,
 ) -> Result<Option<Loaded>, LoadError> {
-    if profile.is_fixed_width() {
-        return Ok(None);
-    }
-    let Some(mut pieces) = Pieces::open(path, profile, piece_bytes.max(1))? else {
+    let Some(mut pieces) = Pieces::open(path, profile, piece_bytes)? else {
         return Ok(None);
     };
     progress.start(pieces.file_bytes);
