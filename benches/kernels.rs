@@ -122,7 +122,7 @@ fn kernels(c: &mut Criterion) {
         calendar: None,
         deceased: None,
         config: &config,
-        spill: None,
+        piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
         join: None,
     };
     let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");

@@ -149,21 +149,6 @@ impl Stage {
     }
 }
 
-/// Where an audit may write to disk to stay within memory (issue #16). With it, every
-/// snapshot that is delimited text is ingested first, before any is loaded, a piece at a
-/// time, into an ingested Parquet file in `dir` ([`load::ingest_in_pieces`]: the same rows,
-/// rejects and line numbers as a whole-file load), and loaded from there coded, a row group
-/// at a time: no export's whole text is ever in memory (at 10,000,000 voters it held the
-/// audit's peak at 8.3 GB while the earlier snapshot loaded beside the latest one). Each
-/// file is removed once loaded. Columnar and already ingested inputs load as they would
-/// without it.
-#[derive(Clone, Debug)]
-pub struct Spill {
-    pub dir: PathBuf,
-    /// Text read at a time ([`load::DEFAULT_PIECE_BYTES`] unless the memory limit is lower).
-    pub piece_bytes: usize,
-}
-
 /// What an audit is asked to do: its inputs and what they are checked against.
 pub struct AuditJob<'a> {
     /// The snapshots, in any order (they are sorted by date).
@@ -174,8 +159,9 @@ pub struct AuditJob<'a> {
     /// A death registry, already loaded.
     pub deceased: Option<&'a Snapshot>,
     pub config: &'a AuditConfig,
-    /// Where to ingest delimited exports before loading them, if anywhere.
-    pub spill: Option<&'a Spill>,
+    /// Text read at a time from a delimited export ([`load::DEFAULT_PIECE_BYTES`] unless
+    /// memory is short): the load holds about three pieces beside the rows converted.
+    pub piece_bytes: usize,
     /// Who joins each pair of snapshots for its diff: `None` for the merge here.
     pub join: Option<&'a dyn FileJoin>,
 }
@@ -192,7 +178,7 @@ pub fn run(
         calendar,
         deceased,
         config,
-        spill,
+        piece_bytes,
         join,
     } = job;
     inputs.sort_by_key(|i| i.date);
@@ -206,51 +192,28 @@ pub fn run(
     for input in &inputs {
         load::check_readable(&input.path)?;
     }
-    // With a spill, every export is ingested to disk before anything is held: the pieces of
-    // an earlier snapshot's ingest never sit beside the latest snapshot and its dedupe.
     stage(Stage::Load);
-    let inputs: Vec<(AuditInput, Option<Spilled>)> = match spill {
-        Some(spill) => {
-            let mut staged = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                let spilled = spill_export(&input.path, profile, spill, progress)?;
-                staged.push((input, spilled));
-            }
-            staged
-        }
-        None => inputs.into_iter().map(|input| (input, None)).collect(),
+    let load = |input: AuditInput| -> Result<LoadedInput, AuditError> {
+        // Two snapshots are held together for the diff and the detectors: coded, each is
+        // about two fifths smaller (`Snapshot::compact`).
+        let (l, sha256) =
+            load::load_path_hashed_coded(&input.path, profile, piece_bytes, progress)?;
+        Ok(LoadedInput {
+            input,
+            sha256,
+            report: l.report,
+            digest: l.snapshot.digest,
+            snapshot: l.snapshot,
+        })
     };
-    let load =
-        |(input, spilled): (AuditInput, Option<Spilled>)| -> Result<LoadedInput, AuditError> {
-            // Two snapshots are held together for the diff and the detectors: coded, each is
-            // about two fifths smaller (`Snapshot::compact`).
-            let (l, sha256) = match spilled {
-                Some(spilled) => {
-                    let mut l =
-                        load::load_ingested_coded(&spilled.file.0, &crate::model::Field::ALL)?;
-                    // The export's own account: its format, encoding, rows and rejects with
-                    // their lines.
-                    l.report = spilled.report;
-                    (l, spilled.sha256)
-                }
-                None => load::load_path_hashed_coded(&input.path, profile, progress)?,
-            };
-            Ok(LoadedInput {
-                input,
-                sha256,
-                report: l.report,
-                digest: l.snapshot.digest,
-                snapshot: l.snapshot,
-            })
-        };
     // The latest snapshot first: scan and dedupe need only it, and run before any earlier
     // snapshot is loaded, so that dedupe's working set (at 10,000,000 voters it raised the
-    // audit's peak by 1.3 GB) sits beside nothing else. Then the earlier snapshots load in date order, each interval
-    // diffed as soon as its later snapshot is in: the detectors take what they need of the two
-    // whole snapshots (`anomalies::prepare`), and the earlier one shrinks to the records its
-    // diffs name. So an audit holds at most three whole snapshots (two earlier ones beside the
-    // latest), whatever the length of the series, instead of all of them.
-    let mut inputs = inputs;
+    // audit's peak by 1.3 GB) sits beside nothing else. Then the earlier snapshots load in
+    // date order, each interval diffed as soon as its later snapshot is in: the detectors take
+    // what they need of the two whole snapshots (`anomalies::prepare`), and the earlier one
+    // shrinks to the records its diffs name. So an audit holds at most three whole snapshots
+    // (two earlier ones beside the latest), whatever the length of the series, instead of all
+    // of them.
     let latest = load(inputs.pop().expect("at least one snapshot"))?;
     stage(Stage::Scan);
     let scan = rules::scan(
@@ -359,59 +322,6 @@ pub fn run(
         incidents,
         runs,
     })
-}
-
-/// A delimited export ingested into `spill.dir` ([`Spill`]): the file, removed when this is
-/// dropped, the export's load report and its SHA-256.
-struct Spilled {
-    file: Removed,
-    report: load::LoadReport,
-    sha256: String,
-}
-
-/// Ingests the export at `path` into `spill.dir`, hashing it on another thread meanwhile;
-/// `None` when it is not delimited text in a byte encoding, or already ingested: it is then
-/// loaded as it would be without a spill.
-fn spill_export(
-    path: &Path,
-    profile: &Profile,
-    spill: &Spill,
-    progress: &dyn Progress,
-) -> Result<Option<Spilled>, AuditError> {
-    if load::IngestedReader::open(path).is_ok() {
-        return Ok(None);
-    }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let file = Removed(
-        spill
-            .dir
-            .join(format!(".{name}.{}.spill.parquet", std::process::id())),
-    );
-    let (ingested, sha256) = std::thread::scope(|scope| {
-        let sha256 = scope.spawn(|| load::sha256_of_file(path));
-        let ingested = load::ingest_in_pieces(path, profile, &file.0, spill.piece_bytes, progress);
-        (
-            ingested,
-            sha256.join().expect("the hashing thread does not panic"),
-        )
-    });
-    Ok(match ingested? {
-        Some(ingested) => Some(Spilled {
-            file,
-            report: ingested.report,
-            sha256: sha256?,
-        }),
-        None => None,
-    })
-}
-
-/// A file removed when dropped, however the function that made it returns.
-struct Removed(PathBuf);
-
-impl Drop for Removed {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 pub use crate::findings::DUPLICATE_RULE;

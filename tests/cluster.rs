@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use rollaudit::audit::AuditInput;
 use rollaudit::cluster::{functions, ClusterJoin, FINGERPRINT};
+use rollaudit::load::DEFAULT_PIECE_BYTES;
 use rollaudit::model::{Field, FINGERPRINT_COLUMN};
 
 use util::{files_of, library_audit, Dir};
@@ -301,10 +302,15 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
     let dir = Dir::new();
     let snapshots = ingested_series(&dir);
     let inputs = inputs_of(&snapshots);
-    let local = library_audit(&inputs, None, None, &dir.path("local"));
+    let local = library_audit(&inputs, DEFAULT_PIECE_BYTES, None, &dir.path("local"));
     let cluster = Cluster::start(&dir, 2);
     let join = ClusterJoin::connect(&cluster.scheduler).expect("the cluster answers");
-    let distributed = library_audit(&inputs, None, Some(&join), &dir.path("cluster"));
+    let distributed = library_audit(
+        &inputs,
+        DEFAULT_PIECE_BYTES,
+        Some(&join),
+        &dir.path("cluster"),
+    );
     let names: Vec<&str> = local.iter().map(|(n, _)| n.as_str()).collect();
     for expected in [
         "report.json",

@@ -7,7 +7,7 @@ use polars::prelude::ParquetWriter;
 use rollaudit::diff::stream::{diff_files, find_rekeyed, StreamError};
 use rollaudit::diff::{diff, ChangeKind, DiffConfig};
 use rollaudit::generate::AnomalySelection;
-use rollaudit::load::{load_path, IngestedWriter, LoadError, NoProgress};
+use rollaudit::load::{load_path, IngestedReader, IngestedWriter, LoadError, NoProgress};
 use rollaudit::model::LINE_COLUMN;
 use rollaudit::profile::Profile;
 use rollaudit::report::diff::{write_diff, DiffWriter};
@@ -345,9 +345,10 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
 }
 
 /// An audit of ingested files is estimated by the coded model (they are coded as read), and
-/// so is one that ingests its CSV exports first; any other audit by the whole-load model; a
-/// death registry beside them adds its whole-load share. Expected values from the constants
-/// and the files' sizes.
+/// so is one of CSV exports (read a piece at a time and coded as converted); an audit with a
+/// snapshot loaded whole (another tool's Parquet file, or fixed-width text) by the whole-load
+/// model; a death registry beside them adds its whole-load share. Expected values from the
+/// constants and the files' sizes.
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
@@ -364,7 +365,8 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     let (a, b) = (files[0].as_path(), files[1].as_path());
     let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
     let text = (COLUMNAR_RATIO * size(a)) as u64 + (COLUMNAR_RATIO * size(b)) as u64;
-    let coded = estimate_audit(&[a, b], &[], false);
+    let profile = Profile::canonical();
+    let coded = estimate_audit(&[a, b], &[], &profile);
     assert_eq!(coded.input_text_bytes, text);
     assert_eq!(
         coded.peak_bytes,
@@ -372,22 +374,40 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     let registry = dir.path("deceased.csv");
     std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();
-    let with_registry = estimate_audit(&[a, b], &[&registry], false);
+    let with_registry = estimate_audit(&[a, b], &[&registry], &profile);
     assert_eq!(
         with_registry.peak_bytes,
         coded.peak_bytes + estimate(&[&registry]).peak_bytes
     );
-    // A snapshot that is not an ingested file: the whole-load model for every input.
+    // A CSV export is read in pieces: the coded model, its text being its size.
     let csv = series_csv(&dir.path("series"));
-    assert_eq!(estimate_audit(&[a, &csv], &[], false), estimate(&[a, &csv]));
-    // An audit that ingests its exports to disk first loads them as ingested files: the coded
-    // model, the CSV's text being its size.
-    let spilled = estimate_audit(&[a, &csv], &[], true);
+    let streamed = estimate_audit(&[a, &csv], &[], &profile);
     let text = (COLUMNAR_RATIO * size(a)) as u64 + size(&csv) as u64;
-    assert_eq!(spilled.input_text_bytes, text);
+    assert_eq!(streamed.input_text_bytes, text);
     assert_eq!(
-        spilled.peak_bytes,
+        streamed.peak_bytes,
         CODED_BASE + (CODED_RETAINED * text as f64) as u64
+    );
+    // A Parquet file that is not ingested is loaded whole: the whole-load model for every
+    // input.
+    let plain = dir.path("plain.parquet");
+    let mut df = series.snapshots[0]
+        .df
+        .clone()
+        .drop_many([rollaudit::model::FINGERPRINT_COLUMN, LINE_COLUMN]);
+    ParquetWriter::new(std::fs::File::create(&plain).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    assert!(IngestedReader::open(&plain).is_err());
+    assert_eq!(
+        estimate_audit(&[a, &plain], &[], &profile),
+        estimate(&[a, &plain])
+    );
+    // So is a CSV read through a fixed-width profile, which has no piecewise reader.
+    let fixed = Profile::builtin("mi_qvf").unwrap();
+    assert_eq!(
+        estimate_audit(&[a, &csv], &[], &fixed),
+        estimate(&[a, &csv])
     );
 }
 
@@ -406,7 +426,7 @@ fn series_csv(dir: &Path) -> PathBuf {
 /// SHA-256 are the uncoded load's.
 #[test]
 fn an_export_coded_as_it_loads_reads_as_the_text_load() {
-    use rollaudit::load::{load_path_hashed_coded, sha256_hex};
+    use rollaudit::load::{load_path_hashed_coded, sha256_hex, DEFAULT_PIECE_BYTES};
     use rollaudit::model::{Field, FINGERPRINT_COLUMN};
     let dir = Dir::new();
     generated_series(
@@ -430,7 +450,8 @@ fn an_export_coded_as_it_loads_reads_as_the_text_load() {
         .unwrap();
     for file in [&csv, &plain] {
         let text = load_path(file, &profile, &NoProgress).unwrap();
-        let (coded, sha256) = load_path_hashed_coded(file, &profile, &NoProgress).unwrap();
+        let (coded, sha256) =
+            load_path_hashed_coded(file, &profile, DEFAULT_PIECE_BYTES, &NoProgress).unwrap();
         assert_eq!(sha256, sha256_hex(&std::fs::read(file).unwrap()));
         assert_eq!(coded.snapshot.digest, text.snapshot.digest);
         assert_eq!(coded.report.rows_rejected, text.report.rows_rejected);
@@ -447,14 +468,14 @@ fn an_export_coded_as_it_loads_reads_as_the_text_load() {
     }
 }
 
-/// An audit that ingests its CSV exports to disk before loading them (`audit::Spill`, what
-/// the memory plan picks when the exports would not fit whole) writes the same bytes to every
-/// artefact as the in-memory audit, on the committed sample series (gzip, four snapshots).
-/// Pieces of 64 KiB cut each export into dozens of sorted runs, so the merge is exercised,
-/// and the ingested files are gone once the audit returns.
+/// An audit that reads its exports in small pieces (what `--memory-limit` asks for when
+/// memory is short) writes the same bytes to every artefact as one that reads each whole in a
+/// piece, on the committed sample series (gzip, four snapshots). Pieces of 64 KiB cut each
+/// export into dozens of pieces, so rows, rejects and repeated ids cross their edges.
 #[test]
-fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
-    use rollaudit::audit::{AuditInput, Spill};
+fn an_audit_that_reads_its_exports_in_small_pieces_writes_the_same_artefacts() {
+    use rollaudit::audit::AuditInput;
+    use rollaudit::load::DEFAULT_PIECE_BYTES;
 
     let mut inputs: Vec<AuditInput> = std::fs::read_dir(crate::util::repo().join("sample-data"))
         .unwrap()
@@ -465,16 +486,11 @@ fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
     inputs.sort_by_key(|i| i.date);
     assert_eq!(inputs.len(), 4, "the sample series");
     let dir = Dir::new();
-    let spill = Spill {
-        dir: dir.path("spill"),
-        piece_bytes: 64 << 10,
+    let audit_into = |name: &str, piece_bytes: usize| {
+        crate::util::library_audit(&inputs, piece_bytes, None, &dir.path(name))
     };
-    std::fs::create_dir_all(&spill.dir).unwrap();
-    let audit_into = |name: &str, spill: Option<&Spill>| {
-        crate::util::library_audit(&inputs, spill, None, &dir.path(name))
-    };
-    let whole = audit_into("whole", None);
-    let spilled = audit_into("spilled", Some(&spill));
+    let whole = audit_into("whole", DEFAULT_PIECE_BYTES);
+    let pieces = audit_into("pieces", 64 << 10);
     assert!(
         whole.len() >= 8,
         "every artefact: {:?}",
@@ -482,17 +498,9 @@ fn an_audit_that_ingests_its_exports_first_writes_the_same_artefacts() {
     );
     assert_eq!(
         whole.iter().map(|f| &f.0).collect::<Vec<_>>(),
-        spilled.iter().map(|f| &f.0).collect::<Vec<_>>()
+        pieces.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    for ((name, a), (_, b)) in whole.iter().zip(&spilled) {
-        assert!(
-            a == b,
-            "{name} differs between the in-memory and the spilled audit"
-        );
+    for ((name, a), (_, b)) in whole.iter().zip(&pieces) {
+        assert!(a == b, "{name} differs between whole and small pieces");
     }
-    assert_eq!(
-        std::fs::read_dir(&spill.dir).unwrap().count(),
-        0,
-        "ingested files removed"
-    );
 }

@@ -202,11 +202,12 @@ pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The audit of `inputs` by the library (canonical profile, default thresholds, no calendar),
-/// ingesting exports into `spill` and joining the diffs by `join` where given, its artefacts
-/// written into `out` with a fixed run record and returned by name ([`files_of`]).
+/// reading delimited exports `piece_bytes` at a time and joining the diffs by `join` where
+/// given, its artefacts written into `out` with a fixed run record and returned by name
+/// ([`files_of`]).
 pub fn library_audit(
     inputs: &[rollaudit::audit::AuditInput],
-    spill: Option<&rollaudit::audit::Spill>,
+    piece_bytes: usize,
     join: Option<&dyn rollaudit::audit::FileJoin>,
     out: &Path,
 ) -> Vec<(String, Vec<u8>)> {
@@ -218,7 +219,7 @@ pub fn library_audit(
         calendar: None,
         deceased: None,
         config: &config,
-        spill,
+        piece_bytes,
         join,
     };
     let result = rollaudit::audit::run(job, &rollaudit::load::NoProgress, &|_| {})

@@ -49,7 +49,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         calendar: run.rules.calendar(),
         deceased: deceased.as_ref().map(|d| &d.2),
         config: &run.config,
-        spill: run.spill.as_ref(),
+        piece_bytes: run.piece_bytes,
         join: join.as_deref(),
     };
     let result = rollaudit::audit::run(job, &bar, &|stage| {

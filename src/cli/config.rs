@@ -94,8 +94,8 @@ pub struct Audit {
     pub fail_on: Option<Severity>,
     pub timings: bool,
     pub output: PathBuf,
-    /// Set by the memory plan: ingest delimited exports to disk before loading them.
-    pub spill: Option<rollaudit::audit::Spill>,
+    /// Text read at a time from a delimited export, set by the memory plan.
+    pub piece_bytes: usize,
     /// The scheduler that joins the snapshots for the diffs (`--cluster`).
     pub cluster: Option<String>,
 }
@@ -134,7 +134,7 @@ impl Audit {
             fail_on: args.fail_on,
             timings: args.timings,
             output: args.output.clone(),
-            spill: None,
+            piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
             cluster: args.cluster.clone(),
         })
     }

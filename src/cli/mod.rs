@@ -27,13 +27,15 @@ const DEFAULT_MEMORY_SHARE: f64 = 0.9;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
-    let mut spill_instead = false;
     let budget = args.memory_limit.or_else(|| {
         rollaudit::load::memory::available_memory()
             .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
     });
     if !args.skip_memory_check {
-        let shortfall = budget.and_then(|b| memory_shortfall(&args.command, b, false));
+        let shortfall = match budget {
+            Some(budget) => memory_shortfall(&args.command, budget)?,
+            None => None,
+        };
         if let Some(shortfall) = shortfall {
             match &args.command {
                 // A streamed diff holds one window, not the files.
@@ -45,18 +47,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     eprintln!("{shortfall}");
                     eprintln!("both are ingested Parquet files: diffing them a window at a time");
                     stream_instead = true;
-                }
-                // An audit that ingests its CSV exports first holds them coded.
-                Command::Audit(a)
-                    if budget
-                        .is_some_and(|b| memory_shortfall(&args.command, b, true).is_none()) =>
-                {
-                    eprintln!("{shortfall}");
-                    eprintln!(
-                        "ingesting each CSV export to disk in pieces before loading it (in {})",
-                        a.output.display()
-                    );
-                    spill_instead = true;
                 }
                 _ => bail!(
                     "{shortfall}. Split the register into partitions (e.g. one export per \
@@ -81,14 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Audit(audit) => {
             let mut run = config::Audit::resolve(&audit)?;
             run.config.dedupe.pairs_per_part = pairs_per_part(budget);
-            if spill_instead {
-                std::fs::create_dir_all(&run.output)
-                    .with_context(|| format!("{}: cannot create", run.output.display()))?;
-                run.spill = Some(rollaudit::audit::Spill {
-                    dir: run.output.clone(),
-                    piece_bytes: piece_size(None, args.memory_limit),
-                });
-            }
+            run.piece_bytes = piece_size(None, args.memory_limit);
             commands::audit(&run)
         }
         Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
@@ -201,14 +184,15 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
     }
 }
 
-/// The CSV piece size of `ingest`: `--piece-bytes`, else the default capped at an eighth of
-/// `--memory-limit` (about four pieces' worth is held at once), at least 1 MiB.
 /// Candidate pairs dedupe compares at once within the run's memory budget (all of them when
 /// the machine does not say how much memory it has and no limit is given).
 fn pairs_per_part(budget: Option<u64>) -> usize {
     budget.map_or(usize::MAX, rollaudit::dedupe::pairs_per_part_within)
 }
 
+/// The CSV piece size of `ingest` and `audit`: `--piece-bytes` (`ingest`), else the default
+/// capped at an eighth of `--memory-limit` (about four pieces' worth is held at once), at
+/// least 1 MiB.
 fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
     explicit.unwrap_or_else(|| match memory_limit {
         Some(limit) => ((limit / 8) as usize).clamp(1 << 20, load::DEFAULT_PIECE_BYTES),
@@ -217,25 +201,25 @@ fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
 }
 
 /// What a run is estimated to need when that is more than `budget` (the caller refuses it
-/// before any work, or streams instead), as one sentence naming the inputs; for an audit
-/// that ingests its CSV exports to disk first when `spilled` ([`rollaudit::audit::Spill`]).
-fn memory_shortfall(command: &Command, budget: u64, spilled: bool) -> Option<String> {
+/// before any work, or streams instead), as one sentence naming the inputs.
+fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
     let paths = input_paths(command);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let estimate = match command {
         // An audit's snapshots come first in its inputs, in date order, then a death registry
-        // if any.
+        // if any; how they load depends on the profile.
         Command::Audit(a) => {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
-            rollaudit::load::memory::estimate_audit(snapshots, others, spilled)
+            let profile = Reading::resolve(&a.load)?.profile;
+            rollaudit::load::memory::estimate_audit(snapshots, others, &profile)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };
     if estimate.peak_bytes <= budget {
-        return None;
+        return Ok(None);
     }
     use rollaudit::load::memory::gib;
-    Some(format!(
+    Ok(Some(format!(
         "{}: this run needs about {} of memory ({} of input text; model in rollaudit::load::memory) \
          and may use {} (--memory-limit, default 90% of the memory available)",
         paths
@@ -246,7 +230,7 @@ fn memory_shortfall(command: &Command, budget: u64, spilled: bool) -> Option<Str
         gib(estimate.peak_bytes),
         gib(estimate.input_text_bytes),
         gib(budget)
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -284,8 +268,10 @@ mod tests {
         use clap::Parser;
         let inspect = Args::parse_from(["rollaudit", "inspect", csv.to_str().unwrap()]).command;
         // 1000 bytes of text: 3.5 x 1000 + 2 x 1000 = 5500 bytes by the model.
-        assert_eq!(memory_shortfall(&inspect, 5500, false), None);
-        let message = memory_shortfall(&inspect, 5499, false).expect("over budget");
+        assert_eq!(memory_shortfall(&inspect, 5500).unwrap(), None);
+        let message = memory_shortfall(&inspect, 5499)
+            .unwrap()
+            .expect("over budget");
         assert!(
             message.contains("a.csv") && message.contains("--memory-limit"),
             "{message}"

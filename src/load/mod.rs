@@ -44,6 +44,7 @@ pub use ingested::{
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::{sha256_hex, sha256_of_file, InputFormat};
 pub(crate) use source::{GZIP_MAGIC, PARQUET_MAGIC};
+pub use streamed::reads_in_pieces;
 
 /// A loaded snapshot and the account of how it was loaded.
 pub struct Loaded {
@@ -282,7 +283,7 @@ pub fn load_path(
     profile: &Profile,
     progress: &dyn Progress,
 ) -> Result<Loaded, LoadError> {
-    load_file(path, profile, progress, false)
+    load_file(path, profile, DEFAULT_PIECE_BYTES, progress, false)
 }
 
 /// [`load_path`] reading a delimited text `piece_bytes` at a time: for tests that cut a
@@ -302,15 +303,16 @@ pub fn load_path_in_pieces(
     })
 }
 
-/// `path` loaded a piece of text at a time when it is delimited text ([`streamed`]), else
-/// whole.
+/// `path` loaded `piece_bytes` of text at a time when it is delimited text ([`streamed`]),
+/// else whole.
 fn load_file(
     path: &Path,
     profile: &Profile,
+    piece_bytes: usize,
     progress: &dyn Progress,
     coded: bool,
 ) -> Result<Loaded, LoadError> {
-    match streamed::load(path, profile, DEFAULT_PIECE_BYTES, progress, coded)? {
+    match streamed::load(path, profile, piece_bytes, progress, coded)? {
         Some(loaded) => Ok(loaded),
         None => load_raw(source::read_input(path)?, path, profile, progress, coded),
     }
@@ -320,12 +322,13 @@ fn load_file(
 fn load_file_hashed(
     path: &Path,
     profile: &Profile,
+    piece_bytes: usize,
     progress: &dyn Progress,
     coded: bool,
 ) -> Result<(Loaded, String), LoadError> {
     std::thread::scope(|scope| {
         let sha256 = scope.spawn(|| source::sha256_of_file(path));
-        let loaded = load_file(path, profile, progress, coded);
+        let loaded = load_file(path, profile, piece_bytes, progress, coded);
         let sha256 = sha256.join().expect("the hashing thread does not panic");
         Ok((loaded?, sha256?))
     })
@@ -359,7 +362,7 @@ pub fn load_path_hashed(
     profile: &Profile,
     progress: &dyn Progress,
 ) -> Result<(Loaded, String), LoadError> {
-    load_file_hashed(path, profile, progress, false)
+    load_file_hashed(path, profile, DEFAULT_PIECE_BYTES, progress, false)
 }
 
 /// Loads `path` with its repeating text fields coded ([`Snapshot::compact`]), reading only
@@ -377,14 +380,23 @@ pub fn load_path_coded(
     if let Ok(loaded) = load_ingested_coded(path, only) {
         return Ok(loaded);
     }
-    Ok(compacted(load_file(path, profile, progress, true)?))
+    Ok(compacted(load_file(
+        path,
+        profile,
+        DEFAULT_PIECE_BYTES,
+        progress,
+        true,
+    )?))
 }
 
 /// [`load_path_coded`] of every field, with the SHA-256 of the file's bytes: of an ingested
 /// file from a read of its own on another thread, of any other input from the load's read.
+/// Delimited text is read `piece_bytes` at a time ([`DEFAULT_PIECE_BYTES`] unless memory is
+/// short).
 pub fn load_path_hashed_coded(
     path: &Path,
     profile: &Profile,
+    piece_bytes: usize,
     progress: &dyn Progress,
 ) -> Result<(Loaded, String), LoadError> {
     if IngestedReader::open(path).is_ok() {
@@ -400,7 +412,7 @@ pub fn load_path_hashed_coded(
             return Ok((loaded, sha256));
         }
     }
-    let (loaded, sha256) = load_file_hashed(path, profile, progress, true)?;
+    let (loaded, sha256) = load_file_hashed(path, profile, piece_bytes, progress, true)?;
     Ok((compacted(loaded), sha256))
 }
 

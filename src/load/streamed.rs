@@ -29,6 +29,13 @@ use crate::profile::Profile;
 /// A piece's batches being glued into one.
 type Gluing<'scope> = ScopedJoinHandle<'scope, Result<Option<ConvertedBatch>, PolarsError>>;
 
+/// Whether [`load`] reads `path` a piece at a time: it is delimited text in a byte encoding
+/// and `profile` is not fixed-width. It costs the 64-byte probe the loads start with; an
+/// input that cannot be opened answers `false` (its load reports why).
+pub fn reads_in_pieces(path: &Path, profile: &Profile) -> bool {
+    matches!(Pieces::open(path, profile, 1), Ok(Some(_)))
+}
+
 /// Loads the delimited text of `path` a piece of about `piece_bytes` at a time. `None` when
 /// the input is not delimited text in a byte encoding (UTF-8, Latin-1), or is fixed-width:
 /// the caller loads it whole.
