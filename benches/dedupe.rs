@@ -1,6 +1,6 @@
 //! Deduplication benchmarks on a generated register: the whole pipeline (normalisation,
-//! blocking, EM, scoring, clustering), then its two kernels alone, blocking and pair
-//! comparison, in candidate pairs per second. 100,000 voters by default;
+//! blocking, EM, scoring, clustering), then its three kernels alone, the normalisation of
+//! every record's keys, blocking and pair comparison, in candidate pairs per second. 100,000 voters by default;
 //! `ROLLAUDIT_BENCH_VOTERS` overrides (issue 8 runs 1M and 10M).
 //!
 //! Run: `cargo bench --bench dedupe`. Throughput is reported in candidate pairs per second
@@ -51,6 +51,11 @@ fn bench_dedupe(c: &mut Criterion) {
     group.bench_function("block_score_cluster", |b| {
         b.iter(|| dedupe(&snapshot, &dedupe_config).expect("dedupe runs"))
     });
+    // Coded as the commands hold it (`Snapshot::compact`): names and places are normalised
+    // once per distinct value.
+    let mut coded = snapshot.clone();
+    coded.compact();
+    group.bench_function("normalise", |b| b.iter(|| stages::normalise(&coded)));
     let records = stages::normalise(&snapshot);
     group.bench_function("blocking", |b| {
         b.iter(|| stages::block(&records, &dedupe_config))
