@@ -135,6 +135,8 @@ pub enum Stage {
     Diff,
     Dedupe,
     Anomalies,
+    /// Every finding merged, ordered and grouped into incidents ([`incidents::group`]).
+    Incidents,
 }
 
 impl Stage {
@@ -145,6 +147,7 @@ impl Stage {
             Stage::Diff => "diff",
             Stage::Dedupe => "dedupe",
             Stage::Anomalies => "anomalies",
+            Stage::Incidents => "incidents",
         }
     }
 }
@@ -291,6 +294,7 @@ pub fn run(
         .collect();
     let anomalies = anomalies::detect_prepared(&intervals, &prepared, calendar, &config.anomalies);
 
+    stage(Stage::Incidents);
     let mut findings = scan.findings.clone();
     findings.extend(duplicates);
     findings.extend(anomalies.findings.iter().cloned());
