@@ -207,12 +207,33 @@ pub fn detect_prepared(
         return out;
     }
     let routine = routine::detect(intervals, prepared, &mut out);
-    peer::detect(intervals, prepared, &routine, &config.peer, &mut out);
-    skew::detect(intervals, prepared, &config.skew, &mut out);
-    events::detect(intervals, prepared, &config.events, &mut out);
-    operators::detect(intervals, &config.operators, &mut out);
-    calendar_rules::detect(intervals, calendar, &config.calendar, &mut out);
-    id_reuse(intervals, &mut out);
+    // The detectors after the routine events read the intervals and write findings of their
+    // own: they run on every core, each into a result of its own, appended in this order (the
+    // order in which they ran one after the other, so the runs and series keep theirs). One
+    // after the other they held one core for about two and a half seconds at 10,000,000
+    // voters (perf, session 22).
+    type Detector<'d> = &'d (dyn Fn(&mut AnomalyResult) + Sync);
+    let detectors: [Detector<'_>; 6] = [
+        &|out| peer::detect(intervals, prepared, &routine, &config.peer, out),
+        &|out| skew::detect(intervals, prepared, &config.skew, out),
+        &|out| events::detect(intervals, prepared, &config.events, out),
+        &|out| operators::detect(intervals, &config.operators, out),
+        &|out| calendar_rules::detect(intervals, calendar, &config.calendar, out),
+        &|out| id_reuse(intervals, out),
+    ];
+    let parts: Vec<AnomalyResult> = detectors
+        .par_iter()
+        .map(|detect| {
+            let mut part = AnomalyResult::default();
+            detect(&mut part);
+            part
+        })
+        .collect();
+    for part in parts {
+        out.findings.extend(part.findings);
+        out.runs.extend(part.runs);
+        out.series.extend(part.series);
+    }
     routine.explain(&mut out.findings);
     out.findings.sort_by(|a, b| {
         b.severity
