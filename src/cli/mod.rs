@@ -15,7 +15,7 @@ use rollaudit::generate::{self, GenerateConfig};
 use rollaudit::load;
 
 pub use args::Args;
-use args::Command;
+use args::{Command, ScanArgs};
 use config::Reading;
 
 use crate::progress::Timings;
@@ -212,6 +212,11 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
             let profile = Reading::resolve(&a.load)?.profile;
             rollaudit::load::memory::estimate_audit(snapshots, others, &profile)
+        }
+        // One snapshot first, then a death registry if any.
+        Command::Scan(ScanArgs { load, .. }) | Command::Dedupe { load, .. } => {
+            let profile = Reading::resolve(load)?.profile;
+            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };

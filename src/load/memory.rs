@@ -35,7 +35,7 @@
 //!
 //! An audit whose snapshots are all ingested files or delimited exports (read a piece at a
 //! time) has a model of its own ([`estimate_audit`]): it holds them coded, and plans its
-//! dedupe within the budget.
+//! dedupe within the budget. So do `scan` and `dedupe` of such a snapshot ([`estimate_one`]).
 //!
 //! # What a file may declare
 //!
@@ -145,26 +145,63 @@ pub fn held_at_once(in_date_order: &[u64]) -> u64 {
 /// coded model above when every snapshot is an ingested file or delimited text that `profile`
 /// reads a piece at a time ([`super::reads_in_pieces`]: its batches are coded as they are
 /// converted, and at most a few pieces of its text are held, so it is held like an ingested
-/// file; its text counts as its size here, or its gzip trailer's), else [`estimate`]'s model
-/// with the snapshots held at once ([`held_at_once`]) as the retained text of the snapshots.
+/// file; its text counts as its size here, or its gzip trailer's), unless [`estimate`]'s
+/// model with the snapshots held at once ([`held_at_once`]) as the retained text of the
+/// snapshots is lower, as it is for small inputs; else that model.
 ///
 /// The coded model fits the streamed loads of CSV exports too: the audit of two 10M-voter CSV
 /// exports (T = 3,646 MiB) peaked at 5,219 MiB in its anomalies stage (session 21, commit
 /// 4e7379b), against 5,405 MiB from the model.
 pub fn estimate_audit(snapshots: &[&Path], others: &[&Path], profile: &Profile) -> MemoryEstimate {
+    estimate_coded(snapshots, others, profile, |sizes| {
+        CODED_BASE + (CODED_RETAINED * held_at_once(sizes) as f64) as u64
+    })
+}
+
+/// Resident bytes per byte of text of the one snapshot a `scan` or `dedupe` holds coded,
+/// beside the rules' or the dedupe's working set. Fitted on release runs on the project's
+/// 2-core, 24 GiB machine (session 22, commit d1f4c74), at 10M voters: `dedupe` of the CSV
+/// export (T = 1,829 MiB) peaked at 4,467 MiB (model 4,690), of the same register ingested
+/// (T = 2,191 MiB) at 4,250 MiB (model 5,558); `scan` of each at 3,330 and 3,281 MiB. At 1M
+/// voters (T = 183 MiB), `dedupe` 505 MiB and `scan` 470 MiB (model 739). The whole-load model
+/// gave 10,060 MiB for the 10M CSV.
+pub const ONE_CODED_RETAINED: f64 = 2.4;
+
+/// The peak of a `scan` or `dedupe` of `snapshot` (and `others`, loaded whole): when the
+/// snapshot is coded as it is read (an ingested file, or delimited text `profile` reads a
+/// piece at a time), `CODED_BASE + ONE_CODED_RETAINED * T` plus [`estimate`]'s share for the
+/// others, unless [`estimate`]'s model for every input is lower; else that model.
+pub fn estimate_one(snapshot: &Path, others: &[&Path], profile: &Profile) -> MemoryEstimate {
+    estimate_coded(&[snapshot], others, profile, |sizes| {
+        CODED_BASE + (ONE_CODED_RETAINED * sizes[0] as f64) as u64
+    })
+}
+
+/// The model of a run over `snapshots` (in date order) and `others`: the whole-load model,
+/// with the snapshots held at once ([`held_at_once`]) as their retained text; or, when every
+/// snapshot is coded as it is read and it is lower, `coded`'s peak from the snapshots' text
+/// plus [`estimate`]'s for the others.
+fn estimate_coded(
+    snapshots: &[&Path],
+    others: &[&Path],
+    profile: &Profile,
+    coded: impl Fn(&[u64]) -> u64,
+) -> MemoryEstimate {
     let size = |p: &&Path| text_bytes(p).unwrap_or(0);
     let sizes: Vec<u64> = snapshots.iter().map(size).collect();
-    let held = held_at_once(&sizes);
     let rest = estimate(others);
     let input_text_bytes = sizes.iter().sum::<u64>() + rest.input_text_bytes;
     let coded_as_read =
         |p: &&Path| super::IngestedReader::open(p).is_ok() || super::reads_in_pieces(p, profile);
+    let largest = snapshots.iter().chain(others).map(size).max().unwrap_or(0);
+    let retained = held_at_once(&sizes) + rest.input_text_bytes;
+    let whole = (RETAINED * retained as f64 + TRANSIENT * largest as f64) as u64;
+    // Loaded whole, a run holds at least what it holds coded: the whole-load model bounds
+    // both, and is the closer one for small inputs, where the coded model's base dominates.
     let peak_bytes = if !snapshots.is_empty() && snapshots.iter().all(coded_as_read) {
-        CODED_BASE + (CODED_RETAINED * held as f64) as u64 + rest.peak_bytes
+        (coded(&sizes) + rest.peak_bytes).min(whole)
     } else {
-        let largest = snapshots.iter().chain(others).map(size).max().unwrap_or(0);
-        let retained = held + rest.input_text_bytes;
-        (RETAINED * retained as f64 + TRANSIENT * largest as f64) as u64
+        whole
     };
     MemoryEstimate {
         input_text_bytes,
@@ -323,6 +360,35 @@ mod tests {
             e.peak_bytes,
             (3.5 * (3500.0 + 4000.0) + 2.0 * 4000.0) as u64
         );
+    }
+
+    /// A CSV export of 1 GiB (sparse: a header and a row, then its length) is read in pieces
+    /// and estimated by the coded models; through a fixed-width profile, or small, by the
+    /// whole-load model. Expected values from the constants.
+    #[test]
+    fn a_large_export_read_in_pieces_is_estimated_coded() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("register.csv");
+        let mut file = std::fs::File::create(&csv).unwrap();
+        file.write_all(b"voter_id,given_name,family_name\n1,ANA,SILVA\n")
+            .unwrap();
+        let t: u64 = 1 << 30;
+        file.set_len(t).unwrap();
+        let canonical = crate::profile::Profile::canonical();
+        let one = estimate_one(&csv, &[], &canonical);
+        assert_eq!(one.input_text_bytes, t);
+        assert_eq!(one.peak_bytes, CODED_BASE + (2.4 * t as f64) as u64);
+        let audit = estimate_audit(&[&csv, &csv], &[], &canonical);
+        assert_eq!(audit.peak_bytes, CODED_BASE + (1.4 * 2.0 * t as f64) as u64);
+        let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
+        assert_eq!(estimate_one(&csv, &[], &fixed), estimate(&[&csv]));
+        assert_eq!(
+            estimate_one(&csv, &[], &fixed).peak_bytes,
+            (5.5 * t as f64) as u64
+        );
+        // 1 KiB: the whole-load model's 5.5 KiB, not the coded model's 300 MiB.
+        file.set_len(1024).unwrap();
+        assert_eq!(estimate_one(&csv, &[], &canonical).peak_bytes, 5632);
     }
 
     /// By hand from `audit::run`'s order of loads: the latest first, then each earlier
