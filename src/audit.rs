@@ -167,6 +167,9 @@ pub struct AuditJob<'a> {
     pub piece_bytes: usize,
     /// Who joins each pair of snapshots for its diff: `None` for the merge here.
     pub join: Option<&'a dyn FileJoin>,
+    /// The rows of a window when the first snapshot of the series is an ingested file diffed
+    /// a window at a time, never held whole (see [`run`]); `None` loads it whole.
+    pub window_rows: Option<usize>,
 }
 
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
@@ -183,6 +186,7 @@ pub fn run(
         config,
         piece_bytes,
         join,
+        window_rows,
     } = job;
     inputs.sort_by_key(|i| i.date);
     if let Some(w) = inputs.windows(2).find(|w| w[0].date == w[1].date) {
@@ -231,8 +235,9 @@ pub fn run(
     let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
     let duplicates = duplicate_findings(&dedupe, &latest);
 
-    let mut latest = Some(latest);
     let mut earlier = inputs.into_iter();
+    let first = earlier.next();
+    let mut latest = Some(latest);
     let mut next_in_date_order = || -> Result<Option<LoadedInput>, AuditError> {
         match earlier.next() {
             Some(input) => {
@@ -242,10 +247,30 @@ pub fn run(
             None => Ok(latest.take()),
         }
     };
-    let mut current = next_in_date_order()?.expect("at least one snapshot");
     let mut loaded: Vec<LoadedInput> = Vec::new();
     let mut diffs: Vec<DiffResult> = Vec::new();
     let mut prepared: Vec<anomalies::Prepared> = Vec::new();
+    // The first snapshot of a series is the old side of one interval only: an ingested file
+    // there is diffed a window at a time against the next snapshot, whole in memory, and
+    // only the records the diff names are kept (`windowed`). An audit of two ingested
+    // snapshots so holds the latest alone, not two.
+    let ingested = |input: &AuditInput| load::IngestedReader::open(&input.path).is_ok();
+    let mut current = match (first, window_rows, join) {
+        (Some(first), Some(window_rows), None) if ingested(&first) => {
+            let next = next_in_date_order()?.expect("a later snapshot follows the first");
+            stage(Stage::Diff);
+            let (first, d, p) = windowed(first, &next, config, window_rows, stage)?;
+            loaded.push(first);
+            diffs.push(d);
+            prepared.push(p);
+            next
+        }
+        (Some(first), ..) => {
+            stage(Stage::Load);
+            load(first)?
+        }
+        (None, ..) => next_in_date_order()?.expect("at least one snapshot"),
+    };
     while let Some(next) = next_in_date_order()? {
         stage(Stage::Diff);
         let mut d = match join {
@@ -326,6 +351,97 @@ pub fn run(
         incidents,
         runs,
     })
+}
+
+/// The interval from `first`, an ingested file, to `next`, whole in memory, diffed a window of
+/// `window_rows` rows at a time ([`diff::stream`]): the diff, what the detectors take of both
+/// snapshots, and of `first` its provenance and the records the diff names. Its file is read
+/// three times: the fields that decide re-keyings, every field for the diff and the counts of
+/// [`anomalies::EarlierCounts`], and, when arrivals qualify as a bulk registration, the
+/// address and precinct of every record for their residents.
+fn windowed(
+    first: AuditInput,
+    next: &LoadedInput,
+    config: &AuditConfig,
+    window_rows: usize,
+    stage: &dyn Fn(Stage),
+) -> Result<(LoadedInput, DiffResult, anomalies::Prepared), AuditError> {
+    use diff::stream::{self, Input};
+    let path = first.path.as_path();
+    let latest = Input::Loaded(&next.snapshot, &next.input.path);
+    let stream_error = |e: stream::StreamError| match e {
+        stream::StreamError::Load(e) => AuditError::Load(e),
+        stream::StreamError::Write(e) => unreachable!("the audit's windows write nothing: {e}"),
+    };
+    let (result, sha256) = std::thread::scope(|scope| {
+        let sha256 = scope.spawn(|| load::sha256_of_file(path));
+        let result = (|| {
+            let report = load::ingested_report(path)?;
+            let rekeyed =
+                stream::find_rekeyed(Input::File(path), latest, &config.diff, window_rows)
+                    .map_err(stream_error)?;
+            let present: Vec<_> = crate::model::Field::ALL
+                .into_iter()
+                .filter(|f| !report.missing_fields.contains(f))
+                .collect();
+            let mut counts = anomalies::EarlierCounts::new(&present, next.input.date);
+            let mut kept = diff::KeptDiff::default();
+            let windows = stream::diff_windows(
+                Input::CodedFile(path),
+                latest,
+                &config.diff,
+                rekeyed,
+                window_rows,
+                |part, old, new| {
+                    counts.add(old);
+                    kept.add(part, old, new);
+                    Ok(())
+                },
+            );
+            windows.map_err(stream_error)?;
+            let (d, kept) = kept
+                .finish()
+                .expect("a streamed diff has at least one window");
+            Ok::<_, AuditError>((report, counts, d, kept))
+        })();
+        (
+            result,
+            sha256.join().expect("the hashing thread does not panic"),
+        )
+    });
+    let (report, counts, d, kept) = result?;
+    let sha256 = sha256?;
+    stage(Stage::Anomalies);
+    let iv = Interval {
+        from: first.date,
+        to: next.input.date,
+        old: &kept,
+        new: &next.snapshot,
+        diff: &d,
+    };
+    let mut residents = anomalies::prepare_counted(&iv, counts, &config.anomalies);
+    if residents.wanted() {
+        let only = [
+            crate::model::Field::AddressLine,
+            crate::model::Field::Precinct,
+        ];
+        stream::each_window(Input::File(path), &only, window_rows, |part| {
+            residents.count(part)
+        })?;
+    }
+    let prepared = residents.prepared();
+    let digest = d.old_digest;
+    Ok((
+        LoadedInput {
+            input: first,
+            sha256,
+            report,
+            digest,
+            snapshot: kept,
+        },
+        d,
+        prepared,
+    ))
 }
 
 pub use crate::findings::DUPLICATE_RULE;

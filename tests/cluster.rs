@@ -19,7 +19,7 @@ use rollaudit::cluster::{functions, ClusterJoin, FINGERPRINT};
 use rollaudit::load::DEFAULT_PIECE_BYTES;
 use rollaudit::model::{Field, FINGERPRINT_COLUMN};
 
-use util::{files_of, library_audit, Dir};
+use util::{files_of, library_audit, without_column, Dir};
 
 /// A port free now (the processes bind it a moment later), and never one this test process
 /// handed out before. The tests run side by side, and a port released by one test's probe can
@@ -210,31 +210,6 @@ fn ingested_series(dir: &Dir) -> Vec<String> {
         .collect()
 }
 
-/// Rewrites a CSV file without one of its columns.
-fn without_column(path: &Path, column: &str) {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let drop = headers
-        .iter()
-        .position(|h| h == column)
-        .expect("the column");
-    let keep = |record: &csv::StringRecord| -> csv::StringRecord {
-        record
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != drop)
-            .map(|(_, v)| v)
-            .collect()
-    };
-    let records: Vec<csv::StringRecord> = reader.records().map(|r| keep(&r.unwrap())).collect();
-    let mut writer = csv::Writer::from_path(path).unwrap();
-    writer.write_record(&keep(&headers)).unwrap();
-    for record in records {
-        writer.write_record(&record).unwrap();
-    }
-    writer.flush().unwrap();
-}
-
 /// The series as the library's audit takes it, 90 days apart.
 fn inputs_of(snapshots: &[String]) -> Vec<AuditInput> {
     snapshots
@@ -302,13 +277,22 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
     let dir = Dir::new();
     let snapshots = ingested_series(&dir);
     let inputs = inputs_of(&snapshots);
-    let local = library_audit(&inputs, DEFAULT_PIECE_BYTES, None, &dir.path("local"));
+    // The local audit diffs the first snapshot a window at a time, as the command does.
+    let windows = Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS);
+    let local = library_audit(
+        &inputs,
+        DEFAULT_PIECE_BYTES,
+        None,
+        windows,
+        &dir.path("local"),
+    );
     let cluster = Cluster::start(&dir, 2);
     let join = ClusterJoin::connect(&cluster.scheduler).expect("the cluster answers");
     let distributed = library_audit(
         &inputs,
         DEFAULT_PIECE_BYTES,
         Some(&join),
+        windows,
         &dir.path("cluster"),
     );
     let names: Vec<&str> = local.iter().map(|(n, _)| n.as_str()).collect();

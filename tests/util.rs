@@ -202,13 +202,14 @@ pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// The audit of `inputs` by the library (canonical profile, default thresholds, no calendar),
-/// reading delimited exports `piece_bytes` at a time and joining the diffs by `join` where
-/// given, its artefacts written into `out` with a fixed run record and returned by name
-/// ([`files_of`]).
+/// reading delimited exports `piece_bytes` at a time, joining the diffs by `join` where given
+/// and diffing a first ingested snapshot `window_rows` at a time where given, its artefacts
+/// written into `out` with a fixed run record and returned by name ([`files_of`]).
 pub fn library_audit(
     inputs: &[rollaudit::audit::AuditInput],
     piece_bytes: usize,
     join: Option<&dyn rollaudit::audit::FileJoin>,
+    window_rows: Option<usize>,
     out: &Path,
 ) -> Vec<(String, Vec<u8>)> {
     let profile = rollaudit::profile::Profile::canonical();
@@ -221,6 +222,7 @@ pub fn library_audit(
         config: &config,
         piece_bytes,
         join,
+        window_rows,
     };
     let result = rollaudit::audit::run(job, &rollaudit::load::NoProgress, &|_| {})
         .expect("the series audits");
@@ -236,4 +238,29 @@ pub fn library_audit(
     };
     rollaudit::report::audit::write_audit(out, &result, &info).expect("the artefacts are written");
     files_of(out)
+}
+
+/// Rewrites a CSV file without one of its columns.
+pub fn without_column(path: &Path, column: &str) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let drop = headers
+        .iter()
+        .position(|h| h == column)
+        .expect("the column");
+    let keep = |record: &csv::StringRecord| -> csv::StringRecord {
+        record
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != drop)
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| keep(&r.unwrap())).collect();
+    let mut writer = csv::Writer::from_path(path).unwrap();
+    writer.write_record(&keep(&headers)).unwrap();
+    for record in records {
+        writer.write_record(&record).unwrap();
+    }
+    writer.flush().unwrap();
 }

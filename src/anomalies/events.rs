@@ -23,7 +23,7 @@ use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, FieldOf, Inte
 use crate::diff::{ChangeKind, RecordChange};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
-use crate::snapshot::judge_texts;
+use crate::snapshot::{judge_texts, Snapshot};
 
 #[derive(Clone, Debug)]
 pub struct EventConfig {
@@ -280,26 +280,49 @@ fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
     arrivals
 }
 
-/// The qualifying arrivals, and the residents of the whole earlier snapshot at each of their
-/// addresses. Only rows in the arrivals' precincts can share their address keys, and only
-/// their keys are counted: building the key of every record of OLD was most of this
-/// detector's time.
-pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Arrived {
+/// The qualifying arrivals, with their addresses' residents in OLD still to count
+/// ([`Residents::count`] over every part of it): the arrivals come from the diff, so a pass
+/// over OLD that the diff streamed comes after it.
+pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Residents {
     let arrivals = arrivals(iv, config);
-    let precincts: HashSet<&str> = arrivals.values().map(|a| a.2.as_str()).collect();
-    let mut residents_before: HashMap<String, usize> =
-        arrivals.keys().map(|(k, _)| (k.clone(), 0)).collect();
-    if let Some(lines) = iv
-        .old
-        .column(Field::AddressLine)
-        .filter(|_| !precincts.is_empty())
-    {
-        let rows = iv.old.rows();
-        let precinct = iv.old.column(Field::Precinct);
+    let precincts = arrivals.values().map(|a| a.2.clone()).collect();
+    let residents_before = arrivals.keys().map(|(k, _)| (k.clone(), 0)).collect();
+    Residents {
+        arrived: Arrived {
+            arrivals,
+            residents_before,
+        },
+        precincts,
+    }
+}
+
+/// The arrivals of an interval, their residents in OLD being counted.
+pub(crate) struct Residents {
+    arrived: Arrived,
+    /// The arrivals' precincts: only rows in them can share their address keys.
+    precincts: HashSet<String>,
+}
+
+impl Residents {
+    /// Whether any record of OLD needs counting.
+    pub(crate) fn wanted(&self) -> bool {
+        !self.precincts.is_empty()
+    }
+
+    /// Counts the residents of the arrivals' addresses in a part of OLD. Only their keys are
+    /// counted: building the key of every record of OLD was most of this detector's time.
+    pub(crate) fn count(&mut self, part: &Snapshot) {
+        let Some(lines) = part.column(Field::AddressLine).filter(|_| self.wanted()) else {
+            return;
+        };
+        let rows = part.rows();
+        let precinct = part.column(Field::Precinct);
         // Whether each row's precinct is one of the arrivals', judged once per precinct
         // where the column is coded; a row without one is in the precinct "".
+        let precincts = &self.precincts;
         let theirs = precinct.map(|p| judge_texts(p, rows, |p| Some(precincts.contains(p))));
         let missing_is_theirs = precincts.contains("");
+        let residents_before = &mut self.arrived.residents_before;
         let mut key = String::new();
         for (row, line) in lines.strs(0..rows).enumerate() {
             let in_theirs = theirs.as_ref().and_then(|t| t.at(row).copied());
@@ -313,9 +336,10 @@ pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Arrived {
             }
         }
     }
-    Arrived {
-        arrivals,
-        residents_before,
+
+    /// The arrivals with every part of OLD counted.
+    pub(crate) fn counted(self) -> Arrived {
+        self.arrived
     }
 }
 

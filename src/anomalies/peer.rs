@@ -38,6 +38,7 @@ use super::{
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
+use crate::snapshot::Snapshot;
 use crate::stats::{benjamini_hochberg, binomial_upper_tail, normal_upper_tail};
 
 /// The change kinds whose area rates are compared.
@@ -93,21 +94,53 @@ pub(crate) struct AreaTable {
     parent: HashMap<String, String>,
 }
 
-pub(super) fn area_table(iv: &Interval<'_>, field: Field, parent: Option<Field>) -> AreaTable {
-    let mut exposure_old = HashMap::new();
-    let mut exposure_new = HashMap::new();
-    let mut parents = HashMap::new();
-    for (snap, exposure) in [(iv.old, &mut exposure_old), (iv.new, &mut exposure_new)] {
-        let parent = parent.filter(|&p| snap.has(p));
-        for (area, (n, first_parent)) in super::area_counts(snap, field, parent) {
+/// An area level's records in a snapshot, summed over its parts in row order: records per
+/// area, and each area's parent on its first record (of the first part that has the area).
+#[derive(Default)]
+pub(crate) struct Exposure {
+    records: HashMap<String, u64>,
+    parent: HashMap<String, String>,
+}
+
+impl Exposure {
+    /// Adds the next part of the snapshot.
+    pub(super) fn add(&mut self, part: &Snapshot, field: Field, parent: Option<Field>) {
+        let parent = parent.filter(|&p| part.has(p));
+        for (area, (n, first_parent)) in super::area_counts(part, field, parent) {
             if let Some(p) = first_parent {
-                parents
-                    .entry(area.to_string())
-                    .or_insert_with(|| p.to_string());
+                if !self.parent.contains_key(area) {
+                    self.parent.insert(area.to_string(), p.to_string());
+                }
             }
-            exposure.insert(area.to_string(), n);
+            match self.records.get_mut(area) {
+                Some(records) => *records += n,
+                None => {
+                    self.records.insert(area.to_string(), n);
+                }
+            }
         }
     }
+}
+
+/// The table of one area level of `iv`, from `old`, the level's [`Exposure`] in the whole of
+/// OLD (`iv.old` may hold only the records the diff names).
+pub(super) fn area_table(
+    iv: &Interval<'_>,
+    field: Field,
+    parent: Option<Field>,
+    old: Exposure,
+) -> AreaTable {
+    let Exposure {
+        records: exposure_old,
+        parent: mut parents,
+    } = old;
+    let mut new = Exposure::default();
+    new.add(iv.new, field, parent);
+    // An area's parent as OLD has it, else as NEW has it.
+    for (area, p) in new.parent {
+        parents.entry(area).or_insert(p);
+    }
+    let exposure_new = new.records;
     let mut changed: HashMap<ChangeKind, HashMap<String, Vec<u32>>> = HashMap::new();
     let area_of = FieldOf::of(iv, field);
     for (i, r) in iv.diff.records.iter().enumerate() {

@@ -192,52 +192,142 @@ pub(crate) struct Test {
     ids: Vec<String>,
 }
 
-/// The removal-composition tests of one interval (its index left at 0), from its whole
-/// earlier snapshot: each dimension the snapshot has, at each area level.
-pub(crate) fn tests(iv: &Interval<'_>, config: &SkewConfig) -> Vec<Test> {
-    let dims: Vec<Dimension> = DIMENSIONS
-        .into_iter()
-        .filter(|(_, f)| iv.old.has(*f))
-        .map(|(d, _)| d)
-        .collect();
+/// The population removals are weighed against, in an interval's earlier snapshot, summed
+/// over its parts: records per category of each dimension the snapshot has, over the whole
+/// register and per area of each level above the precinct. Counts add up part by part, so
+/// the tests are those of the whole snapshot whether it was held whole or read a window at a
+/// time (issue #16).
+pub(crate) struct Population {
+    /// The later snapshot's date, at which ages are taken.
+    at: i32,
+    /// The area levels the snapshot has, each with its field.
+    levels: Vec<(Scope, Field)>,
+    dims: Vec<DimensionCounts>,
+}
+
+/// One dimension's records per category, and per level the records per (area, category).
+struct DimensionCounts {
+    dim: Dimension,
+    total: BTreeMap<String, u64>,
+    areas: Vec<BTreeMap<(String, String), u64>>,
+}
+
+impl Population {
+    /// Nothing counted yet, of a snapshot with `fields`, for an interval ending at `at`.
+    pub(crate) fn new(fields: &[Field], at: i32) -> Population {
+        let levels: Vec<(Scope, Field)> = AREA_LEVELS[1..]
+            .iter()
+            .filter(|(field, _)| fields.contains(field))
+            .map(|(field, scope)| (*scope, *field))
+            .collect();
+        let dims = DIMENSIONS
+            .into_iter()
+            .filter(|(_, f)| fields.contains(f))
+            .map(|(dim, _)| DimensionCounts {
+                dim,
+                total: BTreeMap::new(),
+                areas: vec![BTreeMap::new(); levels.len()],
+            })
+            .collect();
+        Population { at, levels, dims }
+    }
+
+    /// Adds the next part of the snapshot: each dimension on a core of its own.
+    pub(crate) fn add(&mut self, part: &Snapshot) {
+        // Each row's area at each level, read once for all dimensions.
+        let areas: Vec<Option<Categories>> = self
+            .levels
+            .par_iter()
+            .map(|(_, field)| Categories::of_text(part, *field))
+            .collect();
+        let at = self.at;
+        self.dims.par_iter_mut().for_each(|counts| {
+            let cats = Categories::of(part, counts.dim, at);
+            let n = cats.names.len();
+            let mut total = vec![0u64; n];
+            for c in cats.of_row.iter().flatten() {
+                total[*c as usize] += 1;
+            }
+            add_counts(&mut counts.total, cats.names.iter().cloned().zip(total));
+            for (area_of, sums) in areas.iter().zip(&mut counts.areas) {
+                let Some(area_of) = area_of else { continue };
+                // Records per area and category (dense: few categories).
+                let mut area_pop = vec![0u64; area_of.names.len() * n];
+                for (a, c) in area_of.of_row.iter().zip(&cats.of_row) {
+                    if let (Some(a), Some(c)) = (a, c) {
+                        area_pop[*a as usize * n + *c as usize] += 1;
+                    }
+                }
+                let named = area_pop.iter().enumerate().map(|(i, &k)| {
+                    let (a, c) = (i / n, i % n);
+                    ((area_of.names[a].clone(), cats.names[c].clone()), k)
+                });
+                add_counts(sums, named.filter(|(_, k)| *k > 0));
+            }
+        });
+    }
+}
+
+fn add_counts<K: Ord>(sums: &mut BTreeMap<K, u64>, counts: impl Iterator<Item = (K, u64)>) {
+    for (key, k) in counts {
+        *sums.entry(key).or_insert(0) += k;
+    }
+}
+
+/// The index of `row`'s category in `global` (sorted names), through its local index in
+/// `local`.
+fn global_index(local: &Categories, row: usize, global: &[&String]) -> Option<u32> {
+    let name = &local.names[local.of_row[row]? as usize];
+    global.binary_search(&name).ok().map(|i| i as u32)
+}
+
+/// The removal-composition tests of one interval (its index left at 0) against `population`,
+/// that of the whole of OLD (`iv.old` may hold only the records the diff names).
+pub(crate) fn tests(iv: &Interval<'_>, population: &Population, config: &SkewConfig) -> Vec<Test> {
     let t = 0;
     let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
         .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
         .collect();
-    // Each row's area at each level, read once for all dimensions.
-    let areas: Vec<(Scope, Categories)> = AREA_LEVELS[1..]
+    // The removed records' areas at each level.
+    let areas: Vec<(Scope, Option<Categories>)> = population
+        .levels
         .par_iter()
-        .filter_map(|(field, scope)| Some((*scope, Categories::of_text(iv.old, *field)?)))
+        .map(|(scope, field)| (*scope, Categories::of_text(iv.old, *field)))
         .collect();
-    // The dimensions on every core (each a pass over OLD), their tests in dimension order.
-    let per_dimension = dims.par_iter().map(|dim| {
+    // The dimensions on every core, their tests in dimension order.
+    let per_dimension = population.dims.par_iter().map(|of_dim| {
         let mut tests = Vec::new();
-        let cats = Categories::of(iv.old, *dim, iv.to);
-        let n = cats.names.len();
+        let names: Vec<&String> = of_dim.total.keys().collect();
+        let n = names.len();
         // Register-wide propensity per category.
-        let mut pop = vec![0.0f64; n];
-        for c in cats.of_row.iter().flatten() {
-            pop[*c as usize] += 1.0;
-        }
+        let pop: Vec<f64> = of_dim.total.values().map(|&k| k as f64).collect();
+        let cats = Categories::of(iv.old, of_dim.dim, iv.to);
+        let category = |row: usize| global_index(&cats, row, &names);
         let mut rem = vec![0.0f64; n];
         for (row, _) in &removed {
-            if let Some(c) = cats.of_row[*row] {
+            if let Some(c) = category(*row) {
                 rem[c as usize] += 1.0;
             }
         }
         let propensity = |c: usize| rem[c] / pop[c];
-        for (scope, area_of) in &areas {
-            // Population per area and category (dense: few categories).
-            let mut area_pop = vec![0.0f64; area_of.names.len() * n];
-            for (a, c) in area_of.of_row.iter().zip(&cats.of_row) {
-                if let (Some(a), Some(c)) = (a, c) {
-                    area_pop[*a as usize * n + *c as usize] += 1.0;
-                }
+        for ((scope, area_of), sums) in areas.iter().zip(&of_dim.areas) {
+            let Some(area_of) = area_of else { continue };
+            // Population per area and category, areas in name order.
+            let mut area_names: Vec<&String> = sums.keys().map(|(a, _)| a).collect();
+            area_names.dedup();
+            let mut area_pop = vec![0.0f64; area_names.len() * n];
+            for ((a, c), &k) in sums {
+                let (a, c) = (
+                    area_names.binary_search(&a).expect("an area counted"),
+                    names.binary_search(&c).expect("a category counted"),
+                );
+                area_pop[a * n + c] = k as f64;
             }
             // Removals per area, in area order.
             let mut area_rem: BTreeMap<u32, Vec<(u32, &String)>> = BTreeMap::new();
             for (row, id) in &removed {
-                if let (Some(a), Some(c)) = (area_of.of_row[*row], cats.of_row[*row]) {
+                let area = global_index(area_of, *row, &area_names);
+                if let (Some(a), Some(c)) = (area, category(*row)) {
                     area_rem.entry(a).or_default().push((c, id));
                 }
             }
@@ -281,15 +371,15 @@ pub(crate) fn tests(iv: &Interval<'_>, config: &SkewConfig) -> Vec<Test> {
                 tests.push(Test {
                     interval: t,
                     scope: *scope,
-                    area: area_of.names[area as usize].clone(),
-                    dim: *dim,
+                    area: area_names[area as usize].clone(),
+                    dim: of_dim.dim,
                     removals: items.len(),
                     ids: items
                         .iter()
                         .filter(|(c, _)| *c as usize == category)
                         .map(|(_, id)| (*id).clone())
                         .collect(),
-                    category: cats.names[category].clone(),
+                    category: names[category].clone(),
                     observed_share,
                     expected_share,
                     p: chi_square_upper_tail(chi2, (used - 1) as f64),

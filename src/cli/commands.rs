@@ -51,6 +51,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         config: &run.config,
         piece_bytes: run.piece_bytes,
         join: join.as_deref(),
+        window_rows: Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
     };
     let result = rollaudit::audit::run(job, &bar, &|stage| {
         spinner.stage(stage.name());
@@ -393,14 +394,15 @@ pub fn diff_streamed(
     use rollaudit::diff::stream;
     let config = rollaudit::diff::DiffConfig::default();
     timings.begin("re-keying pass");
+    let (old, new) = (stream::Input::File(old), stream::Input::File(new));
     let rekeyed = stream::find_rekeyed(old, new, &config, window_rows)?;
     timings.begin("diff and write");
     let mut writer = report::diff::DiffWriter::create(dir)?;
     let (mut windows, mut rows) = (0u64, 0u64);
-    stream::diff_files(old, new, &config, rekeyed, window_rows, |result, o, n| {
+    stream::diff_windows(old, new, &config, rekeyed, window_rows, |result, o, n| {
         windows += 1;
         rows += (o.rows() + n.rows()) as u64;
-        Ok(writer.append(result, o, n)?)
+        Ok(writer.append(&result, o, n)?)
     })?;
     let (totals, kinds) = writer.finish()?;
     timings.end();

@@ -345,6 +345,75 @@ pub fn keep_named(
     snapshot.subset(&rows)
 }
 
+/// A diff taken a window at a time ([`stream`]) with, of its OLD, only the records it names:
+/// what an audit keeps of an earlier snapshot that it never holds whole (issue #16). NEW is
+/// whole in memory, and its windows are its rows in order. The result and the kept records
+/// are those of [`diff`] and [`keep_named`] on the whole snapshots.
+#[derive(Default)]
+pub struct KeptDiff {
+    totals: Option<DiffResult>,
+    log: Vec<Change>,
+    records: Vec<RecordChange>,
+    /// The kept records of each window of OLD, and how many there are in all.
+    kept: Vec<Snapshot>,
+    kept_rows: u32,
+    /// Rows of NEW in the windows so far.
+    new_rows: u32,
+}
+
+impl KeptDiff {
+    /// Adds the next window's diff, of `old` and `new`.
+    pub fn add(&mut self, mut part: DiffResult, old: &Snapshot, new: &Snapshot) {
+        let named = part.named_rows().0;
+        part.renumber(Some(&named), None);
+        let shift = |row: &mut Option<u32>, by: u32| {
+            if let Some(r) = row {
+                *r += by;
+            }
+        };
+        let (log, records) = (
+            std::mem::take(&mut part.log),
+            std::mem::take(&mut part.records),
+        );
+        for mut c in log {
+            shift(&mut c.old_row, self.kept_rows);
+            shift(&mut c.new_row, self.new_rows);
+            self.log.push(c);
+        }
+        for mut r in records {
+            shift(&mut r.old_row, self.kept_rows);
+            shift(&mut r.new_row, self.new_rows);
+            self.records.push(r);
+        }
+        self.kept.push(old.subset(&named));
+        self.kept_rows += named.len() as u32;
+        self.new_rows += new.rows() as u32;
+        self.totals = Some(match self.totals.take() {
+            None => part,
+            Some(totals) => totals.plus(part),
+        });
+    }
+
+    /// The whole diff, and the records of OLD it names, its rows renumbered to them. `None`
+    /// when no window was added.
+    pub fn finish(self) -> Option<(DiffResult, Snapshot)> {
+        let mut result = self.totals?;
+        result.log = self.log;
+        result.records = self.records;
+        let mut parts = self.kept.into_iter();
+        let first = parts.next()?;
+        let fields = first.fields.clone();
+        let mut df = first.df;
+        for part in parts {
+            df.vstack_mut_owned(part.df)
+                .expect("windows of one file have the same columns");
+        }
+        crate::snapshot::glue_columns(&mut df, |_| true)
+            .expect("a column replaced by its own rechunked copy has the frame's height");
+        Some((result, Snapshot::new(df, fields)))
+    }
+}
+
 /// Diffs two snapshots.
 pub fn diff(old: &Snapshot, new: &Snapshot, config: &DiffConfig) -> DiffResult {
     let local = |old: &Snapshot, new: &Snapshot, drift: Option<&[Field]>| {

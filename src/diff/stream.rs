@@ -18,9 +18,15 @@
 //! one-to-one identity rule the in-memory diff uses ([`super::classify`]). The second pass
 //! diffs every field and labels the pairs it was given. Both passes read the files; the
 //! first reads about a third of their columns.
+//!
+//! # One side in memory
+//! An audit holds its latest snapshot whole (its scan and dedupe need it) and diffs an earlier
+//! ingested snapshot against it without loading that one ([`Input::Loaded`]): the windows are
+//! then cut by the file's row groups alone, each taking the slice of the latest snapshot up to
+//! the window's last id, and the earlier snapshot is never held whole (issue #16).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
@@ -28,8 +34,8 @@ use polars::prelude::DataFrame;
 use super::classify::{identity, one_to_one};
 use super::{diff, ChangeKind, DiffConfig, DiffResult, RekeyedIds, Rekeying};
 use crate::load::{IngestedReader, LoadError};
-use crate::model::Field;
-use crate::snapshot::Snapshot;
+use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
+use crate::snapshot::{compact_frame, Snapshot};
 
 /// Rows each side buffers before a window is cut, by default: at 10^6 rows a side a window
 /// holds about 1 GB of Arrow memory in all (two sides of ~25 text columns), small enough for
@@ -49,25 +55,78 @@ const REKEY_FIELDS: [Field; 7] = [
     Field::Status,
 ];
 
-/// One file being read, and its rows not yet given to a window.
+/// One side of a streamed diff.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// An ingested file, read a row group at a time.
+    File(&'a Path),
+    /// An ingested file read a row group at a time, each coded as it is read
+    /// ([`Snapshot::compact`]), as an audit holds its snapshots.
+    CodedFile(&'a Path),
+    /// A snapshot already in memory (an audit's latest), loaded from the file named, and
+    /// taken a slice at a time.
+    Loaded(&'a Snapshot, &'a Path),
+}
+
+/// One side being read, and its rows not yet given to a window.
 struct Side {
-    reader: IngestedReader,
+    /// `None` for a snapshot in memory: all its rows are buffered from the start.
+    reader: Option<IngestedReader>,
+    path: PathBuf,
+    coded: bool,
     fields: Vec<Field>,
     buffered: Option<DataFrame>,
+    /// No rows, with the side's columns.
+    empty: DataFrame,
     done: bool,
 }
 
 impl Side {
-    fn open(path: &Path, only: Option<&[Field]>) -> Result<Side, LoadError> {
+    fn open(input: Input<'_>, only: Option<&[Field]>) -> Result<Side, LoadError> {
+        let (path, coded) = match input {
+            Input::File(path) => (path, false),
+            Input::CodedFile(path) => (path, true),
+            Input::Loaded(snapshot, path) => {
+                let mut fields = snapshot.fields.clone();
+                if let Some(only) = only {
+                    fields.retain(|f| only.contains(f));
+                }
+                let mut columns: Vec<&str> = fields.iter().map(|f| f.name()).collect();
+                columns.extend([FINGERPRINT_COLUMN, LINE_COLUMN]);
+                let df = snapshot
+                    .df
+                    .select(columns)
+                    .map_err(|source| LoadError::Columnar {
+                        path: path.to_path_buf(),
+                        format: "Parquet",
+                        source,
+                    })?;
+                return Ok(Side {
+                    reader: None,
+                    path: path.to_path_buf(),
+                    coded: false,
+                    fields,
+                    empty: df.clear(),
+                    buffered: Some(df),
+                    done: true,
+                });
+            }
+        };
         let mut reader = IngestedReader::open(path)?;
         if let Some(only) = only {
             reader.project(only);
         }
-        let fields = reader.fields().to_vec();
+        let mut empty = reader.empty()?;
+        if coded {
+            compact_frame(&mut empty);
+        }
         Ok(Side {
-            reader,
-            fields,
+            fields: reader.fields().to_vec(),
+            reader: Some(reader),
+            path: path.to_path_buf(),
+            coded,
             buffered: None,
+            empty,
             done: false,
         })
     }
@@ -78,14 +137,22 @@ impl Side {
 
     fn fill(&mut self, rows: usize) -> Result<(), LoadError> {
         while !self.done && self.rows() < rows {
-            match self.reader.next_group()? {
-                Some(group) => match &mut self.buffered {
-                    Some(df) => {
-                        df.vstack_mut_owned(group)
-                            .map_err(|e| self.reader.internal(e))?;
+            let Some(reader) = self.reader.as_mut() else {
+                self.done = true;
+                break;
+            };
+            match reader.next_group()? {
+                Some(mut group) => {
+                    if self.coded {
+                        compact_frame(&mut group);
                     }
-                    None => self.buffered = Some(group),
-                },
+                    match &mut self.buffered {
+                        Some(df) => {
+                            df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
+                        }
+                        None => self.buffered = Some(group),
+                    }
+                }
                 None => self.done = true,
             }
         }
@@ -103,7 +170,7 @@ impl Side {
     fn take_through(&mut self, bound: Option<&str>) -> Result<Snapshot, LoadError> {
         let df = match self.buffered.take() {
             Some(df) => df,
-            None => self.reader.empty()?,
+            None => self.empty.clone(),
         };
         let cut = match bound {
             None => df.height(),
@@ -123,7 +190,14 @@ impl Side {
     }
 
     fn internal(&self, source: polars::prelude::PolarsError) -> LoadError {
-        self.reader.internal(source)
+        match &self.reader {
+            Some(reader) => reader.internal(source),
+            None => LoadError::Columnar {
+                path: self.path.clone(),
+                format: "Parquet",
+                source,
+            },
+        }
     }
 }
 
@@ -182,17 +256,18 @@ pub enum StreamError {
     Write(#[from] crate::files::WriteError),
 }
 
-/// Diffs two ingested Parquet files window by window (see the module documentation), calling
-/// `each` with every window's result and snapshots in `voter_id` order. `rekeyed` comes from
-/// [`find_rekeyed`] on the same files. The results add up to the in-memory diff's: the same
-/// change log in the same order, the same records and counts.
-pub fn diff_files(
-    old: &Path,
-    new: &Path,
+/// Diffs two ingested Parquet files, or one and a snapshot in memory, window by window (see
+/// the module documentation), calling `each` with every window's result and snapshots in
+/// `voter_id` order. `rekeyed` comes from [`find_rekeyed`] on the same inputs. The results add
+/// up to the in-memory diff's: the same change log in the same order, the same records and
+/// counts.
+pub fn diff_windows(
+    old: Input<'_>,
+    new: Input<'_>,
     config: &DiffConfig,
     rekeyed: RekeyedIds,
     window_rows: usize,
-    mut each: impl FnMut(&DiffResult, &Snapshot, &Snapshot) -> Result<(), StreamError>,
+    mut each: impl FnMut(DiffResult, &Snapshot, &Snapshot) -> Result<(), StreamError>,
 ) -> Result<(), StreamError> {
     let config = DiffConfig {
         rekeying: Rekeying::Known(Arc::new(rekeyed)),
@@ -200,14 +275,35 @@ pub fn diff_files(
     };
     let (mut old, mut new) = (Side::open(old, None)?, Side::open(new, None)?);
     windows(&mut old, &mut new, window_rows, |o, n| {
-        each(&diff(o, n, &config), o, n)
+        each(diff(o, n, &config), o, n)
     })
+}
+
+/// Calls `each` with the rows of `input`, `only` the fields given (those it has) and the id, at least
+/// `window_rows` at a time (whole row groups): a pass over a file the caller does not hold.
+pub fn each_window(
+    input: Input<'_>,
+    only: &[Field],
+    window_rows: usize,
+    mut each: impl FnMut(&Snapshot),
+) -> Result<(), LoadError> {
+    // The reader checks the ids' order as it reads.
+    let mut only = only.to_vec();
+    only.push(Field::VoterId);
+    let mut side = Side::open(input, Some(&only))?;
+    loop {
+        side.fill(window_rows.max(1))?;
+        if side.rows() == 0 {
+            return Ok(());
+        }
+        each(&side.take_through(None)?);
+    }
 }
 
 /// The first pass: the exits and arrivals of the whole register, paired one to one.
 pub fn find_rekeyed(
-    old: &Path,
-    new: &Path,
+    old: Input<'_>,
+    new: Input<'_>,
     config: &DiffConfig,
     window_rows: usize,
 ) -> Result<RekeyedIds, StreamError> {

@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use super::columnar::{as_ingested, catch_reader_panic, check_row_groups, is_read};
 use super::memory::Limits;
 use super::source::PARQUET_MAGIC;
-use super::{load_bytes, InputFormat, LoadError, Loaded, NoProgress};
+use super::{load_bytes, InputFormat, LoadError, LoadReport, Loaded, NoProgress};
 use crate::model::{Field, FINGERPRINT_COLUMN, LINE_COLUMN};
 use crate::profile::Profile;
 use crate::snapshot::{compact_frame, Snapshot};
@@ -323,6 +323,19 @@ fn read_groups(path: &Path, only: &[Field], coded: bool) -> Result<Loaded, LoadE
     let (snapshot, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
     report.missing_fields.retain(|f| !present.contains(f));
     Ok(Loaded { snapshot, report })
+}
+
+/// The account a whole load of the ingested file `path` gives ([`load_ingested`]), without
+/// loading it: for a file an audit reads a window at a time.
+pub fn ingested_report(path: &Path) -> Result<LoadReport, LoadError> {
+    let reader = IngestedReader::open(path)?;
+    let table = as_ingested(&reader.empty()?, path)?.ok_or_else(|| LoadError::NotIngested {
+        path: path.to_path_buf(),
+    })?;
+    let (_, mut report) = table.into_snapshot(path, InputFormat::Parquet, false)?;
+    report.rows_read = reader.rows();
+    report.rows_loaded = reader.rows();
+    Ok(report)
 }
 
 /// Writes a snapshot as Parquet (`.parquet`) or Arrow IPC (any other extension, e.g.

@@ -39,7 +39,8 @@ use crate::snapshot::Snapshot;
 #[cfg(feature = "cluster")]
 pub(crate) use convert::{hash_value, Value};
 pub use ingested::{
-    load_ingested, load_ingested_coded, write_snapshot, IngestedReader, IngestedWriter,
+    ingested_report, load_ingested, load_ingested_coded, write_snapshot, IngestedReader,
+    IngestedWriter,
 };
 pub use pieces::{ingest_in_pieces, PiecedIngest, DEFAULT_PIECE_BYTES};
 pub use source::{sha256_hex, sha256_of_file, InputFormat};
