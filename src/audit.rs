@@ -3,8 +3,10 @@
 //! Load the latest snapshot (each is dated by `FILE@YYYY-MM-DD` or a `YYYY-MM-DD` in the file
 //! name), scan it with the record rules and deduplicate it; then load the earlier ones in date
 //! order, diffing each consecutive pair as it loads and keeping of the earlier one only what
-//! the detectors and the change log need; then run the change detectors. The result is plain data; `report::audit`
-//! writes the artefacts and the binary prints the summary and picks the exit status.
+//! the detectors and the change log need (a first snapshot that is an ingested file is not
+//! loaded at all, but diffed a window at a time: `windowed`); then run the change
+//! detectors. The result is plain data; `report::audit` writes the artefacts and the binary
+//! prints the summary and picks the exit status.
 
 use std::path::{Path, PathBuf};
 

@@ -353,7 +353,8 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
-        estimate, estimate_audit, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO,
+        estimate, estimate_audit, AUDIT_DEDUPE_RETAINED, CODED_BASE, CODED_RETAINED,
+        COLUMNAR_RATIO, KEPT_SHARE,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -370,13 +371,29 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     // small; `load::memory`'s unit tests take a large export).
     let coded_or_whole = |coded: u64, inputs: &[&Path]| coded.min(estimate(inputs).peak_bytes);
     let profile = Profile::canonical();
-    let coded = estimate_audit(&[a, b], &[], &profile);
+    let coded = estimate_audit(&[a, b], &[], &profile, false);
     assert_eq!(coded.input_text_bytes, text);
-    let model = CODED_BASE + (CODED_RETAINED * text as f64) as u64;
+    let (text_a, text_b) = (
+        (COLUMNAR_RATIO * size(a)) as u64,
+        (COLUMNAR_RATIO * size(b)) as u64,
+    );
+    // The larger of dedupe's stage (the latest) and the diff's (both whole).
+    let coded_peak = |held: u64| {
+        let dedupe = AUDIT_DEDUPE_RETAINED * text_b as f64;
+        CODED_BASE + dedupe.max(CODED_RETAINED * held as f64) as u64
+    };
+    let model = coded_peak(text);
     assert_eq!(coded.peak_bytes, coded_or_whole(model, &[a, b]));
+    // The first snapshot diffed a window at a time counts as the share of it kept.
+    let windowed = estimate_audit(&[a, b], &[], &profile, true);
+    let kept_a = (KEPT_SHARE * text_a as f64) as u64;
+    assert_eq!(
+        windowed.peak_bytes,
+        coded_or_whole(coded_peak(kept_a + text_b), &[a, b])
+    );
     let registry = dir.path("deceased.csv");
     std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();
-    let with_registry = estimate_audit(&[a, b], &[&registry], &profile);
+    let with_registry = estimate_audit(&[a, b], &[&registry], &profile, false);
     assert_eq!(
         with_registry.peak_bytes,
         coded_or_whole(
@@ -386,16 +403,12 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     // A CSV export is read in pieces: the coded model, its text being its size.
     let csv = series_csv(&dir.path("series"));
-    let streamed = estimate_audit(&[a, &csv], &[], &profile);
-    let text = (COLUMNAR_RATIO * size(a)) as u64 + size(&csv) as u64;
+    let streamed = estimate_audit(&[a, &csv], &[], &profile, true);
+    let text = text_a + size(&csv) as u64;
     assert_eq!(streamed.input_text_bytes, text);
-    assert_eq!(
-        streamed.peak_bytes,
-        coded_or_whole(
-            CODED_BASE + (CODED_RETAINED * text as f64) as u64,
-            &[a, &csv]
-        )
-    );
+    let dedupe = AUDIT_DEDUPE_RETAINED * size(&csv);
+    let model = CODED_BASE + dedupe.max(CODED_RETAINED * text as f64) as u64;
+    assert_eq!(streamed.peak_bytes, coded_or_whole(model, &[a, &csv]));
     // A Parquet file that is not ingested is loaded whole: the whole-load model for every
     // input.
     let plain = dir.path("plain.parquet");
@@ -408,13 +421,13 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
         .unwrap();
     assert!(IngestedReader::open(&plain).is_err());
     assert_eq!(
-        estimate_audit(&[a, &plain], &[], &profile),
+        estimate_audit(&[a, &plain], &[], &profile, true),
         estimate(&[a, &plain])
     );
     // So is a CSV read through a fixed-width profile, which has no piecewise reader.
     let fixed = Profile::builtin("mi_qvf").unwrap();
     assert_eq!(
-        estimate_audit(&[a, &csv], &[], &fixed),
+        estimate_audit(&[a, &csv], &[], &fixed, true),
         estimate(&[a, &csv])
     );
 }
@@ -526,7 +539,7 @@ fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_art
     use rollaudit::load::DEFAULT_PIECE_BYTES;
 
     let dir = Dir::new();
-    let mut config = GenerateConfig::new(20_000, 3, 90, 11, &dir.path("series"));
+    let mut config = GenerateConfig::new(20_000, 3, 90, 11, dir.path("series"));
     config.anomalies = AnomalySelection::all_defaults();
     let summary = generate(&config).unwrap();
     let mut csvs: Vec<&PathBuf> = summary

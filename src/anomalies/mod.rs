@@ -122,13 +122,15 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// What the detectors read of the whole of an interval's two snapshots, taken by [`prepare`]
-/// while both are in memory: the records of each area, the population each removal is
-/// weighed against, the residents of the addresses that received arrivals. Everything else
-/// they read is a record the diff names, so once this is taken an earlier snapshot can
-/// shrink to those records ([`crate::snapshot::Snapshot::subset`]) and the detectors find
-/// the same: an audit then holds at most two earlier snapshots whole beside the latest, not
-/// the whole series (issue #16).
+/// What the detectors read of the whole of an interval's two snapshots: the records of each
+/// area, the population each removal is weighed against, the residents of the addresses that
+/// received arrivals. Everything else they read is a record the diff names, so once this is
+/// taken an earlier snapshot can shrink to those records
+/// ([`crate::snapshot::Snapshot::subset`]) and the detectors find the same: an audit then
+/// holds at most two earlier snapshots whole beside the latest, not the whole series, and
+/// none when its first is diffed a window at a time (issue #16). Taken by [`prepare`] from
+/// two whole snapshots, or by [`EarlierCounts`] and [`prepare_counted`] from an earlier one
+/// read in parts.
 pub struct Prepared {
     /// Records in OLD.
     old_rows: u64,

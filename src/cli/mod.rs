@@ -211,7 +211,9 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
         Command::Audit(a) => {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
             let profile = Reading::resolve(&a.load)?.profile;
-            rollaudit::load::memory::estimate_audit(snapshots, others, &profile)
+            // On a cluster every snapshot loads whole (`audit::AuditJob::window_rows`).
+            let window_first = a.cluster.is_none();
+            rollaudit::load::memory::estimate_audit(snapshots, others, &profile, window_first)
         }
         // One snapshot first, then a death registry if any.
         Command::Scan(ScanArgs { load, .. }) | Command::Dedupe { load, .. } => {

@@ -97,8 +97,9 @@ pub fn estimate(inputs: &[&Path]) -> MemoryEstimate {
 
 /// An audit whose snapshots are all ingested files holds them coded (each is coded a row
 /// group at a time as it is read: `load_ingested_coded`), and its dedupe compares its
-/// candidates in parts sized to the budget. Its peak is then the stage that holds two
-/// snapshots and the diff, which no plan shrinks:
+/// candidates in parts sized to the budget. Its peak is then its dedupe
+/// ([`AUDIT_DEDUPE_RETAINED`]) or the stage that holds two snapshots and the diff, which no
+/// plan shrinks:
 ///
 /// `peak = CODED_BASE + CODED_RETAINED * H` (snapshots), plus [`estimate`]'s share for any
 /// other input (a death registry), where `H` is the text of the snapshots held whole at once
@@ -123,10 +124,12 @@ pub const KEPT_SHARE: f64 = 0.25;
 /// ones load in date order, each diffed with the one after it and then shrunk to the records
 /// the diffs name (`crate::audit::run`). So the diff of snapshots `t` and `t + 1` holds those
 /// two and the latest whole, and [`KEPT_SHARE`] of each snapshot before `t`: the largest such
-/// sum (for two snapshots, both). Four ingested snapshots of 3M voters (T = 590 MiB each)
-/// peaked at 2,726 MiB (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded
-/// model gives 2,985 MiB, and gave 3,604 MiB when every snapshot was counted whole.
-pub fn held_at_once(in_date_order: &[u64]) -> u64 {
+/// sum (for two snapshots, both). A first snapshot diffed a window at a time
+/// (`first_windowed`) is never whole: its diff holds only the [`KEPT_SHARE`] of it that it
+/// keeps. Four ingested snapshots of 3M voters (T = 590 MiB each) peaked at 2,726 MiB
+/// (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded model gives 2,985 MiB,
+/// and gave 3,604 MiB when every snapshot was counted whole.
+pub fn held_at_once(in_date_order: &[u64], first_windowed: bool) -> u64 {
     let Some(&latest) = in_date_order.last() else {
         return 0;
     };
@@ -135,26 +138,52 @@ pub fn held_at_once(in_date_order: &[u64]) -> u64 {
     let mut most = latest;
     for (t, pair) in in_date_order.windows(2).enumerate() {
         let beside = if t < last_pair { latest } else { 0 };
-        most = most.max(pair[0] + pair[1] + beside + kept as u64);
+        let old = if t == 0 && first_windowed {
+            (KEPT_SHARE * pair[0] as f64) as u64
+        } else {
+            pair[0]
+        };
+        most = most.max(old + pair[1] + beside + kept as u64);
         kept += KEPT_SHARE * pair[0] as f64;
     }
     most
 }
 
+/// Resident bytes per byte of the latest snapshot's text while an audit deduplicates it:
+/// the coded snapshot and dedupe's working set, beside the scan's findings. An audit whose
+/// first snapshot is diffed a window at a time peaks there: two 10M-voter ingested snapshots
+/// of seed 42 (T = 2,023 and 2,032 MiB) peaked at 5,464 MiB in dedupe (session 23, commit
+/// 3832035), 2.54 T above [`CODED_BASE`]; 1M (T = 187 MiB) at 758 MiB.
+pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
+
 /// The peak of an audit over `snapshots`, in date order (and `others`, loaded whole): the
-/// coded model above when every snapshot is an ingested file or delimited text that `profile`
+/// coded model when every snapshot is an ingested file or delimited text that `profile`
 /// reads a piece at a time ([`super::reads_in_pieces`]: its batches are coded as they are
 /// converted, and at most a few pieces of its text are held, so it is held like an ingested
 /// file; its text counts as its size here, or its gzip trailer's), unless [`estimate`]'s
 /// model with the snapshots held at once ([`held_at_once`]) as the retained text of the
-/// snapshots is lower, as it is for small inputs; else that model.
+/// snapshots is lower, as it is for small inputs; else that model. The coded model is the
+/// larger of the dedupe stage ([`AUDIT_DEDUPE_RETAINED`]) and the diffs
+/// ([`CODED_RETAINED`] of the snapshots held at once). With `window_first`, a first
+/// snapshot that is an ingested file is diffed a window at a time, as `audit` does but on a
+/// cluster.
 ///
 /// The coded model fits the streamed loads of CSV exports too: the audit of two 10M-voter CSV
 /// exports (T = 3,646 MiB) peaked at 5,219 MiB in its anomalies stage (session 21, commit
 /// 4e7379b), against 5,405 MiB from the model.
-pub fn estimate_audit(snapshots: &[&Path], others: &[&Path], profile: &Profile) -> MemoryEstimate {
+pub fn estimate_audit(
+    snapshots: &[&Path],
+    others: &[&Path],
+    profile: &Profile,
+    window_first: bool,
+) -> MemoryEstimate {
+    let windowed =
+        window_first && snapshots.len() >= 2 && super::IngestedReader::open(snapshots[0]).is_ok();
     estimate_coded(snapshots, others, profile, |sizes| {
-        CODED_BASE + (CODED_RETAINED * held_at_once(sizes) as f64) as u64
+        let latest = sizes.last().copied().unwrap_or(0) as f64;
+        let dedupe = AUDIT_DEDUPE_RETAINED * latest;
+        let diffs = CODED_RETAINED * held_at_once(sizes, windowed) as f64;
+        CODED_BASE + dedupe.max(diffs) as u64
     })
 }
 
@@ -194,7 +223,7 @@ fn estimate_coded(
     let coded_as_read =
         |p: &&Path| super::IngestedReader::open(p).is_ok() || super::reads_in_pieces(p, profile);
     let largest = snapshots.iter().chain(others).map(size).max().unwrap_or(0);
-    let retained = held_at_once(&sizes) + rest.input_text_bytes;
+    let retained = held_at_once(&sizes, false) + rest.input_text_bytes;
     let whole = (RETAINED * retained as f64 + TRANSIENT * largest as f64) as u64;
     // Loaded whole, a run holds at least what it holds coded: the whole-load model bounds
     // both, and is the closer one for small inputs, where the coded model's base dominates.
@@ -354,7 +383,7 @@ mod tests {
         // quarter of two at most (`held_at_once`), and the registry.
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
         assert!(fixed.is_fixed_width());
-        let e = estimate_audit(&[&csv, &csv, &csv, &csv, &csv], &[&gz], &fixed);
+        let e = estimate_audit(&[&csv, &csv, &csv, &csv, &csv], &[&gz], &fixed, true);
         assert_eq!(e.input_text_bytes, 5 * 1000 + 4000);
         assert_eq!(
             e.peak_bytes,
@@ -378,7 +407,7 @@ mod tests {
         let one = estimate_one(&csv, &[], &canonical);
         assert_eq!(one.input_text_bytes, t);
         assert_eq!(one.peak_bytes, CODED_BASE + (2.4 * t as f64) as u64);
-        let audit = estimate_audit(&[&csv, &csv], &[], &canonical);
+        let audit = estimate_audit(&[&csv, &csv], &[], &canonical, true);
         assert_eq!(audit.peak_bytes, CODED_BASE + (1.4 * 2.0 * t as f64) as u64);
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
         assert_eq!(estimate_one(&csv, &[], &fixed), estimate(&[&csv]));
@@ -392,19 +421,25 @@ mod tests {
     }
 
     /// By hand from `audit::run`'s order of loads: the latest first, then each earlier
-    /// snapshot diffed with the next one beside the latest.
+    /// snapshot diffed with the next one beside the latest, the first one perhaps a window at
+    /// a time.
     #[test]
     fn an_audit_holds_two_adjacent_snapshots_beside_the_latest() {
-        assert_eq!(held_at_once(&[]), 0);
-        assert_eq!(held_at_once(&[7]), 7);
-        assert_eq!(held_at_once(&[3, 7]), 10);
+        assert_eq!(held_at_once(&[], false), 0);
+        assert_eq!(held_at_once(&[7], false), 7);
+        assert_eq!(held_at_once(&[3, 7], false), 10);
         // Diffs (4, 8) beside 16: 28; (8, 16) beside a quarter of 4: 25.
-        assert_eq!(held_at_once(&[4, 8, 16]), 28);
-        assert_eq!(held_at_once(&[16, 8, 4]), 28);
+        assert_eq!(held_at_once(&[4, 8, 16], false), 28);
+        assert_eq!(held_at_once(&[16, 8, 4], false), 28);
         // (40, 4) beside 4: 48; (4, 80) beside 4 and 10: 98; (80, 4) beside 10 and 1: 95.
-        assert_eq!(held_at_once(&[40, 4, 80, 4]), 98);
+        assert_eq!(held_at_once(&[40, 4, 80, 4], false), 98);
         // Six of 100: the diff of the fourth and fifth holds three whole and a quarter of
         // three.
-        assert_eq!(held_at_once(&[100; 6]), 375);
+        assert_eq!(held_at_once(&[100; 6], false), 375);
+        // A first snapshot diffed a window at a time counts as the quarter it keeps: (8, 7)
+        // holds 2 and 7; (4, 8) beside 16 holds 1, 8 and 16, as (8, 16) beside the kept 1.
+        assert_eq!(held_at_once(&[8, 7], true), 9);
+        assert_eq!(held_at_once(&[4, 8, 16], true), 25);
+        assert_eq!(held_at_once(&[7], true), 7);
     }
 }
