@@ -135,25 +135,29 @@ impl Side {
         self.buffered.as_ref().map_or(0, DataFrame::height)
     }
 
+    /// Reads whole row groups, on every core, until at least `rows` are buffered or the
+    /// file ends.
     fn fill(&mut self, rows: usize) -> Result<(), LoadError> {
         while !self.done && self.rows() < rows {
             let Some(reader) = self.reader.as_mut() else {
                 self.done = true;
                 break;
             };
-            match reader.next_group()? {
-                Some(mut group) => {
-                    if self.coded {
-                        compact_frame(&mut group);
-                    }
-                    match &mut self.buffered {
-                        Some(df) => {
-                            df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
-                        }
-                        None => self.buffered = Some(group),
-                    }
+            let coded = self.coded;
+            let buffered = self.buffered.as_ref().map_or(0, DataFrame::height);
+            let groups = reader.next_groups(rows - buffered, |group| {
+                if coded {
+                    compact_frame(group);
                 }
-                None => self.done = true,
+            })?;
+            self.done = groups.is_empty();
+            for group in groups {
+                match &mut self.buffered {
+                    Some(df) => {
+                        df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
+                    }
+                    None => self.buffered = Some(group),
+                }
             }
         }
         Ok(())

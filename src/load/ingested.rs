@@ -141,6 +141,43 @@ impl IngestedReader {
         Ok(Some(df))
     }
 
+    /// The next row groups, at least one and as many as hold `rows` (all that are left, if
+    /// fewer), each read and given to `each` on a core of its own, then checked in file order
+    /// as [`next_group`] checks them (the error reported is the one a read in order meets
+    /// first). Empty after the last group.
+    ///
+    /// [`next_group`]: IngestedReader::next_group
+    pub fn next_groups(
+        &mut self,
+        rows: usize,
+        each: impl Fn(&mut DataFrame) + Sync,
+    ) -> Result<Vec<DataFrame>, LoadError> {
+        let mut wanted = Vec::new();
+        let (mut index, mut offset) = (self.next, self.offset);
+        let end = self.offset.saturating_add(rows);
+        while index < self.metadata.row_groups.len() && (wanted.is_empty() || offset < end) {
+            wanted.push((index, offset));
+            offset += self.metadata.row_groups[index].num_rows();
+            index += 1;
+        }
+        let groups: Vec<Result<DataFrame, LoadError>> = wanted
+            .par_iter()
+            .map(|&(index, offset)| {
+                let mut group = self.group(index, offset)?;
+                each(&mut group);
+                Ok(group)
+            })
+            .collect();
+        groups
+            .into_iter()
+            .map(|group| {
+                let group = group?;
+                self.accept(&group)?;
+                Ok(group)
+            })
+            .collect()
+    }
+
     /// Row group `index`, whose first row is `offset`, checked on its own: its byte ranges
     /// and page headers before polars reads it. The order of its ids, which depends on the
     /// groups before it, is [`accept`]'s to check. Groups can be read in any order, and on
@@ -282,36 +319,16 @@ fn read_groups(path: &Path, only: &[Field], coded: bool) -> Result<Loaded, LoadE
     let mut keep = only.to_vec();
     keep.push(Field::VoterId);
     reader.project(&keep);
-    // The groups are read on every core, then taken in file order, as `next_group` takes
-    // them: the error reported is the one a read in order meets first.
-    let offsets: Vec<usize> = reader
-        .metadata
-        .row_groups
-        .iter()
-        .scan(0, |offset, g| {
-            let first = *offset;
-            *offset += g.num_rows();
-            Some(first)
-        })
-        .collect();
-    let groups: Vec<Result<DataFrame, LoadError>> = offsets
-        .par_iter()
-        .enumerate()
-        .map(|(index, &offset)| {
-            let mut group = reader.group(index, offset)?;
-            if coded {
-                compact_frame(&mut group);
-            }
-            Ok(group)
-        })
-        .collect();
+    let code = |group: &mut DataFrame| {
+        if coded {
+            compact_frame(group);
+        }
+    };
+    // Every group, read on every core.
+    let groups = reader.next_groups(usize::MAX, code)?;
     let mut df = reader.empty()?;
-    if coded {
-        compact_frame(&mut df);
-    }
+    code(&mut df);
     for group in groups {
-        let group = group?;
-        reader.accept(&group)?;
         df.vstack_mut_owned(group).map_err(|e| reader.internal(e))?;
     }
     let table = as_ingested(&df, path)?.ok_or_else(|| LoadError::NotIngested {
