@@ -127,8 +127,9 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
 /// received arrivals. Everything else they read is a record the diff names, so once this is
 /// taken an earlier snapshot can shrink to those records
 /// ([`crate::snapshot::Snapshot::subset`]) and the detectors find the same: an audit then
-/// holds at most two earlier snapshots whole beside the latest, not the whole series, and
-/// none when its first is diffed a window at a time (issue #16). Taken by [`prepare`] from
+/// holds at most two earlier snapshots whole beside the latest, not the whole series, and an
+/// audit of two ingested snapshots none, its first being diffed a window at a time (issue
+/// #16). Taken by [`prepare`] from
 /// two whole snapshots, or by [`EarlierCounts`] and [`prepare_counted`] from an earlier one
 /// read in parts.
 pub struct Prepared {
