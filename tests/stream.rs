@@ -608,3 +608,55 @@ fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_art
     };
     assert_eq!((loads(None), loads(Some(1))), (3, 2));
 }
+
+/// `scan` and `dedupe` read a CSV export in pieces of an eighth of `--memory-limit` (1 MiB
+/// here, of an export of about 4 MB) and write what they write from pieces of the default
+/// size.
+#[test]
+fn scan_and_dedupe_read_in_the_pieces_the_memory_limit_sets() {
+    let dir = Dir::new();
+    dir.run(&[
+        "generate",
+        "--voters",
+        "20000",
+        "--snapshots",
+        "1",
+        "--seed",
+        "3",
+        "-o",
+        "series",
+    ])
+    .expect_code(0);
+    let csv = series_csv(&dir.path("series"));
+    assert!(
+        std::fs::metadata(&csv).unwrap().len() > 3 << 20,
+        "several pieces"
+    );
+    let csv = csv.to_str().unwrap();
+    let limited = ["--memory-limit", "8M", "--skip-memory-check"];
+    for (command, files) in [
+        ("scan", &["flagged.csv"][..]),
+        (
+            "dedupe",
+            &["duplicates.csv", "clusters.csv", "exact.csv"][..],
+        ),
+    ] {
+        let run = |out: &str, extra: &[&str]| {
+            let mut args = vec![command, csv, "-o", out];
+            if command == "scan" {
+                args.extend(["--as-of", "2026-10-20"]);
+            }
+            args.extend(extra);
+            dir.run(&args).expect_code(0);
+        };
+        run(&format!("{command}-whole"), &[]);
+        run(&format!("{command}-pieces"), &limited);
+        for file in files {
+            let read = |out: &str| std::fs::read(dir.path(&format!("{out}/{file}"))).unwrap();
+            assert!(
+                read(&format!("{command}-whole")) == read(&format!("{command}-pieces")),
+                "{command}: {file} differs in pieces of 1 MiB"
+            );
+        }
+    }
+}

@@ -119,7 +119,7 @@ pub fn cluster(role: ClusterRole) -> Result<ExitCode> {
 }
 
 pub fn scan(run: &config::Scan) -> Result<ExitCode> {
-    let loaded = load_coded(&run.input.path, &run.reading, &Field::ALL)?;
+    let loaded = load_coded(&run.input.path, &run.reading, &Field::ALL, run.piece_bytes)?;
     let deceased = match &run.rules.deceased {
         Some(path) => Some(load::load_path(
             path,
@@ -175,6 +175,7 @@ pub fn dedupe(
     reading: &Reading,
     exact_only: bool,
     pairs_per_part: usize,
+    piece_bytes: usize,
     output: &Path,
 ) -> Result<ExitCode> {
     // From an ingested file, only the columns the pass reads are loaded; the exact pass reads
@@ -186,7 +187,7 @@ pub fn dedupe(
             loaded
         }
         (true, false) => load(snapshot, reading)?,
-        (false, _) => load_coded(snapshot, reading, &rollaudit::dedupe::FIELDS)?,
+        (false, _) => load_coded(snapshot, reading, &rollaudit::dedupe::FIELDS, piece_bytes)?,
     };
     println!("{}", render::conservation(&loaded.report));
     if exact_only {
@@ -243,9 +244,15 @@ fn load(path: &Path, reading: &Reading) -> Result<Loaded> {
 
 /// A snapshot with its repeating text fields coded, about two fifths smaller while the rules
 /// or dedupe run (`load::load_path_coded`), reading only the `only` fields of an ingested
-/// file.
-fn load_coded(path: &Path, reading: &Reading, only: &[Field]) -> Result<Loaded> {
-    let loaded = load::load_path_coded(path, &reading.profile, &Bar::new("loading"), only)?;
+/// file and a delimited export `piece_bytes` at a time.
+fn load_coded(
+    path: &Path,
+    reading: &Reading,
+    only: &[Field],
+    piece_bytes: usize,
+) -> Result<Loaded> {
+    let bar = Bar::new("loading");
+    let loaded = load::load_path_coded(path, &reading.profile, piece_bytes, &bar, only)?;
     check_strict(path, reading, &loaded.report)?;
     Ok(loaded)
 }

@@ -144,6 +144,8 @@ impl Audit {
 pub struct Scan {
     pub input: AuditInput,
     pub reading: Reading,
+    /// Text read at a time from a delimited export, set by the memory plan.
+    pub piece_bytes: usize,
     pub rules: Rules,
     pub config: ScanConfig,
     pub fail_on: Option<Severity>,
@@ -169,6 +171,7 @@ impl Scan {
         Ok(Scan {
             input: AuditInput::parse(&args.snapshot)?,
             reading: Reading::resolve(&args.load)?,
+            piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
             rules,
             config,
             fail_on: args.fail_on,

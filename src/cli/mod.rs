@@ -74,7 +74,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             run.piece_bytes = piece_size(None, args.memory_limit);
             commands::audit(&run)
         }
-        Command::Scan(args) => commands::scan(&config::Scan::resolve(&args)?),
+        Command::Scan(scan) => {
+            let mut run = config::Scan::resolve(&scan)?;
+            run.piece_bytes = piece_size(None, args.memory_limit);
+            commands::scan(&run)
+        }
         Command::Dedupe {
             snapshot,
             load,
@@ -85,6 +89,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             &Reading::resolve(&load)?,
             exact_only,
             pairs_per_part(budget),
+            piece_size(None, args.memory_limit),
             &output,
         ),
         Command::EvalDedupe { labels, predicted } => commands::eval_dedupe(&labels, &predicted),
@@ -190,7 +195,7 @@ fn pairs_per_part(budget: Option<u64>) -> usize {
     budget.map_or(usize::MAX, rollaudit::dedupe::pairs_per_part_within)
 }
 
-/// The CSV piece size of `ingest` and `audit`: `--piece-bytes` (`ingest`), else the default
+/// The CSV piece size of `ingest`, `audit`, `scan` and `dedupe`: `--piece-bytes` (`ingest`), else the default
 /// capped at an eighth of `--memory-limit` (about four pieces' worth is held at once), at
 /// least 1 MiB.
 fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {

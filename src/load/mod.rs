@@ -371,10 +371,12 @@ pub fn load_path_hashed(
 /// ([`load_ingested_coded`]), a CSV export a batch at a time as it is converted, any other
 /// input whole and then coded, so that no snapshot is held uncoded where it can be helped. An
 /// ingested file the group-wise reader refuses is loaded whole, which reports or accepts it
-/// as it always has.
+/// as it always has. Delimited text is read `piece_bytes` at a time ([`DEFAULT_PIECE_BYTES`]
+/// unless memory is short).
 pub fn load_path_coded(
     path: &Path,
     profile: &Profile,
+    piece_bytes: usize,
     progress: &dyn Progress,
     only: &[Field],
 ) -> Result<Loaded, LoadError> {
@@ -384,7 +386,7 @@ pub fn load_path_coded(
     Ok(compacted(load_file(
         path,
         profile,
-        DEFAULT_PIECE_BYTES,
+        piece_bytes,
         progress,
         true,
     )?))
