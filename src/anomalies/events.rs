@@ -281,48 +281,40 @@ fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
 }
 
 /// The qualifying arrivals, with their addresses' residents in OLD still to count
-/// ([`Residents::count`] over every part of it): the arrivals come from the diff, so a pass
-/// over OLD that the diff streamed comes after it.
-pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Residents {
+/// ([`Arrived::count_residents`] over every part of it): the arrivals come from the diff, so a
+/// pass over OLD that the diff streamed comes after it.
+pub(crate) fn arrived(iv: &Interval<'_>, config: &EventConfig) -> Arrived {
     let arrivals = arrivals(iv, config);
-    let precincts = arrivals.values().map(|a| a.2.clone()).collect();
     let residents_before = arrivals.keys().map(|(k, _)| (k.clone(), 0)).collect();
-    Residents {
-        arrived: Arrived {
-            arrivals,
-            residents_before,
-        },
-        precincts,
+    Arrived {
+        arrivals,
+        residents_before,
     }
 }
 
-/// The arrivals of an interval, their residents in OLD being counted.
-pub(crate) struct Residents {
-    arrived: Arrived,
-    /// The arrivals' precincts: only rows in them can share their address keys.
-    precincts: HashSet<String>,
-}
-
-impl Residents {
-    /// Whether any record of OLD needs counting.
-    pub(crate) fn wanted(&self) -> bool {
-        !self.precincts.is_empty()
+impl Arrived {
+    /// Whether any record of OLD needs counting: none when no arrivals qualified.
+    pub(crate) fn wants_residents(&self) -> bool {
+        !self.arrivals.is_empty()
     }
 
-    /// Counts the residents of the arrivals' addresses in a part of OLD. Only their keys are
-    /// counted: building the key of every record of OLD was most of this detector's time.
-    pub(crate) fn count(&mut self, part: &Snapshot) {
-        let Some(lines) = part.column(Field::AddressLine).filter(|_| self.wanted()) else {
+    /// Counts the residents of the arrivals' addresses in a part of OLD. Only rows in the
+    /// arrivals' precincts can share their address keys, and only their keys are counted:
+    /// building the key of every record of OLD was most of this detector's time.
+    pub(crate) fn count_residents(&mut self, part: &Snapshot) {
+        let precincts: HashSet<&str> = self.arrivals.values().map(|a| a.2.as_str()).collect();
+        let Some(lines) = part
+            .column(Field::AddressLine)
+            .filter(|_| !precincts.is_empty())
+        else {
             return;
         };
         let rows = part.rows();
         let precinct = part.column(Field::Precinct);
         // Whether each row's precinct is one of the arrivals', judged once per precinct
         // where the column is coded; a row without one is in the precinct "".
-        let precincts = &self.precincts;
         let theirs = precinct.map(|p| judge_texts(p, rows, |p| Some(precincts.contains(p))));
         let missing_is_theirs = precincts.contains("");
-        let residents_before = &mut self.arrived.residents_before;
         let mut key = String::new();
         for (row, line) in lines.strs(0..rows).enumerate() {
             let in_theirs = theirs.as_ref().and_then(|t| t.at(row).copied());
@@ -331,15 +323,10 @@ impl Residents {
             };
             key.clear();
             push_address_key(&mut key, line, precinct.as_ref().and_then(|p| p.str(row)));
-            if let Some(n) = residents_before.get_mut(key.as_str()) {
+            if let Some(n) = self.residents_before.get_mut(key.as_str()) {
                 *n += 1;
             }
         }
-    }
-
-    /// The arrivals with every part of OLD counted.
-    pub(crate) fn counted(self) -> Arrived {
-        self.arrived
     }
 }
 

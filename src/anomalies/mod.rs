@@ -129,9 +129,8 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
 /// ([`crate::snapshot::Snapshot::subset`]) and the detectors find the same: an audit then
 /// holds at most two earlier snapshots whole beside the latest, not the whole series, and an
 /// audit of two ingested snapshots none, its first being diffed a window at a time (issue
-/// #16). Taken by [`prepare`] from
-/// two whole snapshots, or by [`EarlierCounts`] and [`prepare_counted`] from an earlier one
-/// read in parts.
+/// #16). Taken by [`prepare`] from two whole snapshots, or by [`EarlierCounts`] and
+/// [`prepare_counted`] from an earlier one read in parts.
 pub struct Prepared {
     /// Records in OLD.
     old_rows: u64,
@@ -243,42 +242,32 @@ pub fn prepare_counted(
         },
         || events::arrived(iv, &config.events),
     );
-    Residents {
+    Residents(Prepared {
         old_rows: rows,
         areas,
         skew,
         arrived,
-    }
+    })
 }
 
-/// A [`Prepared`] but for the residents of the arrivals' addresses in OLD, counted part by
-/// part as [`EarlierCounts`] are.
-pub struct Residents {
-    old_rows: u64,
-    areas: Vec<peer::AreaTable>,
-    skew: Vec<skew::Test>,
-    arrived: events::Residents,
-}
+/// A [`Prepared`] whose arrivals' residents in OLD are still to be counted, part by part as
+/// [`EarlierCounts`] are.
+pub struct Residents(Prepared);
 
 impl Residents {
     /// Whether any part of OLD is still to be read: no arrivals qualified, none is.
     pub fn wanted(&self) -> bool {
-        self.arrived.wanted()
+        self.0.arrived.wants_residents()
     }
 
     /// Counts the residents in the next part of OLD.
     pub fn count(&mut self, part: &Snapshot) {
-        self.arrived.count(part);
+        self.0.arrived.count_residents(part);
     }
 
     /// The prepared interval, every part of OLD counted.
     pub fn prepared(self) -> Prepared {
-        Prepared {
-            old_rows: self.old_rows,
-            areas: self.areas,
-            skew: self.skew,
-            arrived: self.arrived.counted(),
-        }
+        self.0
     }
 }
 

@@ -195,9 +195,9 @@ fn pairs_per_part(budget: Option<u64>) -> usize {
     budget.map_or(usize::MAX, rollaudit::dedupe::pairs_per_part_within)
 }
 
-/// The CSV piece size of `ingest`, `audit`, `scan` and `dedupe`: `--piece-bytes` (`ingest`), else the default
-/// capped at an eighth of `--memory-limit` (about four pieces' worth is held at once), at
-/// least 1 MiB.
+/// The CSV piece size of `ingest`, `audit`, `scan` and `dedupe`: `--piece-bytes` (`ingest`),
+/// else the default capped at an eighth of `--memory-limit` (about four pieces' worth is held
+/// at once), at least 1 MiB.
 fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
     explicit.unwrap_or_else(|| match memory_limit {
         Some(limit) => ((limit / 8) as usize).clamp(1 << 20, load::DEFAULT_PIECE_BYTES),
