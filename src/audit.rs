@@ -1,7 +1,8 @@
 //! The audit job: every stage of rollaudit over a series of snapshots, in one call.
 //!
 //! Load the latest snapshot (each is dated by `FILE@YYYY-MM-DD` or a `YYYY-MM-DD` in the file
-//! name), scan it with the record rules and deduplicate it; then load the earlier ones in date
+//! name), scan it with the record rules and deduplicate it (an ingested file is deduplicated
+//! a window at a time before it loads: `dedupe_windows`); then load the earlier ones in date
 //! order, diffing each consecutive pair as it loads and keeping of the earlier one only what
 //! the detectors and the change log need (a first snapshot that is an ingested file is not
 //! loaded at all, but diffed a window at a time: `windowed`); then run the change
@@ -169,8 +170,9 @@ pub struct AuditJob<'a> {
     pub piece_bytes: usize,
     /// Who joins each pair of snapshots for its diff: `None` for the merge here.
     pub join: Option<&'a dyn FileJoin>,
-    /// The rows of a window when the first snapshot of the series is an ingested file diffed
-    /// a window at a time, never held whole (see [`run`]); `None` loads it whole.
+    /// The rows of a window when an ingested file is read a window at a time, never held
+    /// whole (see [`run`]): the latest snapshot for its dedupe, and the first of a series for
+    /// its diff; `None` loads every snapshot whole.
     pub window_rows: Option<usize>,
 }
 
@@ -201,7 +203,6 @@ pub fn run(
     for input in &inputs {
         load::check_readable(&input.path)?;
     }
-    stage(Stage::Load);
     let load = |input: AuditInput| -> Result<LoadedInput, AuditError> {
         // Two snapshots are held together for the diff and the detectors: coded, each is
         // about two fifths smaller (`Snapshot::compact`).
@@ -223,7 +224,21 @@ pub fn run(
     // shrinks to the records its diffs name. So an audit holds at most three whole snapshots
     // (two earlier ones beside the latest), whatever the length of the series, instead of all
     // of them.
-    let latest = load(inputs.pop().expect("at least one snapshot"))?;
+    //
+    // A latest snapshot that is an ingested file is deduplicated before it loads, from
+    // windows of the fields dedupe reads (`dedupe_windows`): dedupe's working set then sits
+    // beside no snapshot at all.
+    let ingested = |input: &AuditInput| load::IngestedReader::open(&input.path).is_ok();
+    let latest = inputs.pop().expect("at least one snapshot");
+    let deduplicated = match window_rows {
+        Some(window_rows) if ingested(&latest) => {
+            stage(Stage::Dedupe);
+            Some(dedupe_windows(&latest.path, &config.dedupe, window_rows)?)
+        }
+        _ => None,
+    };
+    stage(Stage::Load);
+    let latest = load(latest)?;
     stage(Stage::Scan);
     let scan = rules::scan(
         &latest.snapshot,
@@ -233,8 +248,13 @@ pub fn run(
         deceased,
         &latest.report.rejects,
     );
-    stage(Stage::Dedupe);
-    let dedupe = dedupe::dedupe(&latest.snapshot, &config.dedupe)?;
+    let dedupe = match deduplicated {
+        Some(d) => d,
+        None => {
+            stage(Stage::Dedupe);
+            dedupe::dedupe(&latest.snapshot, &config.dedupe)?
+        }
+    };
     let duplicates = duplicate_findings(&dedupe, &latest);
 
     let mut earlier = inputs.into_iter();
@@ -256,7 +276,6 @@ pub fn run(
     // there is diffed a window at a time against the next snapshot, whole in memory, and
     // only the records the diff names are kept (`windowed`). An audit of two ingested
     // snapshots so holds the latest alone, not two.
-    let ingested = |input: &AuditInput| load::IngestedReader::open(&input.path).is_ok();
     let mut current = match (first, window_rows, join) {
         (Some(first), Some(window_rows), None) if ingested(&first) => {
             let next = next_in_date_order()?.expect("a later snapshot follows the first");
@@ -444,6 +463,26 @@ fn windowed(
         d,
         prepared,
     ))
+}
+
+/// Deduplication of the ingested file at `path`, read a window of `window_rows` rows at a
+/// time, only the fields dedupe reads ([`dedupe::Windows`]): the result of the whole
+/// snapshot's, without the snapshot.
+pub fn dedupe_windows(
+    path: &Path,
+    config: &DedupeConfig,
+    window_rows: usize,
+) -> Result<DedupeResult, AuditError> {
+    let report = load::ingested_report(path)?;
+    let fields: Vec<_> = dedupe::FIELDS
+        .into_iter()
+        .filter(|f| !report.missing_fields.contains(f))
+        .collect();
+    let rows = usize::try_from(report.rows_loaded).unwrap_or(usize::MAX);
+    let mut windows = dedupe::Windows::new(rows, &fields, config)?;
+    let input = diff::stream::Input::CodedFile(path);
+    diff::stream::each_window(input, &dedupe::FIELDS, window_rows, |w| windows.add(w))?;
+    Ok(windows.dedupe())
 }
 
 pub use crate::findings::DUPLICATE_RULE;

@@ -349,12 +349,12 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
 /// so is one of CSV exports (read a piece at a time and coded as converted); an audit with a
 /// snapshot loaded whole (another tool's Parquet file, or fixed-width text) by the whole-load
 /// model; a death registry beside them adds its whole-load share. Expected values from the
-/// constants and the files' sizes.
+/// constants, the files' sizes and their rows.
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
-        estimate, estimate_audit, AUDIT_DEDUPE_RETAINED, CODED_BASE, CODED_RETAINED,
-        COLUMNAR_RATIO, KEPT_SHARE,
+        estimate, estimate_audit, AUDIT_DEDUPE_RETAINED, AUDIT_DEDUPE_WINDOWED,
+        AUDIT_SCAN_RETAINED, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO, KEPT_SHARE,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -371,29 +371,37 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     // small; `load::memory`'s unit tests take a large export).
     let coded_or_whole = |coded: u64, inputs: &[&Path]| coded.min(estimate(inputs).peak_bytes);
     let profile = Profile::canonical();
-    let coded = estimate_audit(&[a, b], &[], &profile, false);
+    let coded = estimate_audit(&[a, b], &[], &profile, None, false);
     assert_eq!(coded.input_text_bytes, text);
     let (text_a, text_b) = (
         (COLUMNAR_RATIO * size(a)) as u64,
         (COLUMNAR_RATIO * size(b)) as u64,
     );
-    // The larger of dedupe's stage (the latest) and the diff's (both whole).
-    let coded_peak = |held: u64| {
-        let dedupe = AUDIT_DEDUPE_RETAINED * text_b as f64;
-        CODED_BASE + dedupe.max(CODED_RETAINED * held as f64) as u64
+    // The largest of dedupe's stage (the latest, whole or from windows), the scan's and the
+    // diff's (what it holds).
+    let coded_peak = |dedupe: f64, held: u64| {
+        let latest = text_b as f64;
+        let stages = (dedupe * latest).max(AUDIT_SCAN_RETAINED * latest);
+        CODED_BASE + stages.max(CODED_RETAINED * held as f64) as u64
     };
-    let model = coded_peak(text);
+    let model = coded_peak(AUDIT_DEDUPE_RETAINED, text);
     assert_eq!(coded.peak_bytes, coded_or_whole(model, &[a, b]));
-    // The first snapshot diffed a window at a time counts as the share of it kept.
-    let windowed = estimate_audit(&[a, b], &[], &profile, true);
-    let kept_a = (KEPT_SHARE * text_a as f64) as u64;
+    // Read 500 rows at a time, the first snapshot counts as the share of it kept and a
+    // window's share of its rows, and the latest is deduplicated from windows.
+    let windowed = estimate_audit(&[a, b], &[], &profile, Some(500), true);
+    let window = 500.0 / IngestedReader::open(a).unwrap().rows() as f64;
+    assert!(window < 0.5, "several windows");
+    let first_held = ((KEPT_SHARE + window) * text_a as f64) as u64;
     assert_eq!(
         windowed.peak_bytes,
-        coded_or_whole(coded_peak(kept_a + text_b), &[a, b])
+        coded_or_whole(
+            coded_peak(AUDIT_DEDUPE_WINDOWED, first_held + text_b),
+            &[a, b]
+        )
     );
     let registry = dir.path("deceased.csv");
     std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();
-    let with_registry = estimate_audit(&[a, b], &[&registry], &profile, false);
+    let with_registry = estimate_audit(&[a, b], &[&registry], &profile, None, false);
     assert_eq!(
         with_registry.peak_bytes,
         coded_or_whole(
@@ -403,11 +411,13 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     // A CSV export is read in pieces: the coded model, its text being its size.
     let csv = series_csv(&dir.path("series"));
-    let streamed = estimate_audit(&[a, &csv], &[], &profile, true);
+    let streamed = estimate_audit(&[a, &csv], &[], &profile, Some(500), true);
     let text = text_a + size(&csv) as u64;
     assert_eq!(streamed.input_text_bytes, text);
+    // Deduplicated whole, after it loads; the first snapshot windowed as above.
     let dedupe = AUDIT_DEDUPE_RETAINED * size(&csv);
-    let model = CODED_BASE + dedupe.max(CODED_RETAINED * text as f64) as u64;
+    let held = first_held + size(&csv) as u64;
+    let model = CODED_BASE + dedupe.max(CODED_RETAINED * held as f64) as u64;
     assert_eq!(streamed.peak_bytes, coded_or_whole(model, &[a, &csv]));
     // A Parquet file that is not ingested is loaded whole: the whole-load model for every
     // input.
@@ -421,13 +431,13 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
         .unwrap();
     assert!(IngestedReader::open(&plain).is_err());
     assert_eq!(
-        estimate_audit(&[a, &plain], &[], &profile, true),
+        estimate_audit(&[a, &plain], &[], &profile, Some(500), true),
         estimate(&[a, &plain])
     );
     // So is a CSV read through a fixed-width profile, which has no piecewise reader.
     let fixed = Profile::builtin("mi_qvf").unwrap();
     assert_eq!(
-        estimate_audit(&[a, &csv], &[], &fixed, true),
+        estimate_audit(&[a, &csv], &[], &fixed, Some(500), true),
         estimate(&[a, &csv])
     );
 }
@@ -527,13 +537,15 @@ fn an_audit_that_reads_its_exports_in_small_pieces_writes_the_same_artefacts() {
 }
 
 /// An audit that diffs its first snapshot, an ingested file, a window at a time against the
-/// next one in memory (never holding the first whole) writes the same bytes to every
-/// artefact as one that loads it whole. The generated series has three snapshots, so the
-/// windowed interval is followed by one diffed in memory, and its first snapshot lacks the
-/// email field (schema drift in the windowed interval). Its files have row groups of 1,000
-/// rows: windows of one group, of a few, and of the whole file.
+/// next one in memory (never holding the first whole), and deduplicates its latest from
+/// windows before loading it, writes the same bytes to every artefact as one that loads
+/// every snapshot whole. The generated series has three snapshots, so the windowed interval
+/// is followed by one diffed in memory, and its first snapshot lacks the email field (schema
+/// drift in the windowed interval). Its files have row groups of 1,000 rows: windows of one
+/// group, of a few, and of the whole file.
 #[test]
-fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_artefacts() {
+fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_the_same_artefacts()
+{
     use rollaudit::audit::{self, AuditInput, Stage};
     use rollaudit::generate::{generate, GenerateConfig};
     use rollaudit::load::DEFAULT_PIECE_BYTES;
@@ -573,6 +585,15 @@ fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_art
     };
     let whole = audit_into("whole", None);
     assert!(whole.len() >= 8, "every artefact");
+    // The generator plants duplicates: the windowed dedupe has clusters to get right.
+    let clusters = whole
+        .iter()
+        .find(|f| f.0 == "clusters.csv")
+        .expect("clusters.csv");
+    assert!(
+        clusters.1.iter().filter(|&&b| b == b'\n').count() > 100,
+        "clusters found"
+    );
     for window_rows in [1, 2_500, 1_000_000] {
         let windowed = audit_into(&format!("windows-{window_rows}"), Some(window_rows));
         assert_eq!(
@@ -584,8 +605,9 @@ fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_art
         }
     }
 
-    // The windowed audit loads two snapshots, the whole one all three.
-    let loads = |window_rows: Option<usize>| {
+    // The windowed audit loads two snapshots, the whole one all three; it deduplicates the
+    // latest before loading it.
+    let stages = |window_rows: Option<usize>| {
         let (profile, config) = (Profile::canonical(), audit::AuditConfig::default());
         let job = audit::AuditJob {
             inputs: inputs.clone(),
@@ -597,16 +619,18 @@ fn an_audit_that_diffs_its_first_snapshot_a_window_at_a_time_writes_the_same_art
             join: None,
             window_rows,
         };
-        let loads = std::sync::atomic::AtomicUsize::new(0);
-        let count = |stage: Stage| {
-            if stage == Stage::Load {
-                loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        };
-        audit::run(job, &NoProgress, &count).unwrap();
-        loads.into_inner()
+        let stages = std::sync::Mutex::new(Vec::new());
+        audit::run(job, &NoProgress, &|stage| {
+            stages.lock().unwrap().push(stage)
+        })
+        .unwrap();
+        stages.into_inner().unwrap()
     };
-    assert_eq!((loads(None), loads(Some(1))), (3, 2));
+    let (whole, windowed) = (stages(None), stages(Some(1)));
+    let loads = |stages: &[Stage]| stages.iter().filter(|&&s| s == Stage::Load).count();
+    assert_eq!((loads(&whole), loads(&windowed)), (3, 2));
+    assert_eq!(&whole[..3], [Stage::Load, Stage::Scan, Stage::Dedupe]);
+    assert_eq!(&windowed[..3], [Stage::Dedupe, Stage::Load, Stage::Scan]);
 }
 
 /// `scan` and `dedupe` read a CSV export in pieces of an eighth of `--memory-limit` (1 MiB

@@ -203,8 +203,8 @@ pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// The audit of `inputs` by the library (canonical profile, default thresholds, no calendar),
 /// reading delimited exports `piece_bytes` at a time, joining the diffs by `join` where given
-/// and diffing a first ingested snapshot `window_rows` at a time where given, its artefacts
-/// written into `out` with a fixed run record and returned by name ([`files_of`]).
+/// and reading ingested snapshots `window_rows` at a time where given (`AuditJob::window_rows`),
+/// its artefacts written into `out` with a fixed run record and returned by name ([`files_of`]).
 pub fn library_audit(
     inputs: &[rollaudit::audit::AuditInput],
     piece_bytes: usize,

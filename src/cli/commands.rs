@@ -178,9 +178,24 @@ pub fn dedupe(
     piece_bytes: usize,
     output: &Path,
 ) -> Result<ExitCode> {
+    let ingested = load::IngestedReader::open(snapshot).is_ok();
+    let config = rollaudit::dedupe::DedupeConfig {
+        pairs_per_part,
+        ..Default::default()
+    };
+    // An ingested file is deduplicated a window at a time before it loads for the report, as
+    // an audit does: its normalised records and the snapshot are never held together.
+    let deduplicated = match (exact_only, ingested) {
+        (false, true) => Some(rollaudit::audit::dedupe_windows(
+            snapshot,
+            &config,
+            rollaudit::diff::stream::DEFAULT_WINDOW_ROWS,
+        )?),
+        _ => None,
+    };
     // From an ingested file, only the columns the pass reads are loaded; the exact pass reads
     // them as text (it is timed against DuckDB), dedupe coded.
-    let loaded = match (exact_only, load::IngestedReader::open(snapshot).is_ok()) {
+    let loaded = match (exact_only, ingested) {
         (true, true) => {
             let loaded = load::load_ingested(snapshot, &rollaudit::dedupe::exact::FIELDS)?;
             check_strict(snapshot, reading, &loaded.report)?;
@@ -195,11 +210,10 @@ pub fn dedupe(
         report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
         println!("{}", render::exact(&exact));
     } else {
-        let config = rollaudit::dedupe::DedupeConfig {
-            pairs_per_part,
-            ..Default::default()
+        let result = match deduplicated {
+            Some(result) => result,
+            None => rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?,
         };
-        let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
         report::dedupe::write_dedupe(output, &result, &loaded.snapshot)?;
         print!("{}", render::dedupe(&result));
     }

@@ -216,9 +216,15 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
         Command::Audit(a) => {
             let (snapshots, others) = refs.split_at(a.snapshots.len());
             let profile = Reading::resolve(&a.load)?.profile;
-            // On a cluster every snapshot loads whole (`audit::AuditJob::window_rows`).
-            let window_first = a.cluster.is_none();
-            rollaudit::load::memory::estimate_audit(snapshots, others, &profile, window_first)
+            // Ingested files are read a window at a time (`commands::audit`), but on a cluster
+            // the first snapshot loads whole for the engine's join.
+            rollaudit::load::memory::estimate_audit(
+                snapshots,
+                others,
+                &profile,
+                Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
+                a.cluster.is_none(),
+            )
         }
         // One snapshot first, then a death registry if any.
         Command::Scan(ScanArgs { load, .. }) | Command::Dedupe { load, .. } => {

@@ -460,13 +460,22 @@ const IDENTITY_FIELDS: [Field; 13] = [
 ];
 
 pub(crate) fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(), DedupeError> {
-    if snapshot.rows() > blocking::MAX_ROWS {
+    validate_register(snapshot.rows(), |f| snapshot.has(f), config)
+}
+
+/// [`validate`] of a register of `rows` rows that `has` the fields it has.
+fn validate_register(
+    rows: usize,
+    has: impl Fn(Field) -> bool,
+    config: &DedupeConfig,
+) -> Result<(), DedupeError> {
+    if rows > blocking::MAX_ROWS {
         return Err(DedupeError::TooManyRows {
-            rows: snapshot.rows(),
+            rows,
             max: blocking::MAX_ROWS,
         });
     }
-    if !snapshot.has(Field::GivenName) && !snapshot.has(Field::FamilyName) {
+    if !has(Field::GivenName) && !has(Field::FamilyName) {
         return Err(DedupeError::NoNames);
     }
     let unit = |x: f64| (0.0..=1.0).contains(&x);
@@ -486,7 +495,107 @@ pub(crate) fn validate(snapshot: &Snapshot, config: &DedupeConfig) -> Result<(),
 /// Finds the duplicate registrations of `snapshot`.
 pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult, DedupeError> {
     validate(snapshot, config)?;
-    let records = Records::from_snapshot(snapshot);
+    let ids = snapshot.voter_ids();
+    let voter_id = |row: u32| {
+        ids.get(row as usize)
+            .expect("a cluster row is a snapshot row, and voter_id is never null")
+    };
+    Ok(dedupe_records(
+        Records::from_snapshot(snapshot),
+        voter_id,
+        |f| snapshot.has(f),
+        config,
+    ))
+}
+
+/// A register's identity fields gathered a window at a time ([`Windows::add`]), and then
+/// deduplicated ([`Windows::dedupe`]) with the result [`dedupe`] gives of the whole snapshot:
+/// only the normalised records and the voter ids are held, never the snapshot, which at
+/// 10,000,000 voters is as large again (issue #16). The windows must come in row order.
+pub struct Windows {
+    records: records::RecordsBuilder,
+    ids: VoterIds,
+    fields: Vec<Field>,
+    config: DedupeConfig,
+}
+
+impl Windows {
+    /// Deduplication of a register of `rows` rows with `fields` (of [`FIELDS`], those it
+    /// has), to be read a window at a time; refused as [`dedupe`] would refuse the whole
+    /// snapshot, before any window is read.
+    pub fn new(
+        rows: usize,
+        fields: &[Field],
+        config: &DedupeConfig,
+    ) -> Result<Windows, DedupeError> {
+        validate_register(rows, |f| fields.contains(&f), config)?;
+        Ok(Windows {
+            records: records::RecordsBuilder::with_capacity(rows),
+            ids: VoterIds::default(),
+            fields: fields.to_vec(),
+            config: config.clone(),
+        })
+    }
+
+    /// The next rows of the register (at least [`FIELDS`] that it has, and `voter_id`).
+    pub fn add(&mut self, window: &Snapshot) {
+        self.records.add(window);
+        self.ids.extend(
+            window
+                .voter_ids()
+                .iter()
+                .map(|id| id.expect("voter_id is never null")),
+        );
+    }
+
+    /// The duplicates of every row added.
+    pub fn dedupe(self) -> DedupeResult {
+        let Windows {
+            records,
+            ids,
+            fields,
+            config,
+        } = self;
+        dedupe_records(
+            records.finish(),
+            |row| ids.get(row),
+            |f| fields.contains(&f),
+            &config,
+        )
+    }
+}
+
+/// The voter ids of a register read a window at a time, in row order, in one buffer (an owned
+/// string each would be twice the memory).
+#[derive(Default)]
+struct VoterIds {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl VoterIds {
+    fn extend<'a>(&mut self, ids: impl Iterator<Item = &'a str>) {
+        for id in ids {
+            self.text.push_str(id);
+            self.ends.push(self.text.len());
+        }
+    }
+
+    fn get(&self, row: u32) -> &str {
+        let row = row as usize;
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.text[start..self.ends[row]]
+    }
+}
+
+/// Deduplication of `records`, once validated: `voter_id` names a row, `has` says which
+/// fields the register has.
+fn dedupe_records<'a>(
+    records: Records,
+    voter_id: impl Fn(u32) -> &'a str + Copy,
+    has: impl Fn(Field) -> bool,
+    config: &DedupeConfig,
+) -> DedupeResult {
     let mut blocks = Blocks::build(&records, &config.rules, config.max_block_size, None);
     let n = records.len() as f64;
     let Scored {
@@ -503,11 +612,6 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         households_possible,
     );
     let blocking = blocks.stats;
-    let ids = snapshot.voter_ids();
-    let voter_id = |row: u32| {
-        ids.get(row as usize)
-            .expect("a cluster row is a snapshot row, and voter_id is never null")
-    };
     // Strongest matches first, so that a guarded pair's third record joins the closer one.
     let mut order: Vec<usize> = (0..pairs.len()).filter(|&k| pairs[k].matched).collect();
     order.sort_by(|&x, &y| {
@@ -550,13 +654,10 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         .iter()
         .filter(|p| p.matched && same_name_and_birth(&records, p.a, p.b))
         .count() as u64;
-    Ok(DedupeResult {
+    DedupeResult {
         config: config.clone(),
         rows: records.len(),
-        absent_fields: IDENTITY_FIELDS
-            .into_iter()
-            .filter(|&f| !snapshot.has(f))
-            .collect(),
+        absent_fields: IDENTITY_FIELDS.into_iter().filter(|&f| !has(f)).collect(),
         blocking,
         completeness,
         candidates,
@@ -566,7 +667,7 @@ pub fn dedupe(snapshot: &Snapshot, config: &DedupeConfig) -> Result<DedupeResult
         clusters,
         exact: exact::from_records(&records, voter_id),
         chance,
-    })
+    }
 }
 
 fn same_name_and_birth(r: &Records, a: u32, b: u32) -> bool {

@@ -315,45 +315,88 @@ impl Records {
     /// The rows of several snapshots, one part after the other, in one id space (names
     /// interned once): a death registry after the register it is linked to.
     pub fn from_snapshots(parts: &[&Snapshot]) -> Records {
-        let mut rows = vec![Row::default(); parts.iter().map(|p| p.rows()).sum()];
-        let mut names = NameTable::new();
-        let mut streets = Interner::default();
-        let mut at = 0;
+        let mut records = RecordsBuilder::with_capacity(parts.iter().map(|p| p.rows()).sum());
         for part in parts {
-            let part_rows = &mut rows[at..at + part.rows()];
-            at += part.rows();
-            let keys = [Field::GivenName, Field::MiddleName, Field::FamilyName]
-                .map(|f| name_keys(part, f));
-            let normalise = normaliser(part, &keys);
-            let mut ids = keys.each_ref().map(NameIds::of);
-            // Each chunk is normalised on every core while the one before it is interned (in
-            // row order, on one thread): interning alone left a core idle for about a tenth of
-            // dedupe (perf, 1,000,000 rows).
-            let mut chunks = part_rows.chunks_mut(CHUNK_ROWS).enumerate();
-            let mut pending: Option<(&mut [Row], Vec<RowKeys>)> = None;
-            loop {
-                let next = chunks.next();
-                if next.is_none() && pending.is_none() {
-                    break;
-                }
-                let normalised = || {
-                    next.map(|(c, chunk)| {
-                        let keys: Vec<RowKeys> = chunk
-                            .par_iter_mut()
-                            .enumerate()
-                            .map(|(i, row)| normalise(c * CHUNK_ROWS + i, row))
-                            .collect();
-                        (chunk, keys)
-                    })
-                };
-                let intern = || {
-                    if let Some((chunk, rows)) = pending.take() {
-                        intern_keys(chunk, rows, &keys, &mut ids, &mut names, &mut streets);
-                    }
-                };
-                pending = rayon::join(normalised, intern).0;
-            }
+            records.add(part);
         }
+        records.finish()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// [`Records`] built a part at a time, in one id space: a register read a window at a time
+/// (`super::Windows`) is never held whole, and its records are the ones the whole snapshot
+/// gives, because names and streets are interned in row order either way.
+pub(crate) struct RecordsBuilder {
+    rows: Vec<Row>,
+    names: NameTable,
+    streets: Interner,
+}
+
+impl RecordsBuilder {
+    /// Room for `rows` records: the rows of a register of 10,000,000 are 1.4 GB, and growing
+    /// the vector by doubling would hold up to twice that.
+    pub fn with_capacity(rows: usize) -> RecordsBuilder {
+        RecordsBuilder {
+            rows: Vec::with_capacity(rows),
+            names: NameTable::new(),
+            streets: Interner::default(),
+        }
+    }
+
+    /// Appends the records of `part`, after those added before.
+    pub fn add(&mut self, part: &Snapshot) {
+        let RecordsBuilder {
+            rows,
+            names,
+            streets,
+        } = self;
+        let at = rows.len();
+        rows.resize(at + part.rows(), Row::default());
+        let part_rows = &mut rows[at..];
+        let keys =
+            [Field::GivenName, Field::MiddleName, Field::FamilyName].map(|f| name_keys(part, f));
+        let normalise = normaliser(part, &keys);
+        let mut ids = keys.each_ref().map(NameIds::of);
+        // Each chunk is normalised on every core while the one before it is interned (in
+        // row order, on one thread): interning alone left a core idle for about a tenth of
+        // dedupe (perf, 1,000,000 rows).
+        let mut chunks = part_rows.chunks_mut(CHUNK_ROWS).enumerate();
+        let mut pending: Option<(&mut [Row], Vec<RowKeys>)> = None;
+        loop {
+            let next = chunks.next();
+            if next.is_none() && pending.is_none() {
+                break;
+            }
+            let normalised = || {
+                next.map(|(c, chunk)| {
+                    let keys: Vec<RowKeys> = chunk
+                        .par_iter_mut()
+                        .enumerate()
+                        .map(|(i, row)| normalise(c * CHUNK_ROWS + i, row))
+                        .collect();
+                    (chunk, keys)
+                })
+            };
+            let intern = || {
+                if let Some((chunk, rows)) = pending.take() {
+                    intern_keys(chunk, rows, &keys, &mut ids, names, streets);
+                }
+            };
+            pending = rayon::join(normalised, intern).0;
+        }
+    }
+
+    /// The records added, with the term frequencies of their names.
+    pub fn finish(self) -> Records {
+        let RecordsBuilder {
+            rows,
+            names,
+            streets,
+        } = self;
         let mut given_count = vec![0u32; names.len()];
         let mut family_count = vec![0u32; names.len()];
         for row in &rows {
@@ -369,10 +412,6 @@ impl Records {
             given_count,
             family_count,
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
     }
 }
 

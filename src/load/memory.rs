@@ -124,12 +124,12 @@ pub const KEPT_SHARE: f64 = 0.25;
 /// ones load in date order, each diffed with the one after it and then shrunk to the records
 /// the diffs name (`crate::audit::run`). So the diff of snapshots `t` and `t + 1` holds those
 /// two and the latest whole, and [`KEPT_SHARE`] of each snapshot before `t`: the largest such
-/// sum (for two snapshots, both). A first snapshot diffed a window at a time
-/// (`first_windowed`) is never whole: its diff holds only the [`KEPT_SHARE`] of it that it
-/// keeps. Four ingested snapshots of 3M voters (T = 590 MiB each) peaked at 2,726 MiB
+/// sum (for two snapshots, both). A first snapshot diffed a window at a time is never whole:
+/// its diff holds the [`KEPT_SHARE`] of it that it keeps and one window, `first_window` of it
+/// (`Some` when it is windowed). Four ingested snapshots of 3M voters (T = 590 MiB each) peaked at 2,726 MiB
 /// (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded model gives 2,985 MiB,
 /// and gave 3,604 MiB when every snapshot was counted whole.
-pub fn held_at_once(in_date_order: &[u64], first_windowed: bool) -> u64 {
+pub fn held_at_once(in_date_order: &[u64], first_window: Option<f64>) -> u64 {
     let Some(&latest) = in_date_order.last() else {
         return 0;
     };
@@ -138,10 +138,9 @@ pub fn held_at_once(in_date_order: &[u64], first_windowed: bool) -> u64 {
     let mut most = latest;
     for (t, pair) in in_date_order.windows(2).enumerate() {
         let beside = if t < last_pair { latest } else { 0 };
-        let old = if t == 0 && first_windowed {
-            (KEPT_SHARE * pair[0] as f64) as u64
-        } else {
-            pair[0]
+        let old = match first_window {
+            Some(window) if t == 0 => ((KEPT_SHARE + window.min(1.0)) * pair[0] as f64) as u64,
+            _ => pair[0],
         };
         most = most.max(old + pair[1] + beside + kept as u64);
         kept += KEPT_SHARE * pair[0] as f64;
@@ -149,12 +148,25 @@ pub fn held_at_once(in_date_order: &[u64], first_windowed: bool) -> u64 {
     most
 }
 
-/// Resident bytes per byte of the latest snapshot's text while an audit deduplicates it:
-/// the coded snapshot and dedupe's working set, beside the scan's findings. An audit whose
-/// first snapshot is diffed a window at a time peaks there: two 10M-voter ingested snapshots
-/// of seed 42 (T = 2,023 and 2,032 MiB) peaked at 5,464 MiB in dedupe (session 23, commit
-/// 3832035), 2.54 T above [`CODED_BASE`]; 1M (T = 187 MiB) at 758 MiB.
+/// Resident bytes per byte of the latest snapshot's text while an audit deduplicates it
+/// whole: the coded snapshot and dedupe's working set, beside the scan's findings. Two
+/// 10M-voter ingested snapshots of seed 42 (T = 2,023 and 2,032 MiB) peaked at 5,464 MiB in
+/// dedupe (session 23, commit 3832035), 2.54 T above [`CODED_BASE`]; 1M (T = 187 MiB) at
+/// 758 MiB. A latest snapshot that is a delimited export is deduplicated so.
 pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
+
+/// The same for a latest snapshot that is an ingested file, deduplicated a window at a time
+/// before it loads (`crate::audit::dedupe_windows`): dedupe's working set alone, the
+/// normalised records above all. The 10M audit above peaked at 2,982 MiB in that stage
+/// (session 24), 1.32 T above the base; at 1M, 421 MiB (0.65 T: the candidate pairs per
+/// record grow with the register).
+pub const AUDIT_DEDUPE_WINDOWED: f64 = 1.4;
+
+/// Resident bytes per byte of the latest snapshot's text while an audit scans it: the coded
+/// snapshot and the rules' working set. The 10M audit above peaked at 3,831 MiB in its scan
+/// (session 24), 1.74 T above the base; at 1M, 572 MiB (1.45 T). It is the peak only where
+/// dedupe is not ([`AUDIT_DEDUPE_WINDOWED`]) and the diffs hold less.
+pub const AUDIT_SCAN_RETAINED: f64 = 1.8;
 
 /// The peak of an audit over `snapshots`, in date order (and `others`, loaded whole): the
 /// coded model when every snapshot is an ingested file or delimited text that `profile`
@@ -162,11 +174,15 @@ pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
 /// converted, and at most a few pieces of its text are held, so it is held like an ingested
 /// file; its text counts as its size here, or its gzip trailer's), unless [`estimate`]'s
 /// model with the snapshots held at once ([`held_at_once`]) as the retained text of the
-/// snapshots is lower, as it is for small inputs; else that model. The coded model is the
-/// larger of the dedupe stage ([`AUDIT_DEDUPE_RETAINED`]) and the diffs
-/// ([`CODED_RETAINED`] of the snapshots held at once). With `window_first`, a first
-/// snapshot that is an ingested file is diffed a window at a time, as `audit` does but on a
-/// cluster.
+/// snapshots is lower, as it is for small inputs; else that model.
+///
+/// The coded model is the largest of three stages: the dedupe ([`AUDIT_DEDUPE_RETAINED`], or
+/// [`AUDIT_DEDUPE_WINDOWED`] of a latest ingested file read `window_rows` at a time), the
+/// scan ([`AUDIT_SCAN_RETAINED`]) and the diffs ([`CODED_RETAINED`] of the snapshots held at
+/// once). With `window_first`, a first snapshot that is an ingested file is diffed
+/// `window_rows` at a time, as `audit` does but on a cluster: it counts as the share it keeps
+/// and a window's share of its rows. The 10M audit above peaked at 4,097 MiB in its diff
+/// (session 24), against 4,136 MiB from the model (a window a tenth of the file).
 ///
 /// The coded model fits the streamed loads of CSV exports too: the audit of two 10M-voter CSV
 /// exports (T = 3,646 MiB) peaked at 5,219 MiB in its anomalies stage (session 21, commit
@@ -175,15 +191,29 @@ pub fn estimate_audit(
     snapshots: &[&Path],
     others: &[&Path],
     profile: &Profile,
+    window_rows: Option<usize>,
     window_first: bool,
 ) -> MemoryEstimate {
-    let windowed =
-        window_first && snapshots.len() >= 2 && super::IngestedReader::open(snapshots[0]).is_ok();
+    let ingested = |p: Option<&&Path>| p.and_then(|p| super::IngestedReader::open(p).ok());
+    // The share of the first snapshot's rows in one window, when it is diffed a window at a
+    // time.
+    let first_window = match (window_rows, ingested(snapshots.first())) {
+        (Some(rows), Some(first)) if window_first && snapshots.len() >= 2 => {
+            Some(rows as f64 / first.rows().max(1) as f64)
+        }
+        _ => None,
+    };
+    let latest_windowed = window_rows.is_some() && ingested(snapshots.last()).is_some();
     estimate_coded(snapshots, others, profile, |sizes| {
         let latest = sizes.last().copied().unwrap_or(0) as f64;
-        let dedupe = AUDIT_DEDUPE_RETAINED * latest;
-        let diffs = CODED_RETAINED * held_at_once(sizes, windowed) as f64;
-        CODED_BASE + dedupe.max(diffs) as u64
+        let dedupe = if latest_windowed {
+            AUDIT_DEDUPE_WINDOWED
+        } else {
+            AUDIT_DEDUPE_RETAINED
+        } * latest;
+        let scan = AUDIT_SCAN_RETAINED * latest;
+        let diffs = CODED_RETAINED * held_at_once(sizes, first_window) as f64;
+        CODED_BASE + dedupe.max(scan).max(diffs) as u64
     })
 }
 
@@ -223,7 +253,7 @@ fn estimate_coded(
     let coded_as_read =
         |p: &&Path| super::IngestedReader::open(p).is_ok() || super::reads_in_pieces(p, profile);
     let largest = snapshots.iter().chain(others).map(size).max().unwrap_or(0);
-    let retained = held_at_once(&sizes, false) + rest.input_text_bytes;
+    let retained = held_at_once(&sizes, None) + rest.input_text_bytes;
     let whole = (RETAINED * retained as f64 + TRANSIENT * largest as f64) as u64;
     // Loaded whole, a run holds at least what it holds coded: the whole-load model bounds
     // both, and is the closer one for small inputs, where the coded model's base dominates.
@@ -383,7 +413,13 @@ mod tests {
         // quarter of two at most (`held_at_once`), and the registry.
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
         assert!(fixed.is_fixed_width());
-        let e = estimate_audit(&[&csv, &csv, &csv, &csv, &csv], &[&gz], &fixed, true);
+        let e = estimate_audit(
+            &[&csv, &csv, &csv, &csv, &csv],
+            &[&gz],
+            &fixed,
+            Some(1),
+            true,
+        );
         assert_eq!(e.input_text_bytes, 5 * 1000 + 4000);
         assert_eq!(
             e.peak_bytes,
@@ -407,7 +443,7 @@ mod tests {
         let one = estimate_one(&csv, &[], &canonical);
         assert_eq!(one.input_text_bytes, t);
         assert_eq!(one.peak_bytes, CODED_BASE + (2.4 * t as f64) as u64);
-        let audit = estimate_audit(&[&csv, &csv], &[], &canonical, true);
+        let audit = estimate_audit(&[&csv, &csv], &[], &canonical, Some(1), true);
         assert_eq!(audit.peak_bytes, CODED_BASE + (1.4 * 2.0 * t as f64) as u64);
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
         assert_eq!(estimate_one(&csv, &[], &fixed), estimate(&[&csv]));
@@ -425,21 +461,26 @@ mod tests {
     /// a time.
     #[test]
     fn an_audit_holds_two_adjacent_snapshots_beside_the_latest() {
-        assert_eq!(held_at_once(&[], false), 0);
-        assert_eq!(held_at_once(&[7], false), 7);
-        assert_eq!(held_at_once(&[3, 7], false), 10);
+        assert_eq!(held_at_once(&[], None), 0);
+        assert_eq!(held_at_once(&[7], None), 7);
+        assert_eq!(held_at_once(&[3, 7], None), 10);
         // Diffs (4, 8) beside 16: 28; (8, 16) beside a quarter of 4: 25.
-        assert_eq!(held_at_once(&[4, 8, 16], false), 28);
-        assert_eq!(held_at_once(&[16, 8, 4], false), 28);
+        assert_eq!(held_at_once(&[4, 8, 16], None), 28);
+        assert_eq!(held_at_once(&[16, 8, 4], None), 28);
         // (40, 4) beside 4: 48; (4, 80) beside 4 and 10: 98; (80, 4) beside 10 and 1: 95.
-        assert_eq!(held_at_once(&[40, 4, 80, 4], false), 98);
+        assert_eq!(held_at_once(&[40, 4, 80, 4], None), 98);
         // Six of 100: the diff of the fourth and fifth holds three whole and a quarter of
         // three.
-        assert_eq!(held_at_once(&[100; 6], false), 375);
-        // A first snapshot diffed a window at a time counts as the quarter it keeps: (8, 7)
-        // holds 2 and 7; (4, 8) beside 16 holds 1, 8 and 16, as (8, 16) beside the kept 1.
-        assert_eq!(held_at_once(&[8, 7], true), 9);
-        assert_eq!(held_at_once(&[4, 8, 16], true), 25);
-        assert_eq!(held_at_once(&[7], true), 7);
+        assert_eq!(held_at_once(&[100; 6], None), 375);
+        // A first snapshot diffed a window at a time counts as the quarter it keeps and its
+        // window: with windows of no rows, (8, 7) holds 2 and 7; (4, 8) beside 16 holds 1, 8
+        // and 16, as (8, 16) beside the kept 1.
+        assert_eq!(held_at_once(&[8, 7], Some(0.0)), 9);
+        assert_eq!(held_at_once(&[4, 8, 16], Some(0.0)), 25);
+        assert_eq!(held_at_once(&[7], Some(0.0)), 7);
+        // With windows of half its rows, (8, 7) holds 2 + 4 and 7; with windows larger than
+        // the file, all of it and the quarter kept of it, 10 and 7.
+        assert_eq!(held_at_once(&[8, 7], Some(0.5)), 13);
+        assert_eq!(held_at_once(&[8, 7], Some(3.0)), 17);
     }
 }

@@ -265,8 +265,9 @@ fn recall_and_precision_hold_at_100k_voters() {
 }
 
 /// `rollaudit dedupe` of an ingested file loads only [`rollaudit::dedupe::FIELDS`] (or the
-/// exact pass's four): every artefact must be the whole load's, byte for byte, so that a field
-/// the model reads cannot be left off the list unnoticed. The generated register has every
+/// exact pass's four), and deduplicates it from windows of those fields: every artefact must
+/// be the whole load's, byte for byte, so that a field the model reads cannot be left off the
+/// list unnoticed. The generated register has every
 /// canonical field, so a missing one would change the comparisons, the fit or `dedupe.json`'s
 /// account of fields used.
 #[test]
@@ -305,8 +306,19 @@ fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
             }
             outputs.push(files_in(&out));
         }
+        if !exact_only {
+            // What `dedupe` and `audit` run on an ingested file: the register read a window
+            // at a time, never whole.
+            let out = dir.path("out-windows");
+            let config = DedupeConfig::default();
+            let result = rollaudit::audit::dedupe_windows(file, &config, 1).expect("dedupe runs");
+            write_dedupe(&out, &result, &whole.snapshot).expect("written");
+            outputs.push(files_in(&out));
+        }
         assert!(outputs[0].len() >= 2);
-        assert_eq!(outputs[0], outputs[1], "exact_only {exact_only}");
+        for other in &outputs[1..] {
+            assert_eq!(&outputs[0], other, "exact_only {exact_only}");
+        }
     }
 }
 
