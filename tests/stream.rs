@@ -353,8 +353,9 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
-        estimate, estimate_audit, AUDIT_DEDUPE_RETAINED, AUDIT_DEDUPE_WINDOWED,
-        AUDIT_SCAN_RETAINED, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO, KEPT_SHARE,
+        estimate, estimate_audit, estimate_one, AUDIT_DEDUPE_RETAINED, AUDIT_SCAN_RETAINED,
+        CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO, DEDUPE_WINDOWED_RETAINED, KEPT_SHARE,
+        ONE_CODED_RETAINED,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -395,9 +396,21 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     assert_eq!(
         windowed.peak_bytes,
         coded_or_whole(
-            coded_peak(AUDIT_DEDUPE_WINDOWED, first_held + text_b),
+            coded_peak(DEDUPE_WINDOWED_RETAINED, first_held + text_b),
             &[a, b]
         )
+    );
+    // `dedupe` of the latest file alone reads it a window at a time; its exact pass, and
+    // `scan`, load it coded.
+    let one = |windowed: bool| estimate_one(b, &[], &profile, windowed).peak_bytes;
+    let one_model = |retained: f64| CODED_BASE + (retained * text_b as f64) as u64;
+    assert_eq!(
+        one(true),
+        coded_or_whole(one_model(DEDUPE_WINDOWED_RETAINED), &[b])
+    );
+    assert_eq!(
+        one(false),
+        coded_or_whole(one_model(ONE_CODED_RETAINED), &[b])
     );
     let registry = dir.path("deceased.csv");
     std::fs::write(&registry, "voter_id,given_name\n1,A\n").unwrap();

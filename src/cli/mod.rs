@@ -226,10 +226,18 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
                 a.cluster.is_none(),
             )
         }
-        // One snapshot first, then a death registry if any.
-        Command::Scan(ScanArgs { load, .. }) | Command::Dedupe { load, .. } => {
+        // One snapshot first, then a death registry if any. `dedupe` of an ingested file
+        // reads it a window at a time (`commands::dedupe`), but not for the exact pass.
+        Command::Scan(ScanArgs { load, .. }) => {
             let profile = Reading::resolve(load)?.profile;
-            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile)
+            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, false)
+        }
+        Command::Dedupe {
+            load, exact_only, ..
+        } => {
+            let profile = Reading::resolve(load)?.profile;
+            let memory = rollaudit::load::memory::estimate_one;
+            memory(refs[0], &refs[1..], &profile, !*exact_only)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };

@@ -155,17 +155,18 @@ pub fn held_at_once(in_date_order: &[u64], first_window: Option<f64>) -> u64 {
 /// 758 MiB. A latest snapshot that is a delimited export is deduplicated so.
 pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
 
-/// The same for a latest snapshot that is an ingested file, deduplicated a window at a time
-/// before it loads (`crate::audit::dedupe_windows`): dedupe's working set alone, the
+/// The same for an ingested file deduplicated a window at a time before it loads
+/// (`crate::audit::dedupe_windows`), by `audit` or `dedupe`: dedupe's working set alone, the
 /// normalised records above all. The 10M audit above peaked at 2,982 MiB in that stage
 /// (session 24), 1.32 T above the base; at 1M, 421 MiB (0.65 T: the candidate pairs per
-/// record grow with the register).
-pub const AUDIT_DEDUPE_WINDOWED: f64 = 1.4;
+/// record grow with the register). `rollaudit dedupe` of the 10M latest file (T = 2,032 MiB)
+/// peaked at 2,948 to 3,008 MiB over four runs, with its report's load; at 1M, 451 MiB.
+pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.4;
 
 /// Resident bytes per byte of the latest snapshot's text while an audit scans it: the coded
 /// snapshot and the rules' working set. The 10M audit above peaked at 3,831 MiB in its scan
 /// (session 24), 1.74 T above the base; at 1M, 572 MiB (1.45 T). It is the peak only where
-/// dedupe is not ([`AUDIT_DEDUPE_WINDOWED`]) and the diffs hold less.
+/// dedupe is not ([`DEDUPE_WINDOWED_RETAINED`]) and the diffs hold less.
 pub const AUDIT_SCAN_RETAINED: f64 = 1.8;
 
 /// The peak of an audit over `snapshots`, in date order (and `others`, loaded whole): the
@@ -177,7 +178,7 @@ pub const AUDIT_SCAN_RETAINED: f64 = 1.8;
 /// snapshots is lower, as it is for small inputs; else that model.
 ///
 /// The coded model is the largest of three stages: the dedupe ([`AUDIT_DEDUPE_RETAINED`], or
-/// [`AUDIT_DEDUPE_WINDOWED`] of a latest ingested file read `window_rows` at a time), the
+/// [`DEDUPE_WINDOWED_RETAINED`] of a latest ingested file read `window_rows` at a time), the
 /// scan ([`AUDIT_SCAN_RETAINED`]) and the diffs ([`CODED_RETAINED`] of the snapshots held at
 /// once). With `window_first`, a first snapshot that is an ingested file is diffed
 /// `window_rows` at a time, as `audit` does but on a cluster: it counts as the share it keeps
@@ -207,7 +208,7 @@ pub fn estimate_audit(
     estimate_coded(snapshots, others, profile, |sizes| {
         let latest = sizes.last().copied().unwrap_or(0) as f64;
         let dedupe = if latest_windowed {
-            AUDIT_DEDUPE_WINDOWED
+            DEDUPE_WINDOWED_RETAINED
         } else {
             AUDIT_DEDUPE_RETAINED
         } * latest;
@@ -229,10 +230,23 @@ pub const ONE_CODED_RETAINED: f64 = 2.4;
 /// The peak of a `scan` or `dedupe` of `snapshot` (and `others`, loaded whole): when the
 /// snapshot is coded as it is read (an ingested file, or delimited text `profile` reads a
 /// piece at a time), `CODED_BASE + ONE_CODED_RETAINED * T` plus [`estimate`]'s share for the
-/// others, unless [`estimate`]'s model for every input is lower; else that model.
-pub fn estimate_one(snapshot: &Path, others: &[&Path], profile: &Profile) -> MemoryEstimate {
+/// others, unless [`estimate`]'s model for every input is lower; else that model. With
+/// `windowed_dedupe`, an ingested file is deduplicated a window at a time
+/// ([`DEDUPE_WINDOWED_RETAINED`] instead).
+pub fn estimate_one(
+    snapshot: &Path,
+    others: &[&Path],
+    profile: &Profile,
+    windowed_dedupe: bool,
+) -> MemoryEstimate {
+    let windowed = windowed_dedupe && super::IngestedReader::open(snapshot).is_ok();
+    let retained = if windowed {
+        DEDUPE_WINDOWED_RETAINED
+    } else {
+        ONE_CODED_RETAINED
+    };
     estimate_coded(&[snapshot], others, profile, |sizes| {
-        CODED_BASE + (ONE_CODED_RETAINED * sizes[0] as f64) as u64
+        CODED_BASE + (retained * sizes[0] as f64) as u64
     })
 }
 
@@ -440,20 +454,20 @@ mod tests {
         let t: u64 = 1 << 30;
         file.set_len(t).unwrap();
         let canonical = crate::profile::Profile::canonical();
-        let one = estimate_one(&csv, &[], &canonical);
+        let one = estimate_one(&csv, &[], &canonical, true);
         assert_eq!(one.input_text_bytes, t);
         assert_eq!(one.peak_bytes, CODED_BASE + (2.4 * t as f64) as u64);
         let audit = estimate_audit(&[&csv, &csv], &[], &canonical, Some(1), true);
         assert_eq!(audit.peak_bytes, CODED_BASE + (1.4 * 2.0 * t as f64) as u64);
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
-        assert_eq!(estimate_one(&csv, &[], &fixed), estimate(&[&csv]));
+        assert_eq!(estimate_one(&csv, &[], &fixed, true), estimate(&[&csv]));
         assert_eq!(
-            estimate_one(&csv, &[], &fixed).peak_bytes,
+            estimate_one(&csv, &[], &fixed, true).peak_bytes,
             (5.5 * t as f64) as u64
         );
         // 1 KiB: the whole-load model's 5.5 KiB, not the coded model's 300 MiB.
         file.set_len(1024).unwrap();
-        assert_eq!(estimate_one(&csv, &[], &canonical).peak_bytes, 5632);
+        assert_eq!(estimate_one(&csv, &[], &canonical, true).peak_bytes, 5632);
     }
 
     /// By hand from `audit::run`'s order of loads: the latest first, then each earlier
