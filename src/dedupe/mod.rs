@@ -544,7 +544,7 @@ impl Windows {
             window
                 .voter_ids()
                 .iter()
-                .map(|id| id.expect("voter_id is never null")),
+                .map(|id| id.expect("an ingested file's reader refuses a missing voter_id")),
         );
     }
 

@@ -322,6 +322,71 @@ fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
     }
 }
 
+/// Deduplication from windows never assumes a field: an ingested export without birth dates
+/// (or email and phone) gives the whole snapshot's artefacts, its `dedupe.json` reporting the
+/// fields absent; one without names is refused with the whole snapshot's error, before any
+/// window is read.
+#[test]
+fn deduplication_from_windows_of_an_export_lacking_fields_is_the_whole_snapshots() {
+    use rollaudit::dedupe::DedupeError;
+    use rollaudit::report::dedupe::write_dedupe;
+    let dir = Dir::new();
+    let config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, 17, dir.path("gen"));
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    let csv = summary
+        .files
+        .iter()
+        .find(|f| f.to_string_lossy().contains("register-"))
+        .expect("a snapshot");
+    let variants: [&[&str]; 3] = [
+        &["birth_date"],
+        &["email", "phone"],
+        &["given_name", "family_name"],
+    ];
+    for (k, drop) in variants.into_iter().enumerate() {
+        let export = dir.path(&format!("export-{k}.csv"));
+        std::fs::copy(csv, &export).unwrap();
+        for column in drop {
+            crate::util::without_column(&export, column);
+        }
+        let whole = rollaudit::load::load_path(&export, &Profile::canonical(), &NoProgress)
+            .expect("load")
+            .snapshot;
+        let file = dir.path(&format!("export-{k}.parquet"));
+        rollaudit::load::write_snapshot(&whole, &file).expect("ingested");
+        let config = DedupeConfig::default();
+        let windowed = rollaudit::audit::dedupe_windows(&file, &config, 1);
+        let Ok(expected) = dedupe(&whole, &config) else {
+            assert!(
+                matches!(
+                    windowed,
+                    Err(rollaudit::audit::AuditError::Dedupe(DedupeError::NoNames))
+                ),
+                "{drop:?}"
+            );
+            continue;
+        };
+        let windowed = windowed.expect("dedupe runs");
+        for dropped in drop {
+            assert!(
+                windowed.absent_fields.iter().any(|f| f.name() == *dropped),
+                "{dropped} absent"
+            );
+        }
+        let written = |result: &DedupeResult, name: &str| {
+            let out = dir.path(&format!("{name}-{k}"));
+            write_dedupe(&out, result, &whole).expect("written");
+            files_in(&out)
+        };
+        assert!(expected.matched().count() > 0, "{drop:?}: duplicates found");
+        assert_eq!(
+            written(&expected, "whole"),
+            written(&windowed, "windows"),
+            "{drop:?}"
+        );
+    }
+}
+
 /// Candidate pairs made and compared in parts (what a small memory budget asks for) give the
 /// one-part result: every artefact byte for byte, and the death-registry link's pairs, model
 /// and blocking statistics. The parts are ranges of first rows, at least seven of them.
