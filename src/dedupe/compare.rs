@@ -49,6 +49,7 @@
 use rayon::prelude::*;
 
 use super::blocking::Pairs;
+use super::memo::NameMemo;
 use super::records::{NameTable, Records, Row, NO_DATE, NO_YMD, ONE_EDIT_MIN_LEN};
 use crate::dates::civil_from_days;
 
@@ -526,13 +527,14 @@ pub(crate) fn compare_all(r: &Records, pairs: &Pairs) -> Vec<Packed> {
     patterns
         .par_chunks_mut(CHUNK)
         .zip(pairs.codes().par_chunks(CHUNK))
-        .for_each(|(patterns, codes)| {
+        .for_each_init(NameMemo::new, |memo, (patterns, codes)| {
             for (k, (pattern, &code)) in patterns.iter_mut().zip(codes).enumerate() {
                 if let Some(&ahead) = codes.get(k + PREFETCH_AHEAD) {
                     prefetch(&r.rows[Pairs::unpack(ahead).1 as usize]);
                 }
                 let (a, b) = Pairs::unpack(code);
-                *pattern = Packed::pack(compare(r, a as usize, b as usize));
+                let (a, b) = (&r.rows[a as usize], &r.rows[b as usize]);
+                *pattern = Packed::pack(compare_rows(r, a, b, memo));
             }
         });
     patterns
@@ -564,22 +566,22 @@ fn prefetch(row: &Row) {
 
 /// The pattern of the pair (`a`, `b`) of rows.
 pub(crate) fn compare(r: &Records, a: usize, b: usize) -> Pattern {
-    compare_rows(r, &r.rows[a], &r.rows[b])
+    compare_rows(r, &r.rows[a], &r.rows[b], &mut NameMemo::none())
 }
 
-/// The pattern of two rows of `r`.
-fn compare_rows(r: &Records, a: &Row, b: &Row) -> Pattern {
+/// The pattern of two rows of `r`, the levels of name pairs remembered in `memo`.
+pub(super) fn compare_rows(r: &Records, a: &Row, b: &Row, memo: &mut NameMemo) -> Pattern {
     let names = &r.names;
-    let mut given = name_level(names, a.given, b.given, true);
-    let mut family = name_level(names, a.family, b.family, false);
+    let mut name = |a: u32, b: u32, given: bool| {
+        memo.level(u8::from(given), a, b, || name_level(names, a, b, given))
+    };
+    let mut given = name(a.given, b.given, true);
+    let mut family = name(a.family, b.family, false);
     let mut swapped = false;
     if given >= SIMILAR && family >= SIMILAR && given != MISSING && family != MISSING {
         let (ga, fa, gb, fb) = (a.given, a.family, b.given, b.family);
         let sound = |x: u32| names.sound[x as usize];
-        let (cross_given, cross_family) = (
-            name_level(names, ga, fb, false),
-            name_level(names, fa, gb, false),
-        );
+        let (cross_given, cross_family) = (name(ga, fb, false), name(fa, gb, false));
         let one_exact = cross_given.min(cross_family) == EXACT;
         if (sound(ga) == sound(fb) && sound(fa) == sound(gb)) || one_exact {
             (given, family, swapped) = (cross_given, cross_family, true);
@@ -588,7 +590,9 @@ fn compare_rows(r: &Records, a: &Row, b: &Row) -> Pattern {
     let levels = [
         given,
         family,
-        middle_level(names, a.middle, b.middle),
+        memo.level(2, a.middle, b.middle, || {
+            middle_level(names, a.middle, b.middle)
+        }),
         birth_level(a, b),
         equal_level(&a.sex, &b.sex),
         address_level(r, a, b),
@@ -603,7 +607,6 @@ fn compare_rows(r: &Records, a: &Row, b: &Row) -> Pattern {
 
 #[cfg(test)]
 mod tests {
-
     proptest::proptest! {
         /// Packing keeps every level, missing ones included, and the swapped bit: what
         /// `compare_all` stores is what `compare` returned; the levels and exact levels read

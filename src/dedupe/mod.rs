@@ -105,6 +105,7 @@ mod jaro;
 mod keys;
 mod keysort;
 pub mod link;
+mod memo;
 pub mod phonetic;
 mod records;
 mod scoring;
