@@ -338,10 +338,15 @@ pub(crate) struct RecordsBuilder {
 
 impl RecordsBuilder {
     /// Room for `rows` records: the rows of a register of 10,000,000 are 1.4 GB, and growing
-    /// the vector by doubling would hold up to twice that.
+    /// the vector by doubling would hold up to twice that. Only asked for, not required: a
+    /// file's metadata may declare more rows than memory can take (or than it holds), and the
+    /// room that cannot be had grows as the rows come instead of aborting before any is read.
     pub fn with_capacity(rows: usize) -> RecordsBuilder {
+        let mut room = Vec::new();
+        // A failure leaves the vector empty, to grow as rows are added.
+        let _ = room.try_reserve_exact(rows);
         RecordsBuilder {
-            rows: Vec::with_capacity(rows),
+            rows: room,
             names: NameTable::new(),
             streets: Interner::default(),
         }
