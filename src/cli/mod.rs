@@ -236,8 +236,7 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
             load, exact_only, ..
         } => {
             let profile = Reading::resolve(load)?.profile;
-            let memory = rollaudit::load::memory::estimate_one;
-            memory(refs[0], &refs[1..], &profile, !*exact_only)
+            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, !*exact_only)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };

@@ -126,9 +126,9 @@ pub const KEPT_SHARE: f64 = 0.25;
 /// two and the latest whole, and [`KEPT_SHARE`] of each snapshot before `t`: the largest such
 /// sum (for two snapshots, both). A first snapshot diffed a window at a time is never whole:
 /// its diff holds the [`KEPT_SHARE`] of it that it keeps and one window, `first_window` of it
-/// (`Some` when it is windowed). Four ingested snapshots of 3M voters (T = 590 MiB each) peaked at 2,726 MiB
-/// (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded model gives 2,985 MiB,
-/// and gave 3,604 MiB when every snapshot was counted whole.
+/// (`Some` when it is windowed). Four ingested snapshots of 3M voters (T = 590 MiB each)
+/// peaked at 2,726 MiB (session 18; 2,735 to 2,796 MiB in sessions 15 and 16); the coded
+/// model gives 2,985 MiB, and gave 3,604 MiB when every snapshot was counted whole.
 pub fn held_at_once(in_date_order: &[u64], first_window: Option<f64>) -> u64 {
     let Some(&latest) = in_date_order.last() else {
         return 0;

@@ -331,13 +331,7 @@ fn deduplication_from_windows_of_an_export_lacking_fields_is_the_whole_snapshots
     use rollaudit::dedupe::DedupeError;
     use rollaudit::report::dedupe::write_dedupe;
     let dir = Dir::new();
-    let config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, 17, dir.path("gen"));
-    let summary = rollaudit::generate::generate(&config).expect("generate");
-    let csv = summary
-        .files
-        .iter()
-        .find(|f| f.to_string_lossy().contains("register-"))
-        .expect("a snapshot");
+    let csv = &generated_register(&dir, 17);
     let variants: [&[&str]; 3] = [
         &["birth_date"],
         &["email", "phone"],
@@ -394,13 +388,7 @@ fn deduplication_from_windows_of_an_export_lacking_fields_is_the_whole_snapshots
 fn dedupe_in_parts_gives_the_one_part_result() {
     use rollaudit::report::dedupe::write_dedupe;
     let dir = Dir::new();
-    let config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, 13, dir.path("gen"));
-    let summary = rollaudit::generate::generate(&config).expect("generate");
-    let file = summary
-        .files
-        .iter()
-        .find(|f| f.to_string_lossy().contains("register-"))
-        .expect("a snapshot");
+    let file = &generated_register(&dir, 13);
     let snapshot = rollaudit::load::load_path(file, &Profile::canonical(), &NoProgress)
         .expect("load")
         .snapshot;
@@ -444,6 +432,17 @@ fn dedupe_in_parts_gives_the_one_part_result() {
         ..DedupeConfig::default()
     };
     assert_eq!(whole, link(&parts));
+}
+
+/// The snapshot CSV of a register of 4,000 voters generated with `seed` into `dir`.
+fn generated_register(dir: &Dir, seed: u64) -> std::path::PathBuf {
+    let config = rollaudit::generate::GenerateConfig::new(4_000, 1, 90, seed, dir.path("gen"));
+    let summary = rollaudit::generate::generate(&config).expect("generate");
+    summary
+        .files
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("register-"))
+        .expect("a snapshot")
 }
 
 /// Every file in `dir`, by name, with its bytes.
