@@ -281,6 +281,7 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
     let windows = Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS);
     let local = library_audit(
         &inputs,
+        None,
         DEFAULT_PIECE_BYTES,
         None,
         windows,
@@ -290,6 +291,7 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
     let join = ClusterJoin::connect(&cluster.scheduler).expect("the cluster answers");
     let distributed = library_audit(
         &inputs,
+        None,
         DEFAULT_PIECE_BYTES,
         Some(&join),
         windows,

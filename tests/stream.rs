@@ -531,7 +531,7 @@ fn an_audit_that_reads_its_exports_in_small_pieces_writes_the_same_artefacts() {
     assert_eq!(inputs.len(), 4, "the sample series");
     let dir = Dir::new();
     let audit_into = |name: &str, piece_bytes: usize| {
-        crate::util::library_audit(&inputs, piece_bytes, None, None, &dir.path(name))
+        crate::util::library_audit(&inputs, None, piece_bytes, None, None, &dir.path(name))
     };
     let whole = audit_into("whole", DEFAULT_PIECE_BYTES);
     let pieces = audit_into("pieces", 64 << 10);
@@ -587,34 +587,57 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
         })
         .collect();
 
-    let audit_into = |name: &str, window_rows: Option<usize>| {
-        crate::util::library_audit(
-            &inputs,
-            DEFAULT_PIECE_BYTES,
-            None,
-            window_rows,
-            &dir.path(name),
-        )
-    };
-    let whole = audit_into("whole", None);
-    assert!(whole.len() >= 8, "every artefact");
-    // The generator plants duplicates: the windowed dedupe has clusters to get right.
-    let clusters = whole
-        .iter()
-        .find(|f| f.0 == "clusters.csv")
-        .expect("clusters.csv");
-    assert!(
-        clusters.1.iter().filter(|&&b| b == b'\n').count() > 100,
-        "clusters found"
-    );
-    for window_rows in [1, 2_500, 1_000_000] {
-        let windowed = audit_into(&format!("windows-{window_rows}"), Some(window_rows));
-        assert_eq!(
-            whole.iter().map(|f| &f.0).collect::<Vec<_>>(),
-            windowed.iter().map(|f| &f.0).collect::<Vec<_>>()
+    // With the generated election calendar, the scan finds what only the calendar decides
+    // (registrations after the cutoff, under age on election day).
+    let calendar = std::fs::read_to_string(dir.path("series").join("election.toml")).unwrap();
+    let calendar =
+        rollaudit::calendar::ElectionCalendar::parse(&calendar, "election.toml").unwrap();
+    // The same series, and one of four whose last interval changes nothing: the third
+    // snapshot dated 40 days early, then again 30 days late. The findings of the latest
+    // snapshot's scan then name voters its last diff does not, and the edits of its last 40
+    // days fall in that interval: the incidents give their edit stamps all the same.
+    let mut unchanged_last = inputs[..2].to_vec();
+    for days in [-40, 30] {
+        unchanged_last.push(AuditInput {
+            path: inputs[2].path.clone(),
+            date: inputs[2].date + days,
+        });
+    }
+    for (series, windows) in [
+        (&inputs, &[1, 2_500, 1_000_000][..]),
+        (&unchanged_last, &[2_500]),
+    ] {
+        let audit_into = |name: String, window_rows: Option<usize>| {
+            crate::util::library_audit(
+                series,
+                Some(&calendar),
+                DEFAULT_PIECE_BYTES,
+                None,
+                window_rows,
+                &dir.path(&name),
+            )
+        };
+        let last = series.last().unwrap().date;
+        let whole = audit_into(format!("whole-{last}"), None);
+        assert!(whole.len() >= 8, "every artefact");
+        // The generator plants duplicates: the windowed dedupe has clusters to get right.
+        let clusters = whole
+            .iter()
+            .find(|f| f.0 == "clusters.csv")
+            .expect("clusters.csv");
+        assert!(
+            clusters.1.iter().filter(|&&b| b == b'\n').count() > 100,
+            "clusters found"
         );
-        for ((name, a), (_, b)) in whole.iter().zip(&windowed) {
-            assert!(a == b, "{name} differs with windows of {window_rows} rows");
+        for &window_rows in windows {
+            let windowed = audit_into(format!("windows-{last}-{window_rows}"), Some(window_rows));
+            assert_eq!(
+                whole.iter().map(|f| &f.0).collect::<Vec<_>>(),
+                windowed.iter().map(|f| &f.0).collect::<Vec<_>>()
+            );
+            for ((name, a), (_, b)) in whole.iter().zip(&windowed) {
+                assert!(a == b, "{name} differs with windows of {window_rows} rows");
+            }
         }
     }
 
@@ -633,13 +656,25 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
             window_rows,
         };
         let stages = std::sync::Mutex::new(Vec::new());
-        audit::run(job, &NoProgress, &|stage| {
+        let result = audit::run(job, &NoProgress, &|stage| {
             stages.lock().unwrap().push(stage)
         })
         .unwrap();
-        stages.into_inner().unwrap()
+        let latest = result.inputs.last().unwrap();
+        let kept = (latest.snapshot.rows() as u64, latest.digest.rows);
+        (stages.into_inner().unwrap(), kept)
     };
-    let (whole, windowed) = (stages(None), stages(Some(1)));
+    let ((whole, whole_kept), (windowed, windowed_kept)) = (stages(None), stages(Some(1)));
+    // The windowed audit keeps of the latest snapshot only the records its diff, dedupe and
+    // findings name (the artefacts above are nonetheless the same); the whole one keeps all.
+    assert_eq!(whole_kept.0, whole_kept.1);
+    assert_eq!(windowed_kept.1, whole_kept.1);
+    assert!(
+        windowed_kept.0 < windowed_kept.1 / 2,
+        "kept {} of {} records",
+        windowed_kept.0,
+        windowed_kept.1
+    );
     let loads = |stages: &[Stage]| stages.iter().filter(|&&s| s == Stage::Load).count();
     assert_eq!((loads(&whole), loads(&windowed)), (3, 2));
     assert_eq!(&whole[..3], [Stage::Load, Stage::Scan, Stage::Dedupe]);

@@ -207,6 +207,7 @@ pub fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// its artefacts written into `out` with a fixed run record and returned by name ([`files_of`]).
 pub fn library_audit(
     inputs: &[rollaudit::audit::AuditInput],
+    calendar: Option<&rollaudit::calendar::ElectionCalendar>,
     piece_bytes: usize,
     join: Option<&dyn rollaudit::audit::FileJoin>,
     window_rows: Option<usize>,
@@ -217,7 +218,7 @@ pub fn library_audit(
     let job = rollaudit::audit::AuditJob {
         inputs: inputs.to_vec(),
         profile: &profile,
-        calendar: None,
+        calendar,
         deceased: None,
         config: &config,
         piece_bytes,

@@ -410,6 +410,31 @@ pub struct DedupeResult {
 }
 
 impl DedupeResult {
+    /// Renumbers every row into a subset of the snapshot ([`Snapshot::subset`] of `kept`,
+    /// sorted, which must hold every row the result names). The order of rows is kept, so
+    /// pairs stay ordered by (a, b) and clusters' rows ascending.
+    pub fn renumber(&mut self, kept: &[u32]) {
+        let at = |row: &mut u32| {
+            *row = kept
+                .binary_search(row)
+                .expect("a subset keeps every row the result names") as u32;
+        };
+        for p in &mut self.pairs {
+            at(&mut p.a);
+            at(&mut p.b);
+        }
+        for c in self.clusters.iter_mut().chain(&mut self.exact.groups) {
+            c.rows.iter_mut().for_each(at);
+        }
+    }
+
+    /// Every row the result names: of its pairs, clusters and exact groups, unsorted.
+    pub fn named_rows(&self) -> impl Iterator<Item = u32> + '_ {
+        let pairs = self.pairs.iter().flat_map(|p| [p.a, p.b]);
+        let groups = self.clusters.iter().chain(&self.exact.groups);
+        pairs.chain(groups.flat_map(|c| c.rows.iter().copied()))
+    }
+
     /// Matched pairs.
     pub fn matched(&self) -> impl Iterator<Item = &ScoredPair> {
         self.pairs.iter().filter(|p| p.matched)

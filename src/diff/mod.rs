@@ -274,7 +274,7 @@ impl DiffResult {
     }
 
     /// The rows of OLD and of NEW that the log and the records name, each sorted and distinct.
-    fn named_rows(&self) -> (Vec<u32>, Vec<u32>) {
+    pub(crate) fn named_rows(&self) -> (Vec<u32>, Vec<u32>) {
         let sides = self
             .log
             .iter()
@@ -294,7 +294,7 @@ impl DiffResult {
 
     /// Renumbers the rows of OLD (when `old` is given) or NEW into a subset of that snapshot
     /// ([`Snapshot::subset`] of those sorted rows, which must hold every row named).
-    fn renumber(&mut self, old: Option<&[u32]>, new: Option<&[u32]>) {
+    pub(crate) fn renumber(&mut self, old: Option<&[u32]>, new: Option<&[u32]>) {
         let at = |kept: Option<&[u32]>, row: &mut Option<u32>| {
             if let (Some(kept), Some(r)) = (kept, row.as_mut()) {
                 *r = kept

@@ -148,7 +148,7 @@ fn report_head(
         },
         "summary": {
             "snapshots": result.inputs.len(),
-            "latest_rows": latest.snapshot.rows(),
+            "latest_rows": latest.digest.rows,
             "findings_by_severity": severity_counts_json(findings),
             "duplicate_clusters": result.dedupe.clusters.len(),
             "max_severity": findings.iter().map(|f| f.severity).max().map(|s| s.name()),

@@ -103,7 +103,7 @@ fn summary(h: &mut String, result: &AuditResult, findings: &[Finding], run: &Run
         "<h1>Voter register audit</h1><p class=\"meta\">{} snapshots ({}), latest {} rows. As of {}.{}</p>",
         result.inputs.len(),
         escape(&dates.join(", ")),
-        latest.snapshot.rows(),
+        latest.digest.rows,
         escape(run.as_of),
         if run.redactor.is_some() { " Personal data redacted (keyed hashes)." } else { "" }
     );
