@@ -489,16 +489,13 @@ fn keep_named_latest(
     findings: &[Finding],
 ) {
     let snapshot = &latest.snapshot;
-    let named: std::collections::HashSet<&str> = findings
+    let named: incidents::Set<&str> = findings
         .iter()
         .flat_map(|f| f.voter_ids.iter().map(String::as_str))
         .collect();
-    let mut rows: Vec<u32> = snapshot
-        .voter_ids()
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| id.is_some_and(|id| named.contains(id)))
-        .map(|(row, _)| row as u32)
+    let mut rows: Vec<u32> = incidents::rows_of(snapshot, &named)
+        .into_values()
+        .map(|row| row as u32)
         .collect();
     rows.extend(dedupe.named_rows());
     if let Some(d) = &last_diff {

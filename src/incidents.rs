@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// The maps and sets of voter ids here hold millions of keys at 10,000,000 voters: foldhash,
 /// not std's SipHash, took the grouping of a 10M audit from 4.5 s to 2.6 s. No result depends
 /// on their order.
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
@@ -542,7 +542,7 @@ const PROBED_ROWS: usize = 1 << 16;
 /// The row of each voter `named` in `snapshot` (one pass over its ids, shared by the
 /// districts and the edit stamps of the latest snapshot), in parts on every core: on one, the
 /// probes of a 10,000,000-voter snapshot took about a second (perf, session 22).
-fn rows_of<'a>(snapshot: &'a Snapshot, named: &Set<&str>) -> Map<&'a str, usize> {
+pub(crate) fn rows_of<'a>(snapshot: &'a Snapshot, named: &Set<&str>) -> Map<&'a str, usize> {
     let (ids, rows) = (snapshot.voter_ids(), snapshot.rows());
     let found: Vec<(&str, usize)> = (0..rows.div_ceil(PROBED_ROWS))
         .into_par_iter()

@@ -130,6 +130,30 @@ impl Snapshot {
     }
 }
 
+/// The row numbers of a [`Snapshot::subset`] of `kept` (ascending, distinct) for the rows of
+/// the whole snapshot: a table as long as the largest row kept (40 MB for 10,000,000 rows),
+/// so that renumbering the million rows a diff or dedupe names is a lookup each, not a
+/// search (a binary search each took a fifth of a second at 10,000,000 voters).
+pub(crate) struct Renumbered(Vec<u32>);
+
+impl Renumbered {
+    pub(crate) fn new(kept: &[u32]) -> Renumbered {
+        let mut at = vec![u32::MAX; kept.last().map_or(0, |&r| r as usize + 1)];
+        for (k, &row) in kept.iter().enumerate() {
+            at[row as usize] = k as u32;
+        }
+        Renumbered(at)
+    }
+
+    /// `row`'s number in the subset. Panics when `row` was not kept.
+    pub(crate) fn at(&self, row: u32) -> u32 {
+        match self.0.get(row as usize) {
+            Some(&k) if k != u32::MAX => k,
+            _ => panic!("a subset keeps every row named"),
+        }
+    }
+}
+
 /// Read access to one canonical field's column, typed once (no per-row dynamic dispatch on
 /// polars types).
 #[derive(Clone, Copy)]
@@ -546,6 +570,16 @@ fn fingerprints(df: &DataFrame) -> &[u64] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_kept_are_numbered_in_order_and_others_are_refused() {
+        let kept = Renumbered::new(&[2, 5, 9]);
+        assert_eq!([2, 5, 9].map(|r| kept.at(r)), [0, 1, 2]);
+        for missing in [0, 3, 10] {
+            let refused = std::panic::catch_unwind(|| kept.at(missing));
+            assert!(refused.is_err(), "row {missing} was not kept");
+        }
+    }
 
     #[test]
     fn digest_ignores_order_but_not_multiplicity() {

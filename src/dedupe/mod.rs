@@ -414,11 +414,8 @@ impl DedupeResult {
     /// sorted, which must hold every row the result names). The order of rows is kept, so
     /// pairs stay ordered by (a, b) and clusters' rows ascending.
     pub fn renumber(&mut self, kept: &[u32]) {
-        let at = |row: &mut u32| {
-            *row = kept
-                .binary_search(row)
-                .expect("a subset keeps every row the result names") as u32;
-        };
+        let kept = crate::snapshot::Renumbered::new(kept);
+        let at = |row: &mut u32| *row = kept.at(*row);
         for p in &mut self.pairs {
             at(&mut p.a);
             at(&mut p.b);

@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::model::Field;
-use crate::snapshot::{Digest, Snapshot};
+use crate::snapshot::{Digest, Renumbered, Snapshot};
 
 pub use classify::NameRule;
 pub use merge::Merged;
@@ -295,20 +295,19 @@ impl DiffResult {
     /// Renumbers the rows of OLD (when `old` is given) or NEW into a subset of that snapshot
     /// ([`Snapshot::subset`] of those sorted rows, which must hold every row named).
     pub(crate) fn renumber(&mut self, old: Option<&[u32]>, new: Option<&[u32]>) {
-        let at = |kept: Option<&[u32]>, row: &mut Option<u32>| {
+        let (old, new) = (old.map(Renumbered::new), new.map(Renumbered::new));
+        let at = |kept: &Option<Renumbered>, row: &mut Option<u32>| {
             if let (Some(kept), Some(r)) = (kept, row.as_mut()) {
-                *r = kept
-                    .binary_search(r)
-                    .expect("a subset keeps every row named") as u32;
+                *r = kept.at(*r);
             }
         };
         for c in &mut self.log {
-            at(old, &mut c.old_row);
-            at(new, &mut c.new_row);
+            at(&old, &mut c.old_row);
+            at(&new, &mut c.new_row);
         }
         for r in &mut self.records {
-            at(old, &mut r.old_row);
-            at(new, &mut r.new_row);
+            at(&old, &mut r.old_row);
+            at(&new, &mut r.new_row);
         }
     }
 
