@@ -110,8 +110,8 @@ fn contact(
     addresses: Option<&Addresses<'_>>,
     out: &mut Output,
 ) {
-    if let Some(values) = ctx.snap.texts(field) {
-        shared(ctx, &values, field, scope, addresses, out);
+    if let Some(values) = ctx.snap.column(field) {
+        shared(ctx, values, field, scope, addresses, out);
     }
 }
 
@@ -300,7 +300,7 @@ fn placeholder(field: Field, value: &str) -> bool {
 
 fn shared(
     ctx: &Context<'_>,
-    values: &[Option<&str>],
+    values: FieldColumn<'_>,
     field: Field,
     scope: Scope,
     addresses: Option<&Addresses<'_>>,
@@ -308,7 +308,7 @@ fn shared(
 ) {
     let cfg = &ctx.config.contact;
     let key = |row: usize, buf: &mut String| {
-        values[row].is_some_and(|v| {
+        values.str(row).is_some_and(|v| {
             normalise(field, v, buf);
             true
         })

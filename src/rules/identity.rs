@@ -86,11 +86,11 @@ pub(crate) fn check_voter_ids(ctx: &Context<'_>, rejects: &[Reject], out: &mut O
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     out.run(ctx.check(RULE, &[Field::NationalId]));
-    let Some(ids) = ctx.snap.texts(Field::NationalId) else {
+    let Some(ids) = ctx.snap.column(Field::NationalId) else {
         return;
     };
     let key = |row: usize, buf: &mut String| {
-        ids[row].is_some_and(|id| {
+        ids.str(row).is_some_and(|id| {
             push_normalised_id(id, buf);
             true
         })
@@ -117,7 +117,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
         };
         let first = rows
             .iter()
-            .map(|&r| ctx.ids[r as usize])
+            .map(|&r| ctx.id(r as usize))
             .min()
             .unwrap_or_default()
             .to_string();

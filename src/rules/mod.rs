@@ -73,6 +73,7 @@ mod missing;
 mod names;
 mod registration;
 
+use polars::prelude::StringChunked;
 use rayon::prelude::*;
 
 use crate::calendar::ElectionCalendar;
@@ -365,7 +366,9 @@ impl Output {
 /// What every rule needs: the snapshot, record ids and standings, and the resolved dates.
 pub(crate) struct Context<'a> {
     pub snap: &'a Snapshot,
-    pub ids: Vec<&'a str>,
+    /// The `voter_id` column, read by row ([`Context::id`]) for the few rows findings name: a
+    /// vector of every row's id held 160 MB at 10,000,000 voters for the whole scan.
+    ids: &'a StringChunked,
     pub standing: Vec<Standing>,
     /// Every row's birth, `None` when the snapshot has neither birth field (three modules'
     /// rules read it).
@@ -396,7 +399,7 @@ impl<'a> Context<'a> {
         let (standing, births) = rayon::join(|| columns::standings(snap), || columns::births(snap));
         Context {
             snap,
-            ids: columns::ids(snap),
+            ids: snap.voter_ids(),
             standing,
             births,
             snapshot_date,
@@ -426,7 +429,12 @@ impl<'a> Context<'a> {
     }
 
     pub fn rows(&self) -> usize {
-        self.ids.len()
+        self.snap.rows()
+    }
+
+    /// Row `row`'s `voter_id` (empty if missing, which a load does not let through).
+    pub fn id(&self, row: usize) -> &'a str {
+        self.ids.get(row).unwrap_or_default()
     }
 
     pub fn has(&self, field: Field) -> bool {
@@ -456,9 +464,9 @@ impl<'a> Context<'a> {
                 severity
             },
             scope: Scope::Record,
-            scope_value: self.ids[row].to_string(),
+            scope_value: self.id(row).to_string(),
             evidence,
-            voter_ids: vec![self.ids[row].to_string()],
+            voter_ids: vec![self.id(row).to_string()],
             snapshot_date: Some(self.snapshot_date),
         }
     }
@@ -475,7 +483,7 @@ impl<'a> Context<'a> {
     ) -> Finding {
         let mut voter_ids: Vec<String> = rows
             .iter()
-            .map(|&r| self.ids[r as usize].to_string())
+            .map(|&r| self.id(r as usize).to_string())
             .collect();
         voter_ids.sort_unstable();
         Finding {
