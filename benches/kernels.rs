@@ -125,6 +125,7 @@ fn kernels(c: &mut Criterion) {
         piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
         join: None,
         window_rows: Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
+        latest_in_windows: false,
     };
     let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");
     let out = dir.path().join("audit");

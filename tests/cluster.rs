@@ -285,6 +285,7 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
         DEFAULT_PIECE_BYTES,
         None,
         windows,
+        false,
         &dir.path("local"),
     );
     let cluster = Cluster::start(&dir, 2);
@@ -295,6 +296,7 @@ fn an_audit_on_a_scheduler_and_two_executors_writes_the_local_audits_artefacts()
         DEFAULT_PIECE_BYTES,
         Some(&join),
         windows,
+        false,
         &dir.path("cluster"),
     );
     let names: Vec<&str> = local.iter().map(|(n, _)| n.as_str()).collect();

@@ -353,9 +353,9 @@ fn coded_snapshots_read_and_diff_as_the_text_ones() {
 #[test]
 fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
-        estimate, estimate_audit, estimate_one, AUDIT_DEDUPE_RETAINED, AUDIT_SCAN_RETAINED,
-        CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO, DEDUPE_WINDOWED_RETAINED, KEPT_SHARE,
-        ONE_CODED_RETAINED,
+        estimate, estimate_audit, estimate_audit_latest_in_windows, estimate_one,
+        AUDIT_DEDUPE_RETAINED, AUDIT_SCAN_RETAINED, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO,
+        DEDUPE_WINDOWED_RETAINED, KEPT_SHARE, ONE_CODED_RETAINED,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -400,6 +400,18 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
             &[a, b]
         )
     );
+    // With the latest read a window at a time for its diff too, the diff holds the share
+    // kept and a window's share of each snapshot.
+    let in_windows = estimate_audit_latest_in_windows(&[a, b], &[], &profile, 500).unwrap();
+    let latest_window = 500.0 / IngestedReader::open(b).unwrap().rows() as f64;
+    let latest_held = (KEPT_SHARE + latest_window) * text_b as f64;
+    let both_held = ((KEPT_SHARE + window) * text_a as f64 + latest_held) as u64;
+    assert_eq!(
+        in_windows.peak_bytes,
+        coded_or_whole(coded_peak(DEDUPE_WINDOWED_RETAINED, both_held), &[a, b])
+    );
+    assert!(in_windows.peak_bytes <= windowed.peak_bytes);
+    assert!(estimate_audit_latest_in_windows(&[a], &[], &profile, 500).is_none());
     // `dedupe` of the latest file alone reads it a window at a time; its exact pass, and
     // `scan`, load it coded.
     let one = |windowed: bool| estimate_one(b, &[], &profile, windowed).peak_bytes;
@@ -531,7 +543,15 @@ fn an_audit_that_reads_its_exports_in_small_pieces_writes_the_same_artefacts() {
     assert_eq!(inputs.len(), 4, "the sample series");
     let dir = Dir::new();
     let audit_into = |name: &str, piece_bytes: usize| {
-        crate::util::library_audit(&inputs, None, piece_bytes, None, None, &dir.path(name))
+        crate::util::library_audit(
+            &inputs,
+            None,
+            piece_bytes,
+            None,
+            None,
+            false,
+            &dir.path(name),
+        )
     };
     let whole = audit_into("whole", DEFAULT_PIECE_BYTES);
     let pieces = audit_into("pieces", 64 << 10);
@@ -603,10 +623,16 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
             date: inputs[2].date + days,
         });
     }
-    for (series, windows) in [
-        (&inputs, &[1, 2_500, 1_000_000][..]),
-        (&unchanged_last, &[2_500]),
-    ] {
+    // And the last two snapshots alone, with the latest read a window at a time for its diff
+    // too (`AuditJob::latest_in_windows`).
+    let two = inputs[1..].to_vec();
+    let every = &[1, 2_500, 1_000_000][..];
+    let runs = [
+        (&inputs, every, false),
+        (&unchanged_last, &[2_500][..], false),
+        (&two, every, true),
+    ];
+    for (k, (series, windows, latest_in_windows)) in runs.into_iter().enumerate() {
         let audit_into = |name: String, window_rows: Option<usize>| {
             crate::util::library_audit(
                 series,
@@ -614,11 +640,11 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
                 DEFAULT_PIECE_BYTES,
                 None,
                 window_rows,
+                latest_in_windows && window_rows.is_some(),
                 &dir.path(&name),
             )
         };
-        let last = series.last().unwrap().date;
-        let whole = audit_into(format!("whole-{last}"), None);
+        let whole = audit_into(format!("whole-{k}"), None);
         assert!(whole.len() >= 8, "every artefact");
         // The generator plants duplicates: the windowed dedupe has clusters to get right.
         let clusters = whole
@@ -630,7 +656,7 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
             "clusters found"
         );
         for &window_rows in windows {
-            let windowed = audit_into(format!("windows-{last}-{window_rows}"), Some(window_rows));
+            let windowed = audit_into(format!("windows-{k}-{window_rows}"), Some(window_rows));
             assert_eq!(
                 whole.iter().map(|f| &f.0).collect::<Vec<_>>(),
                 windowed.iter().map(|f| &f.0).collect::<Vec<_>>()
@@ -654,6 +680,7 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
             piece_bytes: DEFAULT_PIECE_BYTES,
             join: None,
             window_rows,
+            latest_in_windows: false,
         };
         let stages = std::sync::Mutex::new(Vec::new());
         let result = audit::run(job, &NoProgress, &|stage| {

@@ -211,6 +211,7 @@ pub fn library_audit(
     piece_bytes: usize,
     join: Option<&dyn rollaudit::audit::FileJoin>,
     window_rows: Option<usize>,
+    latest_in_windows: bool,
     out: &Path,
 ) -> Vec<(String, Vec<u8>)> {
     let profile = rollaudit::profile::Profile::canonical();
@@ -224,6 +225,7 @@ pub fn library_audit(
         piece_bytes,
         join,
         window_rows,
+        latest_in_windows,
     };
     let result = rollaudit::audit::run(job, &rollaudit::load::NoProgress, &|_| {})
         .expect("the series audits");

@@ -186,36 +186,64 @@ impl EarlierCounts {
     pub fn add(&mut self, part: &Snapshot) {
         self.rows += part.rows() as u64;
         let (areas, population) = (&mut self.areas, &mut self.population);
-        rayon::join(
-            || {
-                areas
-                    .par_iter_mut()
-                    .enumerate()
-                    .for_each(|(level, exposure)| {
-                        let parent = AREA_LEVELS.get(level + 1).map(|l| l.0);
-                        exposure.add(part, AREA_LEVELS[level].0, parent)
-                    })
-            },
-            || population.add(part),
-        );
+        rayon::join(|| add_exposures(areas, part), || population.add(part));
     }
+}
+
+/// What the detectors read of every record of an interval's later snapshot, counted part by
+/// part like [`EarlierCounts`]: the records of each area. An audit that never holds its
+/// latest snapshot whole through its last diff counts them from the diff's windows.
+pub struct LaterCounts {
+    /// Per level of [`AREA_LEVELS`].
+    areas: Vec<peer::Exposure>,
+}
+
+impl Default for LaterCounts {
+    fn default() -> LaterCounts {
+        LaterCounts {
+            areas: AREA_LEVELS
+                .iter()
+                .map(|_| peer::Exposure::default())
+                .collect(),
+        }
+    }
+}
+
+impl LaterCounts {
+    /// Counts the next part of the snapshot (parts in row order).
+    pub fn add(&mut self, part: &Snapshot) {
+        add_exposures(&mut self.areas, part);
+    }
+}
+
+/// Adds `part`'s records to the [`peer::Exposure`] of every area level, on every core.
+fn add_exposures(areas: &mut [peer::Exposure], part: &Snapshot) {
+    areas
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(level, exposure)| {
+            let parent = AREA_LEVELS.get(level + 1).map(|l| l.0);
+            exposure.add(part, AREA_LEVELS[level].0, parent)
+        })
 }
 
 /// Takes what the detectors need of the whole of `iv`'s snapshots (see [`Prepared`]).
 pub fn prepare(iv: &Interval<'_>, config: &AnomalyConfig) -> Prepared {
     let mut counts = EarlierCounts::new(&iv.old.fields, iv.to);
     counts.add(iv.old);
-    let mut residents = prepare_counted(iv, counts, config);
+    let mut residents = prepare_counted(iv, counts, None, config);
     residents.count(iv.old);
     residents.prepared()
 }
 
-/// [`Prepared`] from `counts`, those of the whole of OLD, and the records `iv`'s diff names
-/// (`iv.old` may hold only those). What is left is to count the residents of the arrivals'
-/// addresses in every part of OLD ([`Residents::count`]).
+/// [`Prepared`] from `counts`, those of the whole of OLD, `later`, those of the whole of NEW
+/// (`None` when `iv.new` is whole: they are counted from it), and the records `iv`'s diff
+/// names (`iv.old`, and `iv.new` with `later`, may hold only those). What is left is to count
+/// the residents of the arrivals' addresses in every part of OLD ([`Residents::count`]).
 pub fn prepare_counted(
     iv: &Interval<'_>,
     counts: EarlierCounts,
+    later: Option<LaterCounts>,
     config: &AnomalyConfig,
 ) -> Residents {
     let EarlierCounts {
@@ -223,6 +251,10 @@ pub fn prepare_counted(
         areas,
         population,
     } = counts;
+    let later: Vec<Option<peer::Exposure>> = match later {
+        Some(later) => later.areas.into_iter().map(Some).collect(),
+        None => AREA_LEVELS.iter().map(|_| None).collect(),
+    };
     // The parts are independent passes over the diff's records and NEW, side by side.
     let ((areas, skew), arrived) = rayon::join(
         || {
@@ -230,10 +262,11 @@ pub fn prepare_counted(
                 || {
                     areas
                         .into_par_iter()
+                        .zip(later)
                         .enumerate()
-                        .map(|(level, old)| {
+                        .map(|(level, (old, new))| {
                             let parent = AREA_LEVELS.get(level + 1).map(|l| l.0);
-                            peer::area_table(iv, AREA_LEVELS[level].0, parent, old)
+                            peer::area_table(iv, AREA_LEVELS[level].0, parent, old, new)
                         })
                         .collect()
                 },

@@ -122,20 +122,25 @@ impl Exposure {
     }
 }
 
-/// The table of one area level of `iv`, from `old`, the level's [`Exposure`] in the whole of
-/// OLD (`iv.old` may hold only the records the diff names).
+/// The table of one area level of `iv`, from `old` and `new`, the level's [`Exposure`] in the
+/// whole of OLD and of NEW (`iv.old`, and `iv.new` when `new` is given, may hold only the
+/// records the diff names; without `new`, NEW's is counted from `iv.new`).
 pub(super) fn area_table(
     iv: &Interval<'_>,
     field: Field,
     parent: Option<Field>,
     old: Exposure,
+    new: Option<Exposure>,
 ) -> AreaTable {
     let Exposure {
         records: exposure_old,
         parent: mut parents,
     } = old;
-    let mut new = Exposure::default();
-    new.add(iv.new, field, parent);
+    let new = new.unwrap_or_else(|| {
+        let mut new = Exposure::default();
+        new.add(iv.new, field, parent);
+        new
+    });
     // An area's parent as OLD has it, else as NEW has it.
     for (area, p) in new.parent {
         parents.entry(area).or_insert(p);

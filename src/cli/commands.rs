@@ -52,6 +52,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         piece_bytes: run.piece_bytes,
         join: join.as_deref(),
         window_rows: Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
+        latest_in_windows: run.latest_in_windows,
     };
     let result = rollaudit::audit::run(job, &bar, &|stage| {
         spinner.stage(stage.name());

@@ -96,6 +96,9 @@ pub struct Audit {
     pub output: PathBuf,
     /// Text read at a time from a delimited export, set by the memory plan.
     pub piece_bytes: usize,
+    /// The latest snapshot read a window at a time for its diff too, set by the memory plan
+    /// ([`rollaudit::audit::AuditJob::latest_in_windows`]).
+    pub latest_in_windows: bool,
     /// The scheduler that joins the snapshots for the diffs (`--cluster`).
     pub cluster: Option<String>,
 }
@@ -135,6 +138,7 @@ impl Audit {
             timings: args.timings,
             output: args.output.clone(),
             piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
+            latest_in_windows: false,
             cluster: args.cluster.clone(),
         })
     }

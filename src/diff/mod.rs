@@ -345,9 +345,11 @@ pub fn keep_named(
 }
 
 /// A diff taken a window at a time ([`stream`]) with, of its OLD, only the records it names:
-/// what an audit keeps of an earlier snapshot that it never holds whole (issue #16). NEW is
-/// whole in memory, and its windows are its rows in order. The result and the kept records
-/// are those of [`diff`] and [`keep_named`] on the whole snapshots.
+/// what an audit keeps of an earlier snapshot that it never holds whole (issue #16). The
+/// windows of NEW are its rows in order, and the diff's NEW rows are the whole snapshot's.
+/// The result and the kept records are those of [`diff`] and [`keep_named`] on the whole
+/// snapshots. [`KeptDiff::keeping_new`] keeps the records it names of NEW as well, for a NEW
+/// that is read a window at a time too.
 #[derive(Default)]
 pub struct KeptDiff {
     totals: Option<DiffResult>,
@@ -358,12 +360,38 @@ pub struct KeptDiff {
     kept_rows: u32,
     /// Rows of NEW in the windows so far.
     new_rows: u32,
+    /// With [`KeptDiff::keeping_new`], the records of NEW named: those of each window, and
+    /// their rows in the whole of NEW.
+    kept_new: Option<(Vec<Snapshot>, Vec<u32>)>,
+}
+
+/// What [`KeptDiff::finish`] gives.
+pub struct Kept {
+    /// The whole diff, its OLD rows renumbered to `old`, its NEW rows the whole snapshot's.
+    pub diff: DiffResult,
+    /// The records of OLD the diff names.
+    pub old: Snapshot,
+    /// With [`KeptDiff::keeping_new`], the records of NEW the diff names and their rows in
+    /// the whole of NEW (ascending).
+    pub new: Option<(Vec<u32>, Snapshot)>,
 }
 
 impl KeptDiff {
+    /// A diff that keeps the records it names of NEW too.
+    pub fn keeping_new() -> KeptDiff {
+        KeptDiff {
+            kept_new: Some((Vec::new(), Vec::new())),
+            ..KeptDiff::default()
+        }
+    }
+
     /// Adds the next window's diff, of `old` and `new`.
     pub fn add(&mut self, mut part: DiffResult, old: &Snapshot, new: &Snapshot) {
-        let named = part.named_rows().0;
+        let (named, named_new) = part.named_rows();
+        if let Some((parts, rows)) = &mut self.kept_new {
+            parts.push(new.subset(&named_new));
+            rows.extend(named_new.iter().map(|r| r + self.new_rows));
+        }
         part.renumber(Some(&named), None);
         let shift = |row: &mut Option<u32>, by: u32| {
             if let Some(r) = row {
@@ -393,24 +421,36 @@ impl KeptDiff {
         });
     }
 
-    /// The whole diff, and the records of OLD it names, its rows renumbered to them. `None`
-    /// when no window was added.
-    pub fn finish(self) -> Option<(DiffResult, Snapshot)> {
-        let mut result = self.totals?;
-        result.log = self.log;
-        result.records = self.records;
-        let mut parts = self.kept.into_iter();
-        let first = parts.next()?;
-        let fields = first.fields.clone();
-        let mut df = first.df;
-        for part in parts {
-            df.vstack_mut_owned(part.df)
-                .expect("windows of one file have the same columns");
-        }
-        crate::snapshot::glue_columns(&mut df, |_| true)
-            .expect("a column replaced by its own rechunked copy has the frame's height");
-        Some((result, Snapshot::new(df, fields)))
+    /// The whole diff and the records kept. `None` when no window was added.
+    pub fn finish(self) -> Option<Kept> {
+        let mut diff = self.totals?;
+        diff.log = self.log;
+        diff.records = self.records;
+        let new = match self.kept_new {
+            Some((parts, rows)) => Some((rows, stacked(parts)?)),
+            None => None,
+        };
+        Some(Kept {
+            diff,
+            old: stacked(self.kept)?,
+            new,
+        })
     }
+}
+
+/// The parts of one snapshot, one after the other, in one snapshot (`None` without parts).
+pub fn stacked(parts: Vec<Snapshot>) -> Option<Snapshot> {
+    let mut parts = parts.into_iter();
+    let first = parts.next()?;
+    let fields = first.fields.clone();
+    let mut df = first.df;
+    for part in parts {
+        df.vstack_mut_owned(part.df)
+            .expect("parts of one snapshot have the same columns");
+    }
+    crate::snapshot::glue_columns(&mut df, |_| true)
+        .expect("a column replaced by its own rechunked copy has the frame's height");
+    Some(Snapshot::new(df, fields))
 }
 
 /// Diffs two snapshots.

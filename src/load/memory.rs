@@ -165,9 +165,11 @@ pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.4;
 
 /// Resident bytes per byte of the latest snapshot's text while an audit scans it: the coded
 /// snapshot and the rules' working set. The 10M audit above peaked at 3,831 MiB in its scan
-/// (session 24), 1.74 T above the base; at 1M, 572 MiB (1.45 T). It is the peak only where
-/// dedupe is not ([`DEDUPE_WINDOWED_RETAINED`]) and the diffs hold less.
-pub const AUDIT_SCAN_RETAINED: f64 = 1.8;
+/// (session 24), 1.74 T above the base; at 1M, 572 MiB (1.45 T). Since the rules read the
+/// uncoded text columns by row (session 25), the 10M scan peaked at 3,145 and 3,197 MiB
+/// (1.40 and 1.43 T). It is the peak only where dedupe is not ([`DEDUPE_WINDOWED_RETAINED`])
+/// and the diffs hold less.
+pub const AUDIT_SCAN_RETAINED: f64 = 1.5;
 
 /// The peak of an audit over `snapshots`, in date order (and `others`, loaded whole): the
 /// coded model when every snapshot is an ingested file or delimited text that `profile`
@@ -206,16 +208,50 @@ pub fn estimate_audit(
     };
     let latest_windowed = window_rows.is_some() && ingested(snapshots.last()).is_some();
     estimate_coded(snapshots, others, profile, |sizes| {
-        let latest = sizes.last().copied().unwrap_or(0) as f64;
-        let dedupe = if latest_windowed {
-            DEDUPE_WINDOWED_RETAINED
-        } else {
-            AUDIT_DEDUPE_RETAINED
-        } * latest;
-        let scan = AUDIT_SCAN_RETAINED * latest;
-        let diffs = CODED_RETAINED * held_at_once(sizes, first_window) as f64;
-        CODED_BASE + dedupe.max(scan).max(diffs) as u64
+        let held = held_at_once(sizes, first_window);
+        audit_stages(sizes, latest_windowed, held)
     })
+}
+
+/// [`estimate_audit`] of an audit of two ingested snapshots whose latest is diffed a window
+/// of `window_rows` at a time too, once it keeps only the records its scan and dedupe name
+/// (`crate::audit::AuditJob::latest_in_windows`): its diff holds [`KEPT_SHARE`] and a
+/// window's share of each snapshot. `None` for any other audit. The 10M audit of session 25
+/// peaked at 3,145 MiB, in its scan; this model gives 3,348 MiB.
+pub fn estimate_audit_latest_in_windows(
+    snapshots: &[&Path],
+    others: &[&Path],
+    profile: &Profile,
+    window_rows: usize,
+) -> Option<MemoryEstimate> {
+    let [first, latest] = snapshots else {
+        return None;
+    };
+    let rows = |p: &Path| Some(super::IngestedReader::open(p).ok()?.rows().max(1) as f64);
+    let shares =
+        [rows(first)?, rows(latest)?].map(|n| KEPT_SHARE + (window_rows as f64 / n).min(1.0));
+    Some(estimate_coded(snapshots, others, profile, |sizes| {
+        let held = sizes
+            .iter()
+            .zip(shares)
+            .map(|(&t, share)| share * t as f64)
+            .sum::<f64>();
+        audit_stages(sizes, true, held as u64)
+    }))
+}
+
+/// The largest stage of an audit's coded model: its dedupe, its scan, or its diffs holding
+/// `held` bytes of text (`sizes` the snapshots' text in date order).
+fn audit_stages(sizes: &[u64], latest_windowed: bool, held: u64) -> u64 {
+    let latest = sizes.last().copied().unwrap_or(0) as f64;
+    let dedupe = if latest_windowed {
+        DEDUPE_WINDOWED_RETAINED
+    } else {
+        AUDIT_DEDUPE_RETAINED
+    } * latest;
+    let scan = AUDIT_SCAN_RETAINED * latest;
+    let diffs = CODED_RETAINED * held as f64;
+    CODED_BASE + dedupe.max(scan).max(diffs) as u64
 }
 
 /// Resident bytes per byte of text of the one snapshot a `scan` or `dedupe` holds coded,
