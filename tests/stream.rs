@@ -574,8 +574,8 @@ fn an_audit_that_reads_its_exports_in_small_pieces_writes_the_same_artefacts() {
 /// windows before loading it, writes the same bytes to every artefact as one that loads
 /// every snapshot whole. The generated series has three snapshots, so the windowed interval
 /// is followed by one diffed in memory, and its first snapshot lacks the email field (schema
-/// drift in the windowed interval). Its files have row groups of 1,000 rows: windows of one
-/// group, of a few, and of the whole file.
+/// drift in the windowed interval), the others the phone. Its files have row groups of 1,000
+/// rows: windows of one group, of a few, and of the whole file.
 #[test]
 fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_the_same_artefacts()
 {
@@ -595,6 +595,11 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
     csvs.sort();
     assert_eq!(csvs.len(), 3, "{csvs:?}");
     crate::util::without_column(csvs[0], "email");
+    // The later two lack the phone: the audit of those two alone (below) has a latest
+    // snapshot without a field, whichever way it reads it.
+    for csv in &csvs[1..] {
+        crate::util::without_column(csv, "phone");
+    }
     let inputs: Vec<AuditInput> = csvs
         .iter()
         .map(|csv| {
