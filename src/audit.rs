@@ -7,8 +7,9 @@
 //! the detectors and the change log need (a first snapshot that is an ingested file is not
 //! loaded at all, but diffed a window at a time: `windowed`); then run the change
 //! detectors (on the records of the latest snapshot that its last diff, dedupe and the
-//! findings name, when the audit reads windows: `keep_named_latest`). The result is plain data; `report::audit` writes the artefacts and the binary
-//! prints the summary and picks the exit status.
+//! findings name, when the audit reads windows: `keep_named_latest`). The result is plain
+//! data; `report::audit` writes the artefacts and the binary prints the summary and picks
+//! the exit status.
 
 use std::path::{Path, PathBuf};
 

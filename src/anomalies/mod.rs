@@ -173,10 +173,7 @@ impl EarlierCounts {
     pub fn new(fields: &[Field], to: i32) -> EarlierCounts {
         EarlierCounts {
             rows: 0,
-            areas: AREA_LEVELS
-                .iter()
-                .map(|_| peer::Exposure::default())
-                .collect(),
+            areas: no_exposures(),
             population: skew::Population::new(fields, to),
         }
     }
@@ -201,10 +198,7 @@ pub struct LaterCounts {
 impl Default for LaterCounts {
     fn default() -> LaterCounts {
         LaterCounts {
-            areas: AREA_LEVELS
-                .iter()
-                .map(|_| peer::Exposure::default())
-                .collect(),
+            areas: no_exposures(),
         }
     }
 }
@@ -214,6 +208,14 @@ impl LaterCounts {
     pub fn add(&mut self, part: &Snapshot) {
         add_exposures(&mut self.areas, part);
     }
+}
+
+/// An empty [`peer::Exposure`] for every area level.
+fn no_exposures() -> Vec<peer::Exposure> {
+    AREA_LEVELS
+        .iter()
+        .map(|_| peer::Exposure::default())
+        .collect()
 }
 
 /// Adds `part`'s records to the [`peer::Exposure`] of every area level, on every core.

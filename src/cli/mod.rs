@@ -15,7 +15,7 @@ use rollaudit::generate::{self, GenerateConfig};
 use rollaudit::load;
 
 pub use args::Args;
-use args::{Command, ScanArgs};
+use args::{AuditArgs, Command, ScanArgs};
 use config::Reading;
 
 use crate::progress::Timings;
@@ -27,16 +27,18 @@ const DEFAULT_MEMORY_SHARE: f64 = 0.9;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
+    let mut latest_in_windows = None;
     let budget = args.memory_limit.or_else(|| {
         rollaudit::load::memory::available_memory()
             .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
     });
     if !args.skip_memory_check {
-        let shortfall = match budget {
-            Some(budget) => memory_shortfall(&args.command, budget)?,
-            None => None,
+        let check = match budget {
+            Some(budget) => memory_check(&args.command, budget)?,
+            None => MemoryCheck::default(),
         };
-        if let Some(shortfall) = shortfall {
+        latest_in_windows = check.latest_in_windows;
+        if let Some(shortfall) = check.shortfall {
             match &args.command {
                 // A streamed diff holds one window, not the files.
                 Command::Diff { stream: true, .. } => {}
@@ -68,22 +70,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             commands::ingest(&input, &Reading::resolve(&load)?, &output, piece_bytes)
         }
         Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
-        Command::Audit(ref audit) => {
-            let mut run = config::Audit::resolve(audit)?;
+        Command::Audit(audit) => {
+            let mut run = config::Audit::resolve(&audit)?;
             run.config.dedupe.pairs_per_part = pairs_per_part(budget);
             run.piece_bytes = piece_size(None, args.memory_limit);
-            if let (Some(budget), false) = (budget, args.skip_memory_check) {
-                let (estimate, latest_in_windows) = audit_plan(&args.command, budget)?;
-                if latest_in_windows {
-                    eprintln!(
-                        "the audit is planned within {} (about {}): the latest snapshot is read \
-                         a window at a time for its diff too, which takes longer",
-                        rollaudit::load::memory::gib(budget),
-                        rollaudit::load::memory::gib(estimate.peak_bytes)
-                    );
-                }
-                run.latest_in_windows = latest_in_windows;
+            if let Some(note) = &latest_in_windows {
+                eprintln!("{note}");
             }
+            run.latest_in_windows = latest_in_windows.is_some();
             commands::audit(&run)
         }
         Command::Scan(scan) => {
@@ -217,23 +211,19 @@ fn piece_size(explicit: Option<usize>, memory_limit: Option<u64>) -> usize {
     })
 }
 
-/// The estimate of the audit `command` within `budget`, and whether its plan reads the latest
-/// snapshot a window at a time for its diff too (`AuditJob::latest_in_windows`): only when
-/// the default plan is estimated above `budget`, the audit can (two ingested snapshots, no
-/// cluster), and that plan needs less. It is the slower plan: at 10M voters its diff took
-/// 15.4 s instead of 8.0 s.
+/// The estimate of the audit `a` of `inputs` (`input_paths`) within `budget`, and whether its
+/// plan reads the latest snapshot a window at a time for its diff too
+/// (`AuditJob::latest_in_windows`): only when the default plan is estimated above `budget`,
+/// the audit can (two ingested snapshots, no cluster), and that plan needs less. It is the
+/// slower plan: at 10M voters its diff took 15.4 s instead of 8.0 s.
 fn audit_plan(
-    command: &Command,
+    a: &AuditArgs,
+    inputs: &[&Path],
     budget: u64,
 ) -> Result<(rollaudit::load::memory::MemoryEstimate, bool)> {
-    let Command::Audit(a) = command else {
-        bail!("not an audit");
-    };
-    let paths = input_paths(command);
-    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     // An audit's snapshots come first in its inputs, in date order, then a death registry if
     // any; how they load depends on the profile.
-    let (snapshots, others) = refs.split_at(a.snapshots.len());
+    let (snapshots, others) = inputs.split_at(a.snapshots.len());
     let profile = Reading::resolve(&a.load)?.profile;
     let window_rows = rollaudit::diff::stream::DEFAULT_WINDOW_ROWS;
     // Ingested files are read a window at a time (`commands::audit`), but on a cluster the
@@ -258,15 +248,36 @@ fn audit_plan(
     })
 }
 
-/// What a run is estimated to need when that is more than `budget` (the caller refuses it
-/// before any work, or streams instead), as one sentence naming the inputs.
-fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
+/// What the memory check decides before any work.
+#[derive(Default)]
+struct MemoryCheck {
+    /// What the run is estimated to need when that is more than the budget (the caller
+    /// refuses it, or streams instead), as one sentence naming the inputs.
+    shortfall: Option<String>,
+    /// For an audit planned to read its latest snapshot a window at a time for its diff too
+    /// ([`audit_plan`]), the line that tells the user so.
+    latest_in_windows: Option<String>,
+}
+
+/// The memory check of `command` within `budget`.
+fn memory_check(command: &Command, budget: u64) -> Result<MemoryCheck> {
+    use rollaudit::load::memory::gib;
     let paths = input_paths(command);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let mut check = MemoryCheck::default();
     let estimate = match command {
-        // An audit's snapshots come first in its inputs, in date order, then a death registry
-        // if any; how they load depends on the profile.
-        Command::Audit(_) => audit_plan(command, budget)?.0,
+        Command::Audit(a) => {
+            let (estimate, in_windows) = audit_plan(a, &refs, budget)?;
+            check.latest_in_windows = in_windows.then(|| {
+                format!(
+                    "the audit is planned within {} (about {}): the latest snapshot is read a \
+                     window at a time for its diff too, which takes longer",
+                    gib(budget),
+                    gib(estimate.peak_bytes)
+                )
+            });
+            estimate
+        }
         // One snapshot first, then a death registry if any. `dedupe` of an ingested file
         // reads it a window at a time (`commands::dedupe`), but not for the exact pass.
         Command::Scan(ScanArgs { load, .. }) => {
@@ -282,10 +293,9 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
         _ => rollaudit::load::memory::estimate(&refs),
     };
     if estimate.peak_bytes <= budget {
-        return Ok(None);
+        return Ok(check);
     }
-    use rollaudit::load::memory::gib;
-    Ok(Some(format!(
+    check.shortfall = Some(format!(
         "{}: this run needs about {} of memory ({} of input text; model in rollaudit::load::memory) \
          and may use {} (--memory-limit, default 90% of the memory available)",
         paths
@@ -296,7 +306,8 @@ fn memory_shortfall(command: &Command, budget: u64) -> Result<Option<String>> {
         gib(estimate.peak_bytes),
         gib(estimate.input_text_bytes),
         gib(budget)
-    )))
+    ));
+    Ok(check)
 }
 
 #[cfg(test)]
@@ -334,9 +345,10 @@ mod tests {
         use clap::Parser;
         let inspect = Args::parse_from(["rollaudit", "inspect", csv.to_str().unwrap()]).command;
         // 1000 bytes of text: 3.5 x 1000 + 2 x 1000 = 5500 bytes by the model.
-        assert_eq!(memory_shortfall(&inspect, 5500).unwrap(), None);
-        let message = memory_shortfall(&inspect, 5499)
+        assert_eq!(memory_check(&inspect, 5500).unwrap().shortfall, None);
+        let message = memory_check(&inspect, 5499)
             .unwrap()
+            .shortfall
             .expect("over budget");
         assert!(
             message.contains("a.csv") && message.contains("--memory-limit"),
