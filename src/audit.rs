@@ -249,17 +249,39 @@ pub fn run(
         }
         _ => None,
     };
-    stage(Stage::Load);
-    let latest = load(latest)?;
-    stage(Stage::Scan);
-    let scan = rules::scan(
-        &latest.snapshot,
-        latest.input.date,
-        calendar,
-        &config.scan,
-        deceased,
-        &latest.report.rejects,
-    );
+    let series_of_two = inputs.len() == 1;
+    // Asked to read the latest snapshot a window at a time for its diff, the scan reads it so
+    // too, when it can (no death registry: `rules::scan_windows`): it keeps only the records
+    // its findings and dedupe name, and the latest is never whole.
+    let (latest, scan, mut latest_kept_rows) = match &deduplicated {
+        Some(dedupe)
+            if latest_in_windows
+                && series_of_two
+                && deceased.is_none()
+                && join.is_none()
+                && ingested(&inputs[0]) =>
+        {
+            stage(Stage::Scan);
+            let window_rows = window_rows.expect("deduplicated a window at a time");
+            let (latest, scan, rows) =
+                scan_windows(latest, dedupe, calendar, &config.scan, window_rows)?;
+            (latest, scan, Some(rows))
+        }
+        _ => {
+            stage(Stage::Load);
+            let latest = load(latest)?;
+            stage(Stage::Scan);
+            let scan = rules::scan(
+                &latest.snapshot,
+                latest.input.date,
+                calendar,
+                &config.scan,
+                deceased,
+                &latest.report.rejects,
+            );
+            (latest, scan, None)
+        }
+    };
     let latest_windowed = deduplicated.is_some();
     let mut dedupe = match deduplicated {
         Some(d) => d,
@@ -268,9 +290,14 @@ pub fn run(
             dedupe::dedupe(&latest.snapshot, &config.dedupe)?
         }
     };
-    let duplicates = duplicate_findings(&dedupe, &latest);
+    let ids = latest.snapshot.voter_ids();
+    let duplicates = match &latest_kept_rows {
+        Some(rows) => duplicate_findings(&dedupe, latest.input.date, |row| {
+            rows.binary_search(&row).ok().and_then(|k| ids.get(k))
+        }),
+        None => duplicate_findings(&dedupe, latest.input.date, |row| ids.get(row as usize)),
+    };
 
-    let series_of_two = inputs.len() == 1;
     let mut earlier = inputs.into_iter();
     let first = earlier.next();
     let mut latest = Some(latest);
@@ -298,10 +325,12 @@ pub fn run(
         (Some(first), Some(window_rows), None) if ingested(&first) => {
             let mut next = next_in_date_order()?.expect("a later snapshot follows the first");
             stage(Stage::Diff);
-            let kept = (latest_in_windows && series_of_two && latest_windowed).then(|| {
-                let rows = rows_named(&next.snapshot, &dedupe, &scan.findings, []);
-                next.snapshot = kept_of(&next.snapshot, &rows);
-                rows
+            let kept = latest_kept_rows.take().or_else(|| {
+                (latest_in_windows && series_of_two && latest_windowed).then(|| {
+                    let rows = rows_named(&next.snapshot, &scan.findings, dedupe.named_rows());
+                    next.snapshot = kept_of(&next.snapshot, &rows);
+                    rows
+                })
             });
             let (first, d, p, kept) = windowed(first, &mut next, kept, config, window_rows, stage)?;
             if let Some(rows) = kept {
@@ -575,12 +604,8 @@ fn keep_named_latest(
     findings: &[Finding],
 ) {
     let in_diff = last_diff.as_ref().map(|d| d.named_rows().1);
-    let rows = rows_named(
-        &latest.snapshot,
-        dedupe,
-        findings,
-        in_diff.into_iter().flatten(),
-    );
+    let also = dedupe.named_rows().chain(in_diff.into_iter().flatten());
+    let rows = rows_named(&latest.snapshot, findings, also);
     if let Some(d) = last_diff {
         d.renumber(None, Some(&rows));
     }
@@ -588,11 +613,10 @@ fn keep_named_latest(
     latest.snapshot = kept_of(&latest.snapshot, &rows);
 }
 
-/// The rows of `latest` that `dedupe`, the voters of `findings` and `also` name, ascending
-/// and distinct.
+/// The rows of `latest` that the voters of `findings` and `also` name, ascending and
+/// distinct.
 fn rows_named(
     latest: &Snapshot,
-    dedupe: &DedupeResult,
     findings: &[Finding],
     also: impl IntoIterator<Item = u32>,
 ) -> Vec<u32> {
@@ -604,7 +628,6 @@ fn rows_named(
         .into_values()
         .map(|row| row as u32)
         .collect();
-    rows.extend(dedupe.named_rows());
     rows.extend(also);
     rows.sort_unstable();
     rows.dedup();
@@ -617,6 +640,57 @@ fn kept_of(snapshot: &Snapshot, rows: &[u32]) -> Snapshot {
     let mut kept = snapshot.subset(rows);
     kept.digest = snapshot.digest;
     kept
+}
+
+/// The scan of the latest snapshot, the ingested file of `latest`, read a window at a time
+/// ([`rules::scan_windows`]): its provenance with only the records its findings and `dedupe`
+/// name, the scan, and the rows of the file those records are (ascending).
+fn scan_windows(
+    latest: AuditInput,
+    dedupe: &DedupeResult,
+    calendar: Option<&ElectionCalendar>,
+    config: &ScanConfig,
+    window_rows: usize,
+) -> Result<(LoadedInput, ScanResult, Vec<u32>), AuditError> {
+    let path = latest.path.as_path();
+    let (scanned, sha256) = std::thread::scope(|scope| {
+        let sha256 = scope.spawn(|| load::sha256_of_file(path));
+        let scanned = (|| {
+            let report = load::ingested_report(path)?;
+            let also: Vec<u32> = dedupe.named_rows().collect();
+            let date = latest.date;
+            let s = rules::scan_windows(
+                path,
+                date,
+                calendar,
+                config,
+                &report.rejects,
+                window_rows,
+                &also,
+            )?;
+            Ok::<_, LoadError>((report, s))
+        })();
+        (
+            scanned,
+            sha256.join().expect("the hashing thread does not panic"),
+        )
+    });
+    let (report, rules::Scanned { result, kept, rows }) = scanned?;
+    // Of the records kept, those the findings and dedupe name, as `rows_named` gives of a
+    // whole snapshot.
+    let in_kept = |row: u32| rows.binary_search(&row).expect("dedupe's rows are kept") as u32;
+    let at = rows_named(&kept, &result.findings, dedupe.named_rows().map(in_kept));
+    let snapshot = kept_of(&kept, &at);
+    let rows = at.iter().map(|&k| rows[k as usize]).collect();
+    let digest = kept.digest;
+    let latest = LoadedInput {
+        input: latest,
+        sha256: sha256?,
+        report,
+        digest,
+        snapshot,
+    };
+    Ok((latest, result, rows))
 }
 
 /// Deduplication of the ingested file at `path`, read a window of `window_rows` rows at a
@@ -644,8 +718,11 @@ pub use crate::findings::DUPLICATE_RULE;
 /// One finding per duplicate cluster, `medium`: a probable double registration for case work,
 /// never a removal by itself (DOMAIN.md: Crosscheck's purge rule hit ~300 legitimate voters
 /// per double vote prevented).
-fn duplicate_findings(result: &DedupeResult, latest: &LoadedInput) -> Vec<Finding> {
-    let ids = latest.snapshot.voter_ids();
+fn duplicate_findings<'a>(
+    result: &DedupeResult,
+    date: i32,
+    id_of: impl Fn(u32) -> Option<&'a str>,
+) -> Vec<Finding> {
     // The weakest link of every cluster, in one pass over the pairs (a pass per cluster made
     // this step quadratic: seconds at 10M voters).
     let mut weakest_of = vec![1.0f64; result.clusters.len()];
@@ -662,7 +739,7 @@ fn duplicate_findings(result: &DedupeResult, latest: &LoadedInput) -> Vec<Findin
             let members: Vec<String> = c
                 .rows
                 .iter()
-                .filter_map(|&row| ids.get(row as usize).map(str::to_string))
+                .filter_map(|&row| id_of(row).map(str::to_string))
                 .collect();
             Finding {
                 rule: DUPLICATE_RULE,
@@ -679,7 +756,7 @@ fn duplicate_findings(result: &DedupeResult, latest: &LoadedInput) -> Vec<Findin
                     ..Evidence::default()
                 },
                 voter_ids: members,
-                snapshot_date: Some(latest.input.date),
+                snapshot_date: Some(date),
             }
         })
         .collect()

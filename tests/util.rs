@@ -2,6 +2,9 @@
 
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+
+use polars::prelude::ParquetWriter;
+use rollaudit::snapshot::Snapshot;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -245,25 +248,85 @@ pub fn library_audit(
 
 /// Rewrites a CSV file without one of its columns.
 pub fn without_column(path: &Path, column: &str) {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let drop = headers
-        .iter()
-        .position(|h| h == column)
-        .expect("the column");
-    let keep = |record: &csv::StringRecord| -> csv::StringRecord {
+    let drop = column_of(path, column);
+    rewrite(path, |_, record| {
         record
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != drop)
             .map(|(_, v)| v)
             .collect()
-    };
-    let records: Vec<csv::StringRecord> = reader.records().map(|r| keep(&r.unwrap())).collect();
+    });
+}
+
+/// Rewrites a CSV file with `value` in `column` of its data records `rows` (the first is 0).
+pub fn with_value(path: &Path, column: &str, value: &str, rows: std::ops::Range<usize>) {
+    let at = column_of(path, column);
+    rewrite(path, |k, record| {
+        let data = k.checked_sub(1).is_some_and(|row| rows.contains(&row));
+        record
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if data && i == at { value } else { v })
+            .collect()
+    });
+}
+
+fn column_of(path: &Path, column: &str) -> usize {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    headers
+        .iter()
+        .position(|h| h == column)
+        .expect("the column")
+}
+
+/// Rewrites a CSV file, each of its records (the header first, as record 0) as `f` makes it.
+fn rewrite(path: &Path, f: impl Fn(usize, &csv::StringRecord) -> csv::StringRecord) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let mut writer = csv::Writer::from_path(path).unwrap();
-    writer.write_record(&keep(&headers)).unwrap();
-    for record in records {
-        writer.write_record(&record).unwrap();
+    writer.write_record(&f(0, &headers)).unwrap();
+    for (k, record) in records.iter().enumerate() {
+        writer.write_record(&f(k + 1, record)).unwrap();
     }
     writer.flush().unwrap();
+}
+
+/// Writes a snapshot as an ingested Parquet file with small row groups, so that a streamed
+/// diff of it is cut into many windows.
+pub fn write_in_groups(snapshot: &Snapshot, path: &Path, rows_per_group: usize) -> PathBuf {
+    let mut df = snapshot.df.clone();
+    let file = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(file)
+        .with_row_group_size(Some(rows_per_group))
+        .finish(&mut df)
+        .unwrap();
+    path.to_path_buf()
+}
+
+/// The CSV export of a generated register of 20,000 voters, one snapshot of `seed`.
+pub fn one_snapshot(dir: &Dir, seed: u32) -> PathBuf {
+    let seed = seed.to_string();
+    let args = [
+        "generate",
+        "--voters",
+        "20000",
+        "--snapshots",
+        "1",
+        "--seed",
+        &seed,
+    ];
+    dir.run(&[&args[..], &["-o", "series"]].concat())
+        .expect_code(0);
+    series_csv(&dir.path("series"))
+}
+
+pub fn series_csv(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .expect("the generator writes CSV snapshots")
 }

@@ -120,32 +120,53 @@ pub fn cluster(role: ClusterRole) -> Result<ExitCode> {
 }
 
 pub fn scan(run: &config::Scan) -> Result<ExitCode> {
-    let loaded = load_coded(&run.input.path, &run.reading, &Field::ALL, run.piece_bytes)?;
-    let deceased = match &run.rules.deceased {
-        Some(path) => Some(load::load_path(
-            path,
-            &Profile::canonical(),
-            &load::NoProgress,
-        )?),
-        None => None,
+    let path = run.input.path.as_path();
+    // Of a file read a window at a time, only the records the findings name are held.
+    let (result, snapshot, report) = match run.window_rows {
+        Some(window_rows) => {
+            let report = load::ingested_report(path)?;
+            check_strict(path, &run.reading, &report)?;
+            let scanned = rollaudit::rules::scan_windows(
+                path,
+                run.input.date,
+                run.rules.calendar(),
+                &run.config,
+                &report.rejects,
+                window_rows,
+                &[],
+            )?;
+            (scanned.result, scanned.kept, report)
+        }
+        None => {
+            let loaded = load_coded(path, &run.reading, &Field::ALL, run.piece_bytes)?;
+            let deceased = match &run.rules.deceased {
+                Some(path) => Some(load::load_path(
+                    path,
+                    &Profile::canonical(),
+                    &load::NoProgress,
+                )?),
+                None => None,
+            };
+            let result = rollaudit::rules::scan(
+                &loaded.snapshot,
+                run.input.date,
+                run.rules.calendar(),
+                &run.config,
+                deceased.as_ref().map(|d| &d.snapshot),
+                &loaded.report.rejects,
+            );
+            (result, loaded.snapshot, loaded.report)
+        }
     };
-    let result = rollaudit::rules::scan(
-        &loaded.snapshot,
-        run.input.date,
-        run.rules.calendar(),
-        &run.config,
-        deceased.as_ref().map(|d| &d.snapshot),
-        &loaded.report.rejects,
-    );
-    let incidents = result.incidents(&loaded.snapshot);
+    let incidents = result.incidents(&snapshot);
     report::scan::write_scan(
         &run.output,
         &result,
         &incidents,
-        &loaded.snapshot,
-        &run.input.path.display().to_string(),
+        &snapshot,
+        &path.display().to_string(),
     )?;
-    println!("{}", render::conservation(&loaded.report));
+    println!("{}", render::conservation(&report));
     print!("{}", report::scan::scan_summary(&result, &incidents));
     println!("wrote {}", run.output.display());
     let worst = incidents.iter().map(|i| i.severity).max();

@@ -150,6 +150,9 @@ pub struct Scan {
     pub reading: Reading,
     /// Text read at a time from a delimited export, set by the memory plan.
     pub piece_bytes: usize,
+    /// Rows read at a time from an ingested file, when the memory plan reads it in windows
+    /// (`rollaudit::rules::scan_windows`) instead of whole.
+    pub window_rows: Option<usize>,
     pub rules: Rules,
     pub config: ScanConfig,
     pub fail_on: Option<Severity>,
@@ -176,6 +179,7 @@ impl Scan {
             input: AuditInput::parse(&args.snapshot)?,
             reading: Reading::resolve(&args.load)?,
             piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
+            window_rows: None,
             rules,
             config,
             fail_on: args.fail_on,

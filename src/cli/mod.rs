@@ -27,6 +27,7 @@ const DEFAULT_MEMORY_SHARE: f64 = 0.9;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
+    let mut scan_in_windows = false;
     let mut latest_in_windows = None;
     let budget = args.memory_limit.or_else(|| {
         rollaudit::load::memory::available_memory()
@@ -49,6 +50,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     eprintln!("{shortfall}");
                     eprintln!("both are ingested Parquet files: diffing them a window at a time");
                     stream_instead = true;
+                }
+                // The record rules read an ingested file a window at a time, but a death
+                // registry's fuzzy links are estimated on the whole register.
+                Command::Scan(ScanArgs {
+                    snapshot, rules, ..
+                }) if rules.deceased.is_none()
+                    && load::IngestedReader::open(&dated_path(snapshot)).is_ok() =>
+                {
+                    eprintln!("{shortfall}");
+                    eprintln!("an ingested Parquet file: scanning it a window at a time");
+                    scan_in_windows = true;
                 }
                 _ => bail!(
                     "{shortfall}. Split the register into partitions (e.g. one export per \
@@ -83,6 +95,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Scan(scan) => {
             let mut run = config::Scan::resolve(&scan)?;
             run.piece_bytes = piece_size(None, args.memory_limit);
+            run.window_rows =
+                scan_in_windows.then_some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS);
             commands::scan(&run)
         }
         Command::Dedupe {
@@ -157,13 +171,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 }
 
+/// The file of a snapshot named `FILE` or `FILE@YYYY-MM-DD`.
+fn dated_path(spec: &str) -> PathBuf {
+    rollaudit::audit::AuditInput::parse(spec)
+        .map(|i| i.path)
+        .unwrap_or_else(|_| PathBuf::from(spec))
+}
+
 /// The files a command will load, for the memory estimate.
 fn input_paths(command: &Command) -> Vec<PathBuf> {
-    let dated = |spec: &String| {
-        rollaudit::audit::AuditInput::parse(spec)
-            .map(|i| i.path)
-            .unwrap_or_else(|_| PathBuf::from(spec))
-    };
     match command {
         // A delimited export is ingested a piece at a time; a columnar one is loaded whole.
         Command::Ingest { input, .. } => match load::InputFormat::by_name(input) {
@@ -173,7 +189,7 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
         Command::Inspect { file, .. } => vec![file.clone()],
         Command::Dedupe { snapshot, .. } => vec![snapshot.clone()],
         Command::Diff { old, new, .. } => vec![old.clone(), new.clone()],
-        Command::Scan(a) => std::iter::once(dated(&a.snapshot))
+        Command::Scan(a) => std::iter::once(dated_path(&a.snapshot))
             .chain(a.rules.deceased.clone())
             .collect(),
         // The snapshots in date order, as the audit loads them (`load::memory::held_at_once`).
@@ -184,7 +200,7 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
             });
             snapshots
                 .into_iter()
-                .map(dated)
+                .map(|spec| dated_path(spec))
                 .chain(a.rules.deceased.clone())
                 .collect()
         }

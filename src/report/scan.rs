@@ -58,7 +58,7 @@ pub fn scan_json(
         "schema_version": SCHEMA_VERSION,
         "snapshot": {
             "source": source,
-            "rows": snapshot.rows(),
+            "rows": snapshot.digest.rows,
             "digest": snapshot.digest.to_string(),
             "date": date,
         },

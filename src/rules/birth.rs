@@ -58,7 +58,6 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 },
             });
         }
-        out.run(ctx.check(OVERREP, &[Field::BirthDate]));
         return;
     };
     out.run(RuleRun::check(FUTURE, |_| true, &[]));
@@ -107,18 +106,20 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             }
         }
     }
-    if ctx.has(Field::BirthDate) {
+}
+
+/// `R-BIRTH-OVERREP`: a rule across records, where [`check`]'s are of one record each.
+pub(crate) fn check_overrep(ctx: &Context<'_>, out: &mut Output) {
+    if let (Some(births), true) = (&ctx.births, ctx.has(Field::BirthDate)) {
         overrep(ctx, births, out);
     }
     out.run(ctx.check(OVERREP, &[Field::BirthDate]));
 }
 
-fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
-    let cfg = &ctx.config.overrep;
-    // The counted records as (date, row) in one sorted vector: each date's rows are a run of
-    // it, in row order. A map of a vector per date, grown row by row, was most of this rule's
-    // time.
-    let mut dated: Vec<(i32, u32)> = births
+/// The records `R-BIRTH-OVERREP` counts, as (birth date, row): dated, not removed, and not on
+/// a placeholder date.
+pub(crate) fn counted(ctx: &Context<'_>, births: &[Birth]) -> Vec<(i32, u32)> {
+    births
         .par_iter()
         .enumerate()
         .filter_map(|(row, &birth)| match birth {
@@ -127,46 +128,98 @@ fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
             }
             _ => None,
         })
-        .collect();
-    dated.par_sort_unstable();
-    // Each distinct date, and where its run starts: the number of records dated before it
-    // (`starts` ends with the vector's length).
-    let (mut dates, mut starts) = (Vec::new(), Vec::new());
-    for (i, &(d, _)) in dated.iter().enumerate() {
-        if dates.last() != Some(&d) {
-            dates.push(d);
-            starts.push(i);
-        }
+        .collect()
+}
+
+/// A birth date `R-BIRTH-OVERREP` reports: its count, expected count, p- and q-value.
+pub(crate) struct Overrepresented {
+    pub date: i32,
+    count: usize,
+    expected: f64,
+    p: f64,
+    q: f64,
+}
+
+/// The dates of `histogram` (each counted date with its records, ascending by date) that the
+/// rule reports, in date order.
+pub(crate) fn overrepresented(
+    histogram: &[(i32, usize)],
+    cfg: &super::OverrepConfig,
+) -> Vec<Overrepresented> {
+    // Where each date's run would start in the records sorted by date (`starts` ends with
+    // their number).
+    let mut starts = Vec::with_capacity(histogram.len() + 1);
+    let mut total = 0;
+    for &(_, n) in histogram {
+        starts.push(total);
+        total += n;
     }
-    starts.push(dated.len());
-    let rows_of = |i: usize| -> Vec<u32> {
-        dated[starts[i]..starts[i + 1]]
-            .iter()
-            .map(|&(_, r)| r)
-            .collect()
-    };
+    starts.push(total);
     let window = cfg.window_days.max(1);
     let mut tested = Vec::new();
-    for (i, &d) in dates.iter().enumerate() {
-        let count = starts[i + 1] - starts[i];
+    for (i, &(d, count)) in histogram.iter().enumerate() {
         if count < cfg.min_count {
             continue;
         }
-        let lo = dates.partition_point(|&x| x < d - window);
-        let hi = dates.partition_point(|&x| x <= d + window);
+        let lo = histogram.partition_point(|&(x, _)| x < d - window);
+        let hi = histogram.partition_point(|&(x, _)| x <= d + window);
         let neighbours = starts[hi] - starts[lo] - count;
         let expected = (neighbours as f64).max(0.5) / (2 * window) as f64;
         let p = poisson_upper_tail(count as u64, expected);
         tested.push((i, expected, p));
     }
     let p: Vec<f64> = tested.iter().map(|t| t.2).collect();
-    let q = benjamini_hochberg(&p, dates.len());
-    for ((i, expected, p), q) in tested.into_iter().zip(q) {
-        let (d, rows) = (dates[i], rows_of(i));
-        let ratio = rows.len() as f64 / expected;
-        if q > cfg.max_q || ratio < cfg.min_ratio {
-            continue;
+    let q = benjamini_hochberg(&p, histogram.len());
+    tested
+        .into_iter()
+        .zip(q)
+        .map(|((i, expected, p), q)| Overrepresented {
+            date: histogram[i].0,
+            count: histogram[i].1,
+            expected,
+            p,
+            q,
+        })
+        .filter(|o| o.q <= cfg.max_q && o.count as f64 / o.expected >= cfg.min_ratio)
+        .collect()
+}
+
+/// Each date of `dated` (sorted) with its number of records.
+pub(crate) fn histogram(dated: &[(i32, u32)]) -> Vec<(i32, usize)> {
+    let mut out: Vec<(i32, usize)> = Vec::new();
+    for &(d, _) in dated {
+        match out.last_mut() {
+            Some((last, n)) if *last == d => *n += 1,
+            _ => out.push((d, 1)),
         }
+    }
+    out
+}
+
+fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
+    let cfg = &ctx.config.overrep;
+    // The counted records as (date, row) in one sorted vector: each date's rows are a run of
+    // it, in row order. A map of a vector per date, grown row by row, was most of this rule's
+    // time. The dates are judged by the whole register's counts: these rows', or, of a
+    // register read a window at a time, the histogram of its windows (`super::windows`),
+    // these rows then holding every record of the dates reported.
+    let mut dated = counted(ctx, births);
+    dated.par_sort_unstable();
+    let own;
+    let histogram = match ctx.whole {
+        Some(whole) => &whole.birth_dates,
+        None => {
+            own = histogram(&dated);
+            &own
+        }
+    };
+    let window = cfg.window_days.max(1);
+    for o in overrepresented(histogram, cfg) {
+        let d = o.date;
+        let run = dated.partition_point(|&(x, _)| x < d)..dated.partition_point(|&(x, _)| x <= d);
+        let rows: Vec<u32> = dated[run].iter().map(|&(_, r)| r).collect();
+        let (expected, p, q) = (o.expected, o.p, o.q);
+        let ratio = rows.len() as f64 / expected;
         let severity = if ratio >= cfg.medium_ratio {
             Severity::Medium
         } else {
@@ -187,7 +240,7 @@ fn overrep(ctx: &Context<'_>, births: &[Birth], out: &mut Output) {
                 baseline: format!(
                     "mean records per birth date within ±{window} days; Poisson test, \
                      Benjamini-Hochberg over {} distinct birth dates",
-                    dates.len()
+                    histogram.len()
                 ),
                 facts: vec![("birth_date", IsoDate(d).to_string())],
             },

@@ -52,7 +52,7 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::model::Field;
 use crate::snapshot::FieldColumn;
 
-use super::columns::{push_phone_digits, Addresses, Groups, KeyOf};
+use super::columns::{push_phone_digits, Addresses, Groups, Hashed, KeyOf};
 use super::{side_by_side, Context, Output, RuleCheck};
 use crate::stats::quantile;
 
@@ -149,26 +149,113 @@ fn display(key: &str) -> String {
     s
 }
 
-/// Groups the current rows by `key`, flagging the keys `flag` marks.
-fn groups(ctx: &Context<'_>, key: &KeyOf<'_>, flag: impl Fn(&str) -> bool + Sync) -> Groups {
-    Groups::new(ctx.rows(), key, |row| ctx.standing[row].current(), flag)
+/// The current rows' hashes of `key`, flagged where `flag` marks the key.
+fn hashed(ctx: &Context<'_>, key: &KeyOf<'_>, flag: impl Fn(&str) -> bool + Sync) -> Hashed {
+    Hashed::new(ctx.rows(), key, |row| ctx.standing[row].current(), flag)
 }
 
-/// `max(min_count, ceil(factor × q))` and `q`.
-fn threshold(sizes: &mut [usize], q: f64, factor: f64, min_count: usize) -> (usize, usize) {
-    let quantile = quantile(sizes, q).unwrap_or(1);
-    let t = ((factor * quantile as f64).ceil() as usize).max(min_count);
-    (t, quantile)
+/// A grouping's threshold `t = max(min_count, ceil(factor × q))`, from the register's own
+/// group sizes: `q`, their quantile, over `groups` unflagged groups.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Threshold {
+    pub t: usize,
+    pub q: usize,
+    pub groups: usize,
+}
+
+impl Threshold {
+    fn of(groups: &Groups, q: f64, factor: f64, min_count: usize) -> Threshold {
+        let mut sizes = groups.unflagged_sizes();
+        let quantile = quantile(&mut sizes, q).unwrap_or(1);
+        let t = ((factor * quantile as f64).ceil() as usize).max(min_count);
+        Threshold {
+            t,
+            q: quantile,
+            groups: sizes.len(),
+        }
+    }
+}
+
+/// The crowded-address grouping's hashes: each current row's address, flagged when it is
+/// allowlisted.
+fn address_hashed(ctx: &Context<'_>, addresses: &Addresses<'_>) -> Hashed {
+    let listed = !ctx.config.allowlist.entries.is_empty();
+    let key = |row: usize, buf: &mut String| addresses.key(row, buf);
+    hashed(ctx, &key, |k| listed && allowlisted(ctx, k).is_some())
+}
+
+/// A contact's key: the value of `values` at a row as compared ([`normalise`]).
+fn contact_key<'v>(
+    values: FieldColumn<'v>,
+    field: Field,
+) -> impl Fn(usize, &mut String) -> bool + Sync + 'v {
+    move |row: usize, buf: &mut String| {
+        values.str(row).is_some_and(|v| {
+            normalise(field, v, buf);
+            true
+        })
+    }
+}
+
+/// A shared-contact grouping's hashes: each current row's `field`, flagged when it is a
+/// placeholder.
+fn contact_hashed(ctx: &Context<'_>, values: FieldColumn<'_>, field: Field) -> Hashed {
+    hashed(ctx, &contact_key(values, field), |v| placeholder(field, v))
+}
+
+/// What a window adds to the three groupings of a register read a window at a time
+/// (`super::windows`): the hashes of its addresses, phones and emails, `None` for a field the
+/// register lacks.
+pub(crate) fn window_hashes(ctx: &Context<'_>) -> [Option<Hashed>; 3] {
+    let column = |f| ctx.snap.column(f);
+    [
+        Addresses::of(ctx.snap).map(|a| address_hashed(ctx, &a)),
+        column(Field::Phone).map(|v| contact_hashed(ctx, v, Field::Phone)),
+        column(Field::Email).map(|v| contact_hashed(ctx, v, Field::Email)),
+    ]
+}
+
+/// The thresholds of the three groupings of a whole register from its hashes
+/// ([`window_hashes`]), each marking in `marks` the rows of the groups that reach it: the rows
+/// the rules report on.
+pub(crate) fn thresholds(
+    config: &super::ScanConfig,
+    hashes: [Option<Hashed>; 3],
+    marks: &mut [bool],
+) -> [Option<Threshold>; 3] {
+    let (a, c) = (&config.crowding, &config.contact);
+    let limits = [
+        (a.quantile, a.factor, a.min_count),
+        (c.quantile, c.factor, c.min_count),
+        (c.quantile, c.factor, c.min_count),
+    ];
+    let mut out = [None; 3];
+    for ((hashed, (q, factor, min_count)), slot) in hashes.into_iter().zip(limits).zip(&mut out) {
+        if let Some(hashed) = hashed {
+            let groups = Groups::of(hashed);
+            let threshold = Threshold::of(&groups, q, factor, min_count);
+            groups.mark_at_least(threshold.t, marks);
+            *slot = Some(threshold);
+        }
+    }
+    out
 }
 
 fn crowded(ctx: &Context<'_>, addresses: &Addresses<'_>, out: &mut Output) {
     let cfg = &ctx.config.crowding;
     let key = |row: usize, buf: &mut String| addresses.key(row, buf);
-    let listed = !ctx.config.allowlist.entries.is_empty();
-    let groups = groups(ctx, &key, |k| listed && allowlisted(ctx, k).is_some());
-    let mut sizes = groups.unflagged_sizes();
-    let n_addresses = sizes.len();
-    let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
+    let groups = Groups::of(address_hashed(ctx, addresses));
+    let threshold = match ctx.whole {
+        Some(whole) => whole
+            .address
+            .expect("a register with addresses has their threshold"),
+        None => Threshold::of(&groups, cfg.quantile, cfg.factor, cfg.min_count),
+    };
+    let Threshold {
+        t,
+        q,
+        groups: n_addresses,
+    } = threshold;
     out.parameter("address_quantile", format!("{} -> {q}", cfg.quantile));
     out.parameter("address_threshold", t);
     // Read for the rows of the crowded addresses only.
@@ -307,16 +394,20 @@ fn shared(
     out: &mut Output,
 ) {
     let cfg = &ctx.config.contact;
-    let key = |row: usize, buf: &mut String| {
-        values.str(row).is_some_and(|v| {
-            normalise(field, v, buf);
-            true
-        })
+    let key = contact_key(values, field);
+    let groups = Groups::of(contact_hashed(ctx, values, field));
+    let whole = ctx.whole.map(|w| match field {
+        Field::Phone => w.phone,
+        _ => w.email,
+    });
+    let Threshold {
+        t,
+        q,
+        groups: n_values,
+    } = match whole {
+        Some(threshold) => threshold.expect("a register with the field has its threshold"),
+        None => Threshold::of(&groups, cfg.quantile, cfg.factor, cfg.min_count),
     };
-    let groups = groups(ctx, &key, |v| placeholder(field, v));
-    let mut sizes = groups.unflagged_sizes();
-    let n_values = sizes.len();
-    let (t, q) = threshold(&mut sizes, cfg.quantile, cfg.factor, cfg.min_count);
     let name = field.name();
     out.parameter(
         if field == Field::Phone {

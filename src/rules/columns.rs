@@ -274,38 +274,43 @@ const PARTS: usize = 1 << PART_BITS;
 pub(crate) struct Groups {
     /// Each group's number of rows.
     pub sizes: Vec<u32>,
-    /// Each group's `flag` (see [`Groups::new`]): the same for every row of a group, since
+    /// Each group's `flag` (see [`Hashed::new`]): the same for every row of a group, since
     /// it is a property of the key.
     pub flags: Vec<bool>,
     /// Each row's group, or [`NO_GROUP`].
     code: Vec<u32>,
 }
 
-impl Groups {
-    /// Groups the rows that have a key and for which `keep(row)` holds; `flag` marks a key
-    /// (an allowlisted address, a placeholder phone).
-    ///
-    /// The keys are written and hashed on every core first, then grouped by hash a part at
-    /// a time, also on every core (a map grown insert by insert, hashing as it went, once
-    /// showed as a fifth of the samples of a 10,000,000-voter scan).
+/// Every row's key hash ([`NO_KEY`] for a row without a key or not kept) and its key's flag:
+/// what [`Groups::of`] groups. A register read a window at a time has the windows' hashes
+/// one after the other ([`Hashed::append`], `super::windows`).
+#[derive(Default)]
+pub(crate) struct Hashed {
+    hashes: Vec<u64>,
+    flags: Vec<bool>,
+}
+
+impl Hashed {
+    /// The keys of the rows that have one and for which `keep(row)` holds, written and hashed
+    /// on every core; `flag` marks a key (an allowlisted address, a placeholder phone).
     pub fn new(
         rows: usize,
         key: &KeyOf<'_>,
         keep: impl Fn(usize) -> bool + Sync,
         flag: impl Fn(&str) -> bool + Sync,
     ) -> Self {
-        Self::hashed_by(rows, key, keep, flag, xxh3_64)
+        Self::by(rows, key, keep, flag, xxh3_64)
     }
 
-    /// [`Groups::new`] with the hash function given (the tests make every key collide).
-    fn hashed_by(
+    /// [`Hashed::new`] with the hash function given (the tests make every key collide).
+    fn by(
         rows: usize,
         key: &KeyOf<'_>,
         keep: impl Fn(usize) -> bool + Sync,
         flag: impl Fn(&str) -> bool + Sync,
         hash: fn(&[u8]) -> u64,
     ) -> Self {
-        let (hashes, row_flags): (Vec<u64>, Vec<bool>) = (0..rows)
+        let (hashes, flags) = (0..rows)
             .into_par_iter()
             .map_init(String::new, |buf, row| {
                 buf.clear();
@@ -315,6 +320,26 @@ impl Groups {
                 (hash(buf.as_bytes()).max(NO_KEY + 1), flag(buf))
             })
             .unzip();
+        Hashed { hashes, flags }
+    }
+
+    /// `next`'s rows after these.
+    pub fn append(&mut self, mut next: Hashed) {
+        self.hashes.append(&mut next.hashes);
+        self.flags.append(&mut next.flags);
+    }
+}
+
+impl Groups {
+    /// The rows of `hashed` grouped by hash: on every core, a part of the hashes at a time (a
+    /// map grown insert by insert, hashing as it went, once showed as a fifth of the samples
+    /// of a 10,000,000-voter scan).
+    pub fn of(hashed: Hashed) -> Self {
+        let Hashed {
+            hashes,
+            flags: row_flags,
+        } = hashed;
+        let rows = hashes.len();
         // Grouped a part at a time, the part given by a hash's top bits, each part on a table
         // of its own: one table for every row outgrew the processor's caches at 10,000,000
         // voters, where its probes were a quarter of `scan`'s CPU (perf). Each part's
@@ -392,6 +417,16 @@ impl Groups {
             .filter(|(_, &flagged)| !flagged)
             .map(|(&n, _)| n as usize)
             .collect()
+    }
+
+    /// Marks in `marks` (one per row) the rows of the groups of at least `min` rows.
+    pub fn mark_at_least(&self, min: usize, marks: &mut [bool]) {
+        let big: Vec<bool> = self.sizes.iter().map(|&n| n as usize >= min).collect();
+        for (mark, &code) in marks.iter_mut().zip(&self.code) {
+            if big.get(code as usize) == Some(&true) {
+                *mark = true;
+            }
+        }
     }
 
     /// The groups of at least `min` rows, sorted by key, each with its rows in ascending
@@ -495,7 +530,7 @@ mod tests {
         };
         let keep = |row: usize| row != 8;
         let flag = |k: &str| k == "C";
-        let groups = Groups::hashed_by(keys.len(), &key, keep, flag, |_| 7);
+        let groups = Groups::of(Hashed::by(keys.len(), &key, keep, flag, |_| 7));
         assert_eq!(groups.sizes, vec![7]);
         assert_eq!(
             groups.at_least(2, &key),
@@ -504,7 +539,7 @@ mod tests {
                 ("B".to_string(), vec![0, 3, 6])
             ]
         );
-        let groups = Groups::new(keys.len(), &key, keep, flag);
+        let groups = Groups::of(Hashed::new(keys.len(), &key, keep, flag));
         let mut sizes = groups.sizes.clone();
         sizes.sort_unstable();
         assert_eq!(sizes, vec![1, 3, 3]);

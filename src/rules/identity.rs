@@ -32,8 +32,9 @@ use crate::findings::{Evidence, RuleRun, RuleStatus, Scope, Severity};
 use crate::load::{Reject, RejectReason};
 use crate::model::Field;
 
-use super::columns::{Groups, Standing};
+use super::columns::{Groups, Hashed, Standing};
 use super::{Context, Output};
+use crate::snapshot::FieldColumn;
 
 pub(crate) const RULE: &str = "R-ID-REPEATED";
 pub(crate) const VOTER_ID: &str = "R-VOTER-ID-REPEATED";
@@ -89,13 +90,8 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     let Some(ids) = ctx.snap.column(Field::NationalId) else {
         return;
     };
-    let key = |row: usize, buf: &mut String| {
-        ids.str(row).is_some_and(|id| {
-            push_normalised_id(id, buf);
-            true
-        })
-    };
-    let groups = Groups::new(ctx.rows(), &key, |_| true, |_| false);
+    let key = id_key(ids);
+    let groups = Groups::of(Hashed::new(ctx.rows(), &key, |_| true, |_| false));
     for (key, rows) in groups.at_least(2, &key) {
         let (key, rows) = (key.as_str(), &rows[..]);
         let count = |pred: fn(Standing) -> bool| {
@@ -143,6 +139,24 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             },
         ));
     }
+}
+
+/// A record's key: its national id as compared ([`push_normalised_id`]).
+fn id_key(ids: FieldColumn<'_>) -> impl Fn(usize, &mut String) -> bool + Sync + '_ {
+    move |row: usize, buf: &mut String| {
+        ids.str(row).is_some_and(|id| {
+            push_normalised_id(id, buf);
+            true
+        })
+    }
+}
+
+/// What a window adds to the grouping by national id of a register read a window at a time
+/// (`super::windows`): its rows' hashes, `None` without the field. Every group of two or more
+/// rows is reported.
+pub(crate) fn window_hashes(ctx: &Context<'_>) -> Option<Hashed> {
+    let ids = ctx.snap.column(Field::NationalId)?;
+    Some(Hashed::new(ctx.rows(), &id_key(ids), |_| true, |_| false))
 }
 
 /// Writes an id as compared into the empty `key`: without spaces, dashes, dots and slashes,

@@ -38,11 +38,55 @@ pub(crate) fn default_required() -> Vec<Vec<Field>> {
     ]
 }
 
+/// The rows the rule counts: those not removed.
+pub(crate) fn considered(ctx: &Context<'_>) -> Vec<u32> {
+    (0..ctx.rows() as u32)
+        .filter(|&r| ctx.standing[r as usize] != Standing::Removed)
+        .collect()
+}
+
+/// The rows of `considered` without a value in any of `present`, fields the snapshot has.
+fn lacking(ctx: &Context<'_>, considered: &[u32], present: &[Field]) -> Vec<u32> {
+    let columns: Vec<Vec<bool>> = present.iter().map(|&f| has_value(ctx, f)).collect();
+    considered
+        .iter()
+        .copied()
+        .filter(|&r| columns.iter().all(|c| !c[r as usize]))
+        .collect()
+}
+
+/// The fields of `alternatives` the snapshot has.
+fn present(ctx: &Context<'_>, alternatives: &[Field]) -> Vec<Field> {
+    alternatives
+        .iter()
+        .copied()
+        .filter(|&f| ctx.has(f))
+        .collect()
+}
+
+/// Every row the rule names: not removed, and lacking a required field the snapshot has (a
+/// field it lacks altogether names no row).
+pub(crate) fn named_rows(ctx: &Context<'_>) -> Vec<u32> {
+    let considered = considered(ctx);
+    let mut rows: Vec<u32> = ctx
+        .config
+        .required
+        .iter()
+        .map(|alternatives| present(ctx, alternatives))
+        .filter(|present| !present.is_empty())
+        .flat_map(|present| lacking(ctx, &considered, &present))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
     out.run(RuleRun::check(RULE, |_| true, &[]));
-    let considered: Vec<u32> = (0..ctx.rows() as u32)
-        .filter(|&r| ctx.standing[r as usize] != Standing::Removed)
-        .collect();
+    // Of a register read a window at a time (`super::windows`), these rows hold every row the
+    // rule names, and the count of all those it considers comes with the whole register's.
+    let considered = considered(ctx);
+    let n_considered = ctx.whole.map_or(considered.len(), |w| w.considered);
     for alternatives in &ctx.config.required {
         let Some(&first) = alternatives.first() else {
             continue;
@@ -52,11 +96,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             .map(|f| f.name())
             .collect::<Vec<_>>()
             .join(" or ");
-        let present: Vec<Field> = alternatives
-            .iter()
-            .copied()
-            .filter(|&f| ctx.has(f))
-            .collect();
+        let present = present(ctx, alternatives);
         if present.is_empty() {
             out.push(ctx.group(
                 RULE,
@@ -74,16 +114,11 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
             ));
             continue;
         }
-        let columns: Vec<Vec<bool>> = present.iter().map(|&f| has_value(ctx, f)).collect();
-        let rows: Vec<u32> = considered
-            .iter()
-            .copied()
-            .filter(|&r| columns.iter().all(|c| !c[r as usize]))
-            .collect();
+        let rows = lacking(ctx, &considered, &present);
         if rows.is_empty() {
             continue;
         }
-        let share = rows.len() as f64 / considered.len().max(1) as f64;
+        let share = rows.len() as f64 / n_considered.max(1) as f64;
         let severity = if share > ctx.config.missing_medium_share {
             Severity::Medium
         } else {
@@ -100,7 +135,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Output) {
                 effect_size: Some(share),
                 baseline: format!(
                     "{} records not removed; medium above a {}% share",
-                    considered.len(),
+                    n_considered,
                     ctx.config.missing_medium_share * 100.0
                 ),
                 facts: vec![("field", first.name().to_string())],

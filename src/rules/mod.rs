@@ -72,6 +72,7 @@ mod identity;
 mod missing;
 mod names;
 mod registration;
+mod windows;
 
 use polars::prelude::StringChunked;
 use rayon::prelude::*;
@@ -85,6 +86,7 @@ use crate::snapshot::Snapshot;
 
 pub use allowlist::{Allowlist, AllowlistEntry, AllowlistError};
 use columns::{Birth, Standing};
+pub use windows::{scan_windows, Scanned};
 
 /// Every rule id [`scan`] reports on, in report order.
 pub const RULES: [&str; 17] = [
@@ -271,10 +273,11 @@ pub fn scan(
     let with_registry = |ctx: &Context<'_>, out: &mut Output| deceased::check(ctx, deceased, out);
     let repeated_ids =
         |ctx: &Context<'_>, out: &mut Output| identity::check_voter_ids(ctx, rejects, out);
-    let checks: [&RuleCheck; 9] = [
+    let checks: [&RuleCheck; 10] = [
         &missing::check,
         &ages::check,
         &birth::check,
+        &birth::check_overrep,
         &registration::check,
         &identity::check,
         &repeated_ids,
@@ -382,6 +385,9 @@ pub(crate) struct Context<'a> {
     pub min_registration_age: u32,
     pub calendar: Option<&'a ElectionCalendar>,
     pub config: &'a ScanConfig,
+    /// Of a register read a window at a time, what the rules across records take of the
+    /// whole register, these rows being only those they report on ([`windows`]).
+    pub whole: Option<&'a windows::Whole>,
 }
 
 impl<'a> Context<'a> {
@@ -411,6 +417,7 @@ impl<'a> Context<'a> {
                 .unwrap_or(config.min_registration_age),
             calendar,
             config,
+            whole: None,
         }
     }
 

@@ -635,6 +635,7 @@ fn scan_fail_on_applies_to_incidents() {
 // Generated series against their ground truth: planted record anomalies, clean series,
 // institutions, death registries.
 mod generated;
+mod windows;
 
 /// A `voter_id` on three rows of an export: the loader keeps the first (line 2) and rejects
 /// the others; the scan reports the kept record with the lines of its repeats.
