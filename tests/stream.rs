@@ -343,7 +343,8 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
         estimate, estimate_audit, estimate_audit_latest_in_windows, estimate_one,
         AUDIT_DEDUPE_RETAINED, AUDIT_SCAN_RETAINED, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO,
-        DEDUPE_WINDOWED_RETAINED, KEPT_SHARE, ONE_CODED_RETAINED,
+        DEDUPE_RECORDS_RETAINED, DEDUPE_WINDOWED_RETAINED, KEPT_SHARE, ONE_CODED_RETAINED,
+        SCAN_WINDOWED_RETAINED,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -390,16 +391,27 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     // With the latest read a window at a time for its diff too, the diff holds the share
     // kept and a window's share of each snapshot.
-    let in_windows = estimate_audit_latest_in_windows(&[a, b], &[], &profile, 500).unwrap();
+    // Its scan holds the keys of the rules across records, and its dedupe, within a budget,
+    // its records beside what they leave of the budget, at least an eighth of it (or all its
+    // pairs, if fewer).
+    let budget = 1 << 20;
+    let in_windows = estimate_audit_latest_in_windows(&[a, b], &[], &profile, 500, budget).unwrap();
     let latest_window = 500.0 / IngestedReader::open(b).unwrap().rows() as f64;
     let latest_held = (KEPT_SHARE + latest_window) * text_b as f64;
     let both_held = ((KEPT_SHARE + window) * text_a as f64 + latest_held) as u64;
+    let latest = text_b as f64;
+    let records = CODED_BASE as f64 + DEDUPE_RECORDS_RETAINED * latest;
+    let pairs = (budget as f64 - records).max((budget / 8) as f64);
+    let dedupe = (DEDUPE_WINDOWED_RETAINED * latest).min(DEDUPE_RECORDS_RETAINED * latest + pairs);
+    let stages = dedupe
+        .max(SCAN_WINDOWED_RETAINED * latest)
+        .max(CODED_RETAINED * both_held as f64);
     assert_eq!(
         in_windows.peak_bytes,
-        coded_or_whole(coded_peak(DEDUPE_WINDOWED_RETAINED, both_held), &[a, b])
+        coded_or_whole(CODED_BASE + stages as u64, &[a, b])
     );
     assert!(in_windows.peak_bytes <= windowed.peak_bytes);
-    assert!(estimate_audit_latest_in_windows(&[a], &[], &profile, 500).is_none());
+    assert!(estimate_audit_latest_in_windows(&[a], &[], &profile, 500, budget).is_none());
     // `dedupe` of the latest file alone reads it a window at a time; its exact pass, and
     // `scan`, load it coded.
     let one = |windowed: bool| estimate_one(b, &[], &profile, windowed).peak_bytes;

@@ -85,6 +85,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Audit(audit) => {
             let mut run = config::Audit::resolve(&audit)?;
             run.config.dedupe.pairs_per_part = pairs_per_part(budget);
+            // Read a window at a time, the latest's dedupe runs before anything is held: its
+            // pairs may take what its records leave of the budget.
+            let latest = run.inputs.iter().max_by_key(|i| i.date);
+            if let (Some(budget), Some(latest), Some(_)) = (budget, latest, &latest_in_windows) {
+                let bytes = rollaudit::load::memory::audit_pairs_within(budget, &latest.path);
+                run.config.dedupe.pairs_per_part = rollaudit::dedupe::pairs_per_part_in(bytes);
+            }
             run.piece_bytes = piece_size(None, args.memory_limit);
             if let Some(note) = &latest_in_windows {
                 eprintln!("{note}");
@@ -254,7 +261,7 @@ fn audit_plan(
     let lower = match a.cluster {
         None if default.peak_bytes > budget => {
             use rollaudit::load::memory::estimate_audit_latest_in_windows;
-            estimate_audit_latest_in_windows(snapshots, others, &profile, window_rows)
+            estimate_audit_latest_in_windows(snapshots, others, &profile, window_rows, budget)
         }
         _ => None,
     };

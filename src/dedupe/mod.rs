@@ -232,7 +232,12 @@ pub const BYTES_PER_PAIR: u64 = 24;
 /// The [`DedupeConfig::pairs_per_part`] that keeps a part's pairs within a quarter of `budget`
 /// bytes: the rest is the snapshot, the normalised records and their packed copy.
 pub fn pairs_per_part_within(budget: u64) -> usize {
-    usize::try_from(budget / 4 / BYTES_PER_PAIR)
+    pairs_per_part_in(budget / 4)
+}
+
+/// The [`DedupeConfig::pairs_per_part`] that keeps a part's pairs within `bytes`.
+pub fn pairs_per_part_in(bytes: u64) -> usize {
+    usize::try_from(bytes / BYTES_PER_PAIR)
         .unwrap_or(usize::MAX)
         .max(1)
 }

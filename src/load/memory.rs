@@ -163,6 +163,20 @@ pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
 /// peaked at 2,948 to 3,008 MiB over four runs, with its report's load; at 1M, 451 MiB.
 pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.4;
 
+/// Resident bytes per byte of the latest snapshot's text that dedupe from windows holds
+/// whatever the part of its candidate pairs: the normalised records and voter ids, and the
+/// blocking. With `--memory-limit 3.4G` (a part's pairs within 870 MiB) the 10M audit's dedupe
+/// peaked at 2,422 MiB, at most 0.62 T beside the part and the base; the 100M audit (T = 20.7
+/// GiB, parts within 5,248 MiB) at 23,292 MiB, at most 0.84 T (session 26).
+pub const DEDUPE_RECORDS_RETAINED: f64 = 0.85;
+
+/// Resident bytes per byte of the latest snapshot's text while its scan reads it a window at
+/// a time (`crate::rules::scan_windows`): 9 bytes a row for each of four key hashes, the
+/// grouping of one, a window and the records reported. `rollaudit scan` of the 10M latest
+/// file (T = 2,032 MiB) peaked at 877 MiB, of a 100M one (T = 20.7 GiB) at 6,311 MiB (session
+/// 26): 0.28 T above the base both times.
+pub const SCAN_WINDOWED_RETAINED: f64 = 0.3;
+
 /// Resident bytes per byte of the latest snapshot's text while an audit scans it: the coded
 /// snapshot and the rules' working set. The 10M audit above peaked at 3,831 MiB in its scan
 /// (session 24), 1.74 T above the base; at 1M, 572 MiB (1.45 T). Since the rules read the
@@ -213,16 +227,21 @@ pub fn estimate_audit(
     })
 }
 
-/// [`estimate_audit`] of an audit of two ingested snapshots whose latest is diffed a window
-/// of `window_rows` at a time too, once it keeps only the records its scan and dedupe name
-/// (`crate::audit::AuditJob::latest_in_windows`): its diff holds [`KEPT_SHARE`] and a
-/// window's share of each snapshot. `None` for any other audit. The 10M audit of session 25
-/// peaked at 3,145 MiB, in its scan; this model gives 3,348 MiB.
+/// [`estimate_audit`] of an audit of two ingested snapshots whose latest is read a window of
+/// `window_rows` at a time for its scan and diff too, keeping only the records its scan and
+/// dedupe name (`crate::audit::AuditJob::latest_in_windows`), within `budget`: its diff holds
+/// [`KEPT_SHARE`] and a window's share of each snapshot, its scan
+/// [`SCAN_WINDOWED_RETAINED`] (without a death registry, among `others`, which needs the
+/// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe [`DEDUPE_RECORDS_RETAINED`] beside
+/// a part of its candidate pairs (a quarter of `budget`: `crate::dedupe::pairs_per_part_within`)
+/// when that is less than all of them at once. `None` for any other audit. At 10M voters
+/// this model gives 2,592 MiB within 3.4 GiB, where the audit peaked at 2,422 MiB (session 26).
 pub fn estimate_audit_latest_in_windows(
     snapshots: &[&Path],
     others: &[&Path],
     profile: &Profile,
     window_rows: usize,
+    budget: u64,
 ) -> Option<MemoryEstimate> {
     let [first, latest] = snapshots else {
         return None;
@@ -230,14 +249,38 @@ pub fn estimate_audit_latest_in_windows(
     let rows = |p: &Path| Some(super::IngestedReader::open(p).ok()?.rows().max(1) as f64);
     let shares =
         [rows(first)?, rows(latest)?].map(|n| KEPT_SHARE + (window_rows as f64 / n).min(1.0));
+    let scan = match others {
+        [] => SCAN_WINDOWED_RETAINED,
+        _ => AUDIT_SCAN_RETAINED,
+    };
     Some(estimate_coded(snapshots, others, profile, |sizes| {
         let held = sizes
             .iter()
             .zip(shares)
             .map(|(&t, share)| share * t as f64)
             .sum::<f64>();
-        audit_stages(sizes, true, held as u64)
+        let latest = sizes.last().copied().unwrap_or(0);
+        let dedupe = (DEDUPE_WINDOWED_RETAINED * latest as f64)
+            .min(DEDUPE_RECORDS_RETAINED * latest as f64 + pairs_within(budget, latest) as f64);
+        largest_stage(dedupe, scan * latest as f64, held as u64)
     }))
+}
+
+/// The bytes a part of dedupe's candidate pairs may take within `budget` in an audit that
+/// reads its latest snapshot, `latest`, a window at a time
+/// ([`estimate_audit_latest_in_windows`]): what the base and its normalised records
+/// ([`DEDUPE_RECORDS_RETAINED`]) leave, its dedupe running before anything else is held, and
+/// at least an eighth of the budget. The default plan gives a quarter
+/// (`crate::dedupe::pairs_per_part_within`); at 100M voters on a 24 GiB machine that quarter
+/// took the audit to 22.7 GiB, over its 20.5 GiB budget (session 26).
+pub fn audit_pairs_within(budget: u64, latest: &Path) -> u64 {
+    pairs_within(budget, text_bytes(latest).unwrap_or(0))
+}
+
+/// [`audit_pairs_within`] of a latest snapshot of `latest` bytes of text.
+fn pairs_within(budget: u64, latest: u64) -> u64 {
+    let records = CODED_BASE + (DEDUPE_RECORDS_RETAINED * latest as f64) as u64;
+    budget.saturating_sub(records).max(budget / 8)
 }
 
 /// The largest stage of an audit's coded model: its dedupe, its scan, or its diffs holding
@@ -249,7 +292,12 @@ fn audit_stages(sizes: &[u64], latest_windowed: bool, held: u64) -> u64 {
     } else {
         AUDIT_DEDUPE_RETAINED
     } * latest;
-    let scan = AUDIT_SCAN_RETAINED * latest;
+    largest_stage(dedupe, AUDIT_SCAN_RETAINED * latest, held)
+}
+
+/// [`CODED_BASE`] and the largest of a dedupe and a scan holding `dedupe` and `scan` bytes
+/// and the diffs holding `held` bytes of text.
+fn largest_stage(dedupe: f64, scan: f64, held: u64) -> u64 {
     let diffs = CODED_RETAINED * held as f64;
     CODED_BASE + dedupe.max(scan).max(diffs) as u64
 }
