@@ -343,8 +343,8 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     use rollaudit::load::memory::{
         estimate, estimate_audit, estimate_audit_latest_in_windows, estimate_one,
         AUDIT_DEDUPE_RETAINED, AUDIT_SCAN_RETAINED, CODED_BASE, CODED_RETAINED, COLUMNAR_RATIO,
-        DEDUPE_RECORDS_RETAINED, DEDUPE_WINDOWED_RETAINED, KEPT_SHARE, ONE_CODED_RETAINED,
-        SCAN_WINDOWED_RETAINED,
+        DEDUPE_BLOCKING_RETAINED, DEDUPE_RECORDS_RETAINED, DEDUPE_WINDOWED_RETAINED, KEPT_SHARE,
+        ONE_CODED_RETAINED, SCAN_WINDOWED_RETAINED,
     };
     let dir = Dir::new();
     let series = generated_series(&dir.path("series"), 2_000, 2, 5, AnomalySelection::none());
@@ -402,7 +402,9 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     let latest = text_b as f64;
     let records = CODED_BASE as f64 + DEDUPE_RECORDS_RETAINED * latest;
     let pairs = (budget as f64 - records).max((budget / 8) as f64);
-    let dedupe = (DEDUPE_WINDOWED_RETAINED * latest).min(DEDUPE_RECORDS_RETAINED * latest + pairs);
+    let parts = DEDUPE_RECORDS_RETAINED * latest + pairs;
+    let dedupe =
+        (DEDUPE_WINDOWED_RETAINED * latest).min(parts.max(DEDUPE_BLOCKING_RETAINED * latest));
     let stages = dedupe
         .max(SCAN_WINDOWED_RETAINED * latest)
         .max(CODED_RETAINED * both_held as f64);

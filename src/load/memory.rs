@@ -167,8 +167,14 @@ pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.4;
 /// whatever the part of its candidate pairs: the normalised records and voter ids, and the
 /// blocking. With `--memory-limit 3.4G` (a part's pairs within 870 MiB) the 10M audit's dedupe
 /// peaked at 2,422 MiB, at most 0.62 T beside the part and the base; the 100M audit (T = 20.7
-/// GiB, parts within 5,248 MiB) at 23,292 MiB, at most 0.84 T (session 26).
+/// GiB) held 20,275 MiB while it compared parts within 2,637 MiB, 0.82 T beside them
+/// (session 26).
 pub const DEDUPE_RECORDS_RETAINED: f64 = 0.85;
+
+/// The same for the blocking that precedes the comparisons, whatever the parts: with parts
+/// within 2,637 MiB the 100M audit peaked there at 22,980 MiB (RSS sampled every 5 s), 1.07
+/// T above the base; the 10M audit's dedupe stayed below its comparisons' (session 26).
+pub const DEDUPE_BLOCKING_RETAINED: f64 = 1.1;
 
 /// Resident bytes per byte of the latest snapshot's text while its scan reads it a window at
 /// a time (`crate::rules::scan_windows`): 9 bytes a row for each of four key hashes, the
@@ -232,10 +238,13 @@ pub fn estimate_audit(
 /// dedupe name (`crate::audit::AuditJob::latest_in_windows`), within `budget`: its diff holds
 /// [`KEPT_SHARE`] and a window's share of each snapshot, its scan
 /// [`SCAN_WINDOWED_RETAINED`] (without a death registry, among `others`, which needs the
-/// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe [`DEDUPE_RECORDS_RETAINED`] beside
-/// a part of its candidate pairs (a quarter of `budget`: `crate::dedupe::pairs_per_part_within`)
-/// when that is less than all of them at once. `None` for any other audit. At 10M voters
-/// this model gives 2,592 MiB within 3.4 GiB, where the audit peaked at 2,422 MiB (session 26).
+/// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe its blocking
+/// ([`DEDUPE_BLOCKING_RETAINED`]) or [`DEDUPE_RECORDS_RETAINED`] beside a part of its
+/// candidate pairs ([`audit_pairs_within`]), when that is less than all of them at once.
+/// `None` for any other audit. At 10M voters this model gives the budget itself down to about
+/// 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M voters 23.1 GiB, more than
+/// this 24 GiB machine has available (session 26: the audit completed at 22.7 GiB, and
+/// dedupe's blocking alone reached 22.4 GiB).
 pub fn estimate_audit_latest_in_windows(
     snapshots: &[&Path],
     others: &[&Path],
@@ -260,8 +269,9 @@ pub fn estimate_audit_latest_in_windows(
             .map(|(&t, share)| share * t as f64)
             .sum::<f64>();
         let latest = sizes.last().copied().unwrap_or(0);
+        let parts = DEDUPE_RECORDS_RETAINED * latest as f64 + pairs_within(budget, latest) as f64;
         let dedupe = (DEDUPE_WINDOWED_RETAINED * latest as f64)
-            .min(DEDUPE_RECORDS_RETAINED * latest as f64 + pairs_within(budget, latest) as f64);
+            .min(parts.max(DEDUPE_BLOCKING_RETAINED * latest as f64));
         largest_stage(dedupe, scan * latest as f64, held as u64)
     }))
 }
