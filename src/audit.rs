@@ -657,11 +657,11 @@ fn scan_windows(
     window_rows: usize,
 ) -> Result<(LoadedInput, ScanResult, Vec<u32>), AuditError> {
     let path = latest.path.as_path();
+    let also: Vec<u32> = dedupe.named_rows().collect();
     let (scanned, sha256) = std::thread::scope(|scope| {
         let sha256 = scope.spawn(|| load::sha256_of_file(path));
         let scanned = (|| {
             let report = load::ingested_report(path)?;
-            let also: Vec<u32> = dedupe.named_rows().collect();
             let date = latest.date;
             let s = rules::scan_windows(
                 path,
@@ -683,7 +683,7 @@ fn scan_windows(
     // Of the records kept, those the findings and dedupe name, as `rows_named` gives of a
     // whole snapshot.
     let in_kept = |row: u32| rows.binary_search(&row).expect("dedupe's rows are kept") as u32;
-    let at = rows_named(&kept, &result.findings, dedupe.named_rows().map(in_kept));
+    let at = rows_named(&kept, &result.findings, also.into_iter().map(in_kept));
     let snapshot = kept_of(&kept, &at);
     let rows = at.iter().map(|&k| rows[k as usize]).collect();
     let digest = kept.digest;

@@ -64,17 +64,16 @@ fn present(ctx: &Context<'_>, alternatives: &[Field]) -> Vec<Field> {
         .collect()
 }
 
-/// Every row the rule names: not removed, and lacking a required field the snapshot has (a
-/// field it lacks altogether names no row).
-pub(crate) fn named_rows(ctx: &Context<'_>) -> Vec<u32> {
-    let considered = considered(ctx);
+/// Every row the rule names of `considered` ([`considered`]): lacking a required field the
+/// snapshot has (a field it lacks altogether names no row).
+pub(crate) fn named_rows(ctx: &Context<'_>, considered: &[u32]) -> Vec<u32> {
     let mut rows: Vec<u32> = ctx
         .config
         .required
         .iter()
         .map(|alternatives| present(ctx, alternatives))
         .filter(|present| !present.is_empty())
-        .flat_map(|present| lacking(ctx, &considered, &present))
+        .flat_map(|present| lacking(ctx, considered, &present))
         .collect();
     rows.sort_unstable();
     rows.dedup();

@@ -106,7 +106,9 @@ pub fn scan_windows(
             .flat_map(|f| f.voter_ids.iter().map(String::as_str))
             .collect();
         let named = crate::incidents::rows_of(window, &named).into_values();
-        for row in named.chain(missing::named_rows(&ctx).into_iter().map(|r| r as usize)) {
+        let not_removed = missing::considered(&ctx);
+        let lacking = missing::named_rows(&ctx, &not_removed);
+        for row in named.chain(lacking.into_iter().map(|r| r as usize)) {
             marks[offset + row] = true;
         }
         records.findings.append(&mut out.findings);
@@ -120,7 +122,7 @@ pub fn scan_windows(
                 *birth_dates.entry(d).or_default() += 1;
             }
         }
-        considered += missing::considered(&ctx).len();
+        considered += not_removed.len();
         digest = digest.combine(window.digest);
     })?;
     let [address, phone, email] = clusters::thresholds(config, groupings, &mut marks);
