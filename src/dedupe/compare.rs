@@ -49,8 +49,9 @@
 use rayon::prelude::*;
 
 use super::blocking::Pairs;
+use super::letters::ONE_EDIT_MIN_LEN;
 use super::memo::NameMemo;
-use super::records::{NameTable, Records, Row, NO_DATE, NO_YMD, ONE_EDIT_MIN_LEN};
+use super::records::{digits_of, NameTable, Records, Row, NO_DATE, NO_YMD};
 use crate::dates::civil_from_days;
 
 pub use super::jaro::jaro_winkler;
@@ -425,7 +426,7 @@ fn same_street(r: &Records, a: &Row, b: &Row) -> bool {
     let (ha, hb) = (a.house, b.house);
     sa != 0
         && sb != 0
-        && (ha == hb || ha == 0 || hb == 0 || one_keying_error(a.house_digits, b.house_digits))
+        && (ha == hb || ha == 0 || hb == 0 || one_keying_error(digits_of(ha), digits_of(hb)))
         && (sa == sb || jaro_winkler(&r.streets[sa as usize], &r.streets[sb as usize]) >= JW_CLOSE)
 }
 
@@ -468,13 +469,13 @@ fn address_level(r: &Records, a: &Row, b: &Row) -> u8 {
 /// `different`.
 fn id_level(a: &Row, b: &Row) -> u8 {
     match equal_level(&a.national_id, &b.national_id) {
-        1 if one_keying_error(a.national_digits, b.national_digits) => 1,
+        1 if one_keying_error(digits_of(a.national_id), digits_of(b.national_id)) => 1,
         1 => DIFFERENT_ID,
         level => level,
     }
 }
 
-/// Whether two packed digit strings (see `Row::national_digits`) of one length differ
+/// Whether two packed digit strings (see `records::digits_of`) of one length differ
 /// in one digit or by one swap of adjacent digits.
 fn one_keying_error(a: u64, b: u64) -> bool {
     let len = a >> 56;
@@ -673,7 +674,7 @@ mod tests {
         }
     }
 
-    use super::super::records::Letters;
+    use super::super::letters::Letters;
     use super::*;
     use crate::dates::days_from_civil;
 

@@ -222,12 +222,12 @@ impl BlockingRule {
                     0,
                 ]
             }
-            BlockingRule::BirthDatePostcode => [date?, present(x.area)?, 0],
+            BlockingRule::BirthDatePostcode => [date?, present(u64::from(x.area))?, 0],
             BlockingRule::NameSoundsArea => {
                 let (g, f) = (names.sound[name(given)?], names.sound[name(family)?]);
                 [
                     u64::from(g.min(f)) << 32 | u64::from(g.max(f)),
-                    present(x.area)?,
+                    present(u64::from(x.area))?,
                     0,
                 ]
             }
@@ -237,12 +237,16 @@ impl BlockingRule {
             BlockingRule::Phone => [present(x.phone)?, 0, 0],
             BlockingRule::Email => [present(x.email)?, 0, 0],
             BlockingRule::BirthDate => [date?, 0, 0],
-            BlockingRule::FamilySoundArea => {
-                [u64::from(names.sound[name(family)?]), present(x.area)?, 0]
-            }
-            BlockingRule::GivenSoundArea => {
-                [u64::from(names.sound[name(given)?]), present(x.area)?, 0]
-            }
+            BlockingRule::FamilySoundArea => [
+                u64::from(names.sound[name(family)?]),
+                present(u64::from(x.area))?,
+                0,
+            ],
+            BlockingRule::GivenSoundArea => [
+                u64::from(names.sound[name(given)?]),
+                present(u64::from(x.area))?,
+                0,
+            ],
         };
         let mut bytes = [0u8; 25];
         bytes[0] = self as u8;

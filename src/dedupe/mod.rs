@@ -104,6 +104,7 @@ pub mod fellegi_sunter;
 mod jaro;
 mod keys;
 mod keysort;
+mod letters;
 pub mod link;
 mod memo;
 pub mod phonetic;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::letters::Letters;
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
 use crate::model::Field;
@@ -87,82 +88,6 @@ impl NameTable {
     }
 }
 
-/// The shorter of two names one edit apart must have at least this many letters to be
-/// `one_edit` (see [`super::compare`]): among names of three letters one edit is another
-/// name as often as a typo (JON, JAN, JIM, KIM), and such pairs stay `close` or `similar` by
-/// their sound and Jaro-Winkler.
-pub const ONE_EDIT_MIN_LEN: usize = 4;
-
-/// A name's letters counted, for an upper bound on the Jaro matches of two names: two names
-/// share at most `min(count in one, count in the other)` of each letter, and the Jaro
-/// similarity is at most `(m / |a| + m / |b| + 1) / 3` with `m` matched characters. Most
-/// candidate pairs compare unrelated names (two voters born on one day), and the bound rules
-/// out most of them with a few bit operations, where the Jaro-Winkler itself was a fifth of
-/// the pair comparisons.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Letters {
-    /// Bit `c` of `at_least[k]`: letter `A + c` occurs more than `k` times.
-    at_least: [u32; 3],
-    /// The name's length in bytes; 0 when there is no bound (a byte outside `A`-`Z`, a letter
-    /// four times or more, or more than 64 bytes).
-    len: u8,
-}
-
-impl Letters {
-    pub(crate) fn of(name: &str) -> Letters {
-        let mut counts = [0u8; 26];
-        for b in name.bytes() {
-            if !b.is_ascii_uppercase() {
-                return Letters::default();
-            }
-            counts[usize::from(b - b'A')] += 1;
-        }
-        if name.len() > 64 || counts.iter().any(|&c| c > 3) {
-            return Letters::default();
-        }
-        let mut at_least = [0u32; 3];
-        for (c, &n) in counts.iter().enumerate() {
-            for mask in &mut at_least[..usize::from(n)] {
-                *mask |= 1 << c;
-            }
-        }
-        Letters {
-            at_least,
-            len: name.len() as u8,
-        }
-    }
-
-    /// Whether the Jaro-Winkler similarity of the two names is surely below 0.8 (the `similar`
-    /// level's threshold): Winkler's prefix boost adds at most `0.4 * (1 - jaro)`, so below
-    /// 0.8 takes a Jaro below 2/3, that is `m (|a| + |b|) < |a| |b|` for the bound `m` on the
-    /// matches: an exact integer test.
-    pub fn surely_below_similar(self, other: Letters) -> bool {
-        self.bounded(other)
-            .is_some_and(|(shared, a, b)| shared * (a + b) < a * b)
-    }
-
-    /// Whether the two names are surely not one edit apart (see `compare::one_edit_apart`):
-    /// lengths more than one apart or below [`ONE_EDIT_MIN_LEN`], or fewer letters shared
-    /// than the longer name's length less one.
-    pub fn surely_not_one_edit(self, other: Letters) -> bool {
-        self.bounded(other).is_some_and(|(shared, a, b)| {
-            a.abs_diff(b) > 1 || (a.min(b) as usize) < ONE_EDIT_MIN_LEN || shared + 1 < a.max(b)
-        })
-    }
-
-    /// The letters the two names share at most and their lengths; `None` when either has no
-    /// bound.
-    fn bounded(self, other: Letters) -> Option<(u32, u32, u32)> {
-        if self.len == 0 || other.len == 0 {
-            return None;
-        }
-        let shared: u32 = (0..3)
-            .map(|k| (self.at_least[k] & other.at_least[k]).count_ones())
-            .sum();
-        Some((shared, u32::from(self.len), u32::from(other.len)))
-    }
-}
-
 /// Normalised identity fields, one [`Row`] per snapshot row, with the tables its ids point
 /// into.
 #[derive(Debug)]
@@ -181,6 +106,12 @@ pub(crate) struct Records {
 /// the pairs in row order, the second row of a pair is anywhere in the register, and the
 /// comparisons spent most of their time waiting for memory. The records are held in this form
 /// only: columns beside it doubled dedupe's working set (1.2 GB more at 10,000,000 voters).
+///
+/// The row is 96 bytes. Every field that is only ever compared for equality and takes few
+/// values (places, suffix) is a 32-bit id ([`Codes`]), and a house number or national id of
+/// digits only is kept as its digits ([`with_digits`]) rather than beside its hash: at
+/// 100,000,000 voters the records were 17.6 GiB of dedupe's 22 GiB, 128 bytes a row of them
+/// (session 26).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Row {
     /// Name ids into [`Records::names`], 0 missing.
@@ -198,31 +129,54 @@ pub(crate) struct Row {
     /// comparisons' `perf` samples at 10,000,000 voters went to that); [`NO_YMD`] when there
     /// is no birth date or its year is not of four digits.
     pub birth_ymd: u32,
+    /// The normalised suffix (`JR`, `SR`, `II`...) as a [`Codes`] id, 0 missing.
+    pub suffix: u32,
+    /// The postcode (else the locality) as a [`Codes`] id, 0 missing: equal to
+    /// [`Row::locality`] when it is the locality.
+    pub area: u32,
+    /// The locality as a [`Codes`] id, 0 missing.
+    pub locality: u32,
+    /// The electoral district as a [`Codes`] id, 0 missing.
+    pub district: u32,
     /// First folded letter of the sex code, 0 missing.
     pub sex: u8,
-    /// Suffix code: 0 missing, else a hash of the normalised suffix (`JR`, `SR`, `II`...).
-    pub suffix: u64,
     /// Hash of the full address key, 0 missing.
     pub address: u64,
     /// Hash of the address key before its unit designator (`12 OAK ST` of `12 OAK ST # 4`).
     pub building: u64,
-    /// Hash of the house number, 0 missing.
+    /// The house number ([`with_digits`]: its digits when it is a number, for the keying
+    /// errors of the `street` level), 0 missing.
     pub house: u64,
-    /// The house number as packed digits (see [`Row::national_digits`]), 0 when it is not a
-    /// number: for the keying errors of the `street` level.
-    pub house_digits: u64,
-    /// Hash of the postcode (else the locality), 0 missing.
-    pub area: u64,
-    /// Hash of the locality, 0 missing.
-    pub locality: u64,
-    /// Hash of the electoral district, 0 missing.
-    pub district: u64,
     pub phone: u64,
     pub email: u64,
+    /// The national id's key ([`national_id_key`]) [`with_digits`]: its digits when it is
+    /// 1 to 15 digits (separators dropped), for the one-digit comparison.
     pub national_id: u64,
-    /// The national id as digits, for the one-digit comparison: `(length << 56) | value`
-    /// when it is 1 to 15 digits (separators dropped), else 0.
-    pub national_digits: u64,
+}
+
+/// Marks a key of [`with_digits`] that is a number's digits, not a hash.
+const DIGITS: u64 = 1 << 63;
+
+/// A key that is `hash` (0: missing), or, when its text is a number of 1 to 15 digits,
+/// those digits packed as `DIGITS | length << 56 | value` ([`digits_of`] reads them): one
+/// value that is equal for two texts exactly when their hashes are (the digits and their
+/// count name the text), and that still holds the digits for the keying-error comparisons.
+/// A hash loses its top bit to the mark.
+fn with_digits(hash: u64, text: &str) -> u64 {
+    match (hash, packed_digits(text)) {
+        (0, _) => 0,
+        (_, 0) => (hash & !DIGITS).max(1),
+        (_, digits) => DIGITS | digits,
+    }
+}
+
+/// The digits of a key of [`with_digits`] as `length << 56 | value`, 0 when it is a hash.
+pub(crate) fn digits_of(key: u64) -> u64 {
+    if key & DIGITS == 0 {
+        0
+    } else {
+        key & !DIGITS
+    }
 }
 
 fn hash_key(key: &str) -> u64 {
@@ -256,8 +210,9 @@ pub(crate) fn national_id_key(s: &str) -> u64 {
     hash_key(key)
 }
 
-/// See [`Row::national_digits`].
-fn national_digits(s: &str) -> u64 {
+/// The digits of a number's text, separators dropped, as `length << 56 | value`; 0 when the
+/// text holds anything else, no digit or more than 15 (see [`with_digits`]).
+fn packed_digits(s: &str) -> u64 {
     let (mut len, mut value) = (0u64, 0u64);
     for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
         if !b.is_ascii_digit() || len == 15 {
@@ -295,12 +250,14 @@ fn suffix_key(s: &str) -> u64 {
 }
 
 /// What one row gives the sequential interning: the slots of its names in their fields'
-/// [`NameKeys`] ([`Normalised::slot`]), and its street key.
+/// [`NameKeys`] ([`Normalised::slot`]), its street key, and the hashes of its suffix, area,
+/// locality and district ([`Codes`]).
 struct RowKeys {
     given: u32,
     middle: u32,
     family: u32,
     street: String,
+    codes: [u64; 4],
 }
 
 /// Rows normalised in parallel before their strings are interned in row order: the strings of
@@ -334,6 +291,7 @@ pub(crate) struct RecordsBuilder {
     rows: Vec<Row>,
     names: NameTable,
     streets: Interner,
+    codes: Codes,
 }
 
 impl RecordsBuilder {
@@ -349,6 +307,7 @@ impl RecordsBuilder {
             rows: room,
             names: NameTable::new(),
             streets: Interner::default(),
+            codes: Codes::default(),
         }
     }
 
@@ -358,6 +317,7 @@ impl RecordsBuilder {
             rows,
             names,
             streets,
+            codes,
         } = self;
         let at = rows.len();
         rows.resize(at + part.rows(), Row::default());
@@ -388,7 +348,12 @@ impl RecordsBuilder {
             };
             let intern = || {
                 if let Some((chunk, rows)) = pending.take() {
-                    intern_keys(chunk, rows, &keys, &mut ids, names, streets);
+                    let tables = Tables {
+                        names,
+                        streets,
+                        codes,
+                    };
+                    intern_keys(chunk, rows, &keys, &mut ids, tables);
                 }
             };
             pending = rayon::join(normalised, intern).0;
@@ -401,6 +366,7 @@ impl RecordsBuilder {
             rows,
             names,
             streets,
+            ..
         } = self;
         let mut given_count = vec![0u32; names.len()];
         let mut family_count = vec![0u32; names.len()];
@@ -420,21 +386,51 @@ impl RecordsBuilder {
     }
 }
 
-/// Sets a chunk's name and street ids from its normalised strings, in row order (ids are
-/// given in first-seen order).
+/// The tables [`intern_keys`] adds to.
+struct Tables<'a> {
+    names: &'a mut NameTable,
+    streets: &'a mut Interner,
+    codes: &'a mut Codes,
+}
+
+/// Sets a chunk's name, street and code ids from its normalised strings and hashes, in row
+/// order (ids are given in first-seen order).
 fn intern_keys(
     chunk: &mut [Row],
     rows: Vec<RowKeys>,
     [given, middle, family]: &[NameKeys; 3],
     [given_ids, middle_ids, family_ids]: &mut [NameIds; 3],
-    names: &mut NameTable,
-    streets: &mut Interner,
+    tables: Tables<'_>,
 ) {
+    let Tables {
+        names,
+        streets,
+        codes,
+    } = tables;
     for (row, k) in chunk.iter_mut().zip(rows) {
         row.given = given_ids.id(given, names, k.given);
         row.middle = middle_ids.id(middle, names, k.middle);
         row.family = family_ids.id(family, names, k.family);
         row.street = streets.intern(&k.street);
+        [row.suffix, row.area, row.locality, row.district] = k.codes.map(|h| codes.id(h));
+    }
+}
+
+/// Ids for the hashed keys of the fields that take few values and are only compared for
+/// equality (suffix, postcode, locality, district), so that a [`Row`] holds 4 bytes of each,
+/// not 8: the hash 0 (missing) is id 0, and the others are numbered from 1 in first-seen
+/// order. Two keys share an id exactly when they share a hash, in one id space for all four
+/// fields, so that an area that is its locality has the locality's id.
+#[derive(Default)]
+struct Codes(HashMap<u64, u32, foldhash::fast::RandomState>);
+
+impl Codes {
+    fn id(&mut self, hash: u64) -> u32 {
+        if hash == 0 {
+            return 0;
+        }
+        let next = self.0.len() as u32 + 1;
+        *self.0.entry(hash).or_insert(next)
     }
 }
 
@@ -597,26 +593,27 @@ fn normaliser<'a>(
         (col(Field::Phone), col(Field::Email), col(Field::NationalId));
     move |r, row| {
         let key = |n: &Normalised<u64>| n.at(r).copied().unwrap_or_default();
-        row.suffix = key(&suffix);
         (row.birth, row.year) = birth_of(&date, &year, r);
         row.birth_ymd = ymd_of(row.birth);
         row.sex = sex.at(r).copied().unwrap_or_default();
         let a = address.keys(r);
-        (row.address, row.building, row.house, row.house_digits) =
-            (a.address, a.building, a.house, a.house_digits);
-        row.area = postcode.at(r).copied().unwrap_or_else(|| key(&locality));
-        row.locality = key(&locality);
-        row.district = key(&district);
+        (row.address, row.building, row.house) = (a.address, a.building, a.house);
         row.phone = phone_key(text(&phone, r)).map_or(0, |p| p.max(1));
         row.email = email_key(text(&email, r)).map_or(0, |e| hash_key(&e));
         let id = text(&national_id, r);
-        (row.national_id, row.national_digits) = (national_id_key(id), national_digits(id));
+        row.national_id = with_digits(national_id_key(id), id);
         let [given, middle, family] = names;
         RowKeys {
             given: given.slot(r),
             middle: middle.slot(r),
             family: family.slot(r),
             street: a.street,
+            codes: [
+                key(&suffix),
+                postcode.at(r).copied().unwrap_or_else(|| key(&locality)),
+                key(&locality),
+                key(&district),
+            ],
         }
     }
 }
@@ -661,8 +658,8 @@ pub(crate) const NO_YMD: u32 = u32::MAX;
 struct AddressKeys {
     address: u64,
     building: u64,
+    /// [`with_digits`].
     house: u64,
-    house_digits: u64,
     street: String,
 }
 
@@ -703,8 +700,7 @@ impl<'a> AddressColumns<'a> {
             let keys = AddressKeys {
                 address: hash_key(&key),
                 building: hash_key(building),
-                house: hash_key(house),
-                house_digits: national_digits(house),
+                house: with_digits(hash_key(house), house),
                 street: String::new(),
             };
             // The street is cut from the key in place: a copy per row was a sixth of this
@@ -732,8 +728,7 @@ impl<'a> AddressColumns<'a> {
         AddressKeys {
             address: hash_key(&address_key(&full)),
             building: hash_key(building.trim()),
-            house: hash_key(&h),
-            house_digits: national_digits(&h),
+            house: with_digits(hash_key(&h), &h),
             street: st,
         }
     }
@@ -755,28 +750,36 @@ pub(crate) fn of_csv(csv: &str) -> Records {
 
 #[cfg(test)]
 mod tests {
-    use super::Letters;
+    use super::{digits_of, hash_key, national_id_key, with_digits, Row};
     use proptest::prelude::*;
 
     #[test]
-    fn the_letter_bound_rules_out_unrelated_names_only() {
-        let below = |a: &str, b: &str| Letters::of(a).surely_below_similar(Letters::of(b));
-        assert!(below("ROBERT", "MARIA"));
-        assert!(below("JOHN", "MARY"));
-        assert!(!below("MICHAEL", "MICHELLE"));
-        assert!(!below("ANNA", "ANNA"));
-        // No bound without counts: a byte outside A-Z, a letter four times.
-        assert!(!below("JOSÉ", "MARY"));
-        assert!(!below("AAAAB", "CCCCD"));
+    fn a_row_is_96_bytes() {
+        assert_eq!(std::mem::size_of::<Row>(), 96);
+    }
+
+    #[test]
+    fn a_key_with_digits_keeps_a_number_and_its_length() {
+        let house = |t: &str| with_digits(hash_key(t), t);
+        assert_eq!(digits_of(house("68")), 2 << 56 | 68);
+        assert_eq!(digits_of(house("012")), 3 << 56 | 12);
+        assert_ne!(house("012"), house("12"));
+        assert_eq!(digits_of(house("12B")), 0, "not a number: a hash");
+        assert_ne!(house("12B"), 0);
+        assert_eq!(house(""), 0);
+        assert_eq!(digits_of(house("1234567890123456")), 0, "16 digits: a hash");
+        let id = |t: &str| with_digits(national_id_key(t), t);
+        assert_eq!(digits_of(id("123-45-678")), 8 << 56 | 12_345_678);
+        assert_eq!(id("000000000"), 0, "a placeholder stays missing");
     }
 
     proptest! {
-        /// Whatever the bound rules out is below the `similar` threshold by `strsim`.
+        /// Two national ids' keys with their digits are equal exactly when their hashed keys
+        /// are.
         #[test]
-        fn the_letter_bound_never_rules_out_a_similar_pair(a in "[A-F]{1,12}", b in "[A-F]{1,12}") {
-            if Letters::of(&a).surely_below_similar(Letters::of(&b)) {
-                prop_assert!(strsim::jaro_winkler(&a, &b) < super::super::compare::JW_SIMILAR);
-            }
+        fn keys_with_digits_are_equal_as_their_hashes_are(a in "[0-9A-C -]{0,17}", b in "[0-9A-C -]{0,17}") {
+            let (ha, hb) = (national_id_key(&a), national_id_key(&b));
+            prop_assert_eq!(with_digits(ha, &a) == with_digits(hb, &b), ha == hb);
         }
     }
 }
