@@ -194,7 +194,7 @@ const SWAPPED_BIT: u64 = 1 << 63;
 /// hold it, 27 in all, and the swapped bit on top. At 10,000,000 voters the 133M candidates'
 /// patterns took 1 GB as [`Pattern`]s, at the dedupe's memory peak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Packed(u32);
+pub struct Packed(pub(crate) u32);
 
 /// Bits of each comparison's field in a [`Packed`] pattern, in [`Comparison::ALL`] order.
 const PACKED_BITS: [u32; 11] = {

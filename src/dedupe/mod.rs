@@ -110,6 +110,7 @@ mod memo;
 pub mod phonetic;
 mod records;
 mod scoring;
+mod spill;
 pub mod stages;
 mod unrelated;
 

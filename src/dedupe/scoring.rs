@@ -10,7 +10,7 @@ use super::blocking::{Blocks, Pairs};
 use super::compare::{self, Comparison, Packed, Pattern};
 use super::fellegi_sunter::{self, Model};
 use super::records::{Records, NO_DATE};
-use super::{unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
+use super::{spill, unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
 
 /// The candidates compared, the model fitted on their patterns and the pairs scored: the steps
 /// `dedupe` and [`link`] share. `all_pairs` is the number of record pairs the candidates were
@@ -20,7 +20,8 @@ use super::{unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
 /// made, compared and scored in parts, each the pairs whose first row lies in one range: once
 /// to count the patterns EM is fitted on, once more to score them. The counts are the whole
 /// register's and the parts in order are the whole sorted list, so the result is the one
-/// part's; only the pair comparisons are paid twice.
+/// part's. The first pass keeps the parts on disk for the second ([`spill`]); where it cannot,
+/// the parts are made and compared twice.
 pub(crate) fn fit_and_score(
     records: &Records,
     blocks: &mut Blocks,
@@ -42,8 +43,12 @@ pub(crate) fn fit_and_score(
         .collect();
     let mut total: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
     let mut candidates = 0u64;
-    // One part's pairs and patterns are kept for scoring rather than made again.
+    // One part's pairs and patterns are kept for scoring rather than made again; several are
+    // kept on disk ([`spill`]) where they can be.
     let mut kept = None;
+    let mut spilled = (ranges.len() > 1)
+        .then(spill::Parts::new)
+        .and_then(Result::ok);
     for range in &ranges {
         let (part, new) = blocks.pairs_from(range.clone());
         blocks.credit(&new);
@@ -59,6 +64,10 @@ pub(crate) fn fit_and_score(
         }
         if ranges.len() == 1 {
             kept = Some((part, patterns));
+        } else if let Some(parts) = &mut spilled {
+            if parts.write(&part, &patterns).is_err() {
+                spilled = None;
+            }
         }
     }
     let mut counts: Vec<(Pattern, f64)> = total.into_iter().map(|(p, n)| (p, n as f64)).collect();
@@ -66,8 +75,14 @@ pub(crate) fn fit_and_score(
     let model = fit_model(records, &counts, all_pairs, config);
     let guards = households(&model);
     let mut pairs = Vec::new();
+    let mut spilled = spilled.and_then(|parts| parts.read().ok());
     for range in &ranges {
-        let (part, patterns) = kept.take().unwrap_or_else(|| {
+        let read = spilled.as_mut().and_then(|parts| parts.next_part().ok());
+        if read.is_none() {
+            // Made again from here on.
+            spilled = None;
+        }
+        let (part, patterns) = kept.take().or(read).unwrap_or_else(|| {
             let (part, _) = blocks.pairs_from(range.clone());
             let patterns = compare::compare_all(records, &part);
             (part, patterns)

@@ -1,0 +1,123 @@
+//! The candidate pairs of a dedupe compared in parts, kept on disk from the first pass over
+//! them to the second.
+//!
+//! When the candidates do not fit in memory at once, [`super::scoring::fit_and_score`] makes
+//! and compares them a range of first rows at a time, once to count the patterns the model is
+//! fitted on and once more to score them. Making a part (`Blocks::pairs_from`) and comparing
+//! it were each about half of that work at 100,000,000 voters (`perf`, session 27: the
+//! comparisons wait on memory for records anywhere in the register, the pairs are sorted out
+//! of every block), so the first pass writes each part's pairs and patterns, 12 bytes a pair,
+//! to an unnamed temporary file (in `TMPDIR`, else `/tmp`; the system removes it when it is
+//! closed), and the second reads them back in order. Where the file cannot be made, written
+//! or read, the second pass makes and compares the parts again, as it did before: the result
+//! is the same either way.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+
+use super::blocking::Pairs;
+use super::compare::Packed;
+
+/// The buffer each way: large sequential writes and reads.
+const BUFFER: usize = 1 << 20;
+
+/// Parts written in order ([`Parts::write`]), then read back in the same order
+/// ([`Parts::read`]).
+pub(crate) struct Parts(BufWriter<File>);
+
+impl Parts {
+    pub(crate) fn new() -> io::Result<Parts> {
+        Ok(Parts(BufWriter::with_capacity(
+            BUFFER,
+            tempfile::tempfile()?,
+        )))
+    }
+
+    /// Appends one part: its pairs and their patterns, one pattern a pair.
+    pub(crate) fn write(&mut self, pairs: &Pairs, patterns: &[Packed]) -> io::Result<()> {
+        assert_eq!(pairs.len(), patterns.len(), "one pattern a pair");
+        let out = &mut self.0;
+        out.write_all(&(pairs.len() as u64).to_le_bytes())?;
+        for &code in pairs.codes() {
+            out.write_all(&code.to_le_bytes())?;
+        }
+        for p in patterns {
+            out.write_all(&p.0.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The parts written, from the first.
+    pub(crate) fn read(self) -> io::Result<Reader> {
+        let mut file = self
+            .0
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        file.rewind()?;
+        Ok(Reader(BufReader::with_capacity(BUFFER, file)))
+    }
+}
+
+/// Reads the parts of [`Parts`] back, one at a time.
+pub(crate) struct Reader(BufReader<File>);
+
+impl Reader {
+    /// The next part's pairs and patterns.
+    pub(crate) fn next_part(&mut self) -> io::Result<(Pairs, Vec<Packed>)> {
+        let input = &mut self.0;
+        let len = usize::try_from(read_u64(input)?)
+            .map_err(|_| io::Error::other("a part longer than memory"))?;
+        let mut codes = Vec::with_capacity(len);
+        for _ in 0..len {
+            codes.push(read_u64(input)?);
+        }
+        let mut patterns = Vec::with_capacity(len);
+        let mut bytes = [0u8; 4];
+        for _ in 0..len {
+            input.read_exact(&mut bytes)?;
+            patterns.push(Packed(u32::from_le_bytes(bytes)));
+        }
+        Ok((Pairs::from_codes(codes), patterns))
+    }
+}
+
+fn read_u64(input: &mut impl Read) -> io::Result<u64> {
+    let mut bytes = [0u8; 8];
+    input.read_exact(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_come_back_in_the_order_written() {
+        let parts: Vec<(Vec<u64>, Vec<u32>)> = vec![
+            (
+                vec![1 << 32 | 2, 1 << 32 | 9, u64::MAX],
+                vec![0, 7, u32::MAX],
+            ),
+            (vec![], vec![]),
+            (
+                (0..100_000).collect(),
+                (0..100_000).map(|k| k * 3).collect(),
+            ),
+        ];
+        let mut spilled = Parts::new().expect("a temporary file");
+        for (codes, bits) in &parts {
+            let patterns: Vec<Packed> = bits.iter().map(|&b| Packed(b)).collect();
+            spilled
+                .write(&Pairs::from_codes(codes.clone()), &patterns)
+                .expect("written");
+        }
+        let mut read = spilled.read().expect("read back");
+        for (codes, bits) in &parts {
+            let (pairs, patterns) = read.next_part().expect("a part");
+            assert_eq!(pairs.codes(), &codes[..]);
+            let got: Vec<u32> = patterns.iter().map(|p| p.0).collect();
+            assert_eq!(&got, bits);
+        }
+        assert!(read.next_part().is_err(), "nothing after the last part");
+    }
+}
