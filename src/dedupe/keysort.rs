@@ -142,7 +142,11 @@ pub(crate) fn bucket_sort<'o, T: Copy + Default + Ord + Send + Sync>(
         })
         .collect();
     out.clear();
-    out.resize(counts.iter().flatten().sum(), T::default());
+    // The tasks write to every bucket at once: on small pages each write is a page-table walk.
+    let items = counts.iter().flatten().sum();
+    out.reserve(items);
+    super::pages::advise_huge(out);
+    out.resize(items, T::default());
     // Each task's share of each bucket: buckets in order, tasks in order inside one.
     let mut shares: Vec<Vec<std::slice::IterMut<'_, T>>> = (0..counts.len())
         .map(|_| Vec::with_capacity(buckets))

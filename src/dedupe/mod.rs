@@ -107,6 +107,7 @@ mod keysort;
 mod letters;
 pub mod link;
 mod memo;
+mod pages;
 pub mod phonetic;
 mod records;
 mod scoring;

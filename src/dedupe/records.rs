@@ -303,6 +303,7 @@ impl RecordsBuilder {
         let mut room = Vec::new();
         // A failure leaves the vector empty, to grow as rows are added.
         let _ = room.try_reserve_exact(rows);
+        super::pages::advise_huge(&room);
         RecordsBuilder {
             rows: room,
             names: NameTable::new(),
@@ -320,7 +321,11 @@ impl RecordsBuilder {
             codes,
         } = self;
         let at = rows.len();
+        let room = rows.capacity();
         rows.resize(at + part.rows(), Row::default());
+        if rows.capacity() != room {
+            super::pages::advise_huge(rows);
+        }
         let part_rows = &mut rows[at..];
         let keys =
             [Field::GivenName, Field::MiddleName, Field::FamilyName].map(|f| name_keys(part, f));
