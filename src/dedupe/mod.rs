@@ -33,7 +33,8 @@
 //! [`link`] runs steps 1 and 3 to 5 across two files: a death registry against the register.
 //! Where the candidate pairs would not fit in memory at once ([`DedupeConfig::pairs_per_part`],
 //! sized from `--memory-limit`), steps 3 to 5 run a range of first rows at a time, twice (to
-//! count the patterns, then to score), with the same result ([`scoring`]).
+//! count the patterns, then to score), with the same result ([`scoring`]); the first pass
+//! keeps its parts on disk for the second ([`spill`]).
 //!
 //! # Households are not duplicates
 //! Relatives share surnames, addresses, phones and emails. The model learns that a given

@@ -47,7 +47,7 @@ pub(crate) fn fit_and_score(
     // kept on disk ([`spill`]) where they can be.
     let mut kept = None;
     let mut spilled = (ranges.len() > 1)
-        .then(spill::Parts::new)
+        .then(|| spill::Parts::new(blocks.emitted()))
         .and_then(Result::ok);
     for range in &ranges {
         let (part, new) = blocks.pairs_from(range.clone());

@@ -8,9 +8,10 @@
 //! comparisons wait on memory for records anywhere in the register, the pairs are sorted out
 //! of every block), so the first pass writes each part's pairs and patterns, 12 bytes a pair,
 //! to an unnamed temporary file (in `TMPDIR`, else `/tmp`; the system removes it when it is
-//! closed), and the second reads them back in order. Where the file cannot be made, written
-//! or read, the second pass makes and compares the parts again, as it did before: the result
-//! is the same either way.
+//! closed), and the second reads them back in order. The 100M-voter audit wrote 20 GiB so.
+//! Where the file system has less room than the pairs could take and [`FREE_MARGIN`] more,
+//! or the file cannot be made, written or read, the second pass makes and compares the parts
+//! again, as it did before: the result is the same either way.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
@@ -21,12 +22,27 @@ use super::compare::Packed;
 /// The buffer each way: large sequential writes and reads.
 const BUFFER: usize = 1 << 20;
 
+/// Room left free beside the file: the reports that follow are written to disk too, and a
+/// file system filled to its last byte fails whatever else writes to it.
+pub(crate) const FREE_MARGIN: u64 = 2 << 30;
+
+/// Bytes a pair takes in the file: its code and its pattern.
+const BYTES_PER_PAIR: u64 = 12;
+
 /// Parts written in order ([`Parts::write`]), then read back in the same order
 /// ([`Parts::read`]).
 pub(crate) struct Parts(BufWriter<File>);
 
 impl Parts {
-    pub(crate) fn new() -> io::Result<Parts> {
+    /// A file for at most `pairs` pairs, refused when the temporary directory's file system
+    /// has not room for them and [`FREE_MARGIN`].
+    pub(crate) fn new(pairs: u64) -> io::Result<Parts> {
+        let needed = pairs
+            .saturating_mul(BYTES_PER_PAIR)
+            .saturating_add(FREE_MARGIN);
+        if free_bytes(&std::env::temp_dir()).is_some_and(|free| free < needed) {
+            return Err(io::Error::other("not enough room for the candidate pairs"));
+        }
         Ok(Parts(BufWriter::with_capacity(
             BUFFER,
             tempfile::tempfile()?,
@@ -81,6 +97,30 @@ impl Reader {
     }
 }
 
+/// The bytes an unprivileged process may still write to the file system of `dir`, where the
+/// system says (`statvfs`); `None` elsewhere, and then the file is tried.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs reads the path, a NUL-terminated string that outlives the call, and
+        // writes only into the struct it is given.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        // Both are 32 bits on some targets.
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 fn read_u64(input: &mut impl Read) -> io::Result<u64> {
     let mut bytes = [0u8; 8];
     input.read_exact(&mut bytes)?;
@@ -104,7 +144,7 @@ mod tests {
                 (0..100_000).map(|k| k * 3).collect(),
             ),
         ];
-        let mut spilled = Parts::new().expect("a temporary file");
+        let mut spilled = Parts::new(100_002).expect("a temporary file");
         for (codes, bits) in &parts {
             let patterns: Vec<Packed> = bits.iter().map(|&b| Packed(b)).collect();
             spilled
@@ -119,5 +159,11 @@ mod tests {
             assert_eq!(&got, bits);
         }
         assert!(read.next_part().is_err(), "nothing after the last part");
+    }
+
+    #[test]
+    fn no_file_is_made_for_more_than_the_disk_holds() {
+        let free = free_bytes(&std::env::temp_dir()).expect("statvfs on Linux");
+        assert!(Parts::new(free / BYTES_PER_PAIR).is_err());
     }
 }
