@@ -405,8 +405,7 @@ fn one_pass_within(
         keyed_records: keyed.len() as u64,
         ..BlockingStat::empty(rule)
     };
-    // (start, end, rows of the first file) per block expanded.
-    let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut blocks: Vec<Block> = Vec::new();
     let mut start = 0;
     while start < keyed.len() {
         // Blocks hold a row or two on average: a linear scan, not a binary search over the
@@ -430,7 +429,7 @@ fn one_pass_within(
             if pairs > 0 {
                 stat.blocks += 1;
                 stat.pairs += pairs as u64;
-                blocks.push((start, end, first));
+                blocks.push(Block::new(start, end, first));
             }
         }
         start = end;
@@ -444,13 +443,13 @@ fn one_pass_within(
     if rule.broad() && stat.pairs as f64 > budget {
         stat.over_budget = true;
         let cap = budget_cap(&blocks, split, budget);
-        blocks.retain(|&(s, e, first)| {
-            let size = e - s;
+        blocks.retain(|&block| {
+            let size = block.size();
             if size <= cap {
                 return true;
             }
             stat.blocks -= 1;
-            stat.pairs -= block_pairs(size, first, split) as u64;
+            stat.pairs -= block.pairs(split) as u64;
             stat.skipped_blocks += 1;
             stat.skipped_records += size as u64;
             stat.largest_skipped_block = stat.largest_skipped_block.max(size as u64);
@@ -458,12 +457,13 @@ fn one_pass_within(
         });
     }
     let mut pass = Pass {
-        rows: Vec::with_capacity(blocks.iter().map(|&(s, e, _)| e - s).sum()),
+        rows: Vec::with_capacity(blocks.iter().map(|b| b.size()).sum()),
         starts: Vec::with_capacity(blocks.len() + 1),
     };
-    for &(s, e, _) in &blocks {
+    for block in &blocks {
         pass.starts.push(pass.rows.len() as u32);
-        pass.rows.extend(keyed[s..e].iter().map(|&(_, row)| row));
+        pass.rows
+            .extend(keyed[block.rows()].iter().map(|&(_, row)| row));
     }
     pass.starts.push(pass.rows.len() as u32);
     (pass, stat)
@@ -482,11 +482,11 @@ fn refine(
     r: &Records,
     rule: BlockingRule,
     keyed: &mut Vec<(u64, u32)>,
-    blocks: &[(usize, usize, usize)],
+    blocks: &[Block],
     cap: usize,
     split: Option<u32>,
     stat: &mut BlockingStat,
-) -> Vec<(usize, usize, usize)> {
+) -> Vec<Block> {
     let mut out = Vec::with_capacity(blocks.len());
     let mut at = 0;
     while at < blocks.len() {
@@ -494,19 +494,18 @@ fn refine(
         let mut end = at;
         let mut over = 0;
         while end < blocks.len() && over < REFINE_BATCH {
-            let (s, e, _) = blocks[end];
-            over += usize::from(e - s > cap);
+            over += usize::from(blocks[end].size() > cap);
             end += 1;
         }
         let batch = &blocks[at..end];
         let parts: Vec<Vec<(u64, u32)>> = batch
             .par_iter()
-            .map(|&(s, e, _)| {
-                if e - s <= cap {
+            .map(|block| {
+                if block.size() <= cap {
                     return Vec::new();
                 }
-                let mut parts: Vec<(u64, u32)> = Vec::with_capacity(2 * (e - s));
-                for &(_, row) in &keyed[s..e] {
+                let mut parts: Vec<(u64, u32)> = Vec::with_capacity(2 * block.size());
+                for &(_, row) in &keyed[block.rows()] {
                     let keys = rule.refinement(r, row as usize).expect("a refined rule");
                     // The key's index in the top bit: the two keys never share a part.
                     for (index, key) in keys.into_iter().enumerate() {
@@ -519,14 +518,14 @@ fn refine(
                 parts
             })
             .collect();
-        for (&(s, e, first), parts) in batch.iter().zip(parts) {
-            if e - s <= cap {
-                out.push((s, e, first));
+        for (&block, parts) in batch.iter().zip(parts) {
+            if block.size() <= cap {
+                out.push(block);
                 continue;
             }
             stat.refined_blocks += 1;
             stat.blocks -= 1;
-            stat.pairs -= block_pairs(e - s, first, split) as u64;
+            stat.pairs -= block.pairs(split) as u64;
             for part in parts.chunk_by(|x, y| x.0 == y.0) {
                 let first = split.map_or(part.len(), |s| part.partition_point(|&(_, row)| row < s));
                 let pairs = if part.len() >= 2 {
@@ -537,7 +536,7 @@ fn refine(
                 if pairs > 0 {
                     stat.blocks += 1;
                     stat.pairs += pairs as u64;
-                    out.push((keyed.len(), keyed.len() + part.len(), first));
+                    out.push(Block::new(keyed.len(), keyed.len() + part.len(), first));
                     keyed.extend_from_slice(part);
                 }
             }
@@ -551,6 +550,38 @@ fn refine(
 /// megabytes.
 const REFINE_BATCH: usize = 4096;
 
+/// A block of a pass being built: the rows `keyed[start..end]` of its sort, `first` of them
+/// from the first file; 12 bytes (three `usize` were 24, and a pass over 100,000,000 voters
+/// has tens of millions of blocks). The sort and its parts hold fewer than 2^32 entries.
+#[derive(Clone, Copy)]
+struct Block {
+    start: u32,
+    end: u32,
+    first: u32,
+}
+
+impl Block {
+    fn new(start: usize, end: usize, first: usize) -> Block {
+        Block {
+            start: start as u32,
+            end: end as u32,
+            first: first as u32,
+        }
+    }
+
+    fn rows(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    fn size(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    fn pairs(self, split: Option<u32>) -> usize {
+        block_pairs(self.size(), self.first as usize, split)
+    }
+}
+
 /// The pairs a block of `size` rows emits, `first` of them from the first file.
 fn block_pairs(size: usize, first: usize, split: Option<u32>) -> usize {
     match split {
@@ -561,10 +592,10 @@ fn block_pairs(size: usize, first: usize, split: Option<u32>) -> usize {
 
 /// The largest block size whose blocks, with all smaller ones, emit at most `budget` pairs:
 /// a broad rule over its budget keeps its rarest keys.
-fn budget_cap(blocks: &[(usize, usize, usize)], split: Option<u32>, budget: f64) -> usize {
+fn budget_cap(blocks: &[Block], split: Option<u32>, budget: f64) -> usize {
     let mut by_size: Vec<(usize, usize)> = blocks
         .iter()
-        .map(|&(s, e, first)| (e - s, block_pairs(e - s, first, split)))
+        .map(|&block| (block.size(), block.pairs(split)))
         .collect();
     by_size.sort_unstable();
     let mut total = 0.0;
