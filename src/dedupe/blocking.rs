@@ -155,11 +155,6 @@ impl Pairs {
     pub(crate) fn codes(&self) -> &[u64] {
         &self.0
     }
-
-    /// The pairs of packed codes, as [`Pairs::codes`] gave them.
-    pub(crate) fn from_codes(codes: Vec<u64>) -> Pairs {
-        Pairs(codes)
-    }
 }
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted, each once, and the statistics per rule.

@@ -20,8 +20,8 @@ use super::{spill, unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
 /// made, compared and scored in parts, each the pairs whose first row lies in one range: once
 /// to count the patterns EM is fitted on, once more to score them. The counts are the whole
 /// register's and the parts in order are the whole sorted list, so the result is the one
-/// part's. The first pass keeps the parts on disk for the second ([`spill`]); where it cannot,
-/// the parts are made and compared twice.
+/// part's. The first pass keeps the parts' patterns on disk for the second ([`spill`]); where
+/// it cannot, the parts are compared twice.
 pub(crate) fn fit_and_score(
     records: &Records,
     blocks: &mut Blocks,
@@ -43,8 +43,8 @@ pub(crate) fn fit_and_score(
         .collect();
     let mut total: HashMap<Pattern, u64, foldhash::fast::RandomState> = HashMap::default();
     let mut candidates = 0u64;
-    // One part's pairs and patterns are kept for scoring rather than made again; several are
-    // kept on disk ([`spill`]) where they can be.
+    // One part's pairs and patterns are kept for scoring rather than made again; the patterns
+    // of several are kept on disk ([`spill`]) where they can be.
     let mut kept = None;
     let mut spilled = (ranges.len() > 1)
         .then(|| spill::Parts::new(blocks.emitted()))
@@ -65,7 +65,7 @@ pub(crate) fn fit_and_score(
         if ranges.len() == 1 {
             kept = Some((part, patterns));
         } else if let Some(parts) = &mut spilled {
-            if parts.write(&part, &patterns).is_err() {
+            if parts.write(&patterns).is_err() {
                 spilled = None;
             }
         }
@@ -77,14 +77,17 @@ pub(crate) fn fit_and_score(
     let mut pairs = Vec::new();
     let mut spilled = spilled.and_then(|parts| parts.read().ok());
     for range in &ranges {
-        let read = spilled.as_mut().and_then(|parts| parts.next_part().ok());
-        if read.is_none() {
-            // Made again from here on.
-            spilled = None;
-        }
-        let (part, patterns) = kept.take().or(read).unwrap_or_else(|| {
+        let (part, patterns) = kept.take().unwrap_or_else(|| {
             let (part, _) = blocks.pairs_from(range.clone());
-            let patterns = compare::compare_all(records, &part);
+            let read = spilled.as_mut().map(|parts| parts.next_part(part.len()));
+            let patterns = match read {
+                Some(Ok(patterns)) => patterns,
+                _ => {
+                    // Compared again from here on.
+                    spilled = None;
+                    compare::compare_all(records, &part)
+                }
+            };
             (part, patterns)
         });
         pairs.extend(score(
