@@ -24,7 +24,8 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Command,
     /// Run even when the inputs are estimated to need more memory than is available
-    /// (the estimate and its model: `rollaudit::load::memory`).
+    /// (the estimate and its model: `rollaudit::load::memory`), in the plan that needs the
+    /// least, with a note on stderr.
     #[arg(long, global = true)]
     pub skip_memory_check: bool,
     /// The memory a run may plan to use, e.g. 8G or 512M (K, M, G, T: powers of 1024). Default:

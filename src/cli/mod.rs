@@ -28,46 +28,50 @@ const DEFAULT_MEMORY_SHARE: f64 = 0.9;
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut stream_instead = false;
     let mut scan_in_windows = false;
-    let mut latest_in_windows = None;
     let budget = args.memory_limit.or_else(|| {
         rollaudit::load::memory::available_memory()
             .map(|available| (available as f64 * DEFAULT_MEMORY_SHARE) as u64)
     });
-    if !args.skip_memory_check {
-        let check = match budget {
-            Some(budget) => memory_check(&args.command, budget)?,
-            None => MemoryCheck::default(),
-        };
-        latest_in_windows = check.latest_in_windows;
-        if let Some(shortfall) = check.shortfall {
-            match &args.command {
-                // A streamed diff holds one window, not the files.
-                Command::Diff { stream: true, .. } => {}
-                Command::Diff { old, new, .. }
-                    if load::IngestedReader::open(old).is_ok()
-                        && load::IngestedReader::open(new).is_ok() =>
-                {
-                    eprintln!("{shortfall}");
-                    eprintln!("both are ingested Parquet files: diffing them a window at a time");
-                    stream_instead = true;
-                }
-                // The record rules read an ingested file a window at a time, but a death
-                // registry's fuzzy links are estimated on the whole register.
-                Command::Scan(ScanArgs {
-                    snapshot, rules, ..
-                }) if rules.deceased.is_none()
-                    && load::IngestedReader::open(&dated_path(snapshot)).is_ok() =>
-                {
-                    eprintln!("{shortfall}");
-                    eprintln!("an ingested Parquet file: scanning it a window at a time");
-                    scan_in_windows = true;
-                }
-                _ => bail!(
-                    "{shortfall}. Split the register into partitions (e.g. one export per \
-                     region) and run each, use a machine with more memory, or pass \
-                     --skip-memory-check to try anyway"
-                ),
+    // The plan is made within the budget even with --skip-memory-check, which only runs what
+    // would be refused: an audit of 100M voters so skipped loaded its latest snapshot whole
+    // after its dedupe, instead of reading it in windows, and the kernel killed it (session
+    // 27).
+    let check = match budget {
+        Some(budget) => memory_check(&args.command, budget)?,
+        None => MemoryCheck::default(),
+    };
+    let latest_in_windows = check.latest_in_windows;
+    if let Some(shortfall) = check.shortfall {
+        match &args.command {
+            // A streamed diff holds one window, not the files.
+            Command::Diff { stream: true, .. } => {}
+            Command::Diff { old, new, .. }
+                if load::IngestedReader::open(old).is_ok()
+                    && load::IngestedReader::open(new).is_ok() =>
+            {
+                eprintln!("{shortfall}");
+                eprintln!("both are ingested Parquet files: diffing them a window at a time");
+                stream_instead = true;
             }
+            // The record rules read an ingested file a window at a time, but a death
+            // registry's fuzzy links are estimated on the whole register.
+            Command::Scan(ScanArgs {
+                snapshot, rules, ..
+            }) if rules.deceased.is_none()
+                && load::IngestedReader::open(&dated_path(snapshot)).is_ok() =>
+            {
+                eprintln!("{shortfall}");
+                eprintln!("an ingested Parquet file: scanning it a window at a time");
+                scan_in_windows = true;
+            }
+            _ if args.skip_memory_check => {
+                eprintln!("{shortfall}; running anyway (--skip-memory-check)");
+            }
+            _ => bail!(
+                "{shortfall}. Split the register into partitions (e.g. one export per \
+                 region) and run each, use a machine with more memory, or pass \
+                 --skip-memory-check to try anyway"
+            ),
         }
     }
     match args.command {
