@@ -160,21 +160,26 @@ pub const AUDIT_DEDUPE_RETAINED: f64 = 2.6;
 /// normalised records above all. The 10M audit above peaked at 2,982 MiB in that stage
 /// (session 24), 1.32 T above the base; at 1M, 421 MiB (0.65 T: the candidate pairs per
 /// record grow with the register). `rollaudit dedupe` of the 10M latest file (T = 2,032 MiB)
-/// peaked at 2,948 to 3,008 MiB over four runs, with its report's load; at 1M, 451 MiB.
-pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.4;
+/// peaked at 2,948 to 3,008 MiB over four runs, with its report's load; at 1M, 451 MiB. Since
+/// its records are 96 bytes a row (session 27), 2,552 MiB at 10M (1.11 T above the base) and
+/// 421 MiB at 1M.
+pub const DEDUPE_WINDOWED_RETAINED: f64 = 1.2;
 
 /// Resident bytes per byte of the latest snapshot's text that dedupe from windows holds
 /// whatever the part of its candidate pairs: the normalised records and voter ids, and the
 /// blocking. With `--memory-limit 3.4G` (a part's pairs within 870 MiB) the 10M audit's dedupe
 /// peaked at 2,422 MiB, at most 0.62 T beside the part and the base; the 100M audit (T = 20.7
 /// GiB) held 20,275 MiB while it compared parts within 2,637 MiB, 0.82 T beside them
-/// (session 26).
+/// (session 26). With 96-byte records (session 27) it held 14.6 GiB between parts, 0.69 T,
+/// but a part held up to 3.5 GiB where [`crate::dedupe::BYTES_PER_PAIR`] gave it 2.4: the
+/// 0.85 is kept, and its margin pays for that.
 pub const DEDUPE_RECORDS_RETAINED: f64 = 0.85;
 
 /// The same for the blocking that precedes the comparisons, whatever the parts: with parts
 /// within 2,637 MiB the 100M audit peaked there at 22,980 MiB (RSS sampled every 5 s), 1.07
-/// T above the base; the 10M audit's dedupe stayed below its comparisons' (session 26).
-pub const DEDUPE_BLOCKING_RETAINED: f64 = 1.1;
+/// T above the base; the 10M audit's dedupe stayed below its comparisons' (session 26). With
+/// 96-byte records and 8-byte unsorted keys (session 27), at 19,139 MiB, 0.89 T.
+pub const DEDUPE_BLOCKING_RETAINED: f64 = 0.9;
 
 /// Resident bytes per byte of the latest snapshot's text while its scan reads it a window at
 /// a time (`crate::rules::scan_windows`): 9 bytes a row for each of four key hashes, the
@@ -242,9 +247,9 @@ pub fn estimate_audit(
 /// ([`DEDUPE_BLOCKING_RETAINED`]) or [`DEDUPE_RECORDS_RETAINED`] beside a part of its
 /// candidate pairs ([`audit_pairs_within`]), when that is less than all of them at once.
 /// `None` for any other audit. At 10M voters this model gives the budget itself down to about
-/// 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M voters 23.1 GiB, more than
-/// this 24 GiB machine has available (session 26: the audit completed at 22.7 GiB, and
-/// dedupe's blocking alone reached 22.4 GiB).
+/// 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M voters the larger of the
+/// budget and 18.9 GiB (dedupe's blocking), which this 24 GiB machine's default budget (90%
+/// of the memory available, about 19 GiB when nothing else runs) only just holds.
 pub fn estimate_audit_latest_in_windows(
     snapshots: &[&Path],
     others: &[&Path],
