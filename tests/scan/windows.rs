@@ -76,8 +76,16 @@ fn the_record_rules_over_windows_of_an_ingested_file_find_what_they_find_of_it_w
         "{}",
         limited.stderr
     );
+    // `--skip-memory-check` skips the refusal, not the plan.
+    let skipped = scan("skipped", &["--memory-limit", "4M", "--skip-memory-check"]);
+    assert!(
+        skipped.stderr.contains("scanning it a window at a time"),
+        "{}",
+        skipped.stderr
+    );
     for name in ["flagged.csv", "scan.json"] {
         let read = |out: &str| std::fs::read(dir.path(&format!("{out}/{name}"))).unwrap();
         assert!(read("whole") == read("windows"), "{name} differs");
+        assert!(read("whole") == read("skipped"), "{name} differs");
     }
 }
