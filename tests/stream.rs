@@ -414,16 +414,21 @@ fn an_audit_of_ingested_files_is_estimated_by_the_coded_model() {
     );
     assert!(in_windows.peak_bytes <= windowed.peak_bytes);
     assert!(estimate_audit_latest_in_windows(&[a], &[], &profile, 500, budget).is_none());
-    // `dedupe` of the latest file alone reads it a window at a time; its exact pass, and
-    // `scan`, load it coded.
-    let one = |windowed: bool| estimate_one(b, &[], &profile, windowed).peak_bytes;
+    // `dedupe` of the latest file alone reads it a window at a time, its pairs in parts
+    // within its budget as the audit's dedupe above, or all at once within a larger one; its
+    // exact pass, and `scan`, load it coded.
+    let one = |within: Option<u64>| estimate_one(b, &[], &profile, within).peak_bytes;
     let one_model = |retained: f64| CODED_BASE + (retained * text_b as f64) as u64;
     assert_eq!(
-        one(true),
+        one(Some(budget)),
+        coded_or_whole(CODED_BASE + dedupe as u64, &[b])
+    );
+    assert_eq!(
+        one(Some(u64::MAX)),
         coded_or_whole(one_model(DEDUPE_WINDOWED_RETAINED), &[b])
     );
     assert_eq!(
-        one(false),
+        one(None),
         coded_or_whole(one_model(ONE_CODED_RETAINED), &[b])
     );
     let registry = dir.path("deceased.csv");

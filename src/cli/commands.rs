@@ -205,38 +205,43 @@ pub fn dedupe(
         pairs_per_part,
         ..Default::default()
     };
-    // An ingested file is deduplicated a window at a time before it loads for the report, as
-    // an audit does: its normalised records and the snapshot are never held together.
-    let deduplicated = match (exact_only, ingested) {
-        (false, true) => Some(rollaudit::audit::dedupe_windows(
-            snapshot,
-            &config,
-            rollaudit::diff::stream::DEFAULT_WINDOW_ROWS,
-        )?),
-        _ => None,
-    };
-    // From an ingested file, only the columns the pass reads are loaded; the exact pass reads
-    // them as text (it is timed against DuckDB), dedupe coded.
-    let loaded = match (exact_only, ingested) {
-        (true, true) => {
+    if exact_only {
+        // From an ingested file only the four fields the pass reads are loaded, as text (it is
+        // timed against DuckDB).
+        let loaded = if ingested {
             let loaded = load::load_ingested(snapshot, &rollaudit::dedupe::exact::FIELDS)?;
             check_strict(snapshot, reading, &loaded.report)?;
             loaded
-        }
-        (true, false) => load(snapshot, reading)?,
-        (false, _) => load_coded(snapshot, reading, &rollaudit::dedupe::FIELDS, piece_bytes)?,
-    };
-    println!("{}", render::conservation(&loaded.report));
-    if exact_only {
+        } else {
+            load(snapshot, reading)?
+        };
+        println!("{}", render::conservation(&loaded.report));
         let exact = rollaudit::dedupe::exact_duplicates(&loaded.snapshot);
         report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
         println!("{}", render::exact(&exact));
     } else {
-        let result = match deduplicated {
-            Some(result) => result,
-            None => rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?,
+        // An ingested file is deduplicated a window at a time, as an audit does, and only the
+        // voter ids of the records the result names are read for the report: the register is
+        // never held whole (issue #16).
+        let (load_report, named, result) = if ingested {
+            let load_report = load::ingested_report(snapshot)?;
+            check_strict(snapshot, reading, &load_report)?;
+            let window_rows = rollaudit::diff::stream::DEFAULT_WINDOW_ROWS;
+            let mut result = rollaudit::audit::dedupe_windows(snapshot, &config, window_rows)?;
+            let mut rows: Vec<u32> = result.named_rows().collect();
+            rows.sort_unstable();
+            rows.dedup();
+            let named = rollaudit::diff::stream::voter_ids_at(snapshot, &rows, window_rows)?;
+            result.renumber(&rows);
+            (load_report, named, result)
+        } else {
+            let only = &rollaudit::dedupe::FIELDS;
+            let loaded = load_coded(snapshot, reading, only, piece_bytes)?;
+            let result = rollaudit::dedupe::dedupe(&loaded.snapshot, &config)?;
+            (loaded.report, loaded.snapshot, result)
         };
-        report::dedupe::write_dedupe(output, &result, &loaded.snapshot)?;
+        println!("{}", render::conservation(&load_report));
+        report::dedupe::write_dedupe(output, &result, &named)?;
         print!("{}", render::dedupe(&result));
     }
     println!("wrote {}", output.display());

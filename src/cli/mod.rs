@@ -93,8 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             // pairs may take what its records leave of the budget.
             let latest = run.inputs.iter().max_by_key(|i| i.date);
             if let (Some(budget), Some(latest), Some(_)) = (budget, latest, &latest_in_windows) {
-                let bytes = rollaudit::load::memory::audit_pairs_within(budget, &latest.path);
-                run.config.dedupe.pairs_per_part = rollaudit::dedupe::pairs_per_part_in(bytes);
+                run.config.dedupe.pairs_per_part = windowed_pairs_per_part(budget, &latest.path);
             }
             run.piece_bytes = piece_size(None, args.memory_limit);
             if let Some(note) = &latest_in_windows {
@@ -112,17 +111,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Dedupe {
             snapshot,
-            load,
+            load: reading,
             exact_only,
             output,
-        } => commands::dedupe(
-            &snapshot,
-            &Reading::resolve(&load)?,
-            exact_only,
-            pairs_per_part(budget),
-            piece_size(None, args.memory_limit),
-            &output,
-        ),
+        } => {
+            // An ingested file is deduplicated from windows before anything else is held.
+            let windowed = !exact_only && load::IngestedReader::open(&snapshot).is_ok();
+            let pairs_per_part = match budget {
+                Some(budget) if windowed => windowed_pairs_per_part(budget, &snapshot),
+                _ => pairs_per_part(budget),
+            };
+            commands::dedupe(
+                &snapshot,
+                &Reading::resolve(&reading)?,
+                exact_only,
+                pairs_per_part,
+                piece_size(None, args.memory_limit),
+                &output,
+            )
+        }
         Command::EvalDedupe { labels, predicted } => commands::eval_dedupe(&labels, &predicted),
         Command::Diff {
             old,
@@ -228,6 +235,14 @@ fn pairs_per_part(budget: Option<u64>) -> usize {
     budget.map_or(usize::MAX, rollaudit::dedupe::pairs_per_part_within)
 }
 
+/// The `pairs_per_part` of a dedupe that reads the ingested file `latest` a window at a time
+/// before anything else is held: what its records leave of `budget`
+/// (`load::memory::windowed_pairs_within`).
+fn windowed_pairs_per_part(budget: u64, latest: &Path) -> usize {
+    let bytes = rollaudit::load::memory::windowed_pairs_within(budget, latest);
+    rollaudit::dedupe::pairs_per_part_in(bytes)
+}
+
 /// The CSV piece size of `ingest`, `audit`, `scan` and `dedupe`: `--piece-bytes` (`ingest`),
 /// else the default capped at an eighth of `--memory-limit` (about four pieces' worth is held
 /// at once), at least 1 MiB.
@@ -309,13 +324,14 @@ fn memory_check(command: &Command, budget: u64) -> Result<MemoryCheck> {
         // reads it a window at a time (`commands::dedupe`), but not for the exact pass.
         Command::Scan(ScanArgs { load, .. }) => {
             let profile = Reading::resolve(load)?.profile;
-            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, false)
+            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, None)
         }
         Command::Dedupe {
             load, exact_only, ..
         } => {
             let profile = Reading::resolve(load)?.profile;
-            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, !*exact_only)
+            let within = (!*exact_only).then_some(budget);
+            rollaudit::load::memory::estimate_one(refs[0], &refs[1..], &profile, within)
         }
         _ => rollaudit::load::memory::estimate(&refs),
     };

@@ -304,6 +304,34 @@ pub fn each_window(
     }
 }
 
+/// The records at `rows` (ascending, distinct) of the ingested file at `path`, only their
+/// voter ids, read a window of `window_rows` at a time, with the whole file's digest: what a
+/// report names of a register never held whole (`rollaudit dedupe` of 100M voters names a
+/// few million).
+pub fn voter_ids_at(path: &Path, rows: &[u32], window_rows: usize) -> Result<Snapshot, LoadError> {
+    let fields = [Field::VoterId];
+    let (mut parts, mut digest) = (Vec::new(), crate::snapshot::Digest::default());
+    let (mut offset, mut next) = (0, 0);
+    each_window(Input::File(path), &fields, window_rows, |window| {
+        let end = offset + window.rows() as u32;
+        let upto = next + rows[next..].partition_point(|&row| row < end);
+        let local: Vec<u32> = rows[next..upto].iter().map(|&row| row - offset).collect();
+        parts.push(window.subset(&local));
+        digest = digest.combine(window.digest);
+        (offset, next) = (end, upto);
+    })?;
+    let mut kept = match super::stacked(parts) {
+        Some(kept) => kept,
+        None => {
+            let mut reader = IngestedReader::open(path)?;
+            reader.project(&fields);
+            Snapshot::new(reader.empty()?, reader.fields().to_vec())
+        }
+    };
+    kept.digest = digest;
+    Ok(kept)
+}
+
 /// The first pass: the exits and arrivals of the whole register, paired one to one.
 pub fn find_rekeyed(
     old: Input<'_>,

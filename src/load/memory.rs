@@ -243,10 +243,8 @@ pub fn estimate_audit(
 /// dedupe name (`crate::audit::AuditJob::latest_in_windows`), within `budget`: its diff holds
 /// [`KEPT_SHARE`] and a window's share of each snapshot, its scan
 /// [`SCAN_WINDOWED_RETAINED`] (without a death registry, among `others`, which needs the
-/// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe its blocking
-/// ([`DEDUPE_BLOCKING_RETAINED`]) or [`DEDUPE_RECORDS_RETAINED`] beside a part of its
-/// candidate pairs ([`audit_pairs_within`]), when that is less than all of them at once.
-/// `None` for any other audit. At 10M voters this model gives the budget itself down to about
+/// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe its pairs in parts
+/// ([`dedupe_in_parts`]). `None` for any other audit. At 10M voters this model gives the budget itself down to about
 /// 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M voters the larger of the
 /// budget and 18.9 GiB (dedupe's blocking), which this 24 GiB machine's default budget (90%
 /// of the memory available, about 19 GiB when nothing else runs) only just holds.
@@ -274,25 +272,34 @@ pub fn estimate_audit_latest_in_windows(
             .map(|(&t, share)| share * t as f64)
             .sum::<f64>();
         let latest = sizes.last().copied().unwrap_or(0);
-        let parts = DEDUPE_RECORDS_RETAINED * latest as f64 + pairs_within(budget, latest) as f64;
-        let dedupe = (DEDUPE_WINDOWED_RETAINED * latest as f64)
-            .min(parts.max(DEDUPE_BLOCKING_RETAINED * latest as f64));
+        let dedupe = dedupe_in_parts(latest, budget);
         largest_stage(dedupe, scan * latest as f64, held as u64)
     }))
 }
 
-/// The bytes a part of dedupe's candidate pairs may take within `budget` in an audit that
-/// reads its latest snapshot, `latest`, a window at a time
-/// ([`estimate_audit_latest_in_windows`]): what the base and its normalised records
-/// ([`DEDUPE_RECORDS_RETAINED`]) leave, its dedupe running before anything else is held, and
-/// at least an eighth of the budget. The default plan gives a quarter
-/// (`crate::dedupe::pairs_per_part_within`); at 100M voters on a 24 GiB machine that quarter
-/// took the audit to 22.7 GiB, over its 20.5 GiB budget (session 26).
-pub fn audit_pairs_within(budget: u64, latest: &Path) -> u64 {
+/// The working set of dedupe from windows of an ingested file of `latest` bytes of text, run
+/// before anything else is held, within `budget`: its blocking
+/// ([`DEDUPE_BLOCKING_RETAINED`]), or [`DEDUPE_RECORDS_RETAINED`] beside a part of its
+/// candidate pairs ([`windowed_pairs_within`]), when that is less than all of them at once
+/// ([`DEDUPE_WINDOWED_RETAINED`]).
+fn dedupe_in_parts(latest: u64, budget: u64) -> f64 {
+    let parts = DEDUPE_RECORDS_RETAINED * latest as f64 + pairs_within(budget, latest) as f64;
+    (DEDUPE_WINDOWED_RETAINED * latest as f64)
+        .min(parts.max(DEDUPE_BLOCKING_RETAINED * latest as f64))
+}
+
+/// The bytes a part of dedupe's candidate pairs may take within `budget` where it reads the
+/// ingested file `latest` a window at a time before anything else is held (`rollaudit
+/// dedupe`, or an audit that reads its latest a window at a time,
+/// [`estimate_audit_latest_in_windows`]): what the base and its normalised records
+/// ([`DEDUPE_RECORDS_RETAINED`]) leave, and at least an eighth of the budget. The default
+/// plan gives a quarter (`crate::dedupe::pairs_per_part_within`); at 100M voters on a 24 GiB
+/// machine that quarter took the audit to 22.7 GiB, over its 20.5 GiB budget (session 26).
+pub fn windowed_pairs_within(budget: u64, latest: &Path) -> u64 {
     pairs_within(budget, text_bytes(latest).unwrap_or(0))
 }
 
-/// [`audit_pairs_within`] of a latest snapshot of `latest` bytes of text.
+/// [`windowed_pairs_within`] of a latest snapshot of `latest` bytes of text.
 fn pairs_within(budget: u64, latest: u64) -> u64 {
     let records = CODED_BASE + (DEDUPE_RECORDS_RETAINED * latest as f64) as u64;
     budget.saturating_sub(records).max(budget / 8)
@@ -330,22 +337,22 @@ pub const ONE_CODED_RETAINED: f64 = 2.4;
 /// snapshot is coded as it is read (an ingested file, or delimited text `profile` reads a
 /// piece at a time), `CODED_BASE + ONE_CODED_RETAINED * T` plus [`estimate`]'s share for the
 /// others, unless [`estimate`]'s model for every input is lower; else that model. With
-/// `windowed_dedupe`, an ingested file is deduplicated a window at a time
-/// ([`DEDUPE_WINDOWED_RETAINED`] instead).
+/// `dedupe_within` a budget, an ingested file is deduplicated a window at a time, its
+/// candidate pairs in parts within that budget ([`dedupe_in_parts`]), and only the voter ids
+/// the result names are read for its report.
 pub fn estimate_one(
     snapshot: &Path,
     others: &[&Path],
     profile: &Profile,
-    windowed_dedupe: bool,
+    dedupe_within: Option<u64>,
 ) -> MemoryEstimate {
-    let windowed = windowed_dedupe && super::IngestedReader::open(snapshot).is_ok();
-    let retained = if windowed {
-        DEDUPE_WINDOWED_RETAINED
-    } else {
-        ONE_CODED_RETAINED
-    };
+    let windowed = dedupe_within.filter(|_| super::IngestedReader::open(snapshot).is_ok());
     estimate_coded(&[snapshot], others, profile, |sizes| {
-        CODED_BASE + (retained * sizes[0] as f64) as u64
+        CODED_BASE
+            + match windowed {
+                Some(budget) => dedupe_in_parts(sizes[0], budget),
+                None => ONE_CODED_RETAINED * sizes[0] as f64,
+            } as u64
     })
 }
 
@@ -553,20 +560,26 @@ mod tests {
         let t: u64 = 1 << 30;
         file.set_len(t).unwrap();
         let canonical = crate::profile::Profile::canonical();
-        let one = estimate_one(&csv, &[], &canonical, true);
+        let one = estimate_one(&csv, &[], &canonical, Some(u64::MAX));
         assert_eq!(one.input_text_bytes, t);
         assert_eq!(one.peak_bytes, CODED_BASE + (2.4 * t as f64) as u64);
         let audit = estimate_audit(&[&csv, &csv], &[], &canonical, Some(1), true);
         assert_eq!(audit.peak_bytes, CODED_BASE + (1.4 * 2.0 * t as f64) as u64);
         let fixed = crate::profile::Profile::builtin("mi_qvf").unwrap();
-        assert_eq!(estimate_one(&csv, &[], &fixed, true), estimate(&[&csv]));
         assert_eq!(
-            estimate_one(&csv, &[], &fixed, true).peak_bytes,
+            estimate_one(&csv, &[], &fixed, Some(u64::MAX)),
+            estimate(&[&csv])
+        );
+        assert_eq!(
+            estimate_one(&csv, &[], &fixed, Some(u64::MAX)).peak_bytes,
             (5.5 * t as f64) as u64
         );
         // 1 KiB: the whole-load model's 5.5 KiB, not the coded model's 300 MiB.
         file.set_len(1024).unwrap();
-        assert_eq!(estimate_one(&csv, &[], &canonical, true).peak_bytes, 5632);
+        assert_eq!(
+            estimate_one(&csv, &[], &canonical, Some(u64::MAX)).peak_bytes,
+            5632
+        );
     }
 
     /// By hand from `audit::run`'s order of loads: the latest first, then each earlier

@@ -322,6 +322,76 @@ fn a_projected_load_of_an_ingested_file_gives_the_whole_loads_artefacts() {
     }
 }
 
+/// `rollaudit dedupe` of an ingested file reads for its report only the voter ids of the
+/// records its result names, a window at a time (`diff::stream::voter_ids_at`), with the whole
+/// file's digest: from a file of many row groups, read a group at a time, its pairs compared
+/// in parts, every artefact is the whole snapshot's, as it is from the binary under a memory
+/// limit that asks for parts.
+#[test]
+fn a_dedupe_from_windows_reports_from_the_records_it_names() {
+    use rollaudit::report::dedupe::write_dedupe;
+    let dir = Dir::new();
+    let csv = generated_register(&dir, 19);
+    let whole = rollaudit::load::load_path(&csv, &Profile::canonical(), &NoProgress)
+        .expect("load")
+        .snapshot;
+    let file = crate::util::write_in_groups(&whole, &dir.path("groups.parquet"), 300);
+    let written = |result: &DedupeResult, snapshot: &Snapshot, name: &str| {
+        let out = dir.path(name);
+        write_dedupe(&out, result, snapshot).expect("written");
+        files_in(&out)
+    };
+    let expected = dedupe(&whole, &DedupeConfig::default()).expect("dedupe runs");
+    assert!(
+        expected.matched().count() > 0,
+        "the register has duplicates"
+    );
+    let in_parts = DedupeConfig {
+        pairs_per_part: (expected.candidates / 5) as usize,
+        ..DedupeConfig::default()
+    };
+    let mut result = rollaudit::audit::dedupe_windows(&file, &in_parts, 1).expect("dedupe runs");
+    assert!(result.parts >= 5, "{} parts", result.parts);
+    let mut rows: Vec<u32> = result.named_rows().collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let named = rollaudit::diff::stream::voter_ids_at(&file, &rows, 1).expect("read");
+    assert_eq!(named.rows(), rows.len());
+    assert!(named.rows() < whole.rows() / 2, "{} named", named.rows());
+    assert_eq!(named.digest, whole.digest);
+    result.renumber(&rows);
+    let reference = written(&expected, &whole, "whole");
+    assert_eq!(reference, written(&result, &named, "named"));
+
+    // The binary, within 1 MiB: a part's pairs within an eighth of it.
+    let from_cli = |input: &Path, name: &str, extra: &[&str]| {
+        let out = dir.path(name);
+        let mut args = vec![
+            "dedupe",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let stdout = dir.run(&args).expect_code(0).stdout.clone();
+        (files_in(&out), stdout)
+    };
+    let limited = ["--memory-limit", "1M", "--skip-memory-check"];
+    let (from_file, stdout) = from_cli(&file, "cli-file", &limited);
+    assert_eq!(from_file, reference);
+    let (from_csv, csv_stdout) = from_cli(&csv, "cli-csv", &[]);
+    assert_eq!(from_csv, reference);
+    // The same account of the rows read, and the same summary, but for the output's name and
+    // the parts.
+    let parts = "candidate pairs compared in ";
+    assert!(stdout.contains(parts), "{stdout}");
+    let lines = |s: &str| -> Vec<String> {
+        let told = |l: &&str| !l.starts_with("wrote ") && !l.starts_with(parts);
+        s.lines().filter(told).map(String::from).collect()
+    };
+    assert_eq!(lines(&stdout), lines(&csv_stdout));
+}
+
 /// Deduplication from windows never assumes a field: an ingested export without birth dates
 /// (or email and phone) gives the whole snapshot's artefacts, its `dedupe.json` reporting the
 /// fields absent; one without names is refused with the whole snapshot's error, before any
