@@ -427,7 +427,7 @@ fn same_street(r: &Records, a: &Row, b: &Row) -> bool {
     sa != 0
         && sb != 0
         && (ha == hb || ha == 0 || hb == 0 || one_keying_error(digits_of(ha), digits_of(hb)))
-        && (sa == sb || jaro_winkler(&r.streets[sa as usize], &r.streets[sb as usize]) >= JW_CLOSE)
+        && (sa == sb || jaro_winkler(r.streets.get(sa), r.streets.get(sb)) >= JW_CLOSE)
 }
 
 fn address_level(r: &Records, a: &Row, b: &Row) -> u8 {

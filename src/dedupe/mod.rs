@@ -102,6 +102,7 @@ mod constraints;
 pub mod evaluate;
 pub mod exact;
 pub mod fellegi_sunter;
+mod interner;
 mod jaro;
 mod keys;
 mod keysort;

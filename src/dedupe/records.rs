@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::interner::Interner;
 use super::letters::Letters;
 use super::phonetic::sound_key;
 use crate::dates::civil_from_days;
@@ -80,11 +81,11 @@ impl NameTable {
     }
 
     pub fn get(&self, id: u32) -> &str {
-        &self.strings.values[id as usize]
+        self.strings.get(id)
     }
 
     pub fn len(&self) -> usize {
-        self.strings.values.len()
+        self.strings.len()
     }
 }
 
@@ -94,7 +95,7 @@ impl NameTable {
 pub(crate) struct Records {
     pub names: NameTable,
     /// Distinct street keys, id 0 being the missing street.
-    pub streets: Vec<Box<str>>,
+    pub streets: Interner,
     pub rows: Vec<Row>,
     /// Occurrences of each name id as a given name / as a family name (term frequencies).
     pub given_count: Vec<u32>,
@@ -383,7 +384,7 @@ impl RecordsBuilder {
         family_count[0] = 0;
         Records {
             names,
-            streets: streets.values,
+            streets,
             rows,
             given_count,
             family_count,
@@ -534,36 +535,6 @@ impl<V> Normalised<V> {
 
     fn value(&self, slot: usize) -> Option<&V> {
         self.judged.verdicts.get(slot).or(self.missing.as_ref())
-    }
-}
-
-/// Distinct strings by id in first-seen order, id 0 being the empty string: names and
-/// street keys.
-#[derive(Debug)]
-struct Interner {
-    values: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
-}
-
-impl Default for Interner {
-    fn default() -> Interner {
-        Interner {
-            values: vec!["".into()],
-            index: HashMap::from_iter([("".into(), 0)]),
-        }
-    }
-}
-
-impl Interner {
-    fn intern(&mut self, key: &str) -> u32 {
-        if let Some(&id) = self.index.get(key) {
-            return id;
-        }
-        let id = self.values.len() as u32;
-        let key: Box<str> = key.into();
-        self.values.push(key.clone());
-        self.index.insert(key, id);
-        id
     }
 }
 
