@@ -244,10 +244,11 @@ pub fn estimate_audit(
 /// [`KEPT_SHARE`] and a window's share of each snapshot, its scan
 /// [`SCAN_WINDOWED_RETAINED`] (without a death registry, among `others`, which needs the
 /// latest whole: [`AUDIT_SCAN_RETAINED`]), and its dedupe its pairs in parts
-/// ([`dedupe_in_parts`]). `None` for any other audit. At 10M voters this model gives the budget itself down to about
-/// 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M voters the larger of the
-/// budget and 18.9 GiB (dedupe's blocking), which this 24 GiB machine's default budget (90%
-/// of the memory available, about 19 GiB when nothing else runs) only just holds.
+/// ([`dedupe_in_parts`]). `None` for any other audit. At 10M voters this model gives the
+/// budget itself down to about 2.5 GiB (the audit peaked at 2,452 MiB within 3 GiB); at 100M
+/// voters the larger of the budget and 18.9 GiB (dedupe's blocking), which this 24 GiB
+/// machine's default budget (90% of the memory available, about 19 GiB when nothing else
+/// runs) only just holds.
 pub fn estimate_audit_latest_in_windows(
     snapshots: &[&Path],
     others: &[&Path],
