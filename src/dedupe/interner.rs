@@ -45,32 +45,32 @@ impl Interner {
             index,
             hasher,
         } = self;
-        let at = |ends: &[usize], id: u32| {
-            let id = id as usize;
-            let start = if id == 0 { 0 } else { ends[id - 1] };
-            start..ends[id]
-        };
-        if let Some(&id) = index.find(hash, |&id| &text[at(ends, id)] == key) {
+        if let Some(&id) = index.find(hash, |&id| &text[span(ends, id)] == key) {
             return id;
         }
         let id = u32::try_from(ends.len()).expect("fewer than 2^32 distinct strings");
         text.push_str(key);
         ends.push(text.len());
-        index.insert_unique(hash, id, |&id| hasher.hash_one(&text[at(ends, id)]));
+        index.insert_unique(hash, id, |&id| hasher.hash_one(&text[span(ends, id)]));
         id
     }
 
     /// The string of `id`.
     pub(crate) fn get(&self, id: u32) -> &str {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text[start..self.ends[id]]
+        &self.text[span(&self.ends, id)]
     }
 
     /// Distinct strings, the empty one included.
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
+}
+
+/// Where string `id` lies in the text, of the strings' `ends`.
+fn span(ends: &[usize], id: u32) -> std::ops::Range<usize> {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    start..ends[id]
 }
 
 #[cfg(test)]
