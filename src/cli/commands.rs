@@ -196,15 +196,11 @@ pub fn dedupe(
     snapshot: &Path,
     reading: &Reading,
     exact_only: bool,
-    pairs_per_part: usize,
+    budget: Option<u64>,
     piece_bytes: usize,
     output: &Path,
 ) -> Result<ExitCode> {
     let ingested = load::IngestedReader::open(snapshot).is_ok();
-    let config = rollaudit::dedupe::DedupeConfig {
-        pairs_per_part,
-        ..Default::default()
-    };
     if exact_only {
         // From an ingested file only the four fields the pass reads are loaded, as text (it is
         // timed against DuckDB).
@@ -220,6 +216,16 @@ pub fn dedupe(
         report::dedupe::write_exact(output, &exact, &loaded.snapshot)?;
         println!("{}", render::exact(&exact));
     } else {
+        // Deduplicated from windows before anything else is held, an ingested file's pairs
+        // may take what its records leave of the budget; else a quarter of it.
+        let pairs_per_part = match budget {
+            Some(budget) if ingested => super::windowed_pairs_per_part(budget, snapshot),
+            _ => super::pairs_per_part(budget),
+        };
+        let config = rollaudit::dedupe::DedupeConfig {
+            pairs_per_part,
+            ..Default::default()
+        };
         // An ingested file is deduplicated a window at a time, as an audit does, and only the
         // voter ids of the records the result names are read for the report: the register is
         // never held whole (issue #16).

@@ -111,25 +111,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Dedupe {
             snapshot,
-            load: reading,
+            load,
             exact_only,
             output,
-        } => {
-            // An ingested file is deduplicated from windows before anything else is held.
-            let windowed = !exact_only && load::IngestedReader::open(&snapshot).is_ok();
-            let pairs_per_part = match budget {
-                Some(budget) if windowed => windowed_pairs_per_part(budget, &snapshot),
-                _ => pairs_per_part(budget),
-            };
-            commands::dedupe(
-                &snapshot,
-                &Reading::resolve(&reading)?,
-                exact_only,
-                pairs_per_part,
-                piece_size(None, args.memory_limit),
-                &output,
-            )
-        }
+        } => commands::dedupe(
+            &snapshot,
+            &Reading::resolve(&load)?,
+            exact_only,
+            budget,
+            piece_size(None, args.memory_limit),
+            &output,
+        ),
         Command::EvalDedupe { labels, predicted } => commands::eval_dedupe(&labels, &predicted),
         Command::Diff {
             old,
