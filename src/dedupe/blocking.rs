@@ -16,10 +16,10 @@
 //!
 //! A pass's pairs must grow with the register, not its square. The birth-date rules do not
 //! on their own: twice the voters put twice as many people on each name prefix and date.
-//! [Broad](BlockingRule::broad) rules keep their rarest keys within a budget of pairs per
-//! record; the others split their commonest blocks by two finer keys
-//! ([`BlockingRule::refinement`]) once they are over [`EXACT_PAIRS_PER_RECORD`], which no
-//! rule reaches on a register of a million.
+//! The others split their commonest blocks by two finer keys ([`BlockingRule::refinement`])
+//! once they are over [`EXACT_PAIRS_PER_RECORD`], which no rule reaches on a register of a
+//! million. Every rule, [broad](BlockingRule::broad) rules at any size and the others where
+//! their split is not enough, keeps its rarest keys within [`MAX_PAIRS_PER_RECORD`].
 
 use std::ops::Range;
 
@@ -48,9 +48,9 @@ pub struct BlockingStat {
     pub skipped_records: u64,
     /// Size of the largest skipped block (0 if none).
     pub largest_skipped_block: u64,
-    /// A [broad](BlockingRule::broad) rule that would have emitted more than
-    /// [`BROAD_PAIRS_PER_RECORD`] pairs per record, and so skipped its largest blocks (in
-    /// the skipped counts) until it did not.
+    /// A rule that would have emitted more than [`MAX_PAIRS_PER_RECORD`] pairs per record
+    /// (a broad rule, or one whose split was not enough), and so skipped its largest blocks
+    /// (in the skipped counts) until it did not.
     pub over_budget: bool,
     /// Blocks of a rule over [`EXACT_PAIRS_PER_RECORD`] split by its finer keys
     /// ([`BlockingRule::refinement`]); `blocks` and `pairs` count the parts.
@@ -64,7 +64,7 @@ pub const BROAD_MAX_BLOCK_SIZE: usize = 100;
 
 impl BlockingStat {
     /// A pass that found nothing yet.
-    fn empty(rule: BlockingRule) -> BlockingStat {
+    pub(super) fn empty(rule: BlockingRule) -> BlockingStat {
         BlockingStat {
             rule,
             keyed_records: 0,
@@ -80,14 +80,26 @@ impl BlockingStat {
     }
 }
 
-/// The most pairs per record a [broad](BlockingRule::broad) rule may emit. The other rules
-/// give about 2 pairs per record on a generated register of a million and 8 at ten million
-/// (the birth-date keys fill up); the four broad rules within this bound add at most 8, and
-/// on those registers 7.1 and 6.0. A birth date
-/// alone gives about `n / 58,000` pairs per record (80 years of birth dates, evenly spread;
-/// about `n / 50,000` on a generated register of 1,000,000), so it runs whole up to about
-/// 100,000 records, and FEBRL's 5,000 get it; a million get only the rarest dates.
-pub const BROAD_PAIRS_PER_RECORD: f64 = 2.0;
+/// The most pairs per record any rule emits: over it, the rule skips its largest blocks (in
+/// the skipped counts, with [`BlockingStat::over_budget`]) until the rest fit, so every pass
+/// grows with the register, not its square, and keeps its rarest keys, the ones scoring can
+/// confirm.
+///
+/// A [broad](BlockingRule::broad) rule meets it at any size. The other rules give about 2
+/// pairs per record in all on a generated register of a million and 8 at ten million (the
+/// birth-date keys fill up); the four broad rules within this bound add at most 8, and on
+/// those registers 7.1 and 6.0. A birth date alone gives about `n / 58,000` pairs per record
+/// (80 years of birth dates, evenly spread; about `n / 50,000` on a generated register of
+/// 1,000,000), so it runs whole up to about 100,000 records, and FEBRL's 5,000 get it; a
+/// million get only the rarest dates.
+///
+/// A rule that is not broad first splits its commonest blocks ([`EXACT_PAIRS_PER_RECORD`]),
+/// and reaches this bound only where the split is not enough: on a generated register of
+/// 100,000,000 voters (seed 1), `initials+birth_date_any_order` gave 11.9 pairs per record
+/// after its split (1.35 at ten million), `given_prefix+birth_date` 3.1 and
+/// `given_sound+family_sound+birth_year` 2.2; no rule that is not broad passes it at ten
+/// million or below, nor in any benchmark set ([`EXACT_MIN_PAIRS`] is its floor too).
+pub const MAX_PAIRS_PER_RECORD: f64 = 2.0;
 
 /// The most pairs per record a rule that is not broad emits with its blocks whole; over it
 /// (and over [`EXACT_MIN_PAIRS`]), its largest blocks are split by two finer keys
@@ -377,17 +389,33 @@ fn one_pass(
     split: Option<u32>,
     sort: &mut KeySort,
 ) -> (Pass, BlockingStat) {
-    let exact_budget = (EXACT_PAIRS_PER_RECORD * r.len() as f64).max(EXACT_MIN_PAIRS);
-    one_pass_within(r, rule, cap, split, exact_budget, sort)
+    let n = r.len() as f64;
+    let budgets = Budgets {
+        split: (EXACT_PAIRS_PER_RECORD * n).max(EXACT_MIN_PAIRS),
+        most: if rule.broad() {
+            MAX_PAIRS_PER_RECORD * n
+        } else {
+            (MAX_PAIRS_PER_RECORD * n).max(EXACT_MIN_PAIRS)
+        },
+    };
+    one_pass_within(r, rule, cap, split, budgets, sort)
 }
 
-/// [`one_pass`] with the budget of a rule that is not broad given.
+/// The pairs a pass may emit before it splits its commonest blocks (a rule that is not
+/// broad), and before it skips them.
+#[derive(Clone, Copy)]
+struct Budgets {
+    split: f64,
+    most: f64,
+}
+
+/// [`one_pass`] with its budgets given.
 fn one_pass_within(
     r: &Records,
     rule: BlockingRule,
     cap: usize,
     split: Option<u32>,
-    exact_budget: f64,
+    budgets: Budgets,
     sort: &mut KeySort,
 ) -> (Pass, BlockingStat) {
     let cap = if rule.broad() {
@@ -430,14 +458,13 @@ fn one_pass_within(
         start = end;
     }
     // Over the budget there are records, and row 0 tells whether the rule has a finer key.
-    if !rule.broad() && stat.pairs as f64 > exact_budget && rule.refinement(r, 0).is_some() {
-        let cap = budget_cap(&blocks, split, exact_budget);
+    if !rule.broad() && stat.pairs as f64 > budgets.split && rule.refinement(r, 0).is_some() {
+        let cap = budget_cap(&blocks, split, budgets.split);
         blocks = refine(r, rule, keyed, &blocks, cap, split, &mut stat);
     }
-    let budget = BROAD_PAIRS_PER_RECORD * r.len() as f64;
-    if rule.broad() && stat.pairs as f64 > budget {
+    if stat.pairs as f64 > budgets.most {
         stat.over_budget = true;
-        let cap = budget_cap(&blocks, split, budget);
+        let cap = budget_cap(&blocks, split, budgets.most);
         blocks.retain(|&block| {
             let size = block.size();
             if size <= cap {
@@ -610,97 +637,10 @@ fn budget_cap(blocks: &[Block], split: Option<u32>, budget: f64) -> usize {
     cap
 }
 
-/// How many of the duplicates blocking brought together, estimated from the matches
-/// themselves: the rules fall into two groups, those keyed on the birth date and the others
-/// (names with area or address, id, phone, email), which fail for mostly independent
-/// reasons (a mistyped birth date against a move or a new phone). Among the matched pairs,
-/// `n1` are found by the first group, `n2` by the second and `both` by both; with the two
-/// independent, the number of duplicates is about `(n1 + 1)(n2 + 1) / (both + 1) - 1`
-/// (the Lincoln-Petersen capture-recapture estimate, with Chapman's correction), and the
-/// pair completeness is the matched pairs over that. Errors that break both groups at once
-/// (a duplicate with every field mistyped) make the estimate optimistic: read it as an upper
-/// bound on the completeness, not a measurement.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Completeness {
-    /// Matched pairs whose keys agree under a birth-date rule.
-    pub by_birth_date_rules: u64,
-    /// Matched pairs whose keys agree under another rule.
-    pub by_other_rules: u64,
-    /// Matched pairs found by both groups.
-    pub by_both: u64,
-    /// Estimated duplicate pairs, found or not.
-    pub estimated_pairs: f64,
-    /// Matched pairs over the estimate; `None` when one group of rules has no key in this
-    /// register or no matched pair is found by both (nothing to estimate from).
-    pub estimate: Option<f64>,
-}
-
-/// The pair completeness of the passes that ran (see [`Completeness`]) from the matched
-/// pairs.
-pub(crate) fn completeness(
-    r: &Records,
-    passes: &[BlockingStat],
-    matched: &[(u32, u32)],
-) -> Completeness {
-    let shared = |by_date: bool, a: usize, b: usize| {
-        passes
-            .iter()
-            .map(|s| s.rule)
-            .filter(|rule| rule.uses_birth_date() == by_date)
-            .any(|rule| rule.key(r, a).is_some_and(|k| Some(k) == rule.key(r, b)))
-    };
-    let (mut n1, mut n2, mut both) = (0u64, 0u64, 0u64);
-    for &(a, b) in matched {
-        let (a, b) = (a as usize, b as usize);
-        let (x, y) = (shared(true, a, b), shared(false, a, b));
-        n1 += u64::from(x);
-        n2 += u64::from(y);
-        both += u64::from(x && y);
-    }
-    let estimated_pairs = (n1 as f64 + 1.0) * (n2 as f64 + 1.0) / (both as f64 + 1.0) - 1.0;
-    let estimate = (both > 0).then(|| (matched.len() as f64 / estimated_pairs).min(1.0));
-    Completeness {
-        by_birth_date_rules: n1,
-        by_other_rules: n2,
-        by_both: both,
-        estimated_pairs,
-        estimate,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::records::of_csv as records;
     use super::*;
-
-    /// Four matched pairs: A and B share given name and birth date only, C only a phone, D
-    /// both. n1 = 3, n2 = 2, both = 1: Chapman's estimate is 4 * 3 / 2 - 1 = 5 duplicates, of
-    /// which 4 were matched.
-    #[test]
-    fn completeness_by_hand() {
-        let r = records(
-            "voter_id,given_name,family_name,birth_date,phone\n\
-             A1,ANNA,LEE,1980-01-01,5550001001\n\
-             A2,ANNA,LEA,1980-01-01,5550001002\n\
-             B1,BORIS,KAY,1970-02-02,5550002001\n\
-             B2,BORIS,KAYE,1970-02-02,5550002002\n\
-             C1,CARL,DOE,1960-03-03,5550003000\n\
-             C2,KARL,DOE,1961-04-04,5550003000\n\
-             D1,DORA,FOX,1950-05-05,5550004000\n\
-             D2,DORA,FOXX,1950-05-05,5550004000\n",
-        );
-        let passes = [
-            BlockingStat::empty(BlockingRule::GivenPrefixBirthDate),
-            BlockingStat::empty(BlockingRule::Phone),
-        ];
-        let c = completeness(&r, &passes, &[(0, 1), (2, 3), (4, 5), (6, 7)]);
-        assert_eq!(
-            (c.by_birth_date_rules, c.by_other_rules, c.by_both),
-            (3, 2, 1)
-        );
-        assert!((c.estimated_pairs - 5.0).abs() < 1e-12, "{c:?}");
-        assert_eq!(c.estimate, Some(0.8));
-    }
 
     /// A broad rule over its budget (2 pairs per record) skips its largest blocks, not all of
     /// them: 13 records sharing three birth dates (blocks of 8, 3 and 2: 28 + 3 + 1 = 32 pairs
@@ -726,6 +666,47 @@ mod tests {
         assert_eq!(
             (s.skipped_blocks, s.skipped_records, s.largest_skipped_block),
             (1, 8, 8)
+        );
+    }
+
+    fn budgets(split: f64, most: f64) -> Budgets {
+        Budgets { split, most }
+    }
+
+    /// A rule that is not broad, over the most pairs per record its split leaves it, skips its
+    /// largest blocks as a broad rule does: blocks of 6, 3 and 2 records (15 + 3 + 1 pairs)
+    /// against a budget of 10 keep the blocks of 3 and 2.
+    #[test]
+    fn a_rule_over_the_most_pairs_keeps_its_rarest_keys() {
+        let mut csv = String::from("voter_id,given_name,family_name,birth_date\n");
+        let people = [("JOHN", "SMITH", "1980-01-01"); 6]
+            .into_iter()
+            .chain([("JOHN", "BROWN", "1970-02-02"); 3])
+            .chain([("ANNA", "LEE", "1960-03-03"); 2]);
+        for (i, (given, family, date)) in people.enumerate() {
+            csv.push_str(&format!("V{i:02},{given},{family},{date}\n"));
+        }
+        let r = records(&csv);
+        let rule = BlockingRule::GivenPrefixBirthDate;
+        let (pass, s) = one_pass_within(
+            &r,
+            rule,
+            1000,
+            None,
+            budgets(100.0, 10.0),
+            &mut KeySort::default(),
+        );
+        let mut pairs = Vec::new();
+        pass.each_first(0..pass.starts.len() - 1, None, &(0..u32::MAX), |a, bs| {
+            pairs.extend(bs.iter().map(|&b| (a, b)));
+        });
+        pairs.sort_unstable();
+        assert_eq!(pairs, vec![(6, 7), (6, 8), (7, 8), (9, 10)]);
+        assert!(s.over_budget);
+        assert_eq!((s.blocks, s.pairs, s.refined_blocks), (2, 4, 0));
+        assert_eq!(
+            (s.skipped_blocks, s.skipped_records, s.largest_skipped_block),
+            (1, 6, 6)
         );
     }
 
@@ -755,7 +736,14 @@ mod tests {
             pairs.sort_unstable();
             pairs
         };
-        let (pass, stat) = one_pass_within(&r, rule, 1000, None, 5.0, &mut KeySort::default());
+        let (pass, stat) = one_pass_within(
+            &r,
+            rule,
+            1000,
+            None,
+            budgets(5.0, 1e6),
+            &mut KeySort::default(),
+        );
         assert_eq!(pairs(&pass), vec![(0, 1), (0, 2)]);
         assert_eq!((stat.refined_blocks, stat.blocks, stat.pairs), (1, 2, 2));
 
@@ -763,7 +751,14 @@ mod tests {
             .flat_map(|a| (a + 1..10).map(move |b| (a, b)))
             .collect();
         for (pass, stat) in [
-            one_pass_within(&r, rule, 1000, None, 45.0, &mut KeySort::default()),
+            one_pass_within(
+                &r,
+                rule,
+                1000,
+                None,
+                budgets(45.0, 1e6),
+                &mut KeySort::default(),
+            ),
             one_pass(&r, rule, 1000, None, &mut KeySort::default()),
         ] {
             assert_eq!(pairs(&pass), whole);

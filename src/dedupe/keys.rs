@@ -77,7 +77,7 @@ impl BlockingRule {
     /// a surname in a postcode, a name alone). Their blocks are capped at
     /// [`BROAD_MAX_BLOCK_SIZE`](super::blocking::BROAD_MAX_BLOCK_SIZE) (a key that common
     /// cannot tell its records apart without a date), and each emits at most
-    /// [`BROAD_PAIRS_PER_RECORD`](super::blocking::BROAD_PAIRS_PER_RECORD) pairs per record of
+    /// [`MAX_PAIRS_PER_RECORD`](super::blocking::MAX_PAIRS_PER_RECORD) pairs per record of
     /// the register: over that budget, the cap comes down until the blocks left fit, so a small
     /// register (or one whose other keys are missing) gets the looser search, a national one
     /// keeps its candidate pairs growing with its size, not its square, and every register

@@ -98,6 +98,7 @@ pub mod blocking;
 pub mod chance;
 pub mod cluster;
 pub mod compare;
+mod completeness;
 mod constraints;
 pub mod evaluate;
 pub mod exact;
@@ -120,10 +121,11 @@ mod unrelated;
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 
-pub use blocking::{BlockingRule, BlockingStat, Completeness};
+pub use blocking::{BlockingRule, BlockingStat};
 pub use chance::ChanceEstimate;
 pub use cluster::Cluster;
 pub use compare::{Comparison, Pattern};
+pub use completeness::Completeness;
 pub use evaluate::{evaluate, PairScores};
 pub use exact::{exact_duplicates, ExactDuplicates};
 pub use fellegi_sunter::Model;
@@ -681,7 +683,7 @@ fn dedupe_records<'a>(
         .filter(|p| p.matched)
         .map(|p| (p.a, p.b))
         .collect();
-    let completeness = blocking::completeness(&records, &blocking, &matched);
+    let completeness = completeness::completeness(&records, &blocking, &matched);
     let mut chance = chance::chance_estimate(&records);
     chance.matched_pairs = pairs
         .iter()
