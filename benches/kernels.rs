@@ -126,6 +126,7 @@ fn kernels(c: &mut Criterion) {
         join: None,
         window_rows: Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
         latest_in_windows: false,
+        staged: &[],
     };
     let result = audit::run(job, &NoProgress, &|_| {}).expect("the generated series audits");
     let out = dir.path().join("audit");

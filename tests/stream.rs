@@ -687,6 +687,7 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
             join: None,
             window_rows,
             latest_in_windows: false,
+            staged: &[],
         };
         let stages = std::sync::Mutex::new(Vec::new());
         let result = audit::run(job, &NoProgress, &|stage| {

@@ -229,7 +229,15 @@ pub fn library_audit(
         join,
         window_rows,
         latest_in_windows,
+        staged: &[],
     };
+    audit_job(job, out)
+}
+
+/// The artefacts of the audit `job` (no death registry, the canonical profile), written into
+/// `out` with a fixed run record and returned by name ([`files_of`]).
+pub fn audit_job(job: rollaudit::audit::AuditJob<'_>, out: &Path) -> Vec<(String, Vec<u8>)> {
+    let configuration = format!("{:?}", job.config);
     let result = rollaudit::audit::run(job, &rollaudit::load::NoProgress, &|_| {})
         .expect("the series audits");
     let info = rollaudit::report::RunInfo {
@@ -239,7 +247,7 @@ pub fn library_audit(
         profile_text: "",
         calendar: None,
         deceased: None,
-        configuration: format!("{config:?}"),
+        configuration,
         redactor: None,
     };
     rollaudit::report::audit::write_audit(out, &result, &info).expect("the artefacts are written");

@@ -53,6 +53,7 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
         join: join.as_deref(),
         window_rows: Some(rollaudit::diff::stream::DEFAULT_WINDOW_ROWS),
         latest_in_windows: run.latest_in_windows,
+        staged: &run.staged,
     };
     let result = rollaudit::audit::run(job, &bar, &|stage| {
         spinner.stage(stage.name());

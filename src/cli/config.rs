@@ -101,6 +101,9 @@ pub struct Audit {
     pub latest_in_windows: bool,
     /// The scheduler that joins the snapshots for the diffs (`--cluster`).
     pub cluster: Option<String>,
+    /// The exports read from ingested copies, set by the memory plan
+    /// ([`rollaudit::audit::AuditJob::staged`]).
+    pub staged: Vec<rollaudit::audit::Staged>,
 }
 
 impl Audit {
@@ -139,6 +142,7 @@ impl Audit {
             output: args.output.clone(),
             piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
             latest_in_windows: false,
+            staged: Vec::new(),
             cluster: args.cluster.clone(),
         })
     }

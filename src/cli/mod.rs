@@ -88,6 +88,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Inspect { file, load } => commands::inspect(&file, &Reading::resolve(&load)?),
         Command::Audit(audit) => {
             let mut run = config::Audit::resolve(&audit)?;
+            run.piece_bytes = piece_size(None, args.memory_limit);
+            let mut latest_in_windows = latest_in_windows;
+            let _staging = match (&check.stage_exports, budget) {
+                (Some(note), Some(budget)) => {
+                    eprintln!("{note}");
+                    let staging = Staging::new(&run.output)?;
+                    let skip = args.skip_memory_check;
+                    let in_windows = stage_audit(&mut run, &audit, &staging, budget, skip)?;
+                    latest_in_windows = in_windows.then(|| {
+                        "the latest snapshot is read a window at a time for its diff too, \
+                         which takes longer"
+                            .to_string()
+                    });
+                    Some(staging)
+                }
+                _ => None,
+            };
             run.config.dedupe.pairs_per_part = pairs_per_part(budget);
             // Read a window at a time, the latest's dedupe runs before anything is held: its
             // pairs may take what its records leave of the budget.
@@ -95,7 +112,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if let (Some(budget), Some(latest), Some(_)) = (budget, latest, &latest_in_windows) {
                 run.config.dedupe.pairs_per_part = windowed_pairs_per_part(budget, &latest.path);
             }
-            run.piece_bytes = piece_size(None, args.memory_limit);
             if let Some(note) = &latest_in_windows {
                 eprintln!("{note}");
             }
@@ -291,6 +307,9 @@ struct MemoryCheck {
     /// For an audit planned to read its latest snapshot a window at a time for its diff too
     /// ([`audit_plan`]), the line that tells the user so.
     latest_in_windows: Option<String>,
+    /// For an audit whose exports do not fit as they are, the line that says they are
+    /// ingested first ([`stage_audit`]).
+    stage_exports: Option<String>,
 }
 
 /// The memory check of `command` within `budget`.
@@ -330,7 +349,30 @@ fn memory_check(command: &Command, budget: u64) -> Result<MemoryCheck> {
     if estimate.peak_bytes <= budget {
         return Ok(check);
     }
-    check.shortfall = Some(format!(
+    let shortfall = shortfall(&paths, &estimate, budget);
+    match command {
+        // Ingested copies of its exports may fit: checked again once they are made.
+        Command::Audit(a)
+            if a.cluster.is_none() && refs[..a.snapshots.len()].iter().any(|p| delimited(p)) =>
+        {
+            check.stage_exports = Some(format!(
+                "{shortfall}: its CSV exports are ingested first, a piece at a time, and read \
+                 from there a window at a time"
+            ));
+        }
+        _ => check.shortfall = Some(shortfall),
+    }
+    Ok(check)
+}
+
+/// The sentence that names a run over its budget, with its estimate.
+fn shortfall(
+    paths: &[PathBuf],
+    estimate: &rollaudit::load::memory::MemoryEstimate,
+    budget: u64,
+) -> String {
+    use rollaudit::load::memory::gib;
+    format!(
         "{}: this run needs about {} of memory ({} of input text; model in rollaudit::load::memory) \
          and may use {} (--memory-limit, default 90% of the memory available)",
         paths
@@ -341,8 +383,87 @@ fn memory_check(command: &Command, budget: u64) -> Result<MemoryCheck> {
         gib(estimate.peak_bytes),
         gib(estimate.input_text_bytes),
         gib(budget)
-    ));
-    Ok(check)
+    )
+}
+
+/// Whether `path` is named as delimited text (what `stage_exports` ingests).
+fn delimited(path: &Path) -> bool {
+    load::InputFormat::by_name(path) == load::InputFormat::Delimited
+}
+
+/// A directory for the ingested copies of an audit's exports, inside its output directory,
+/// removed with everything in it when dropped (and the output directory too if it made it
+/// and nothing was written there): the copies hold the register's personal data and as many
+/// bytes, and are of no use once the audit is done.
+struct Staging {
+    dir: PathBuf,
+    made_output: Option<PathBuf>,
+}
+
+impl Staging {
+    fn new(output: &Path) -> Result<Staging> {
+        let made_output = (!output.exists()).then(|| output.to_path_buf());
+        let dir = output.join(format!(".ingested-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        Ok(Staging { dir, made_output })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(output) = &self.made_output {
+            // Only if empty: a refused audit leaves nothing behind.
+            let _ = std::fs::remove_dir(output);
+        }
+    }
+}
+
+/// Ingests the exports of the audit `run` into `staging` and plans it again within `budget`
+/// on the copies (`audit_plan`); over it, the audit is refused (or, with
+/// `--skip-memory-check`, run anyway). Returns whether the latest is read a window at a time.
+fn stage_audit(
+    run: &mut config::Audit,
+    args: &AuditArgs,
+    staging: &Staging,
+    budget: u64,
+    skip_memory_check: bool,
+) -> Result<bool> {
+    let bar = crate::progress::Bar::new("ingesting");
+    let profile = &run.reading.profile;
+    run.staged = rollaudit::audit::stage_exports(
+        &mut run.inputs,
+        profile,
+        &staging.dir,
+        run.piece_bytes,
+        &bar,
+    )?;
+    // In date order, then the death registry, as `input_paths` gives them.
+    let mut inputs: Vec<&rollaudit::audit::AuditInput> = run.inputs.iter().collect();
+    inputs.sort_by_key(|i| i.date);
+    let paths: Vec<PathBuf> = inputs
+        .iter()
+        .map(|i| i.path.clone())
+        .chain(args.rules.deceased.clone())
+        .collect();
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let (estimate, in_windows) = audit_plan(args, &refs, budget)?;
+    if estimate.peak_bytes > budget {
+        let exports: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| match run.staged.iter().find(|s| &s.copy == p) {
+                Some(s) => s.export.clone(),
+                None => p.clone(),
+            })
+            .collect();
+        let shortfall = shortfall(&exports, &estimate, budget);
+        if !skip_memory_check {
+            bail!("{shortfall}, even from ingested copies of the exports");
+        }
+        eprintln!("{shortfall}; running anyway (--skip-memory-check)");
+    }
+    Ok(in_windows)
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ use crate::profile::Profile;
 use crate::rules::{self, ScanConfig, ScanResult};
 use crate::snapshot::{Digest, Snapshot};
 
+mod staged;
+pub use staged::{stage_exports, Staged};
+
 /// One snapshot named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditInput {
@@ -189,6 +192,9 @@ pub struct AuditJob<'a> {
     /// CLI asks for it when `--memory-limit` does not hold the default plan
     /// ([`crate::load::memory::estimate_audit`]).
     pub latest_in_windows: bool,
+    /// The delimited exports among `inputs` that are read from ingested copies
+    /// ([`stage_exports`]): the report gives the exports' provenance. Empty otherwise.
+    pub staged: &'a [Staged],
 }
 
 /// Runs the whole audit. `stage` is told when each stage starts; `progress` follows loads.
@@ -207,6 +213,7 @@ pub fn run(
         join,
         window_rows,
         latest_in_windows,
+        staged,
     } = job;
     inputs.sort_by_key(|i| i.date);
     if let Some(w) = inputs.windows(2).find(|w| w[0].date == w[1].date) {
@@ -224,13 +231,15 @@ pub fn run(
         // about two fifths smaller (`Snapshot::compact`).
         let (l, sha256) =
             load::load_path_hashed_coded(&input.path, profile, piece_bytes, progress)?;
-        Ok(LoadedInput {
+        let mut loaded = LoadedInput {
             input,
             sha256,
             report: l.report,
             digest: l.snapshot.digest,
             snapshot: l.snapshot,
-        })
+        };
+        staged::as_export(staged, &mut loaded);
+        Ok(loaded)
     };
     // The latest snapshot first: scan and dedupe need only it, and run before any earlier
     // snapshot is loaded, so that dedupe's working set (at 10,000,000 voters it raised the
@@ -268,7 +277,7 @@ pub fn run(
             stage(Stage::Scan);
             let window_rows = window_rows.expect("deduplicated a window at a time");
             let (latest, scan, rows) =
-                scan_windows(latest, dedupe, calendar, &config.scan, window_rows)?;
+                scan_windows(latest, dedupe, calendar, &config.scan, window_rows, staged)?;
             (latest, scan, Some(rows))
         }
         _ => {
@@ -336,7 +345,8 @@ pub fn run(
                     rows
                 })
             });
-            let (first, d, p, kept) = windowed(first, &mut next, kept, config, window_rows, stage)?;
+            let (first, d, p, kept) =
+                windowed(first, &mut next, kept, config, window_rows, staged, stage)?;
             if let Some(rows) = kept {
                 dedupe.renumber(&rows);
                 latest_kept = true;
@@ -424,6 +434,7 @@ pub fn run(
     let series: Vec<(i32, &Snapshot)> =
         loaded.iter().map(|l| (l.input.date, &l.snapshot)).collect();
     let incidents = incidents::group(&findings, &series);
+    staged::name_exports(staged, &mut loaded);
     Ok(AuditResult {
         inputs: loaded,
         diffs,
@@ -455,6 +466,7 @@ fn windowed(
     kept: Option<Vec<u32>>,
     config: &AuditConfig,
     window_rows: usize,
+    staged: &[Staged],
     stage: &dyn Fn(Stage),
 ) -> Result<WindowedInterval, AuditError> {
     use diff::stream::{self, Input};
@@ -471,10 +483,8 @@ fn windowed(
         stream::StreamError::Load(e) => AuditError::Load(e),
         stream::StreamError::Write(e) => unreachable!("the audit's windows write nothing: {e}"),
     };
-    let (result, sha256) = std::thread::scope(|scope| {
-        let sha256 = scope.spawn(|| load::sha256_of_file(path));
-        let result = (|| {
-            let report = load::ingested_report(path)?;
+    let (sha256, report, (counts, later, streamed)) =
+        staged::with_provenance(path, staged, |report| {
             let rekeyed =
                 stream::find_rekeyed(Input::File(path), rekey_latest, &config.diff, window_rows)
                     .map_err(stream_error)?;
@@ -509,24 +519,13 @@ fn windowed(
             let diff = diff
                 .finish()
                 .expect("a streamed diff has at least one window");
-            Ok::<_, AuditError>((report, counts, later, diff))
-        })();
-        (
-            result,
-            sha256.join().expect("the hashing thread does not panic"),
-        )
-    });
-    let (
-        report,
-        counts,
-        later,
-        diff::Kept {
-            diff: mut d,
-            old: kept_old,
-            new: kept_new,
-        },
-    ) = result?;
-    let sha256 = sha256?;
+            Ok((counts, later, diff))
+        })?;
+    let diff::Kept {
+        diff: mut d,
+        old: kept_old,
+        new: kept_new,
+    } = streamed;
     let kept = match (kept, kept_new) {
         (Some(rows), Some((rows_new, named))) => {
             let (merged, rows) = merge_kept(&next.snapshot, &rows, named, &rows_new);
@@ -655,31 +654,17 @@ fn scan_windows(
     calendar: Option<&ElectionCalendar>,
     config: &ScanConfig,
     window_rows: usize,
+    staged: &[Staged],
 ) -> Result<(LoadedInput, ScanResult, Vec<u32>), AuditError> {
     let path = latest.path.as_path();
     let also: Vec<u32> = dedupe.named_rows().collect();
-    let (scanned, sha256) = std::thread::scope(|scope| {
-        let sha256 = scope.spawn(|| load::sha256_of_file(path));
-        let scanned = (|| {
-            let report = load::ingested_report(path)?;
-            let date = latest.date;
-            let s = rules::scan_windows(
-                path,
-                date,
-                calendar,
-                config,
-                &report.rejects,
-                window_rows,
-                &also,
-            )?;
-            Ok::<_, LoadError>((report, s))
-        })();
-        (
-            scanned,
-            sha256.join().expect("the hashing thread does not panic"),
-        )
-    });
-    let (report, rules::Scanned { result, kept, rows }) = scanned?;
+    let (sha256, report, scanned) = staged::with_provenance(path, staged, |report| {
+        let date = latest.date;
+        let rejects = &report.rejects;
+        let s = rules::scan_windows(path, date, calendar, config, rejects, window_rows, &also)?;
+        Ok(s)
+    })?;
+    let rules::Scanned { result, kept, rows } = scanned;
     // Of the records kept, those the findings and dedupe name, as `rows_named` gives of a
     // whole snapshot.
     let in_kept = |row: u32| rows.binary_search(&row).expect("dedupe's rows are kept") as u32;
@@ -689,7 +674,7 @@ fn scan_windows(
     let digest = kept.digest;
     let latest = LoadedInput {
         input: latest,
-        sha256: sha256?,
+        sha256,
         report,
         digest,
         snapshot,
