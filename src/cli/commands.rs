@@ -27,7 +27,8 @@ fn fail_on(
     }
 }
 
-pub fn audit(run: &config::Audit) -> Result<ExitCode> {
+/// `timings` may already hold the ingest of the exports (`super::stage_audit`).
+pub fn audit(run: &config::Audit, timings: Timings) -> Result<ExitCode> {
     let deceased = match &run.rules.deceased {
         Some(path) => {
             let (loaded, sha256) =
@@ -42,7 +43,6 @@ pub fn audit(run: &config::Audit) -> Result<ExitCode> {
     };
     let bar = Bar::new("loading");
     let spinner = StageSpinner::new();
-    let timings = Timings::new(run.timings);
     let job = rollaudit::audit::AuditJob {
         inputs: run.inputs.clone(),
         profile: &run.reading.profile,

@@ -90,12 +90,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut run = config::Audit::resolve(&audit)?;
             run.piece_bytes = piece_size(None, args.memory_limit);
             let mut latest_in_windows = latest_in_windows;
+            let timings = Timings::new(run.timings);
             let _staging = match (&check.stage_exports, budget) {
                 (Some(note), Some(budget)) => {
                     eprintln!("{note}");
                     let staging = Staging::new(&run.output)?;
                     let skip = args.skip_memory_check;
+                    timings.begin("ingest");
                     let in_windows = stage_audit(&mut run, &audit, &staging, budget, skip)?;
+                    let read = run.staged.iter().map(|s| s.report.rows_read).sum();
+                    timings.end();
+                    timings.rows("ingest", read);
                     latest_in_windows = in_windows.then(|| {
                         "the latest snapshot is read a window at a time for its diff too, \
                          which takes longer"
@@ -116,7 +121,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 eprintln!("{note}");
             }
             run.latest_in_windows = latest_in_windows.is_some();
-            commands::audit(&run)
+            commands::audit(&run, timings)
         }
         Command::Scan(scan) => {
             let mut run = config::Scan::resolve(&scan)?;
