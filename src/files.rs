@@ -3,7 +3,8 @@
 //! Every artefact (reports, change logs, ingested snapshots, rejects files) is written to a
 //! temporary name beside its path and renamed into place, so an interrupted run leaves the
 //! previous complete file or none. This is the bottom layer of writing: `report`, `snapshot`,
-//! `load` and `diff` use it, and it uses none of them.
+//! `load` and `diff` use it, and it uses none of them. [`free_bytes`] says whether a file
+//! system has room for what a run will write.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,5 +80,29 @@ pub fn remove_stale_temporaries(dir: &Path) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+/// The bytes an unprivileged process may still write to the file system of `dir`, where the
+/// system says (`statvfs`); `None` elsewhere, and then the file is tried.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs reads the path, a NUL-terminated string that outlives the call, and
+        // writes only into the struct it is given.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        // Both are 32 bits on some targets.
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
     }
 }

@@ -435,6 +435,27 @@ fn stage_audit(
     budget: u64,
     skip_memory_check: bool,
 ) -> Result<bool> {
+    // Refused before any copy is made where they cannot all be.
+    let exports: Vec<&Path> = run
+        .inputs
+        .iter()
+        .map(|i| i.path.as_path())
+        .filter(|p| delimited(p))
+        .collect();
+    let needed = rollaudit::load::memory::ingested_copies_bytes(&exports);
+    if let Some(free) = rollaudit::files::free_bytes(&staging.dir) {
+        if free < needed {
+            use rollaudit::load::memory::gib;
+            bail!(
+                "{}: the ingested copies of the exports need about {} on disk and {} is free \
+                 there; make room, or ingest them elsewhere (rollaudit ingest) and audit the \
+                 Parquet files",
+                run.output.display(),
+                gib(needed),
+                gib(free)
+            );
+        }
+    }
     let bar = crate::progress::Bar::new("ingesting");
     let profile = &run.reading.profile;
     run.staged = rollaudit::audit::stage_exports(

@@ -43,7 +43,7 @@ impl Parts {
         let needed = pairs
             .saturating_mul(BYTES_PER_PAIR)
             .saturating_add(FREE_MARGIN);
-        if free_bytes(&std::env::temp_dir()).is_some_and(|free| free < needed) {
+        if crate::files::free_bytes(&std::env::temp_dir()).is_some_and(|free| free < needed) {
             return Err(io::Error::other("not enough room for the patterns"));
         }
         Ok(Parts(BufWriter::with_capacity(
@@ -95,30 +95,6 @@ impl Reader {
     }
 }
 
-/// The bytes an unprivileged process may still write to the file system of `dir`, where the
-/// system says (`statvfs`); `None` elsewhere, and then the file is tried.
-fn free_bytes(dir: &std::path::Path) -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        // SAFETY: statvfs reads the path, a NUL-terminated string that outlives the call, and
-        // writes only into the struct it is given.
-        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-            return None;
-        }
-        // Both are 32 bits on some targets.
-        #[allow(clippy::useless_conversion)]
-        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +138,7 @@ mod tests {
 
     #[test]
     fn no_file_is_made_for_more_than_the_disk_holds() {
-        let free = free_bytes(&std::env::temp_dir()).expect("statvfs on Linux");
+        let free = crate::files::free_bytes(&std::env::temp_dir()).expect("statvfs on Linux");
         assert!(Parts::new(free / BYTES_PER_PAIR).is_err());
     }
 }
