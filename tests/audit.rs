@@ -596,8 +596,9 @@ fn incidents_group_the_planted_events_of_the_sample() {
 /// An audit whose exports do not fit within `--memory-limit` as they are ingests them first
 /// into its output directory and reads the copies (`audit::stage_exports`): every artefact as
 /// the audit within the default budget, but for the command line in `report.json`, and no
-/// copy left behind. On the sample the copies do not fit within 1 MiB either: the audit is
-/// refused, naming the exports, and leaves nothing behind, unless `--skip-memory-check`.
+/// copy left behind (nor one a killed run left). On the sample the copies do not fit within
+/// 1 MiB either: the audit is refused, naming the exports, and leaves nothing behind, unless
+/// `--skip-memory-check`.
 #[test]
 fn exports_over_the_memory_limit_are_ingested_first_and_read_from_the_copies() {
     let dir = Dir::new();
@@ -624,6 +625,10 @@ fn exports_over_the_memory_limit_are_ingested_first_and_read_from_the_copies() {
     );
     assert!(!dir.path("refused").exists(), "nothing left behind");
 
+    // Copies a killed run left behind go too.
+    let stale = dir.path("staged").join(".ingested-4242424");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("0-register.parquet"), b"PAR1").unwrap();
     let staged = audit("staged", &["--memory-limit", "1M", "--skip-memory-check"]);
     staged.expect_code(0);
     assert!(

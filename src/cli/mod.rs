@@ -396,6 +396,9 @@ fn delimited(path: &Path) -> bool {
     load::InputFormat::by_name(path) == load::InputFormat::Delimited
 }
 
+/// The name of [`Staging`]'s directory before the process id.
+const STAGING_PREFIX: &str = ".ingested-";
+
 /// A directory for the ingested copies of an audit's exports, inside its output directory,
 /// removed with everything in it when dropped (and the output directory too if it made it
 /// and nothing was written there): the copies hold the register's personal data and as many
@@ -408,7 +411,16 @@ struct Staging {
 impl Staging {
     fn new(output: &Path) -> Result<Staging> {
         let made_output = (!output.exists()).then(|| output.to_path_buf());
-        let dir = output.join(format!(".ingested-{}", std::process::id()));
+        // Copies that an earlier audit into this directory, killed, left behind (an output
+        // directory serves one run at a time, as for `files::remove_stale_temporaries`).
+        for entry in std::fs::read_dir(output).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix(STAGING_PREFIX).unwrap_or_default();
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = output.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
         Ok(Staging { dir, made_output })
