@@ -16,6 +16,8 @@
 //! is young), which makes real coincidences somewhat more frequent than this predicts: when
 //! found pairs barely exceed expected pairs, the rule is finding coincidences, not people.
 
+use rayon::prelude::*;
+
 use super::records::{Records, Row, NO_DATE};
 
 /// The birthday-problem estimate for the exact name + birth-date rule.
@@ -53,7 +55,7 @@ pub(crate) fn chance_estimate(r: &Records) -> ChanceEstimate {
         .collect();
     let n = rows.len() as u64;
     let mut dates: Vec<i32> = rows.iter().map(|x| x.birth).collect();
-    dates.sort_unstable();
+    dates.par_sort_unstable();
     let same_date: u64 = run_lengths(&dates).map(|c| c * c.saturating_sub(1)).sum();
     let p = if n >= 2 {
         same_date as f64 / (n * (n - 1)) as f64
@@ -62,7 +64,7 @@ pub(crate) fn chance_estimate(r: &Records) -> ChanceEstimate {
     };
     let mut names: Vec<(u32, u32, i32)> =
         rows.iter().map(|x| (x.given, x.family, x.birth)).collect();
-    names.sort_unstable();
+    names.par_sort_unstable();
     let name_only: Vec<(u32, u32)> = names.iter().map(|&(g, f, _)| (g, f)).collect();
     let same_name_pairs: u64 = run_lengths(&name_only).map(pairs_of).sum();
     let found_pairs: u64 = run_lengths(&names).map(pairs_of).sum();
