@@ -9,9 +9,10 @@
 //! does not hold that plan, the latest is not loaded either, but scanned, kept and diffed a
 //! window at a time: `AuditJob::latest_in_windows`); then run the change
 //! detectors (on the records of the latest snapshot that its last diff, dedupe and the
-//! findings name, when the audit reads windows: `keep_named_latest`). The result is plain
-//! data; `report::audit` writes the artefacts and the binary prints the summary and picks
-//! the exit status.
+//! findings name, when the audit reads windows: `keep_named_latest`). CSV exports can be read
+//! from ingested copies that keep the exports' provenance, so that these plans serve them
+//! too (`staged`). The result is plain data; `report::audit` writes the artefacts and the
+//! binary prints the summary and picks the exit status.
 
 use std::path::{Path, PathBuf};
 
