@@ -73,7 +73,7 @@ pub fn stage_exports(
 }
 
 /// The export `path` is the ingested copy of, if it is one.
-pub(super) fn export_of<'a>(staged: &'a [Staged], path: &Path) -> Option<&'a Staged> {
+pub fn export_of<'a>(staged: &'a [Staged], path: &Path) -> Option<&'a Staged> {
     staged.iter().find(|s| s.copy == path)
 }
 

@@ -223,23 +223,30 @@ fn input_paths(command: &Command) -> Vec<PathBuf> {
         Command::Scan(a) => std::iter::once(dated_path(&a.snapshot))
             .chain(a.rules.deceased.clone())
             .collect(),
-        // The snapshots in date order, as the audit loads them (`load::memory::held_at_once`).
         Command::Audit(a) => {
-            let mut snapshots: Vec<&String> = a.snapshots.iter().collect();
-            snapshots.sort_by_key(|spec| {
-                rollaudit::audit::AuditInput::parse(spec).map_or(i32::MAX, |i| i.date)
+            let dated = a.snapshots.iter().map(|spec| {
+                let date = rollaudit::audit::AuditInput::parse(spec).map_or(i32::MAX, |i| i.date);
+                (date, dated_path(spec))
             });
-            snapshots
-                .into_iter()
-                .map(|spec| dated_path(spec))
-                .chain(a.rules.deceased.clone())
-                .collect()
+            audit_paths(dated, a)
         }
         Command::Profiles
         | Command::EvalDedupe { .. }
         | Command::Generate { .. }
         | Command::Cluster { .. } => Vec::new(),
     }
+}
+
+/// An audit's files as the memory model takes them: its snapshots (dated) in date order, as
+/// the audit loads them (`load::memory::held_at_once`), then the death registry, if any.
+fn audit_paths(dated: impl Iterator<Item = (i32, PathBuf)>, a: &AuditArgs) -> Vec<PathBuf> {
+    let mut dated: Vec<(i32, PathBuf)> = dated.collect();
+    dated.sort_by_key(|&(date, _)| date);
+    dated
+        .into_iter()
+        .map(|(_, path)| path)
+        .chain(a.rules.deceased.clone())
+        .collect()
 }
 
 /// Candidate pairs dedupe compares at once within the run's memory budget (all of them when
@@ -477,20 +484,14 @@ fn stage_audit(
         run.piece_bytes,
         &bar,
     )?;
-    // In date order, then the death registry, as `input_paths` gives them.
-    let mut inputs: Vec<&rollaudit::audit::AuditInput> = run.inputs.iter().collect();
-    inputs.sort_by_key(|i| i.date);
-    let paths: Vec<PathBuf> = inputs
-        .iter()
-        .map(|i| i.path.clone())
-        .chain(args.rules.deceased.clone())
-        .collect();
+    let dated = run.inputs.iter().map(|i| (i.date, i.path.clone()));
+    let paths = audit_paths(dated, args);
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let (estimate, in_windows) = audit_plan(args, &refs, budget)?;
     if estimate.peak_bytes > budget {
         let exports: Vec<PathBuf> = paths
             .iter()
-            .map(|p| match run.staged.iter().find(|s| &s.copy == p) {
+            .map(|p| match rollaudit::audit::export_of(&run.staged, p) {
                 Some(s) => s.export.clone(),
                 None => p.clone(),
             })
