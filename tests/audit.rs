@@ -734,16 +734,10 @@ fn an_audit_of_ingested_copies_of_its_exports_writes_the_audit_of_the_exports() 
         assert_eq!(staged.len(), inputs.len(), "every export is ingested");
         assert!(read.iter().all(|i| i.path.starts_with(&copies)));
         let job = AuditJob {
-            inputs: read,
-            profile: &profile,
-            calendar: None,
-            deceased: None,
-            config: &config,
-            piece_bytes: DEFAULT_PIECE_BYTES,
-            join: None,
             window_rows: Some(700),
             latest_in_windows: inputs.len() == 2,
             staged: &staged,
+            ..crate::util::job(&read, &profile, &config)
         };
         let from_copies = crate::util::audit_job(job, &dir.path(&format!("from-copies-{k}")));
         assert!(exports.len() >= 8, "every artefact");

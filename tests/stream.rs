@@ -678,16 +678,8 @@ fn an_audit_that_reads_its_first_and_latest_snapshots_a_window_at_a_time_writes_
     let stages = |window_rows: Option<usize>| {
         let (profile, config) = (Profile::canonical(), audit::AuditConfig::default());
         let job = audit::AuditJob {
-            inputs: inputs.clone(),
-            profile: &profile,
-            calendar: None,
-            deceased: None,
-            config: &config,
-            piece_bytes: DEFAULT_PIECE_BYTES,
-            join: None,
             window_rows,
-            latest_in_windows: false,
-            staged: &[],
+            ..crate::util::job(&inputs, &profile, &config)
         };
         let stages = std::sync::Mutex::new(Vec::new());
         let result = audit::run(job, &NoProgress, &|stage| {

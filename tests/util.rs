@@ -220,18 +220,36 @@ pub fn library_audit(
     let profile = rollaudit::profile::Profile::canonical();
     let config = rollaudit::audit::AuditConfig::default();
     let job = rollaudit::audit::AuditJob {
-        inputs: inputs.to_vec(),
-        profile: &profile,
         calendar,
-        deceased: None,
-        config: &config,
         piece_bytes,
         join,
         window_rows,
         latest_in_windows,
-        staged: &[],
+        ..job(inputs, &profile, &config)
     };
     audit_job(job, out)
+}
+
+/// The audit of `inputs` with `profile` and `config` in the plain plan: no calendar, death
+/// registry or cluster, exports read in pieces of the default size, every snapshot loaded
+/// whole, none staged. Tests change the fields they are about.
+pub fn job<'a>(
+    inputs: &[rollaudit::audit::AuditInput],
+    profile: &'a rollaudit::profile::Profile,
+    config: &'a rollaudit::audit::AuditConfig,
+) -> rollaudit::audit::AuditJob<'a> {
+    rollaudit::audit::AuditJob {
+        inputs: inputs.to_vec(),
+        profile,
+        calendar: None,
+        deceased: None,
+        config,
+        piece_bytes: rollaudit::load::DEFAULT_PIECE_BYTES,
+        join: None,
+        window_rows: None,
+        latest_in_windows: false,
+        staged: &[],
+    }
 }
 
 /// The artefacts of the audit `job` (no death registry, the canonical profile), written into

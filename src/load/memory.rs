@@ -530,19 +530,26 @@ mod tests {
         assert_eq!(kib_field("MemAvailable: lots\n", "MemAvailable:"), None);
     }
 
+    /// A CSV export of 1,000 bytes (`a.csv`) and a gzip one of 4,000 bytes of text
+    /// (`c.csv.gz`) in `dir`.
+    fn two_exports(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        let csv = dir.join("a.csv");
+        std::fs::write(&csv, vec![b'x'; 1000]).unwrap();
+        let gz = dir.join("c.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&vec![b'y'; 4000]).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        (csv, gz)
+    }
+
     #[test]
     fn the_peak_follows_the_model_for_each_kind_of_input() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("a.csv");
-        std::fs::write(&csv, vec![b'x'; 1000]).unwrap();
+        let (csv, gz) = two_exports(dir.path());
         let pq = dir.path().join("b.parquet");
         let mut bytes = b"PAR1".to_vec();
         bytes.resize(500, 0);
         std::fs::write(&pq, &bytes).unwrap();
-        let gz = dir.path().join("c.csv.gz");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&vec![b'y'; 4000]).unwrap();
-        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
 
         // 1000 text bytes, 3 x 500 = 1500, and 4000 from the gzip trailer.
         let e = estimate(&[&csv, &pq, &gz]);
@@ -573,12 +580,7 @@ mod tests {
     #[test]
     fn ingested_copies_are_counted_from_the_text_of_the_exports() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("a.csv");
-        std::fs::write(&csv, vec![b'x'; 1000]).unwrap();
-        let gz = dir.path().join("c.csv.gz");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&vec![b'y'; 4000]).unwrap();
-        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let (csv, gz) = two_exports(dir.path());
         assert_eq!(ingested_copies_bytes(&[&csv, &gz]), 400 + 1600 + 1600);
         assert_eq!(ingested_copies_bytes(&[]), 0);
     }
