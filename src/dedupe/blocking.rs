@@ -370,8 +370,18 @@ impl Pass {
     ) {
         for w in self.starts[blocks.start..=blocks.end].windows(2) {
             let rows = &self.rows[w[0] as usize..w[1] as usize];
-            // Rows ascend, so with a split the first file's come first.
-            let firsts = split.map_or(rows.len(), |s| rows.partition_point(|&row| row < s));
+            // Rows ascend: a pair's first row is any but the last (with a split, one of the
+            // first file's, which come first). Compared in parts, a register's every block is
+            // read once a part (counted, then written), and most have no first row in it.
+            let firsts = split.map_or(rows.len().saturating_sub(1), |s| {
+                rows.partition_point(|&row| row < s)
+            });
+            let Some(&highest) = rows[..firsts].last() else {
+                continue;
+            };
+            if rows[0] >= first.end || highest < first.start {
+                continue;
+            }
             let from = rows.partition_point(|&row| row < first.start);
             let to = rows[..firsts].partition_point(|&row| row < first.end);
             for i in from..to.max(from) {

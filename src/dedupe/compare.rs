@@ -46,9 +46,6 @@
 //! crosswise name is exact (a swap with a typo in, or a replacement of, the other name);
 //! the pattern then carries the swapped bit and the crosswise levels.
 
-use rayon::prelude::*;
-
-use super::blocking::Pairs;
 use super::letters::ONE_EDIT_MIN_LEN;
 use super::memo::NameMemo;
 use super::records::{digits_of, NameTable, Records, Row, NO_DATE, NO_YMD};
@@ -189,7 +186,7 @@ pub struct Pattern(pub u64);
 
 const SWAPPED_BIT: u64 = 1 << 63;
 
-/// A [`Pattern`] in 32 bits, as [`compare_all`] keeps one for every candidate pair: each
+/// A [`Pattern`] in 32 bits, as `sweep::compare_all` keeps one for every candidate pair: each
 /// comparison's level (or, for [`MISSING`], one past its last level) in the fewest bits that
 /// hold it, 27 in all, and the swapped bit on top. At 10,000,000 voters the 133M candidates'
 /// patterns took 1 GB as [`Pattern`]s, at the dedupe's memory peak.
@@ -515,54 +512,6 @@ fn equal_level<T: PartialEq + Default>(x: &T, y: &T) -> u8 {
     } else {
         1
     }
-}
-
-/// The pattern of every pair of rows, in parallel, in the pairs' order.
-///
-/// With the pairs in row order, the second row of a pair is anywhere in the register: two
-/// thirds of a comparison went to waiting for it (`perf annotate`, 1,000,000 voters). So the
-/// second row of the pair [`PREFETCH_AHEAD`] places on is fetched while this one is compared.
-pub(crate) fn compare_all(r: &Records, pairs: &Pairs) -> Vec<Packed> {
-    const CHUNK: usize = 1 << 12;
-    let mut patterns = vec![Packed(0); pairs.len()];
-    patterns
-        .par_chunks_mut(CHUNK)
-        .zip(pairs.codes().par_chunks(CHUNK))
-        .for_each_init(NameMemo::new, |memo, (patterns, codes)| {
-            for (k, (pattern, &code)) in patterns.iter_mut().zip(codes).enumerate() {
-                if let Some(&ahead) = codes.get(k + PREFETCH_AHEAD) {
-                    prefetch(&r.rows[Pairs::unpack(ahead).1 as usize]);
-                }
-                let (a, b) = Pairs::unpack(code);
-                let (a, b) = (&r.rows[a as usize], &r.rows[b as usize]);
-                *pattern = Packed::pack(compare_rows(r, a, b, memo));
-            }
-        });
-    patterns
-}
-
-/// How many pairs ahead [`compare_all`] fetches a row: enough comparisons (about 100 ns each)
-/// to cover a trip to memory.
-const PREFETCH_AHEAD: usize = 8;
-
-/// Asks the CPU to bring `row` (two or three cache lines) into its caches.
-#[inline]
-fn prefetch(row: &Row) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let first = std::ptr::from_ref(row).cast::<i8>();
-        let last = first.wrapping_add(std::mem::size_of::<Row>() - 1);
-        // SAFETY: a prefetch is a hint to the cache: it reads nothing and never faults,
-        // whatever the address.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(first);
-            _mm_prefetch::<_MM_HINT_T0>(first.wrapping_add(64));
-            _mm_prefetch::<_MM_HINT_T0>(last);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
 }
 
 /// The pattern of the pair (`a`, `b`) of rows.

@@ -2,7 +2,7 @@
 //! Jaro-Winkler of two names was the largest computation in `dedupe` at 10,000,000 voters.
 
 /// The levels of name pairs already compared by one task of
-/// [`compare_all`](super::compare::compare_all): the same two
+/// [`compare_all`](super::sweep::compare_all): the same two
 /// names meet again and again among a register's candidate pairs (two common given names
 /// of one birth date), and their level costs a Jaro-Winkler where the cheap tests fail. A
 /// direct-mapped table: a pair's slot holds the last pair that hashed there.

@@ -18,7 +18,7 @@
 //!    a name in an area) only where they stay within a budget of pairs per record; the pair
 //!    completeness estimated from the matches.
 //! 4. [`compare`]: each candidate pair reduced to agreement levels per field (a
-//!    [`Pattern`]).
+//!    [`Pattern`]), all of them in memory order by [`sweep`].
 //! 5. [`fellegi_sunter`]: one person, one household and unrelated people, fitted by EM on the
 //!    patterns (no labels; `m` fixed at documented error rates for birth date and national
 //!    id), weights in bits, term-frequency adjustment on exact name matches, a match
@@ -116,6 +116,7 @@ mod records;
 mod scoring;
 mod spill;
 pub mod stages;
+mod sweep;
 mod unrelated;
 
 use crate::model::Field;

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::blocking::{Blocks, Pairs};
-use super::compare::{self, Comparison, Packed, Pattern};
+use super::compare::{Comparison, Packed, Pattern};
 use super::fellegi_sunter::{self, Model};
 use super::records::{Records, NO_DATE};
-use super::{spill, unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
+use super::{spill, sweep, unrelated, DedupeConfig, Guard, ScoredPair, PERSONAL_FIELDS};
 
 /// The candidates compared, the model fitted on their patterns and the pairs scored: the steps
 /// `dedupe` and [`link`] share. `all_pairs` is the number of record pairs the candidates were
@@ -58,7 +58,7 @@ pub(crate) fn fit_and_score(
             blocks.drop_blocks();
         }
         candidates += part.len() as u64;
-        let patterns = compare::compare_all(records, &part);
+        let patterns = sweep::compare_all(records, &part);
         for (p, n) in fellegi_sunter::pattern_counts(&patterns) {
             *total.entry(p).or_insert(0) += n as u64;
         }
@@ -85,7 +85,7 @@ pub(crate) fn fit_and_score(
                 _ => {
                     // Compared again from here on.
                     spilled = None;
-                    compare::compare_all(records, &part)
+                    sweep::compare_all(records, &part)
                 }
             };
             (part, patterns)

@@ -3,8 +3,9 @@
 //! functions; nothing here is needed to use the module.
 
 use super::blocking::{self, BlockingStat, Pairs};
-use super::compare::{self, Packed};
+use super::compare::Packed;
 use super::records::Records;
+use super::sweep;
 use super::DedupeConfig;
 use crate::snapshot::Snapshot;
 
@@ -24,5 +25,5 @@ pub fn block(records: &Normalised, config: &DedupeConfig) -> (Pairs, Vec<Blockin
 
 /// The agreement pattern of every pair, in parallel.
 pub fn compare_pairs(records: &Normalised, pairs: &Pairs) -> Vec<Packed> {
-    compare::compare_all(&records.0, pairs)
+    sweep::compare_all(&records.0, pairs)
 }
