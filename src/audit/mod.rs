@@ -28,7 +28,7 @@ use crate::rules::{self, ScanConfig, ScanResult};
 use crate::snapshot::{Digest, Snapshot};
 
 mod staged;
-pub use staged::{export_of, stage_exports, Staged};
+pub use staged::{export_of, is_export, stage_exports, Staged};
 
 /// One snapshot named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]

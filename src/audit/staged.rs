@@ -43,7 +43,7 @@ pub fn stage_exports(
 ) -> Result<Vec<Staged>, AuditError> {
     let mut staged = Vec::new();
     for (k, input) in inputs.iter_mut().enumerate() {
-        if load::InputFormat::by_name(&input.path) != load::InputFormat::Delimited {
+        if !is_export(&input.path) {
             continue;
         }
         let stem = input.path.file_stem().unwrap_or_default().to_string_lossy();
@@ -70,6 +70,11 @@ pub fn stage_exports(
         input.path = copy;
     }
     Ok(staged)
+}
+
+/// Whether `path` is named as delimited text: an export that [`stage_exports`] ingests.
+pub fn is_export(path: &Path) -> bool {
+    load::InputFormat::by_name(path) == load::InputFormat::Delimited
 }
 
 /// The export `path` is the ingested copy of, if it is one.

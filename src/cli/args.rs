@@ -31,8 +31,8 @@ pub struct Args {
     /// The memory a run may plan to use, e.g. 8G or 512M (K, M, G, T: powers of 1024). Default:
     /// 90% of the memory the kernel says is available now. A run estimated to need more is
     /// refused before any work (a diff of two ingested files streams instead; an audit plans
-    /// its dedupe within it, and ingests its CSV exports first where they do not fit), and `ingest`, `audit`, `scan` and `dedupe` read a CSV in pieces
-    /// of at most an eighth of it.
+    /// its dedupe within it, and ingests its CSV exports first where they do not fit), and
+    /// `ingest`, `audit`, `scan` and `dedupe` read a CSV in pieces of at most an eighth of it.
     #[arg(long, global = true, value_parser = parse_size)]
     pub memory_limit: Option<u64>,
 }

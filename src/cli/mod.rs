@@ -365,7 +365,10 @@ fn memory_check(command: &Command, budget: u64) -> Result<MemoryCheck> {
     match command {
         // Ingested copies of its exports may fit: checked again once they are made.
         Command::Audit(a)
-            if a.cluster.is_none() && refs[..a.snapshots.len()].iter().any(|p| delimited(p)) =>
+            if a.cluster.is_none()
+                && refs[..a.snapshots.len()]
+                    .iter()
+                    .any(|p| rollaudit::audit::is_export(p)) =>
         {
             check.stage_exports = Some(format!(
                 "{shortfall}: its CSV exports are ingested first, a piece at a time, and read \
@@ -396,11 +399,6 @@ fn shortfall(
         gib(estimate.input_text_bytes),
         gib(budget)
     )
-}
-
-/// Whether `path` is named as delimited text (what `stage_exports` ingests).
-fn delimited(path: &Path) -> bool {
-    load::InputFormat::by_name(path) == load::InputFormat::Delimited
 }
 
 /// The name of [`Staging`]'s directory before the process id.
@@ -459,7 +457,7 @@ fn stage_audit(
         .inputs
         .iter()
         .map(|i| i.path.as_path())
-        .filter(|p| delimited(p))
+        .filter(|p| rollaudit::audit::is_export(p))
         .collect();
     let needed = rollaudit::load::memory::ingested_copies_bytes(&exports);
     if let Some(free) = rollaudit::files::free_bytes(&staging.dir) {
