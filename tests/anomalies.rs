@@ -649,3 +649,43 @@ fn the_records_the_diffs_name_give_the_findings_of_the_whole_snapshots() {
         );
     }
 }
+
+/// An incident names the accounts and the first and last edit stamped inside its interval:
+/// from the day of the earlier snapshot through the day of the later one, both whole days,
+/// and edits without a stamp. The stamps are hand-placed around both ends (a second before
+/// the first day, its first second, the last day's last second, the next midnight).
+#[test]
+fn an_incident_names_the_edits_inside_its_interval() {
+    use rollaudit::findings::Scope;
+    let old = one_district(6);
+    let stamps = [
+        ("OP1", "2026-01-04T23:59:59"),
+        ("OP1", "2026-01-05T00:00:00"),
+        ("OP2", "2026-02-01T10:00:00"),
+        ("OP2", "2026-04-05T23:59:59"),
+        ("OP3", "2026-04-06T00:00:00"),
+        ("OP2", ""),
+    ];
+    let mut text = String::from("voter_id,given_name,family_name,district,changed_by,changed_at\n");
+    for (v, (by, at)) in stamps.iter().enumerate() {
+        text.push_str(&format!("V{v:03},ANA,LOPEZ,D1,{by},{at}\n"));
+    }
+    let new = snapshot_of(text);
+    let (from, to) = (day_of("2026-01-05"), day_of("2026-04-05"));
+    let finding = hand_finding(to, None);
+    let findings = vec![finding(
+        "A-OPERATOR-VOLUME",
+        Severity::Medium,
+        Scope::Operator,
+        "OP2",
+        voters(0..6),
+    )];
+    let incidents = rollaudit::incidents::group(&findings, &[(from, &old), (to, &new)]);
+    let [incident] = incidents.as_slice() else {
+        panic!("one incident: {incidents:#?}");
+    };
+    let accounts = vec![("OP2".to_string(), 3), ("OP1".to_string(), 1)];
+    assert_eq!(incident.accounts, accounts, "{incident:#?}");
+    assert_eq!(incident.first_edit.as_deref(), Some("2026-01-05T00:00:00"));
+    assert_eq!(incident.last_edit.as_deref(), Some("2026-04-05T23:59:59"));
+}

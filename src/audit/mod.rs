@@ -624,14 +624,7 @@ fn rows_named(
     findings: &[Finding],
     also: impl IntoIterator<Item = u32>,
 ) -> Vec<u32> {
-    let named: incidents::Set<&str> = findings
-        .iter()
-        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-        .collect();
-    let mut rows: Vec<u32> = incidents::rows_of(latest, &named)
-        .into_values()
-        .map(|row| row as u32)
-        .collect();
+    let mut rows = incidents::Named::of(findings).rows_found(latest);
     rows.extend(also);
     rows.sort_unstable();
     rows.dedup();

@@ -100,15 +100,10 @@ pub fn scan_windows(
         marks.resize(offset + window.rows(), false);
         let mut out = Output::default();
         side_by_side(&ctx, &of_one_record, &mut out);
-        let named: crate::incidents::Set<&str> = out
-            .findings
-            .iter()
-            .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-            .collect();
-        let named = crate::incidents::rows_of(window, &named).into_values();
+        let named = crate::incidents::Named::of(&out.findings).rows_found(window);
         let not_removed = missing::considered(&ctx);
         let lacking = missing::named_rows(&ctx, &not_removed);
-        for row in named.chain(lacking.into_iter().map(|r| r as usize)) {
+        for row in named.into_iter().chain(lacking).map(|r| r as usize) {
             marks[offset + row] = true;
         }
         records.findings.append(&mut out.findings);

@@ -23,21 +23,27 @@
 //!
 //! Plain data; `report::incidents` words it.
 
+mod named;
+
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// The maps and sets of voter ids here hold millions of keys at 10,000,000 voters: foldhash,
-/// not std's SipHash, took the grouping of a 10M audit from 4.5 s to 2.6 s. No result depends
-/// on their order.
+/// The maps and sets here hold millions of keys at 10,000,000 voters: foldhash, not std's
+/// SipHash, took the grouping of a 10M audit from 4.5 s to 2.6 s. No result depends on their
+/// order.
 pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
+pub(crate) use self::named::Named;
+use self::named::{ByVoter, NO_ROW};
+use crate::dates::{IsoTimestamp, MS_PER_DAY};
 use crate::dedupe::cluster::DisjointSets;
 use crate::findings::{Finding, Scope, Severity, DUPLICATE_RULE};
 use crate::model::Field;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FieldColumn, Snapshot};
 
 /// Two findings of one interval are one event when the voters they share are at least this
 /// share of the smaller one's: a precinct's purge is most of its district's transition
@@ -129,7 +135,6 @@ pub const ACCOUNTS_SHOWN: usize = 3;
 /// districts of record findings, and the snapshot an incident's interval ends at gives the
 /// edit stamps of its voters, counted only inside that interval.
 pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incident> {
-    let latest = snapshots.last().expect("a snapshot").1;
     let record = |f: &Finding| f.scope == Scope::Record;
     // The scan's rules describe the latest snapshot, which holds every earlier interval's
     // events: a crowded address is the bulk registration of whichever interval made it.
@@ -141,22 +146,19 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         a.snapshot_date == b.snapshot_date
             || ((of_latest(a) || of_latest(b)) && !routine(a) && !routine(b))
     };
+    let named = Named::of(findings);
+    let numbers: Vec<Vec<u32>> = findings.par_iter().map(|f| named.numbers(f)).collect();
     let mut sets = DisjointSets::new(findings.len());
     // Events: findings sharing most of their voters.
-    let mut by_voter: Map<&str, Vec<usize>> = Map::default();
-    for (i, f) in findings.iter().enumerate().filter(|(_, f)| !record(f)) {
-        for v in &f.voter_ids {
-            by_voter.entry(v).or_default().push(i);
-        }
-    }
+    let by_voter = ByVoter::of(&numbers, named.len(), |i| !record(&findings[i]));
     // Voters shared per pair of findings (at 10,000,000 voters, millions of voters sit in
     // several findings each). The groups do not depend on the order of the joins; a fixed
     // hasher keeps even that the same on every run.
-    let mut shared: HashMap<(usize, usize), usize, foldhash::fast::FixedState> = HashMap::default();
-    for list in by_voter.values() {
+    let mut shared: HashMap<(u32, u32), usize, foldhash::fast::FixedState> = HashMap::default();
+    for list in by_voter.lists() {
         for (k, &i) in list.iter().enumerate() {
             for &j in &list[k + 1..] {
-                if same_time(&findings[i], &findings[j]) {
+                if same_time(&findings[i as usize], &findings[j as usize]) {
                     *shared.entry((i, j)).or_insert(0) += 1;
                 }
             }
@@ -170,6 +172,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     let umbrella = |f: &Finding| f.scope == Scope::Snapshot && !routine(f);
     let mut best: BTreeMap<usize, (usize, std::cmp::Reverse<usize>)> = BTreeMap::new();
     for (&(i, j), &n) in &shared {
+        let (i, j) = (i as usize, j as usize);
         let (a, b) = (findings[i].voter_ids.len(), findings[j].voter_ids.len());
         // Across intervals, most of both: a crowded address is the bulk registration at it,
         // not every large event that happens to include its residents.
@@ -202,12 +205,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     }
     // Records: to the event that holds all their voters, else rolled up by rule and
     // district.
-    let named: Set<&str> = findings
-        .iter()
-        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-        .collect();
-    let latest_rows = rows_of(latest, &named);
-    let district = districts(findings, latest, &latest_rows);
+    let voters = Voters::of(&named, numbers, snapshots);
     // Each event named by its first finding, whichever set root the joins left.
     let mut first_of: Map<u32, usize> = Map::default();
     for i in 0..findings.len() {
@@ -232,11 +230,11 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     let mut rolled: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate().filter(|(_, f)| record(f)) {
         let mut events: BTreeMap<usize, usize> = BTreeMap::new();
-        for v in &f.voter_ids {
+        for &v in &voters.numbers[i] {
             let mut seen: Set<usize> = Set::default();
-            for &e in by_voter.get(v.as_str()).into_iter().flatten() {
-                if seen.insert(event_of[e]) {
-                    *events.entry(event_of[e]).or_insert(0) += 1;
+            for &e in by_voter.of_voter(v) {
+                if seen.insert(event_of[e as usize]) {
+                    *events.entry(event_of[e as usize]).or_insert(0) += 1;
                 }
             }
         }
@@ -253,10 +251,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
         let target = event.unwrap_or_else(|| {
             let area = match REGISTER_WIDE_RULES.contains(&f.rule) {
                 true => None,
-                false => f
-                    .voter_ids
-                    .first()
-                    .and_then(|v| district.get(v.as_str()).copied()),
+                false => voters.district_of_first(i),
             };
             let target = *rollups.entry((f.rule, area, f.snapshot_date)).or_insert(i);
             rolled.entry(target).or_default().push(i);
@@ -267,7 +262,7 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     // Batches: roll-ups of several record rules in one district whose records were all
     // entered in one interval by one account are one event (a batch of impossible records
     // keyed in by one clerk reads as one incident, not one per rule).
-    let batch_dates = batches(findings, &rolled, snapshots, &mut sets);
+    let batch_dates = batches(findings, &rolled, snapshots, &voters, &mut sets);
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for i in 0..findings.len() {
         groups.entry(sets.find(i as u32)).or_default().push(i);
@@ -292,28 +287,14 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
             (members, date, end)
         })
         .collect();
-    // Edit stamps only of the snapshots some interval ends at (never the first of a series).
-    let stamps: BTreeMap<usize, EditStamps<'_>> = dated
-        .iter()
-        .map(|&(_, _, end)| end)
-        .collect::<std::collections::BTreeSet<usize>>()
-        .into_iter()
-        .map(|end| {
-            let snapshot = snapshots[end].1;
-            let stamps = match end + 1 == snapshots.len() {
-                true => EditStamps::of(snapshot, &latest_rows),
-                false => EditStamps::of(snapshot, &rows_of(snapshot, &named)),
-            };
-            (end, stamps)
-        })
-        .collect();
     // Each group's voters are gathered, sorted and looked up on its own: on every core.
     let mut incidents: Vec<Incident> = dated
         .into_par_iter()
         .map(|(members, date, end)| {
             let after = end.checked_sub(1).map(|k| snapshots[k].0);
             let interval = (after, snapshots[end].0);
-            incident(findings, members, &district, &stamps[&end], interval, date)
+            let stamps = EditStamps::of(snapshots[end].1, &voters.rows[end]);
+            incident(findings, members, &voters, &stamps, interval, date)
         })
         .collect();
     incidents.sort_by(|a, b| {
@@ -325,10 +306,53 @@ pub fn group(findings: &[Finding], snapshots: &[(i32, &Snapshot)]) -> Vec<Incide
     incidents
 }
 
+/// The voters of the findings being grouped: numbered ([`Named`]), each finding's as
+/// numbers, and their rows in every snapshot of the series.
+struct Voters<'a> {
+    named: &'a Named<'a>,
+    numbers: Vec<Vec<u32>>,
+    /// Per snapshot of the series (in date order), each voter's row ([`NO_ROW`] where none).
+    rows: Vec<Vec<u32>>,
+    /// The latest snapshot's districts, if it has them.
+    districts: Option<FieldColumn<'a>>,
+}
+
+impl<'a> Voters<'a> {
+    fn of(
+        named: &'a Named<'a>,
+        numbers: Vec<Vec<u32>>,
+        snapshots: &[(i32, &'a Snapshot)],
+    ) -> Voters<'a> {
+        let rows = snapshots
+            .iter()
+            .map(|&(_, snapshot)| named.rows_in(snapshot))
+            .collect();
+        let latest = snapshots.last().expect("a snapshot").1;
+        Voters {
+            named,
+            numbers,
+            rows,
+            districts: latest.column(Field::District),
+        }
+    }
+
+    /// The district of voter `n` in the latest snapshot.
+    fn district(&self, n: u32) -> Option<&'a str> {
+        let row = *self.rows.last()?.get(n as usize)?;
+        (row != NO_ROW).then_some(())?;
+        self.districts.as_ref()?.str(row as usize)
+    }
+
+    /// The district of finding `i`'s first voter in the latest snapshot.
+    fn district_of_first(&self, i: usize) -> Option<&'a str> {
+        self.district(*self.numbers[i].first()?)
+    }
+}
+
 fn incident(
     findings: &[Finding],
     mut members: Vec<usize>,
-    district: &Map<&str, &str>,
+    voters: &Voters<'_>,
     stamps: &EditStamps<'_>,
     interval: (Option<i32>, i32),
     snapshot_date: Option<i32>,
@@ -363,21 +387,24 @@ fn incident(
             rules.push(findings[i].rule);
         }
     }
-    let voters: Set<&str> = members
+    // Numbered in id order: sorted numbers are sorted ids.
+    let mut numbers: Vec<u32> = members
         .iter()
-        .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
+        .flat_map(|&i| voters.numbers[i].iter().copied())
         .collect();
-    let mut voter_ids: Vec<String> = voters.iter().map(|v| v.to_string()).collect();
-    voter_ids.sort_unstable();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let voter_ids: Vec<String> = numbers
+        .iter()
+        .map(|&n| voters.named.id(n).to_string())
+        .collect();
     let records_only = members.iter().all(|&i| findings[i].scope == Scope::Record);
     let rolled_up = records_only && rules.len() == 1 && members.len() > 1;
     let batch = records_only && rules.len() > 1;
     let area = match p.scope {
-        Scope::Record if !REGISTER_WIDE_RULES.contains(&p.rule) => p
-            .voter_ids
-            .first()
-            .and_then(|v| district.get(v.as_str()))
-            .map(|d| d.to_string()),
+        Scope::Record if !REGISTER_WIDE_RULES.contains(&p.rule) => {
+            voters.district_of_first(primary).map(str::to_string)
+        }
         _ => None,
     };
     let (basis, severity) = if rules.iter().any(|r| ROUTINE_RULES.contains(r)) {
@@ -412,7 +439,7 @@ fn incident(
         bytes.extend_from_slice(part.as_bytes());
         bytes.push(0x1f);
     }
-    let (accounts, first_edit, last_edit) = stamps.of_voters(&voter_ids, interval);
+    let (accounts, first_edit, last_edit) = stamps.of_voters(&numbers, interval);
     Incident {
         id: format!("I{:012x}", xxh3_64(&bytes) >> 16),
         severity,
@@ -466,42 +493,45 @@ fn batches(
     findings: &[Finding],
     rolled: &BTreeMap<usize, Vec<usize>>,
     snapshots: &[(i32, &Snapshot)],
+    voters: &Voters<'_>,
     sets: &mut DisjointSets,
 ) -> Map<usize, i32> {
-    let voters: Set<&str> = rolled
+    let mut wanted: Vec<u32> = rolled
         .iter()
         .filter(|(&t, _)| !REGISTER_WIDE_RULES.contains(&findings[t].rule))
         .flat_map(|(_, members)| members.iter())
-        .flat_map(|&i| findings[i].voter_ids.iter().map(String::as_str))
+        .flat_map(|&i| voters.numbers[i].iter().copied())
         .collect();
-    if snapshots.len() < 2 || voters.is_empty() {
+    if snapshots.len() < 2 || wanted.is_empty() {
         return Map::default();
     }
-    // Where each voter first appears (index), and its district and account there.
+    wanted.sort_unstable();
+    wanted.dedup();
+    // Where each voter first appears (index), and its district and account there; `None`
+    // inside when it first appears in the first snapshot or without an account.
     type Batch<'b> = (Option<&'b str>, usize, &'b str);
-    let mut entered: Map<&str, Option<Batch<'_>>> = Map::default();
-    for (k, &(_, snapshot)) in snapshots.iter().enumerate() {
+    let mut entered: Map<u32, Option<Batch<'_>>> = Map::default();
+    for (k, (&(_, snapshot), rows)) in snapshots.iter().zip(&voters.rows).enumerate() {
         let (by, district) = (
             snapshot.column(Field::ChangedBy),
             snapshot.column(Field::District),
         );
-        for (row, id) in snapshot.voter_ids().iter().enumerate() {
-            let Some(id) = id.and_then(|id| voters.get(id).copied()) else {
+        for &n in &wanted {
+            let row = rows[n as usize] as usize;
+            if row == NO_ROW as usize || entered.contains_key(&n) {
                 continue;
-            };
-            entered.entry(id).or_insert_with(|| {
-                let account = by.as_ref().and_then(|c| c.str(row))?;
-                let area = district.as_ref().and_then(|c| c.str(row));
-                (k > 0).then_some((area, k, account))
-            });
+            }
+            let account = by.as_ref().and_then(|c| c.str(row));
+            let area = district.as_ref().and_then(|c| c.str(row));
+            entered.insert(n, account.filter(|_| k > 0).map(|a| (area, k, a)));
         }
     }
     let mut by_batch: BTreeMap<Batch<'_>, Vec<usize>> = BTreeMap::new();
     for (&target, members) in rolled {
         let mut keys = members
             .iter()
-            .flat_map(|&i| findings[i].voter_ids.iter())
-            .map(|v| entered.get(v.as_str()).copied().flatten());
+            .flat_map(|&i| voters.numbers[i].iter())
+            .map(|n| entered.get(n).copied().flatten());
         let Some(Some(first)) = keys.next() else {
             continue;
         };
@@ -519,75 +549,22 @@ fn batches(
     dates
 }
 
-/// The district of every voter a record finding names, from `latest`.
-fn districts<'a>(
-    findings: &'a [Finding],
-    latest: &'a Snapshot,
-    rows: &Map<&str, usize>,
-) -> Map<&'a str, &'a str> {
-    let Some(column) = latest.column(Field::District) else {
-        return Map::default();
-    };
-    findings
-        .iter()
-        .filter(|f| f.scope == Scope::Record)
-        .flat_map(|f| f.voter_ids.iter().map(String::as_str))
-        .filter_map(|v| Some((v, column.str(*rows.get(v)?)?)))
-        .collect()
-}
-
-/// Rows of a snapshot probed at a time by one core in [`rows_of`].
-const PROBED_ROWS: usize = 1 << 16;
-
-/// The row of each voter `named` in `snapshot` (one pass over its ids, shared by the
-/// districts and the edit stamps of the latest snapshot), in parts on every core: on one, the
-/// probes of a 10,000,000-voter snapshot took about a second (perf, session 22).
-pub(crate) fn rows_of<'a>(snapshot: &'a Snapshot, named: &Set<&str>) -> Map<&'a str, usize> {
-    let (ids, rows) = (snapshot.voter_ids(), snapshot.rows());
-    let found: Vec<(&str, usize)> = (0..rows.div_ceil(PROBED_ROWS))
-        .into_par_iter()
-        .flat_map_iter(|part| {
-            let start = part * PROBED_ROWS;
-            let part = start..(start + PROBED_ROWS).min(rows);
-            crate::snapshot::values_at(ids, part)
-                .zip(start..)
-                .filter_map(|(id, row)| Some((id.filter(|id| named.contains(id))?, row)))
-        })
-        .collect();
-    // In row order, as one pass would insert them.
-    found.into_iter().collect()
-}
-
-/// Who last edited each voter the findings name, and when, in one snapshot.
+/// Who last edited the voters the findings name, and when, in one snapshot: read from its
+/// columns where an incident asks, the rows found once ([`Voters`]).
 struct EditStamps<'a> {
-    by_voter: Map<&'a str, (Option<&'a str>, Option<String>)>,
+    by: Option<FieldColumn<'a>>,
+    at: Option<FieldColumn<'a>>,
+    /// Each voter's row ([`NO_ROW`] where none).
+    rows: &'a [u32],
 }
 
 impl<'a> EditStamps<'a> {
-    fn of(snapshot: &'a Snapshot, rows: &Map<&'a str, usize>) -> EditStamps<'a> {
-        let (by, at) = (
-            snapshot.column(Field::ChangedBy),
-            snapshot.column(Field::ChangedAt),
-        );
-        if by.is_none() && at.is_none() {
-            return EditStamps {
-                by_voter: Map::default(),
-            };
+    fn of(snapshot: &'a Snapshot, rows: &'a [u32]) -> EditStamps<'a> {
+        EditStamps {
+            by: snapshot.column(Field::ChangedBy),
+            at: snapshot.column(Field::ChangedAt),
+            rows,
         }
-        // On every core: an owned timestamp per voter named, at 10,000,000 voters a second on
-        // one (perf, session 22).
-        let by_voter = rows
-            .par_iter()
-            .map(|(&id, &row)| {
-                let who = by.as_ref().and_then(|c| c.str(row));
-                let when = at
-                    .as_ref()
-                    .and_then(|c| c.text(row))
-                    .map(|t| t.into_owned());
-                (id, (who, when))
-            })
-            .collect();
-        EditStamps { by_voter }
     }
 
     /// The accounts (most edits first, at most [`ACCOUNTS_SHOWN`]) and the first and last
@@ -596,28 +573,64 @@ impl<'a> EditStamps<'a> {
     /// ago.
     fn of_voters(
         &self,
-        voters: &[String],
+        voters: &[u32],
         interval: (Option<i32>, i32),
     ) -> (Vec<(String, usize)>, Option<String>, Option<String>) {
-        let day = |d: i32| crate::dates::IsoDate(d).to_string();
-        let (after, until) = (interval.0.map(day), day(interval.1 + 1));
-        let inside = |when: &Option<String>| {
-            when.as_deref()
-                .is_none_or(|w| after.as_deref().is_none_or(|a| w > a) && w < until.as_str())
+        let rows = || {
+            let found = voters.iter().map(|&n| self.rows[n as usize]);
+            found.filter(|&row| row != NO_ROW).map(|row| row as usize)
         };
+        match &self.at {
+            // Stamps as numbers: on or after the first day's midnight and before the midnight
+            // after the last, the edits the written stamps select below.
+            Some(FieldColumn::Millis(at)) => {
+                let after = interval.0.map(|d| i64::from(d) * MS_PER_DAY);
+                let until = (i64::from(interval.1) + 1) * MS_PER_DAY;
+                let inside = |&w: &i64| after.is_none_or(|a| w >= a) && w < until;
+                let show = |w: i64| IsoTimestamp(w).to_string();
+                self.tally(rows(), |row| at.get(row), inside, show)
+            }
+            at => {
+                let day = |d: i32| crate::dates::IsoDate(d).to_string();
+                let (after, until) = (interval.0.map(day), day(interval.1 + 1));
+                let inside = |w: &Cow<'_, str>| {
+                    let w = w.as_ref();
+                    after.as_deref().is_none_or(|a| w > a) && w < until.as_str()
+                };
+                let when = |row| at.as_ref().and_then(|c| c.text(row));
+                self.tally(rows(), when, inside, Cow::into_owned)
+            }
+        }
+    }
+
+    /// The accounts, first and last edit of `rows` whose stamp (`when`) is `inside` the
+    /// interval or missing.
+    fn tally<W: Ord + Clone>(
+        &self,
+        rows: impl Iterator<Item = usize>,
+        when: impl Fn(usize) -> Option<W>,
+        inside: impl Fn(&W) -> bool,
+        show: impl Fn(W) -> String,
+    ) -> (Vec<(String, usize)>, Option<String>, Option<String>) {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        let (mut first, mut last): (Option<&str>, Option<&str>) = (None, None);
-        for (who, when) in voters
-            .iter()
-            .filter_map(|v| self.by_voter.get(v.as_str()))
-            .filter(|(_, when)| inside(when))
-        {
-            if let Some(who) = who {
+        let (mut first, mut last): (Option<W>, Option<W>) = (None, None);
+        for row in rows {
+            let when = when(row);
+            if !when.as_ref().is_none_or(&inside) {
+                continue;
+            }
+            if let Some(who) = self.by.as_ref().and_then(|c| c.str(row)) {
                 *counts.entry(who).or_insert(0) += 1;
             }
-            if let Some(when) = when.as_deref() {
-                first = Some(first.map_or(when, |f| f.min(when)));
-                last = Some(last.map_or(when, |l| l.max(when)));
+            if let Some(when) = when {
+                last = match last {
+                    Some(l) if l >= when => Some(l),
+                    _ => Some(when.clone()),
+                };
+                first = match first {
+                    Some(f) if f <= when => Some(f),
+                    _ => Some(when),
+                };
             }
         }
         let mut accounts: Vec<(String, usize)> = counts
@@ -626,10 +639,6 @@ impl<'a> EditStamps<'a> {
             .collect();
         accounts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         accounts.truncate(ACCOUNTS_SHOWN);
-        (
-            accounts,
-            first.map(str::to_string),
-            last.map(str::to_string),
-        )
+        (accounts, first.map(&show), last.map(&show))
     }
 }
