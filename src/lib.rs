@@ -36,7 +36,8 @@
 //! - [`normalize`]: identity normalisation (names, addresses, phones, placeholder birth
 //!   dates), one definition for the rules and deduplication. [`stats`]: the tail
 //!   probabilities and false-discovery control that rules and detectors share.
-//! - [`dates`]: calendar arithmetic and date formats shared by all of the above.
+//! - [`dates`]: calendar arithmetic and date formats shared by all of the above;
+//!   [`hashing`]: the hash maps of the hot loops.
 //!
 //! # Architecture invariants
 //! - The library never prints and never exits; it returns data and errors that say which
@@ -68,6 +69,7 @@ pub mod diff;
 pub mod files;
 pub mod findings;
 pub mod generate;
+pub mod hashing;
 pub mod incidents;
 pub mod load;
 pub mod model;

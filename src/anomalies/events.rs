@@ -17,11 +17,12 @@
 //!   downgraded to `low` where the address already held `institution_size` (20) voters (care
 //!   homes and dormitories legitimately gain residents in bulk).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use super::{in_new, sorted, voter_id, where_it_was, AnomalyResult, FieldOf, Interval, Prepared};
+use super::{sorted, voter_id, AnomalyResult, FieldOf, Interval, Prepared};
 use crate::diff::{ChangeKind, RecordChange};
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::hashing::Map;
 use crate::model::Field;
 use crate::snapshot::{judge_texts, Snapshot};
 
@@ -67,13 +68,7 @@ pub(crate) fn detect(
     ));
     for (iv, prepared) in intervals.iter().zip(prepared) {
         // Each changed record's signatures, taken once for every grouping.
-        let signed: Vec<(u32, String)> = iv
-            .diff
-            .records
-            .iter()
-            .enumerate()
-            .flat_map(|(i, r)| signatures(iv, r).into_iter().map(move |s| (i as u32, s)))
-            .collect();
+        let signed = Signed::of(iv);
         for (field, scope) in [
             (Field::Precinct, Scope::Precinct),
             (Field::District, Scope::District),
@@ -87,7 +82,7 @@ pub(crate) fn detect(
         if iv.new.has(Field::ChangedBy) {
             // Per account: the exposure is the account's number of edits.
             let by = FieldOf::of(iv, Field::ChangedBy);
-            let mut edits: HashMap<&str, u64> = HashMap::new();
+            let mut edits: Map<&str, u64> = Map::default();
             for r in &iv.diff.records {
                 if let Some(op) = by.after(r) {
                     *edits.entry(op).or_default() += 1;
@@ -111,30 +106,87 @@ pub(crate) fn detect(
     }
 }
 
-/// The transition signature of a changed record, if it has one worth grouping.
-fn signatures(iv: &Interval<'_>, r: &crate::diff::RecordChange) -> Vec<String> {
-    let mut sigs = Vec::new();
-    for kind in &r.kinds {
-        match kind {
-            ChangeKind::PartyChange => sigs.push(format!(
-                "party {} -> {}",
-                where_it_was(iv, r, Field::Party).unwrap_or_default(),
-                in_new(iv, r, Field::Party).unwrap_or_default()
-            )),
-            ChangeKind::Removal if r.new_row.is_some() => sigs.push(format!(
-                "status -> removed ({})",
-                in_new(iv, r, Field::StatusReason).unwrap_or_else(|| "no reason".into())
-            )),
-            ChangeKind::Reactivation => sigs.push(format!(
-                "status {} ({}) -> active",
-                where_it_was(iv, r, Field::Status).unwrap_or_default(),
-                where_it_was(iv, r, Field::StatusReason).unwrap_or_else(|| "no reason".into())
-            )),
-            ChangeKind::BirthDateChange => sigs.push("birth date edited".into()),
-            _ => {}
+/// The transition signatures of an interval's changed records: each record's (index into
+/// the diff's records, signature number), and each signature's text, made once per distinct
+/// transition (a text per changed record was most of this detector's time at 100,000,000
+/// voters).
+struct Signed {
+    records: Vec<(u32, u32)>,
+    /// Distinct texts; equal texts are one signature, however they were made.
+    texts: Vec<String>,
+}
+
+/// What a signature's text is made of: the transition and the values it names.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Transition<'a> {
+    /// Party where it was, in NEW.
+    Party(Option<&'a str>, Option<&'a str>),
+    /// The status reason in NEW.
+    Removed(Option<&'a str>),
+    /// Status and reason where it was.
+    Reactivated(Option<&'a str>, Option<&'a str>),
+    BirthDate,
+}
+
+impl Transition<'_> {
+    fn text(self) -> String {
+        let reason = |r: Option<&str>| r.unwrap_or("no reason").to_string();
+        match self {
+            Transition::Party(was, now) => {
+                format!("party {} -> {}", was.unwrap_or(""), now.unwrap_or(""))
+            }
+            Transition::Removed(why) => format!("status -> removed ({})", reason(why)),
+            Transition::Reactivated(status, why) => {
+                format!(
+                    "status {} ({}) -> active",
+                    status.unwrap_or(""),
+                    reason(why)
+                )
+            }
+            Transition::BirthDate => "birth date edited".into(),
         }
     }
-    sigs
+}
+
+impl Signed {
+    fn of(iv: &Interval<'_>) -> Signed {
+        let (party, reason, status) = (
+            FieldOf::of(iv, Field::Party),
+            FieldOf::of(iv, Field::StatusReason),
+            FieldOf::of(iv, Field::Status),
+        );
+        let mut numbers: Map<Transition<'_>, u32> = Map::default();
+        let mut by_text: Map<String, u32> = Map::default();
+        let mut signed = Signed {
+            records: Vec::new(),
+            texts: Vec::new(),
+        };
+        for (i, r) in iv.diff.records.iter().enumerate() {
+            for kind in &r.kinds {
+                let transition = match kind {
+                    ChangeKind::PartyChange => Transition::Party(party.was(r), party.after(r)),
+                    ChangeKind::Removal if r.new_row.is_some() => {
+                        Transition::Removed(reason.after(r))
+                    }
+                    ChangeKind::Reactivation => {
+                        Transition::Reactivated(status.was(r), reason.was(r))
+                    }
+                    ChangeKind::BirthDateChange => Transition::BirthDate,
+                    _ => continue,
+                };
+                let number = *numbers.entry(transition).or_insert_with(|| {
+                    let text = transition.text();
+                    let next = signed.texts.len() as u32;
+                    *by_text.entry(text.clone()).or_insert_with(|| {
+                        signed.texts.push(text);
+                        next
+                    })
+                });
+                signed.records.push((i as u32, number));
+            }
+        }
+        signed
+    }
 }
 
 /// Groups the `signed` records (index into the diff's records, signature) by (transition,
@@ -142,7 +194,7 @@ fn signatures(iv: &Interval<'_>, r: &crate::diff::RecordChange) -> Vec<String> {
 /// other groups.
 fn transitions<'a>(
     iv: &Interval<'_>,
-    signed: &'a [(u32, String)],
+    signed: &'a Signed,
     scope: Scope,
     group_of: impl Fn(&crate::diff::RecordChange) -> Option<&'a str>,
     exposure: &BTreeMap<String, u64>,
@@ -150,25 +202,26 @@ fn transitions<'a>(
     out: &mut AnomalyResult,
 ) {
     let total_exposure: u64 = exposure.values().sum();
-    let mut grouped: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
-    for (i, sig) in signed {
-        if let Some(area) = group_of(&iv.diff.records[*i as usize]) {
-            grouped.entry((sig, area)).or_default().push(*i);
+    let mut grouped: Map<(u32, &str), Vec<u32>> = Map::default();
+    for &(i, sig) in &signed.records {
+        if let Some(area) = group_of(&iv.diff.records[i as usize]) {
+            grouped.entry((sig, area)).or_default().push(i);
         }
     }
-    let mut per_signature: HashMap<&str, usize> = HashMap::new();
+    let mut per_signature = vec![0usize; signed.texts.len()];
     for ((sig, _), records) in &grouped {
-        *per_signature.entry(sig).or_default() += records.len();
+        per_signature[*sig as usize] += records.len();
     }
     // The groups large enough to be events, in (transition, group) order.
-    let mut groups: Vec<((&str, &str), Vec<u32>)> = grouped
+    let text = |sig: u32| signed.texts[sig as usize].as_str();
+    let mut groups: Vec<((u32, &str), Vec<u32>)> = grouped
         .into_iter()
         .filter(|(_, records)| records.len() >= config.min_event)
         .collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for ((sig, area), records) in groups {
-        let n = exposure.get(area).copied().unwrap_or(0);
-        let others = per_signature[sig] - records.len();
+    groups.sort_unstable_by(|((a, x), _), ((b, y), _)| (text(*a), x).cmp(&(text(*b), y)));
+    for ((number, area), records) in groups {
+        let (sig, n) = (text(number), exposure.get(area).copied().unwrap_or(0));
+        let others = per_signature[number as usize] - records.len();
         let other_exposure = total_exposure.saturating_sub(n).max(1);
         // Half an event floor: a transition never seen elsewhere still has a finite baseline.
         let expected = (others as f64).max(0.5) / other_exposure as f64 * n as f64;
@@ -216,7 +269,7 @@ type Arrivals = BTreeMap<(String, bool), (Vec<String>, HashSet<String>, String)>
 /// of OLD.
 pub(crate) struct Arrived {
     arrivals: Arrivals,
-    residents_before: HashMap<String, usize>,
+    residents_before: Map<String, usize>,
 }
 
 /// Appends the key of `address` in `precinct` to `out`: the address upper case, then the
@@ -243,7 +296,7 @@ fn arrivals(iv: &Interval<'_>, config: &EventConfig) -> Arrivals {
     // The records arriving at each address key (moved in, newly registered): most addresses
     // receive a household at most, so the ids and family names are read only where enough
     // voters arrived.
-    let mut at: HashMap<String, [Vec<&RecordChange>; 2]> = HashMap::new();
+    let mut at: Map<String, [Vec<&RecordChange>; 2]> = Map::default();
     let mut key = String::new();
     for r in &iv.diff.records {
         let moved = r.kinds.contains(&ChangeKind::MoveWithinPrecinct)

@@ -422,11 +422,6 @@ pub(crate) fn voter_id(iv: &Interval<'_>, r: &RecordChange) -> String {
     .to_string()
 }
 
-/// A text field of the record where it was: OLD's row if it had one, else NEW's.
-pub(crate) fn where_it_was(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
-    FieldOf::of(iv, field).was(r).map(str::to_string)
-}
-
 /// A text field of the record in OLD (None for an added record).
 pub(crate) fn in_old(iv: &Interval<'_>, r: &RecordChange, field: Field) -> Option<String> {
     FieldOf::of(iv, field).before(r).map(str::to_string)

@@ -19,12 +19,13 @@
 //!   normal sigma) and at least `volume_factor` (3) times the median account: `medium`. Needs
 //!   at least 5 accounts to have peers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{median, sorted, voter_id, AnomalyResult, Interval, Series, SeriesPoint};
 use crate::dates::MS_PER_DAY;
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::hashing::Map;
 use crate::model::Field;
 use crate::snapshot::FieldColumn;
 
@@ -59,12 +60,14 @@ type Edit = (u32, i64);
 
 /// Edits per operator within the interval, by NEW's audit trail.
 pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>> {
-    let mut by_op: BTreeMap<String, Vec<Edit>> = BTreeMap::new();
+    // Borrowed accounts in a hash map while every edit is counted; owned and ordered for the
+    // few accounts.
+    let mut by_op: Map<&str, Vec<Edit>> = Map::default();
     let (Some(FieldColumn::Millis(at)), Some(by)) = (
         iv.new.column(Field::ChangedAt),
         iv.new.column(Field::ChangedBy),
     ) else {
-        return by_op;
+        return BTreeMap::new();
     };
     let (lo, hi) = (iv.from as i64 * MS_PER_DAY, (iv.to as i64 + 1) * MS_PER_DAY);
     for (i, r) in iv.diff.records.iter().enumerate() {
@@ -76,15 +79,11 @@ pub(crate) fn edits_by_operator(iv: &Interval<'_>) -> BTreeMap<String, Vec<Edit>
             continue;
         };
         if ts >= lo && ts < hi {
-            match by_op.get_mut(op) {
-                Some(edits) => edits.push((i as u32, ts)),
-                None => {
-                    by_op.insert(op.to_string(), vec![(i as u32, ts)]);
-                }
-            }
+            by_op.entry(op).or_default().push((i as u32, ts));
         }
     }
-    by_op
+    let owned = by_op.into_iter().map(|(op, edits)| (op.to_string(), edits));
+    owned.collect()
 }
 
 /// One account's night edits, by night (the day the night starts on: 22:00 of that day to
@@ -245,7 +244,7 @@ pub(crate) fn detect(intervals: &[Interval<'_>], config: &OperatorConfig, out: &
             }
         }
         // Bursts within one clock hour.
-        let mut buckets: HashMap<(&str, i64), Vec<&Edit>> = HashMap::new();
+        let mut buckets: Map<(&str, i64), Vec<&Edit>> = Map::default();
         for (op, edits) in &by_op {
             for e in edits {
                 buckets

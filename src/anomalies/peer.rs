@@ -37,6 +37,7 @@ use super::{
 };
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::hashing::Map;
 use crate::model::Field;
 use crate::snapshot::Snapshot;
 use crate::stats::{benjamini_hochberg, binomial_upper_tail, normal_upper_tail};
@@ -146,7 +147,9 @@ pub(super) fn area_table(
         parents.entry(area).or_insert(p);
     }
     let exposure_new = new.records;
-    let mut changed: HashMap<ChangeKind, HashMap<String, Vec<u32>>> = HashMap::new();
+    // Borrowed areas while every changed record is counted (at 100,000,000 voters, ten
+    // million of them at each of three levels); owned ones for the few areas and kinds.
+    let mut by_area: Map<(ChangeKind, &str), Vec<u32>> = Map::default();
     let area_of = FieldOf::of(iv, field);
     for (i, r) in iv.diff.records.iter().enumerate() {
         // The area a new registration was registered in, else where the record was.
@@ -157,14 +160,15 @@ pub(super) fn area_table(
         }
         .unwrap_or_default();
         for k in r.kinds.iter().filter(|k| TESTED_KINDS.contains(k)) {
-            let areas = changed.entry(*k).or_default();
-            match areas.get_mut(area) {
-                Some(records) => records.push(i as u32),
-                None => {
-                    areas.insert(area.to_string(), vec![i as u32]);
-                }
-            }
+            by_area.entry((*k, area)).or_default().push(i as u32);
         }
+    }
+    let mut changed: HashMap<ChangeKind, HashMap<String, Vec<u32>>> = HashMap::new();
+    for ((kind, area), records) in by_area {
+        changed
+            .entry(kind)
+            .or_default()
+            .insert(area.to_string(), records);
     }
     AreaTable {
         exposure_old,

@@ -16,12 +16,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::rates::RateModel;
-use super::{
-    in_new, records_of, sorted, voter_id, where_it_was, AnomalyResult, Interval, Prepared,
-};
+use super::{records_of, sorted, voter_id, AnomalyResult, FieldOf, Interval, Prepared};
 use crate::dates::IsoDate;
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
+use crate::hashing::Map;
 use crate::model::Field;
 
 /// Share of a district's records reassigned for the change to read as redistricting: a
@@ -40,8 +39,9 @@ const UNIFORM_MAX_Z: f64 = 4.0;
 pub(crate) struct Routine {
     /// (interval index, district) pairs that were redistricted.
     pub redistricted: HashSet<(usize, String)>,
-    /// (snapshot date, voter id) of every record a routine event explains, with its rule.
-    pub explained: std::collections::HashMap<(i32, String), &'static str>,
+    /// Per snapshot date, the voter id of every record a routine event explains, with its
+    /// rule.
+    pub explained: BTreeMap<i32, Map<String, &'static str>>,
 }
 
 /// Share of a finding's voters that a routine event must explain for the finding to be
@@ -53,12 +53,12 @@ impl Routine {
     /// Downgrades findings that are mostly about records a routine event explains.
     pub(crate) fn explain(&self, findings: &mut [Finding]) {
         for f in findings.iter_mut().filter(|f| f.severity > Severity::Info) {
-            let Some(date) = f.snapshot_date else {
+            let Some(explained) = f.snapshot_date.and_then(|d| self.explained.get(&d)) else {
                 continue;
             };
-            let mut by_rule: std::collections::HashMap<&'static str, usize> = Default::default();
+            let mut by_rule: Map<&'static str, usize> = Map::default();
             for id in &f.voter_ids {
-                if let Some(rule) = self.explained.get(&(date, id.clone())) {
+                if let Some(rule) = explained.get(id.as_str()) {
                     *by_rule.entry(rule).or_default() += 1;
                 }
             }
@@ -131,33 +131,36 @@ fn redistricting(
     out: &mut AnomalyResult,
 ) {
     // district -> (reassigned voter ids, (old precinct, new precinct) renamings)
-    type Reassigned = (Vec<String>, HashSet<(String, String)>);
-    let mut moved: BTreeMap<String, Reassigned> = BTreeMap::new();
+    type Reassigned<'a> = (Vec<String>, HashSet<(&'a str, &'a str)>);
+    let (district_of, precinct) = (
+        FieldOf::of(iv, Field::District),
+        FieldOf::of(iv, Field::Precinct),
+    );
+    let mut moved: BTreeMap<&str, Reassigned<'_>> = BTreeMap::new();
     for r in records_of(iv, ChangeKind::PrecinctReassignment) {
-        let district = where_it_was(iv, r, Field::District).unwrap_or_default();
+        let district = district_of.was(r).unwrap_or_default();
         let entry = moved.entry(district).or_default();
         entry.0.push(voter_id(iv, r));
         entry.1.insert((
-            where_it_was(iv, r, Field::Precinct).unwrap_or_default(),
-            in_new(iv, r, Field::Precinct).unwrap_or_default(),
+            precinct.was(r).unwrap_or_default(),
+            precinct.after(r).unwrap_or_default(),
         ));
     }
     for (district, (ids, renames)) in moved {
-        let n = sizes.get(&district).copied().unwrap_or(0);
+        let n = sizes.get(district).copied().unwrap_or(0);
         if n < 20 || (ids.len() as f64) < REDISTRICT_SHARE * n as f64 {
             continue;
         }
-        routine.redistricted.insert((t, district.clone()));
+        routine.redistricted.insert((t, district.to_string()));
+        let explained = routine.explained.entry(iv.to).or_default();
         for id in &ids {
-            routine
-                .explained
-                .insert((iv.to, id.clone()), "A-ROUTINE-REDISTRICT");
+            explained.insert(id.clone(), "A-ROUTINE-REDISTRICT");
         }
         out.findings.push(Finding {
             rule: "A-ROUTINE-REDISTRICT",
             severity: Severity::Info,
             scope: Scope::District,
-            scope_value: district,
+            scope_value: district.to_string(),
             evidence: Evidence {
                 observed: ids.len() as f64,
                 expected: Some(n as f64),
@@ -180,12 +183,16 @@ fn uniform_removals(
     routine: &mut Routine,
     out: &mut AnomalyResult,
 ) {
-    let mut by_reason: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    let mut by_reason: BTreeMap<&str, BTreeMap<&str, Vec<String>>> = BTreeMap::new();
+    let (reason_of, district_of) = (
+        FieldOf::of(iv, Field::StatusReason),
+        FieldOf::of(iv, Field::District),
+    );
     for r in records_of(iv, ChangeKind::Removal) {
-        let Some(reason) = in_new(iv, r, Field::StatusReason) else {
+        let Some(reason) = reason_of.after(r) else {
             continue;
         };
-        let district = where_it_was(iv, r, Field::District).unwrap_or_default();
+        let district = district_of.was(r).unwrap_or_default();
         by_reason
             .entry(reason)
             .or_default()
@@ -201,7 +208,7 @@ fn uniform_removals(
         }
         let areas: Vec<(u64, u64)> = sizes
             .iter()
-            .map(|(d, n)| (districts.get(d).map_or(0, Vec::len) as u64, *n))
+            .map(|(d, n)| (districts.get(d.as_str()).map_or(0, Vec::len) as u64, *n))
             .collect();
         let covered = areas.iter().filter(|(k, _)| *k > 0).count();
         let Some(model) = RateModel::fit(&areas) else {
@@ -214,10 +221,9 @@ fn uniform_removals(
         if (covered as f64) < UNIFORM_COVERAGE * areas.len() as f64 || max_z > UNIFORM_MAX_Z {
             continue;
         }
+        let explained = routine.explained.entry(iv.to).or_default();
         for id in districts.values().flatten() {
-            routine
-                .explained
-                .insert((iv.to, id.clone()), "A-ROUTINE-UNIFORM");
+            explained.insert(id.clone(), "A-ROUTINE-UNIFORM");
         }
         out.findings.push(Finding {
             rule: "A-ROUTINE-UNIFORM",
@@ -231,7 +237,7 @@ fn uniform_removals(
                     "same rate in {covered} of {} districts (largest departure z = {max_z:.1})",
                     areas.len()
                 ),
-                facts: vec![("status_reason", reason)],
+                facts: vec![("status_reason", reason.to_string())],
                 ..Evidence::default()
             },
             voter_ids: sorted(districts.into_values().flatten().collect()),

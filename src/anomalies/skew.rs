@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
-use super::{records_of, sorted, voter_id, AnomalyResult, Interval, Prepared, AREA_LEVELS};
+use super::{sorted, voter_id, AnomalyResult, Interval, Prepared, AREA_LEVELS};
 use crate::diff::ChangeKind;
 use crate::findings::{Evidence, Finding, RuleRun, Scope, Severity};
 use crate::model::Field;
@@ -189,7 +189,9 @@ pub(crate) struct Test {
     observed_share: f64,
     expected_share: f64,
     p: f64,
-    ids: Vec<String>,
+    /// The removals of the category, as indices into the interval's `diff.records`: their ids
+    /// are read for the flagged tests only.
+    records: Vec<u32>,
 }
 
 /// The population removals are weighed against, in an interval's earlier snapshot, summed
@@ -276,17 +278,24 @@ fn add_counts<K: Ord>(sums: &mut BTreeMap<K, u64>, counts: impl Iterator<Item = 
 
 /// The index of `row`'s category in `global` (sorted names), through its local index in
 /// `local`.
-fn global_index(local: &Categories, row: usize, global: &[&String]) -> Option<u32> {
-    let name = &local.names[local.of_row[row]? as usize];
-    global.binary_search(&name).ok().map(|i| i as u32)
+fn global_index(local: &Categories, row: usize, global: &[Option<u32>]) -> Option<u32> {
+    global[local.of_row[row]? as usize]
+}
+
+/// The index in `global` (sorted) of each of `local`'s names: one search per name, not per
+/// row.
+fn to_global(local: &Categories, global: &[&String]) -> Vec<Option<u32>> {
+    let index = |name: &String| global.binary_search(&name).ok().map(|i| i as u32);
+    local.names.iter().map(index).collect()
 }
 
 /// The removal-composition tests of one interval (its index left at 0) against `population`,
 /// that of the whole of OLD (`iv.old` may hold only the records the diff names).
 pub(crate) fn tests(iv: &Interval<'_>, population: &Population, config: &SkewConfig) -> Vec<Test> {
     let t = 0;
-    let removed: Vec<(usize, String)> = records_of(iv, ChangeKind::Removal)
-        .filter_map(|r| r.old_row.map(|i| (i as usize, voter_id(iv, r))))
+    let removed: Vec<(usize, u32)> = (iv.diff.records.iter().zip(0..))
+        .filter(|(r, _)| r.kinds.contains(&ChangeKind::Removal))
+        .filter_map(|(r, i)| r.old_row.map(|row| (row as usize, i)))
         .collect();
     // The removed records' areas at each level.
     let areas: Vec<(Scope, Option<Categories>)> = population
@@ -302,7 +311,8 @@ pub(crate) fn tests(iv: &Interval<'_>, population: &Population, config: &SkewCon
         // Register-wide propensity per category.
         let pop: Vec<f64> = of_dim.total.values().map(|&k| k as f64).collect();
         let cats = Categories::of(iv.old, of_dim.dim, iv.to);
-        let category = |row: usize| global_index(&cats, row, &names);
+        let of_cats = to_global(&cats, &names);
+        let category = |row: usize| global_index(&cats, row, &of_cats);
         let mut rem = vec![0.0f64; n];
         for (row, _) in &removed {
             if let Some(c) = category(*row) {
@@ -324,11 +334,12 @@ pub(crate) fn tests(iv: &Interval<'_>, population: &Population, config: &SkewCon
                 area_pop[a * n + c] = k as f64;
             }
             // Removals per area, in area order.
-            let mut area_rem: BTreeMap<u32, Vec<(u32, &String)>> = BTreeMap::new();
-            for (row, id) in &removed {
-                let area = global_index(area_of, *row, &area_names);
-                if let (Some(a), Some(c)) = (area, category(*row)) {
-                    area_rem.entry(a).or_default().push((c, id));
+            let of_areas = to_global(area_of, &area_names);
+            let mut area_rem: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
+            for &(row, record) in &removed {
+                let area = global_index(area_of, row, &of_areas);
+                if let (Some(a), Some(c)) = (area, category(row)) {
+                    area_rem.entry(a).or_default().push((c, record));
                 }
             }
             for (area, items) in area_rem {
@@ -374,10 +385,10 @@ pub(crate) fn tests(iv: &Interval<'_>, population: &Population, config: &SkewCon
                     area: area_names[area as usize].clone(),
                     dim: of_dim.dim,
                     removals: items.len(),
-                    ids: items
+                    records: items
                         .iter()
                         .filter(|(c, _)| *c as usize == category)
-                        .map(|(_, id)| (*id).clone())
+                        .map(|&(_, record)| record)
                         .collect(),
                     category: names[category].clone(),
                     observed_share,
@@ -457,7 +468,12 @@ pub(crate) fn detect(
                     ("removals", t.removals.to_string()),
                 ],
             },
-            voter_ids: sorted(t.ids),
+            voter_ids: sorted(
+                t.records
+                    .iter()
+                    .map(|&i| voter_id(iv, &iv.diff.records[i as usize]))
+                    .collect(),
+            ),
             snapshot_date: Some(iv.to),
         });
     }

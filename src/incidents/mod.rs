@@ -26,13 +26,7 @@
 mod named;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// The maps and sets here hold millions of keys at 10,000,000 voters: foldhash, not std's
-/// SipHash, took the grouping of a 10M audit from 4.5 s to 2.6 s. No result depends on their
-/// order.
-pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-pub(crate) type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
@@ -42,6 +36,7 @@ use self::named::{ByVoter, NO_ROW};
 use crate::dates::{IsoTimestamp, MS_PER_DAY};
 use crate::dedupe::cluster::DisjointSets;
 use crate::findings::{Finding, Scope, Severity, DUPLICATE_RULE};
+use crate::hashing::{Map, Set};
 use crate::model::Field;
 use crate::snapshot::{FieldColumn, Snapshot};
 

@@ -10,8 +10,8 @@
 
 use rayon::prelude::*;
 
-use super::Map;
 use crate::findings::Finding;
+use crate::hashing::Map;
 use crate::snapshot::Snapshot;
 
 /// A voter without a row in a snapshot ([`Named::rows_in`]).
