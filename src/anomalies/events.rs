@@ -108,8 +108,8 @@ pub(crate) fn detect(
 
 /// The transition signatures of an interval's changed records: each record's (index into
 /// the diff's records, signature number), and each signature's text, made once per distinct
-/// transition (a text per changed record was most of this detector's time at 100,000,000
-/// voters).
+/// transition: a register has a few dozen transitions and, at 100,000,000 voters, millions
+/// of changed records, each of which had its text formatted and hashed as a key.
 struct Signed {
     records: Vec<(u32, u32)>,
     /// Distinct texts; equal texts are one signature, however they were made.

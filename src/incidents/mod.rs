@@ -333,9 +333,11 @@ impl<'a> Voters<'a> {
 
     /// The district of voter `n` in the latest snapshot.
     fn district(&self, n: u32) -> Option<&'a str> {
-        let row = *self.rows.last()?.get(n as usize)?;
-        (row != NO_ROW).then_some(())?;
-        self.districts.as_ref()?.str(row as usize)
+        let row = self.rows.last()?[n as usize];
+        match row {
+            NO_ROW => None,
+            row => self.districts.as_ref()?.str(row as usize),
+        }
     }
 
     /// The district of finding `i`'s first voter in the latest snapshot.
