@@ -276,8 +276,8 @@ fn add_counts<K: Ord>(sums: &mut BTreeMap<K, u64>, counts: impl Iterator<Item = 
     }
 }
 
-/// The index of `row`'s category in `global` (sorted names), through its local index in
-/// `local`.
+/// The index of `row`'s category among the sorted names of the whole register, through its
+/// local index in `local` and `global`, that index for each local name ([`to_global`]).
 fn global_index(local: &Categories, row: usize, global: &[Option<u32>]) -> Option<u32> {
     global[local.of_row[row]? as usize]
 }
