@@ -320,11 +320,25 @@ pub fn voter_ids_at(path: &Path, rows: &[u32], window_rows: usize) -> Result<Sna
         digest = digest.combine(window.digest);
         (offset, next) = (end, upto);
     })?;
+    kept_parts(path, parts, Some(&fields), digest)
+}
+
+/// `parts`, windows of the ingested file at `path` or records of them, as one snapshot with
+/// `digest` (the whole file's); for a file of no rows, none, with the file's columns (only
+/// those of `only` when given).
+pub fn kept_parts(
+    path: &Path,
+    parts: Vec<Snapshot>,
+    only: Option<&[Field]>,
+    digest: crate::snapshot::Digest,
+) -> Result<Snapshot, LoadError> {
     let mut kept = match super::stacked(parts) {
         Some(kept) => kept,
         None => {
             let mut reader = IngestedReader::open(path)?;
-            reader.project(&fields);
+            if let Some(only) = only {
+                reader.project(only);
+            }
             Snapshot::new(reader.empty()?, reader.fields().to_vec())
         }
     };

@@ -160,14 +160,7 @@ pub fn scan_windows(
         parts.push(window.subset(&local));
         offset += window.rows();
     })?;
-    let mut kept = match crate::diff::stacked(parts) {
-        Some(kept) => kept,
-        None => {
-            let reader = crate::load::IngestedReader::open(path)?;
-            Snapshot::new(reader.empty()?, reader.fields().to_vec())
-        }
-    };
-    kept.digest = digest;
+    let kept = crate::diff::stream::kept_parts(path, parts, None, digest)?;
     let mut ctx = Context::new(&kept, snapshot_date, calendar, config);
     ctx.whole = Some(&whole);
     let across: [&RuleCheck; 4] = [
