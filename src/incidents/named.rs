@@ -80,11 +80,11 @@ impl<'a> Named<'a> {
         at
     }
 
-    /// The rows of `snapshot` holding a named voter, ascending.
+    /// The rows of `snapshot` holding a named voter, in the order of the voters' ids, not of
+    /// the rows.
     pub fn rows_found(&self, snapshot: &Snapshot) -> Vec<u32> {
         let mut rows: Vec<u32> = self.rows_in(snapshot);
         rows.retain(|&row| row != NO_ROW);
-        rows.sort_unstable();
         rows
     }
 }
